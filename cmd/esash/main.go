@@ -1,0 +1,17 @@
+// Command esash is the appliance: `esash serve` runs the daemon that owns a
+// data directory (configuration store, and in time the MTA, SSH and HTTPS);
+// `esash` opens the AsyncOS-style shell on it, attached to the daemon when
+// one runs, or on an appliance run in-process for the life of the shell.
+//
+// This is the only package that knows every part; it wires them and holds
+// no logic of its own beyond that.
+package main
+
+import (
+	"context"
+	"os"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const usage = `usage:
+  esash [--data DIR] [-c 'cmd1; cmd2 ...']   the shell
+  esash serve [--data DIR]                   the daemon
+DIR defaults to $ESASH_DATA, else ./esash-data.
+`
+
+// options are what the command line selects.
+type options struct {
+	dataDir string
+	batch   *string
+	now     func() time.Time
+}
+
+func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	serve := len(args) > 0 && args[0] == "serve"
+	if serve {
+		args = args[1:]
+	}
+	fs := flag.NewFlagSet("esash", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	def := os.Getenv("ESASH_DATA")
+	if def == "" {
+		def = "esash-data"
+	}
+	var o options
+	fs.StringVar(&o.dataDir, "data", def, "data directory")
+	batch := fs.String("c", "", "run `;`-separated commands and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 1
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "esash: unexpected argument %q\n%s", fs.Arg(0), usage)
+		return 1
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "c" {
+			o.batch = batch
+		}
+	})
+	var err error
+	if o.now, err = clock(); err != nil {
+		fmt.Fprintf(stderr, "esash: %v\n", err)
+		return 1
+	}
+	if o.dataDir, err = filepath.Abs(o.dataDir); err != nil {
+		fmt.Fprintf(stderr, "esash: data directory: %v\n", err)
+		return 1
+	}
+	if serve {
+		return runDaemon(ctx, o, stderr)
+	}
+	return runShell(ctx, o, stdin, stdout, stderr)
+}
+
+// clock is the system clock, or the fixed time in ESASH_NOW (RFC 3339):
+// transcript tests need commit times that do not change between runs.
+func clock() (func() time.Time, error) {
+	v := os.Getenv("ESASH_NOW")
+	if v == "" {
+		return time.Now, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, fmt.Errorf("ESASH_NOW: %w", err)
+	}
+	return func() time.Time { return t }, nil
+}
+
+// holder names the process that holds a data directory, from its pid file.
+func holder(dir string) string {
+	raw, err := os.ReadFile(filepath.Join(dir, pidFile))
+	if err != nil {
+		return "another process"
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return "another process"
+	}
+	cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	name := strings.ReplaceAll(strings.TrimRight(string(cmd), "\x00"), "\x00", " ")
+	if name == "" {
+		return fmt.Sprintf("process %d", pid)
+	}
+	return fmt.Sprintf("process %d (%s)", pid, name)
+}

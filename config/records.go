@@ -1,0 +1,138 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// Records are how a store persists a configuration: one record per
+// top-level list item (a listener with its whole host access table is one
+// record), one per list order, one per other setting. A commit then writes
+// only the records its changes touch, whatever the size of the rest.
+
+// Record is one persisted piece of a configuration.
+type Record struct {
+	Key   string
+	Value json.RawMessage
+}
+
+const orderSuffix = "#order"
+
+// Records lists every record of c.
+func Records(c *Config) []Record {
+	var out []Record
+	records(&out, "", reflect.ValueOf(c).Elem())
+	return out
+}
+
+func records(out *[]Record, prefix string, v reflect.Value) {
+	for _, f := range fieldsOf(v.Type()) {
+		fv := v.Field(f.index)
+		p := join(prefix, f.name)
+		switch {
+		case f.keyed:
+			ks, _ := json.Marshal(keys(fv, f.keyIdx))
+			*out = append(*out, Record{Key: p + orderSuffix, Value: ks})
+			for i := 0; i < fv.Len(); i++ {
+				*out = append(*out, Record{Key: itemPath(p, keyOf(fv, i, f.keyIdx)), Value: mustJSON(fv.Index(i))})
+			}
+		case fv.Kind() == reflect.Struct:
+			records(out, p, fv)
+		default:
+			*out = append(*out, Record{Key: p, Value: mustJSON(fv)})
+		}
+	}
+}
+
+// recordKey maps a change path to the record holding it.
+func recordKey(ch Change) string {
+	if i := strings.Index(ch.Path, "]"); i >= 0 {
+		return ch.Path[:i+1]
+	}
+	if ch.Op == OpOrder {
+		return ch.Path + orderSuffix
+	}
+	return ch.Path
+}
+
+// ChangedRecords returns the records of c that changes touched, with a nil
+// Value for records that no longer exist.
+func ChangedRecords(c *Config, changes []Change) ([]Record, error) {
+	seen := map[string]bool{}
+	var out []Record
+	root := reflect.ValueOf(c)
+	for _, ch := range changes {
+		k := recordKey(ch)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		r := Record{Key: k}
+		path, isOrder := strings.CutSuffix(k, orderSuffix)
+		t, err := resolve(root, path)
+		if err != nil {
+			return nil, fmt.Errorf("record %s: %w", k, err)
+		}
+		switch {
+		case isOrder:
+			r.Value, _ = json.Marshal(keys(t.v, keyField(t.v.Type().Elem())))
+		case t.v.IsValid():
+			r.Value = mustJSON(t.v)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Load rebuilds a configuration from its records.
+func Load(recs map[string][]byte) (*Config, error) {
+	c := &Config{}
+	root := reflect.ValueOf(c)
+	// Orders first (sorted, so outer lists exist before anything inside them).
+	ks := make([]string, 0, len(recs))
+	for k := range recs {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	for _, k := range ks {
+		path, isOrder := strings.CutSuffix(k, orderSuffix)
+		if !isOrder {
+			continue
+		}
+		var order []string
+		if err := json.Unmarshal(recs[k], &order); err != nil {
+			return nil, fmt.Errorf("record %s: %w", k, err)
+		}
+		t, err := resolve(root, path)
+		if err != nil {
+			return nil, fmt.Errorf("record %s: %w", k, err)
+		}
+		s := reflect.MakeSlice(t.v.Type(), len(order), len(order))
+		for i, key := range order {
+			raw, ok := recs[itemPath(path, key)]
+			if !ok {
+				return nil, fmt.Errorf("record %s: item %q missing: %w", k, key, ErrNotFound)
+			}
+			if err := setJSON(s.Index(i), raw); err != nil {
+				return nil, fmt.Errorf("record %s[%s]: %w", path, key, err)
+			}
+		}
+		t.v.Set(s)
+	}
+	for _, k := range ks {
+		if strings.HasSuffix(k, orderSuffix) || strings.Contains(k, "[") {
+			continue
+		}
+		t, err := resolve(root, k)
+		if err != nil {
+			continue // a setting this version no longer has
+		}
+		if err := setJSON(t.v, recs[k]); err != nil {
+			return nil, fmt.Errorf("record %s: %w", k, err)
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,73 @@
+package maillog
+
+import "fmt"
+
+// Builders for the inbound (listener side) mail_logs messages. They return
+// the text after "<Level>: " so callers choose the level and tests can pin
+// the exact AsyncOS wording, which downstream log parsers depend on.
+
+// NewICID: a new injection connection was accepted. An empty rdns is logged
+// as "unknown", as AsyncOS does for hosts without PTR records.
+func NewICID(icid int64, ifName, ifIP, remoteIP, rdns string, verified bool) string {
+	if rdns == "" {
+		rdns = "unknown"
+	}
+	return fmt.Sprintf("New SMTP ICID %d interface %s (%s) address %s reverse dns host %s verified %s",
+		icid, ifName, ifIP, remoteIP, rdns, yesNo(verified))
+}
+
+// ICIDPolicy: the HAT decision for a connection. An empty sbrs is "none"
+// (no reputation score available).
+func ICIDPolicy(icid int64, action, sg, rule, sbrs string) string {
+	if sbrs == "" {
+		sbrs = "none"
+	}
+	return fmt.Sprintf("ICID %d %s SG %s match %s SBRS %s", icid, action, sg, rule, sbrs)
+}
+
+// ICIDTLSSuccess: STARTTLS completed on an inbound connection.
+func ICIDTLSSuccess(icid int64, proto, cipher string) string {
+	return fmt.Sprintf("ICID %d TLS success protocol %s cipher %s", icid, proto, cipher)
+}
+
+// ICIDTLSFailed: an inbound TLS handshake failed.
+func ICIDTLSFailed(icid int64, reason string) string {
+	return fmt.Sprintf("ICID %d TLS failed: %s", icid, reason)
+}
+
+// ICIDTLSRequired: the listener demanded TLS and the client did not start it.
+func ICIDTLSRequired(icid int64) string {
+	return fmt.Sprintf("ICID %d TLS was required but remote host did not initiate it", icid)
+}
+
+// StartMID: a message began on a connection.
+func StartMID(mid, icid int64) string {
+	return fmt.Sprintf("Start MID %d ICID %d", mid, icid)
+}
+
+// MIDFrom: the envelope sender; the null sender logs as "<>".
+func MIDFrom(mid, icid int64, addr string) string {
+	return fmt.Sprintf("MID %d ICID %d From: <%s>", mid, icid, addr)
+}
+
+// MIDTo: one envelope recipient; rid is its index within the message.
+func MIDTo(mid, icid int64, rid int, addr string) string {
+	return fmt.Sprintf("MID %d ICID %d RID %d To: <%s>", mid, icid, rid, addr)
+}
+
+// MIDReady: the message body was received and queued.
+func MIDReady(mid, size int64, from string) string {
+	return fmt.Sprintf("MID %d ready %d bytes from <%s>", mid, size, from)
+}
+
+// ICIDClose: the inbound connection ended.
+func ICIDClose(icid int64) string {
+	return fmt.Sprintf("ICID %d close", icid)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,55 @@
+package maillog
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// TimeLayout is the AsyncOS timestamp. The day of month is space padded
+// ("Nov  6"), which is why it is "_2" and not "02".
+const TimeLayout = "Mon Jan _2 15:04:05 2006"
+
+// escaper keeps one event on one line. Messages carry remote-controlled text
+// (reverse DNS, envelope addresses, SMTP replies); a raw newline there would let
+// a peer forge log lines and would split a line for Tail and Grep. Escaping
+// rather than dropping keeps the evidence visible.
+var escaper = strings.NewReplacer("\r", `\r`, "\n", `\n`)
+
+// FormatLine renders one log line without the trailing newline.
+func FormatLine(t time.Time, level Level, msg string) string {
+	return t.Format(TimeLayout) + " " + level.String() + ": " + escaper.Replace(msg)
+}
+
+// ParseLine splits a line produced by FormatLine. The time is parsed in loc
+// (the format carries no zone); nil means time.Local.
+func ParseLine(line string, loc *time.Location) (time.Time, Level, string, error) {
+	if loc == nil {
+		loc = time.Local
+	}
+	if len(line) < len(TimeLayout)+1 {
+		return time.Time{}, 0, "", fmt.Errorf("maillog: parse %q: %w", line, ErrBadLine)
+	}
+	t, err := time.ParseInLocation(TimeLayout, line[:len(TimeLayout)], loc)
+	if err != nil {
+		return time.Time{}, 0, "", fmt.Errorf("maillog: parse %q: %w: %w", line, ErrBadLine, err)
+	}
+	rest, ok := strings.CutPrefix(line[len(TimeLayout):], " ")
+	if !ok {
+		return time.Time{}, 0, "", fmt.Errorf("maillog: parse %q: %w", line, ErrBadLine)
+	}
+	word, msg, ok := strings.Cut(rest, ": ")
+	if !ok {
+		// FormatLine writes "Level: " even for an empty message, but
+		// editors and shells often strip trailing blanks; accept "Level:".
+		word, ok = strings.CutSuffix(rest, ":")
+		if !ok {
+			return time.Time{}, 0, "", fmt.Errorf("maillog: parse %q: %w", line, ErrBadLine)
+		}
+	}
+	lvl, err := ParseLevel(word)
+	if err != nil {
+		return time.Time{}, 0, "", fmt.Errorf("maillog: parse %q: %w: %w", line, ErrBadLine, err)
+	}
+	return t, lvl, msg, nil
+}

@@ -1,0 +1,184 @@
+package maillog
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Log is one named AsyncOS log (for example "mail_logs" with prefix "mail")
+// living in <dir>/<name>/. It is safe for concurrent use.
+//
+// Writing never panics and never returns an error to the caller: a mail
+// server must keep delivering when its disk is full. The most recent failure
+// is kept for Err so a status command can surface it.
+//
+// Rotation assumes one process owns the log. Other processes may append
+// (lines are single O_APPEND writes, so they never interleave mid-line),
+// but only the owner rotates.
+type Log struct {
+	dir    string // <dir>/<name>
+	prefix string
+	opts   Options
+
+	mu      sync.Mutex // guards everything below, and orders lines with subscribers
+	f       *os.File   // nil after a failed reopen; retried on the next line
+	size    int64
+	err     error
+	closed  bool
+	subs    map[*subscriber]struct{}
+	dropped atomic.Uint64
+}
+
+// Open creates <dir>/<name>/ if needed and opens <prefix>.current for append.
+func Open(dir, name, prefix string, opts Options) (*Log, error) {
+	if err := validName(name); err != nil {
+		return nil, err
+	}
+	if err := validName(prefix); err != nil {
+		return nil, err
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	l := &Log{
+		dir:    filepath.Join(dir, name),
+		prefix: prefix,
+		opts:   opts,
+		subs:   make(map[*subscriber]struct{}),
+	}
+	if err := os.MkdirAll(l.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("maillog: open %s: %w", l.dir, err)
+	}
+	if err := l.openCurrent(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// validName rejects anything that is not a single path element, so a log
+// name from configuration cannot write outside the log root.
+func validName(s string) error {
+	if s == "" || s == "." || s == ".." || strings.ContainsAny(s, `/\`+"\x00") {
+		return fmt.Errorf("maillog: %q: %w", s, ErrInvalidName)
+	}
+	return nil
+}
+
+func (l *Log) currentPath() string {
+	return filepath.Join(l.dir, l.prefix+currentSuffix)
+}
+
+// openCurrent (re)opens the current file; callers hold mu or own l exclusively.
+func (l *Log) openCurrent() error {
+	f, err := os.OpenFile(l.currentPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("maillog: open %s: %w", l.currentPath(), err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("maillog: stat %s: %w", l.currentPath(), err)
+	}
+	l.f, l.size = f, st.Size()
+	return nil
+}
+
+// Infof logs at Info.
+func (l *Log) Infof(format string, args ...any) { l.Logf(Info, format, args...) }
+
+// Warningf logs at Warning.
+func (l *Log) Warningf(format string, args ...any) { l.Logf(Warning, format, args...) }
+
+// Criticalf logs at Critical.
+func (l *Log) Criticalf(format string, args ...any) { l.Logf(Critical, format, args...) }
+
+// Debugf logs at Debug.
+func (l *Log) Debugf(format string, args ...any) { l.Logf(Debug, format, args...) }
+
+// Tracef logs at Trace.
+func (l *Log) Tracef(format string, args ...any) { l.Logf(Trace, format, args...) }
+
+// Logf formats and writes one line. Failures are recorded for Err.
+func (l *Log) Logf(level Level, format string, args ...any) {
+	// Formatting happens outside the lock so slow Stringers do not
+	// serialise every writer.
+	l.write(level, fmt.Sprintf(format, args...))
+}
+
+func (l *Log) write(level Level, msg string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		l.err = ErrClosed
+		return
+	}
+	// The clock is read under the lock so timestamps never go backwards
+	// within the file.
+	now := l.opts.Now()
+	line := FormatLine(now, level, msg)
+	buf := make([]byte, 0, len(line)+1)
+	buf = append(append(buf, line...), '\n')
+
+	if l.f != nil && l.size > 0 && l.size+int64(len(buf)) > l.opts.MaxSize {
+		if err := l.rotate(now); err != nil {
+			l.err = err
+		}
+	}
+	if l.f == nil {
+		if err := l.openCurrent(); err != nil {
+			l.err = err
+			return
+		}
+	}
+	// One Write on an O_APPEND file is one write(2) for regular files, so
+	// concurrent appenders cannot interleave inside a line.
+	n, err := l.f.Write(buf)
+	l.size += int64(n)
+	if err != nil {
+		l.err = fmt.Errorf("maillog: write %s: %w", l.currentPath(), err)
+		return
+	}
+	l.publish(line)
+}
+
+// Err returns the most recent write, rotation or use-after-close failure, or
+// nil if there has been none. It is not cleared by later successes, so a
+// transient failure is still visible to whoever checks later.
+func (l *Log) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// Dir returns <dir>/<name>, the directory holding this log's files.
+func (l *Log) Dir() string { return l.dir }
+
+// Close closes the current file and every subscriber channel. Later writes
+// are dropped and record ErrClosed.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	l.closed = true
+	for s := range l.subs {
+		delete(l.subs, s)
+		close(s.ch)
+	}
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	if err != nil && !errors.Is(err, os.ErrClosed) {
+		return fmt.Errorf("maillog: close %s: %w", l.currentPath(), err)
+	}
+	return nil
+}

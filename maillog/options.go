@@ -1,0 +1,49 @@
+package maillog
+
+import (
+	"fmt"
+	"time"
+)
+
+// Defaults match what AsyncOS ships for mail_logs: rollover at 10 MiB, ten
+// old files kept.
+const (
+	DefaultMaxSize          int64 = 10 << 20
+	DefaultMaxFiles               = 10
+	DefaultSubscriberBuffer       = 1024
+)
+
+// Options tunes a Log. Zero values select the defaults.
+type Options struct {
+	// MaxSize rotates the current file before a line would push it past
+	// this many bytes. A single line larger than MaxSize is still written
+	// whole (into a fresh file) because splitting it would corrupt it.
+	MaxSize int64
+	// MaxFiles is how many rotated files are kept; older ones are deleted.
+	MaxFiles int
+	// SubscriberBuffer is the channel capacity handed out by Subscribe.
+	SubscriberBuffer int
+	// Now is the clock for line timestamps and rotated file names;
+	// tests inject a fake one.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.MaxSize < 0 || o.MaxFiles < 0 || o.SubscriberBuffer < 0 {
+		return o, fmt.Errorf("maillog: MaxSize %d, MaxFiles %d, SubscriberBuffer %d: %w",
+			o.MaxSize, o.MaxFiles, o.SubscriberBuffer, ErrInvalidOption)
+	}
+	if o.MaxSize == 0 {
+		o.MaxSize = DefaultMaxSize
+	}
+	if o.MaxFiles == 0 {
+		o.MaxFiles = DefaultMaxFiles
+	}
+	if o.SubscriberBuffer == 0 {
+		o.SubscriberBuffer = DefaultSubscriberBuffer
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}

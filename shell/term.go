@@ -1,0 +1,139 @@
+package shell
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"sync/atomic"
+
+	prompt "github.com/c-bata/go-prompt"
+	"github.com/chzyer/readline"
+)
+
+// TermOptions describe the terminal a session runs on.
+type TermOptions struct {
+	// Stdin and Stdout are the terminal; nil means the process's own.
+	Stdin  io.ReadCloser
+	Stdout io.Writer
+	// Remote terminals (SSH, the console socket) have no local tty: the
+	// shell must not touch terminal modes, and gets the width from Width.
+	Remote bool
+	Width  func() int
+	// OnResize registers a callback for window size changes.
+	OnResize func(func())
+	// HistoryFile keeps the user's command history.
+	HistoryFile string
+}
+
+// TermReader is the readline-backed LineReader for terminals.
+type TermReader struct {
+	rl       *readline.Instance
+	anyKey   atomic.Bool // the pager waits: any key ends the line
+	complete func() []prompt.Suggest
+	n        int
+}
+
+// NewTermReader starts readline on a terminal. complete supplies the
+// words that Tab completes at the current prompt.
+func NewTermReader(o TermOptions, complete func() []prompt.Suggest) (*TermReader, error) {
+	t := &TermReader{complete: complete}
+	cfg := &readline.Config{
+		HistoryFile:     o.HistoryFile,
+		HistoryLimit:    1000,
+		AutoComplete:    completer{t},
+		InterruptPrompt: "^C",
+		Stdin:           o.Stdin,
+		Stdout:          o.Stdout,
+		Stderr:          o.Stdout,
+		FuncFilterInputRune: func(r rune) (rune, bool) {
+			if t.anyKey.Load() {
+				return readline.CharEnter, true
+			}
+			return r, true
+		},
+		DisableAutoSaveHistory: true,
+	}
+	if o.Remote {
+		noop := func() error { return nil }
+		cfg.FuncIsTerminal = func() bool { return true }
+		cfg.FuncMakeRaw, cfg.FuncExitRaw = noop, noop
+		cfg.FuncGetWidth = o.Width
+		cfg.FuncOnWidthChanged = o.OnResize
+		cfg.ForceUseInteractive = true
+	}
+	rl, err := readline.NewEx(cfg)
+	if err != nil {
+		return nil, err
+	}
+	t.rl = rl
+	return t, nil
+}
+
+func (t *TermReader) read(p string, history bool) (string, error) {
+	t.rl.SetPrompt(p)
+	line, err := t.rl.Readline()
+	switch {
+	case errors.Is(err, readline.ErrInterrupt):
+		return "", ErrInterrupt
+	case err != nil:
+		return "", io.EOF
+	}
+	t.n++
+	if history && strings.TrimSpace(line) != "" {
+		_ = t.rl.SaveHistory(line)
+	}
+	return line, nil
+}
+
+// ReadLine implements LineReader. Only main-prompt commands go into the
+// history; answers to questions would drown them.
+func (t *TermReader) ReadLine(p string) (string, error) {
+	return t.read(p, strings.HasSuffix(p, "> ") && !strings.HasPrefix(p, "["))
+}
+
+// ReadSecret implements LineReader.
+func (t *TermReader) ReadSecret(p string) (string, error) {
+	b, err := t.rl.ReadPassword(p)
+	switch {
+	case errors.Is(err, readline.ErrInterrupt):
+		return "", ErrInterrupt
+	case err != nil:
+		return "", io.EOF
+	}
+	return string(b), nil
+}
+
+// ReadKey implements LineReader.
+func (t *TermReader) ReadKey(p string) error {
+	t.anyKey.Store(true)
+	defer t.anyKey.Store(false)
+	_, err := t.read(p, false)
+	return err
+}
+
+// Interactive implements LineReader.
+func (t *TermReader) Interactive() bool { return true }
+
+// Line implements LineReader.
+func (t *TermReader) Line() int { return t.n }
+
+// Close implements LineReader.
+func (t *TermReader) Close() error { return t.rl.Close() }
+
+// completer adapts go-prompt's completion model to readline: readline owns
+// the terminal, go-prompt only decides which words match.
+type completer struct{ t *TermReader }
+
+func (c completer) Do(line []rune, pos int) ([][]rune, int) {
+	if c.t.complete == nil {
+		return nil, 0
+	}
+	buf := prompt.NewBuffer()
+	buf.InsertText(string(line[:pos]), false, true)
+	word := buf.Document().GetWordBeforeCursor()
+	var out [][]rune
+	for _, s := range prompt.FilterHasPrefix(c.t.complete(), word, true) {
+		out = append(out, []rune(s.Text[len(word):]+" "))
+	}
+	return out, len([]rune(word))
+}

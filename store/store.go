@@ -1,0 +1,90 @@
+// Package store keeps the committed configuration, its history and the
+// audit trail, and turns a session's draft into a new revision.
+//
+// The Backend interface is what sessions rely on; the bbolt implementation
+// in this package is the single-appliance one (a cluster backend on etcd
+// implements the same interface). Drafts live in memory, per session: an
+// administrator's uncommitted changes belong to that login, as on AsyncOS,
+// and vanish with it.
+package store
+
+import (
+	"context"
+	"time"
+
+	"esash/config"
+)
+
+// Meta describes a revision.
+type Meta struct {
+	User     string    `json:"user"`
+	Source   string    `json:"source"` // console, script, ssh:<ip>
+	Time     time.Time `json:"time"`
+	Comment  string    `json:"comment"`
+	Kind     string    `json:"kind"`     // commit, rollback, factory
+	Rollback bool      `json:"rollback"` // saved for rollback (the commit dialog's question)
+	Merged   string    `json:"merged,omitempty"`
+}
+
+// Snapshot is a committed configuration. Config is shared and must never
+// be modified: clone it first.
+type Snapshot struct {
+	Rev    uint64
+	Meta   Meta
+	Config *config.Config
+}
+
+// Revision is one entry of the history.
+type Revision struct {
+	Rev     uint64          `json:"rev"`
+	Meta    Meta            `json:"meta"`
+	Changes []config.Change `json:"changes"`
+}
+
+// PrepareFunc readies the running services for cfg without disturbing
+// them. The store calls it after the commit check and before the revision
+// is durable; activate runs once it is, abort if it could not be written.
+type PrepareFunc func(ctx context.Context, cfg *config.Config) (activate, abort func(), err error)
+
+// CommitRequest is a draft offered for commit.
+type CommitRequest struct {
+	Base      Snapshot       // what the draft started from
+	Candidate *config.Config // the draft
+	Meta      Meta
+	Prepare   PrepareFunc // may be nil
+}
+
+// Result tells what a commit did.
+type Result struct {
+	Rev        uint64
+	Changes    int
+	MergedOver []Revision // commits made since the draft began, merged with it
+	Warnings   config.Problems
+	Snapshot   Snapshot
+}
+
+// AuditEntry is one line of the append-only audit trail.
+type AuditEntry struct {
+	Time   time.Time `json:"time"`
+	User   string    `json:"user"`
+	Source string    `json:"source"`
+	Action string    `json:"action"` // commit, commit-failed, rollback, conflict
+	Rev    uint64    `json:"rev,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Backend is the configuration store every session commits through.
+type Backend interface {
+	// Head is the running configuration.
+	Head() Snapshot
+	// Commit checks, merges and records a draft as the new head.
+	Commit(ctx context.Context, req CommitRequest) (Result, error)
+	// Revisions lists at most limit revisions, newest first.
+	Revisions(limit int) ([]Revision, error)
+	// ConfigAt rebuilds the configuration of an earlier revision.
+	ConfigAt(rev uint64) (*config.Config, error)
+	// Audit appends to the audit trail; AuditLog reads its newest entries.
+	Audit(e AuditEntry) error
+	AuditLog(limit int) ([]AuditEntry, error)
+	Close() error
+}
