@@ -19,7 +19,7 @@ func (s *Session) read(p string) (string, error) {
 	line, err := s.In.ReadLine(p)
 	switch {
 	case errors.Is(err, io.EOF):
-		return "", &InputError{Line: s.In.Line() + 1, Msg: ErrEOF.Error()}
+		return "", &InputError{Line: s.In.Line(), Msg: ErrEOF.Error()}
 	case err != nil:
 		return "", err
 	}
@@ -170,7 +170,7 @@ func (s *Session) Secret(p string) (string, error) {
 	ans, err := s.In.ReadSecret(p)
 	switch {
 	case errors.Is(err, io.EOF):
-		return "", &InputError{Line: s.In.Line() + 1, Msg: ErrEOF.Error()}
+		return "", &InputError{Line: s.In.Line(), Msg: ErrEOF.Error()}
 	case err != nil:
 		return "", err
 	}
@@ -214,7 +214,7 @@ func (s *Session) Paste(instruction string) (string, error) {
 		line, err := s.In.ReadLine("")
 		switch {
 		case errors.Is(err, io.EOF):
-			return "", &InputError{Line: s.In.Line() + 1, Msg: "end of input before the line holding only '.'"}
+			return "", &InputError{Line: s.In.Line(), Msg: "end of input before the line holding only '.'"}
 		case err != nil:
 			return "", err
 		}

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"esash": func() {
+			os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		},
+	})
+}
+
+// TestScripts runs the transcripts in testdata/script: each feeds a script
+// to the real binary and compares what it printed with the golden text.
+// ESASH_UPDATE=1 re-records the goldens.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("testdata", "script"),
+		UpdateScripts:       os.Getenv("ESASH_UPDATE") != "",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("ESASH_NOW", "2026-11-26T21:00:00Z")
+			env.Setenv("ESASH_DATA", filepath.Join(env.WorkDir, "data"))
+			return nil
+		},
+	})
+}
