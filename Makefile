@@ -1,0 +1,43 @@
+# esash: `make run` starts the shell on a live appliance, `make test` runs
+# every check CI runs.
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+BIN     := bin/esash
+FUZZTIME ?= 20s
+
+.PHONY: build run serve test check deps fuzz bench clean
+
+build: ## build bin/esash
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/esash
+
+run: build ## the shell on a live appliance (data in ./esash-data or $$ESASH_DATA)
+	./$(BIN)
+
+serve: build ## the daemon in the foreground
+	./$(BIN) serve
+
+deps: ## install the real test peers (Debian packages) when missing
+	./scripts/testdeps.sh
+
+check: ## gofmt, go vet, the dependency rules
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -count=1 -run TestDependencyRules .
+
+test: deps check ## everything CI runs
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+fuzz: ## run each fuzz target for FUZZTIME
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench: ## benchmarks: shell start, a 10,000-line script, commit latency
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./store/ ./cmd/esash/
+
+clean:
+	rm -rf bin
