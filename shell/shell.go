@@ -44,6 +44,9 @@ type Options struct {
 	Now func() time.Time
 	// Log records each command line run (cli_logs).
 	Log func(s *Session, line string)
+	// Internal records what the administrator need not see: the stack of
+	// a command that panicked.
+	Internal func(format string, args ...any)
 }
 
 // Shell holds the command table and the store sessions commit to.
@@ -230,7 +233,10 @@ func (sh *Shell) exec(s *Session, line string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.Draft.Restore(saved)
-			s.Errorf("esash: internal error in %s: %v\n%s", cmd.Name(), r, debug.Stack())
+			s.Errorf("esash: internal error in %s: %v", cmd.Name(), r)
+			if sh.opts.Internal != nil {
+				sh.opts.Internal("panic in %s: %v\n%s", cmd.Name(), r, debug.Stack())
+			}
 			err = fmt.Errorf("internal error in %s; its changes were not recorded", cmd.Name())
 		}
 		if errors.Is(err, ErrInterrupt) {

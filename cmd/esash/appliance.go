@@ -70,6 +70,9 @@ func openAppliance(o options) (*appliance, error) {
 		Log: func(s *shell.Session, line string) {
 			a.cliLog.Infof("PID %d: User %s (%s) ran: %s", os.Getpid(), s.User, s.Source, line)
 		},
+		Internal: func(format string, args ...any) {
+			a.cliLog.Criticalf(format, args...)
+		},
 	},
 		sethostname.New(),
 		rollbackconfig.New(prepare),
