@@ -24,7 +24,7 @@ var (
 )
 
 // esashBinary builds the real binary once per test run.
-func esashBinary(t *testing.T) string {
+func esashBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "esash-bin")
