@@ -20,7 +20,7 @@ var forbidden = []struct {
 	{"esash/config", []string{"esash/"}},
 	{"esash/pki", []string{"esash/"}},
 	{"esash/maillog", []string{"esash/"}},
-	{"esash/mta", []string{"esash/store", "esash/shell", "esash/commands/", "go.etcd.io/bbolt"}},
+	{"esash/mta", []string{"esash/store", "esash/shell", "esash/commands/"}},
 	{"esash/commands/", []string{"esash/mta", "go.etcd.io/bbolt"}},
 	{"esash/shell", []string{"esash/mta", "esash/commands/", "go.etcd.io/bbolt"}},
 	{"esash/store", []string{"esash/shell", "esash/commands/", "esash/mta"}},

@@ -57,19 +57,7 @@ func (sh *Shell) commit(s *Session, args []string) error {
 			return err
 		}
 	}
-	res, err := s.Draft.Commit(s.Ctx, comment, rollback, sh.opts.Prepare)
-	if err != nil {
-		return CommitError(s, err)
-	}
-	for _, w := range res.Warnings {
-		s.Printf("Warning: %s\n", w)
-	}
-	if len(res.MergedOver) > 0 {
-		last := res.MergedOver[0]
-		s.Printf("Your changes were merged over revision %d by %s.\n", last.Rev, last.Meta.User)
-	}
-	s.Printf("Changes committed: %s\n", Stamp(res.Snapshot.Meta.Time))
-	return nil
+	return s.CommitDraft("commit", comment, rollback)
 }
 
 // CommitError renders why a commit was refused and returns the error a

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
+	"time"
 
 	prompt "github.com/c-bata/go-prompt"
 
@@ -72,4 +74,49 @@ func (s *Session) Page(text string) error {
 		io.WriteString(s.Out, l)
 	}
 	return nil
+}
+
+// Now is the shell's clock (fixed in transcript tests).
+func (s *Session) Now() time.Time { return s.shell.opts.Now() }
+
+// CommitDraft commits the session's draft as a revision of the given kind
+// (commit, rollback, load), applying it to the running services exactly as
+// the commit command does, and prints the outcome.
+func (s *Session) CommitDraft(kind, comment string, rollback bool) error {
+	res, err := s.Draft.CommitKind(s.Ctx, kind, comment, rollback, s.shell.opts.Prepare)
+	if err != nil {
+		return CommitError(s, err)
+	}
+	for _, w := range res.Warnings {
+		s.Printf("Warning: %s\n", w)
+	}
+	if len(res.MergedOver) > 0 {
+		last := res.MergedOver[0]
+		s.Printf("Your changes were merged over revision %d by %s.\n", last.Rev, last.Meta.User)
+	}
+	s.Printf("Changes committed: %s\n", Stamp(res.Snapshot.Meta.Time))
+	return nil
+}
+
+// ConfigFile resolves a file name an administrator typed for import or
+// export: a plain name inside DataDir/configuration, never a path that
+// leaves it. The message names what is accepted.
+func (s *Session) ConfigFile(name string) (string, string) {
+	if msg := CheckFileName(name); msg != "" {
+		return "", msg
+	}
+	return filepath.Join(s.DataDir, "configuration", name), ""
+}
+
+// CheckFileName accepts a file name for the configuration directory.
+func CheckFileName(name string) string {
+	switch {
+	case name == "", name == ".", name == "..":
+		return "You must enter a file name."
+	case strings.ContainsAny(name, "/\\\x00"), strings.HasPrefix(name, ".."):
+		return "The value must be a file name in the configuration directory, without '/' or '..'."
+	case len(name) > 255:
+		return "The value must be a file name of at most 255 characters."
+	}
+	return ""
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,7 +30,18 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("ESASH_NOW", "2026-11-26T21:00:00Z")
 			env.Setenv("ESASH_DATA", filepath.Join(env.WorkDir, "data"))
+			// Every script gets its own loopback address, so appliances
+			// running at the same time never compete for a port.
+			env.Setenv("ESASH_FACTORY_IP", nextLoopback())
 			return nil
 		},
 	})
+}
+
+var loopbackSeq atomic.Uint32
+
+// nextLoopback hands out 127.1.x.y addresses, one per test appliance.
+func nextLoopback() string {
+	n := loopbackSeq.Add(1)
+	return fmt.Sprintf("127.1.%d.%d", n/250, n%250+1)
 }

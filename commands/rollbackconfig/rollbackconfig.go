@@ -14,11 +14,10 @@ import (
 const Listed = 10
 
 // Command is rollbackconfig.
-type Command struct{ prepare store.PrepareFunc }
+type Command struct{}
 
-// New returns the rollbackconfig command; prepare applies a committed
-// rollback to the running services, as commit does.
-func New(prepare store.PrepareFunc) Command { return Command{prepare: prepare} }
+// New returns the rollbackconfig command.
+func New() Command { return Command{} }
 
 // Name implements shell.Command.
 func (Command) Name() string { return "rollbackconfig" }
@@ -74,10 +73,5 @@ func (c Command) rollback(s *shell.Session) error {
 		s.Printf("The configuration of revision %d is staged. Use the commit command to apply it.\n", saved[i].Rev)
 		return nil
 	}
-	res, err := s.Draft.CommitKind(s.Ctx, "rollback", fmt.Sprintf("Rollback to revision %d", saved[i].Rev), true, c.prepare)
-	if err != nil {
-		return shell.CommitError(s, err)
-	}
-	s.Printf("Changes committed: %s\n", shell.Stamp(res.Snapshot.Meta.Time))
-	return nil
+	return s.CommitDraft("rollback", fmt.Sprintf("Rollback to revision %d", saved[i].Rev), true)
 }
