@@ -3,10 +3,12 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Op is the kind of a Change.
@@ -49,13 +51,49 @@ func mustJSON(v reflect.Value) json.RawMessage {
 	return raw
 }
 
+// equal reports whether a and b hold the same setting. A nil and an empty
+// list are the same setting: values read back from the store keep that
+// distinction only by accident of encoding (omitempty drops an empty list).
+// It walks the values rather than encoding them: Diff calls it for every
+// item of every list.
 func equal(a, b reflect.Value) bool {
-	if a.Type().Comparable() {
-		return a.Equal(b)
+	switch a.Kind() {
+	case reflect.Slice:
+		n := a.Len()
+		if n != b.Len() {
+			return false
+		}
+		if n == 0 || a.Pointer() == b.Pointer() {
+			return true
+		}
+		for i := 0; i < n; i++ {
+			if !equal(a.Index(i), b.Index(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Struct:
+		if a.Type().Comparable() {
+			return a.Equal(b) // no lists inside, so no nil/empty question
+		}
+		for i := 0; i < a.NumField(); i++ {
+			if !equal(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.String:
+		return a.String() == b.String()
+	case reflect.Bool:
+		return a.Bool() == b.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return a.Int() == b.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return a.Uint() == b.Uint()
+	case reflect.Float32, reflect.Float64:
+		return a.Float() == b.Float()
 	}
-	// JSON equality, not DeepEqual: a nil and an empty list are the same
-	// setting, and values read back from the store keep that distinction
-	// only by accident of encoding.
+	// No setting has another kind today; compare what the store would keep.
 	return bytes.Equal(mustJSON(a), mustJSON(b))
 }
 
@@ -154,14 +192,18 @@ func apply(root reflect.Value, ch Change) error {
 		if !t.item {
 			return ErrBadPath
 		}
-		if t.v.IsValid() {
-			return setJSON(t.v, ch.New)
-		}
 		nv := reflect.New(t.slice.Type().Elem())
 		if err := json.Unmarshal(ch.New, nv.Interface()); err != nil {
 			return err
 		}
-		t.slice.Set(reflect.Append(t.slice, nv.Elem()))
+		// The path names the item: it keeps that key whatever the value
+		// says, so the list never holds an item its paths cannot reach.
+		nv.Elem().Field(t.keyIdx).SetString(t.key)
+		if t.v.IsValid() {
+			t.v.Set(nv.Elem())
+		} else {
+			t.slice.Set(reflect.Append(t.slice, nv.Elem()))
+		}
 	case OpRemove:
 		if !t.item {
 			return ErrBadPath
@@ -199,17 +241,24 @@ func reorder(s reflect.Value, order []string) error {
 	if keyIdx < 0 {
 		return ErrBadPath
 	}
-	n := reflect.MakeSlice(s.Type(), 0, s.Len())
+	at := make(map[string]int, s.Len())
+	for j := s.Len() - 1; j >= 0; j-- {
+		at[keyOf(s, j, keyIdx)] = j // the first item of a key wins, as findKey
+	}
+	n := reflect.MakeSlice(s.Type(), s.Len(), s.Len())
 	used := make([]bool, s.Len())
+	pos := 0
 	for _, k := range order {
-		if j := findKey(s, keyIdx, k); j >= 0 && !used[j] {
-			n = reflect.Append(n, s.Index(j))
+		if j, ok := at[k]; ok && !used[j] {
+			n.Index(pos).Set(s.Index(j))
 			used[j] = true
+			pos++
 		}
 	}
 	for j := 0; j < s.Len(); j++ {
 		if !used[j] {
-			n = reflect.Append(n, s.Index(j))
+			n.Index(pos).Set(s.Index(j))
+			pos++
 		}
 	}
 	s.Set(n)
@@ -219,6 +268,7 @@ func reorder(s reflect.Value, order []string) error {
 // Invert returns the changes that undo changes.
 func Invert(changes []Change) []Change {
 	out := make([]Change, 0, len(changes))
+	var orders []Change
 	for i := len(changes) - 1; i >= 0; i-- {
 		ch := changes[i]
 		inv := Change{Op: ch.Op, Path: ch.Path, Old: ch.New, New: ch.Old, Secret: ch.Secret}
@@ -227,10 +277,17 @@ func Invert(changes []Change) []Change {
 			inv.Op = OpRemove
 		case OpRemove:
 			inv.Op = OpAdd
+		case OpOrder:
+			orders = append(orders, inv)
+			continue
 		}
 		out = append(out, inv)
 	}
-	return out
+	// Orders go last: an item the undone changes removed comes back at the
+	// end of its list, and only then can the list's order be restored. A
+	// list an order names exists in both configurations, so it is still
+	// there at the end.
+	return append(out, orders...)
 }
 
 // Conflict is a setting both sessions changed differently.
@@ -250,38 +307,38 @@ func within(p, q string) bool {
 // Merge applies ours (changes from base) on top of theirs (a later
 // committed configuration with its own changes from base). A setting
 // changed on both sides to different values, or an item one side removed
-// while the other changed it, is a conflict; the order of lists merges
-// without conflict. The returned configuration is new.
+// while the other changed it (or reordered a list inside it), is a
+// conflict. The orders of a list merge: the side that reordered the items
+// both kept decides their order, and the items each side added keep their
+// place before the item that followed them on that side; both sides
+// reordering the same items differently is a conflict. The returned
+// configuration is new.
 func Merge(theirs *Config, theirChanges, ourChanges []Change) (*Config, []Conflict, error) {
+	theirOrders := map[string]Change{}
+	for _, t := range theirChanges {
+		if t.Op == OpOrder {
+			theirOrders[t.Path] = t
+		}
+	}
 	var conflicts []Conflict
 	var apply []Change
 	for _, o := range ourChanges {
-		if o.Op == OpOrder {
-			apply = append(apply, o)
+		if c, ok := clash(o, theirChanges); ok {
+			conflicts = append(conflicts, c)
 			continue
 		}
-		clash := false
-		for _, t := range theirChanges {
-			if t.Op == OpOrder {
+		if t, ok := theirOrders[o.Path]; ok && o.Op == OpOrder {
+			order, err := mergeOrder(o, t)
+			if errors.Is(err, errOrderConflict) {
+				conflicts = append(conflicts, Conflict{Path: o.Path, Base: o.Old, Theirs: t.New, Ours: o.New, Secret: o.Secret || t.Secret})
 				continue
 			}
-			switch {
-			case t.Path == o.Path:
-				if t.Op == o.Op && bytes.Equal(t.New, o.New) {
-					continue // same edit on both sides
-				}
-			case within(o.Path, t.Path) || within(t.Path, o.Path):
-				// One side touched an item the other added or removed whole.
-			default:
-				continue
+			if err != nil {
+				return nil, nil, fmt.Errorf("merge order of %s: %w", o.Path, err)
 			}
-			clash = true
-			conflicts = append(conflicts, Conflict{Path: o.Path, Base: o.Old, Theirs: t.New, Ours: o.New, Secret: o.Secret || t.Secret})
-			break
+			o.New = order
 		}
-		if !clash {
-			apply = append(apply, o)
-		}
+		apply = append(apply, o)
 	}
 	if len(conflicts) > 0 {
 		return nil, conflicts, nil
@@ -293,33 +350,184 @@ func Merge(theirs *Config, theirChanges, ourChanges []Change) (*Config, []Confli
 	return merged, nil, nil
 }
 
-// Clone returns a deep copy of c. It goes through JSON only for types that
-// hold references; flat item lists are copied with one slice copy each.
-func (c *Config) Clone() *Config {
-	n := *c
-	n.Interfaces = slices.Clone(c.Interfaces)
-	n.Listeners = cloneJSON(c.Listeners)
-	n.Certificates = cloneJSON(c.Certificates)
-	n.CAs.Custom = slices.Clone(c.CAs.Custom)
-	n.Destinations.Entries = slices.Clone(c.Destinations.Entries)
-	n.Routes = cloneJSON(c.Routes)
-	n.Alerts.Recipients = cloneJSON(c.Alerts.Recipients)
-	n.LDAP.Servers = slices.Clone(c.LDAP.Servers)
-	n.Users = cloneJSON(c.Users)
-	return &n
+// clash finds the first of their changes that our change o contradicts.
+func clash(o Change, theirChanges []Change) (Conflict, bool) {
+	for _, t := range theirChanges {
+		if t.Op == OpOrder {
+			continue // orders merge (mergeOrder)
+		}
+		switch {
+		case o.Op == OpOrder:
+			// Our order of a list inside an item they added or removed.
+			if o.Path == t.Path || !within(o.Path, t.Path) {
+				continue
+			}
+		case t.Path == o.Path:
+			if t.Op == o.Op && bytes.Equal(t.New, o.New) {
+				continue // same edit on both sides
+			}
+		case within(o.Path, t.Path) || within(t.Path, o.Path):
+			// One side touched an item the other added or removed whole.
+		default:
+			continue
+		}
+		return Conflict{Path: o.Path, Base: o.Old, Theirs: t.New, Ours: o.New, Secret: o.Secret || t.Secret}, true
+	}
+	return Conflict{}, false
 }
 
-func cloneJSON[T any](v []T) []T {
-	if v == nil {
-		return nil
+var errOrderConflict = errors.New("both sides reordered the list")
+
+// mergeOrder merges our order of a list with theirs (both from the same
+// base) into the order of the merged list.
+func mergeOrder(o, t Change) (json.RawMessage, error) {
+	var base, ours, theirs []string
+	for _, x := range []struct {
+		raw json.RawMessage
+		to  *[]string
+	}{{o.Old, &base}, {o.New, &ours}, {t.New, &theirs}} {
+		if err := json.Unmarshal(x.raw, x.to); err != nil {
+			return nil, err
+		}
 	}
-	raw, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("config: clone: %v", err))
+	inBase, inOurs, inTheirs := set(base), set(ours), set(theirs)
+	kept := func(l []string) []string {
+		var out []string
+		for _, k := range l {
+			if inBase[k] && inOurs[k] && inTheirs[k] {
+				out = append(out, k)
+			}
+		}
+		return out
 	}
-	var out []T
-	if err := json.Unmarshal(raw, &out); err != nil {
-		panic(fmt.Sprintf("config: clone: %v", err))
+	kb, ko, kt := kept(base), kept(ours), kept(theirs)
+	oursMoved, theirsMoved := !slices.Equal(ko, kb), !slices.Equal(kt, kb)
+	if oursMoved && theirsMoved && !slices.Equal(ko, kt) {
+		return nil, errOrderConflict
+	}
+	out := kt
+	if oursMoved {
+		out = ko
+	}
+	out = insertAdded(out, theirs, inBase)
+	out = insertAdded(out, ours, inBase)
+	return json.Marshal(out)
+}
+
+func set(keys []string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
+}
+
+// insertAdded puts the keys of list that base did not have into out, each
+// right before the nearest key after it in list that out holds, or last
+// when none does: an item added in front of a catch-all (the sender group
+// ALL) stays in front of it, one appended stays last, and our additions
+// come after theirs at the same place.
+func insertAdded(out, list []string, inBase map[string]bool) []string {
+	for i, k := range list {
+		if inBase[k] || slices.Contains(out, k) {
+			continue
+		}
+		pos := len(out)
+		for _, next := range list[i+1:] {
+			if p := slices.Index(out, next); p >= 0 {
+				pos = p
+				break
+			}
+		}
+		out = slices.Insert(out, pos, k)
 	}
 	return out
+}
+
+// Clone returns a deep copy of c. Every list is copied, at every depth,
+// whatever fields Config gains; lists of items that hold no references
+// (destination entries) are copied with one slice copy each.
+func (c *Config) Clone() *Config {
+	n := new(Config)
+	deepCopy(reflect.ValueOf(n).Elem(), reflect.ValueOf(c).Elem())
+	return n
+}
+
+var flatCache sync.Map // reflect.Type -> bool; a memo of pure reflection
+
+// flat reports whether a value of type t holds no references, so that
+// assigning it copies all of it.
+func flat(t reflect.Type) bool {
+	if f, ok := flatCache.Load(t); ok {
+		return f.(bool)
+	}
+	f := true
+	switch t.Kind() {
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if !flat(t.Field(i).Type) {
+				f = false
+				break
+			}
+		}
+	case reflect.Array:
+		f = flat(t.Elem())
+	case reflect.Slice, reflect.Map, reflect.Pointer, reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		f = false
+	}
+	flatCache.Store(t, f)
+	return f
+}
+
+// deepCopy sets dst, a settable zero value, to a copy of src that shares
+// no list, map or pointee with it. A nil list stays nil, an empty one empty.
+func deepCopy(dst, src reflect.Value) {
+	t := src.Type()
+	if flat(t) {
+		dst.Set(src)
+		return
+	}
+	switch src.Kind() {
+	case reflect.Struct:
+		for i := 0; i < src.NumField(); i++ {
+			deepCopy(dst.Field(i), src.Field(i))
+		}
+	case reflect.Array:
+		for i := 0; i < src.Len(); i++ {
+			deepCopy(dst.Index(i), src.Index(i))
+		}
+	case reflect.Slice:
+		if src.IsNil() {
+			return
+		}
+		n := reflect.MakeSlice(t, src.Len(), src.Len())
+		if flat(t.Elem()) {
+			reflect.Copy(n, src)
+		} else {
+			for i := 0; i < src.Len(); i++ {
+				deepCopy(n.Index(i), src.Index(i))
+			}
+		}
+		dst.Set(n)
+	case reflect.Map:
+		if src.IsNil() {
+			return
+		}
+		n := reflect.MakeMapWithSize(t, src.Len())
+		for it := src.MapRange(); it.Next(); {
+			v := reflect.New(t.Elem()).Elem()
+			deepCopy(v, it.Value())
+			n.SetMapIndex(it.Key(), v)
+		}
+		dst.Set(n)
+	case reflect.Pointer:
+		if src.IsNil() {
+			return
+		}
+		p := reflect.New(t.Elem())
+		deepCopy(p.Elem(), src.Elem())
+		dst.Set(p)
+	default:
+		dst.Set(src) // interfaces, channels, functions: no setting is one
+	}
 }

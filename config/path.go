@@ -46,9 +46,14 @@ func fieldsOf(t reflect.Type) []field {
 	return fs
 }
 
+// keyField returns the index of the key field of a list item type, or -1
+// when t is not a struct with a string field tagged cfg:"key".
 func keyField(t reflect.Type) int {
+	if t.Kind() != reflect.Struct {
+		return -1
+	}
 	for i := 0; i < t.NumField(); i++ {
-		if strings.Contains(t.Field(i).Tag.Get("cfg"), "key") {
+		if strings.Contains(t.Field(i).Tag.Get("cfg"), "key") && t.Field(i).Type.Kind() == reflect.String {
 			return i
 		}
 	}

@@ -176,9 +176,12 @@ func (c *checker) interfaces(cfg *Config, certs map[string]bool) map[string]Inte
 		if r := CheckHostname(in.Hostname); r != "" {
 			c.errf(p+".hostname", "%s", r)
 		}
-		for name, s := range map[string]Service{"ssh": in.SSH, "http": in.HTTP, "https": in.HTTPS} {
+		for _, s := range []struct {
+			name string
+			Service
+		}{{"ssh", in.SSH}, {"http", in.HTTP}, {"https", in.HTTPS}} {
 			if s.Enabled {
-				c.port(p+"."+name+".port", s.Port)
+				c.port(p+"."+s.name+".port", s.Port)
 			}
 		}
 		if in.HTTPS.Enabled {
@@ -279,7 +282,7 @@ func CheckHostPattern(h string) string {
 			return "A CIDR address is an IP address followed by a slash and a prefix length."
 		}
 		return ""
-	case strings.Contains(h, "-") && looksNumeric(h):
+	case strings.Contains(h, "-") && (looksNumeric(h) || strings.Contains(h, ":")):
 		lo, hi, _ := strings.Cut(h, "-")
 		a, err := netip.ParseAddr(lo)
 		if err != nil {
@@ -301,7 +304,7 @@ func CheckHostPattern(h string) string {
 			return "Invalid IP or IP range."
 		}
 		return ""
-	case looksNumeric(h):
+	case looksNumeric(h) || strings.Contains(h, ":"): // IPv6 has letters; no name has a colon
 		if _, err := netip.ParseAddr(h); err != nil {
 			return "Invalid IP or IP range."
 		}
@@ -393,7 +396,9 @@ func (c *checker) routes(cfg *Config) {
 // CheckEmail validates an e-mail address as alertconfig accepts it.
 func CheckEmail(a string) string {
 	local, domain, ok := strings.Cut(a, "@")
-	if !ok || local == "" || strings.ContainsAny(local, " <>") {
+	// Brackets would end the address early in its setting path
+	// (alerts.recipients[a@example.com]).
+	if !ok || local == "" || strings.ContainsAny(local, " <>[]") {
 		return "An email address is a localname, an @ and a domain (for example admin@example.com)."
 	}
 	if r := CheckDomain(domain); r != "" {
@@ -429,9 +434,13 @@ func (c *checker) alerts(cfg *Config) {
 func (c *checker) services(cfg *Config, ifaces map[string]Interface, certs map[string]bool) {
 	c.ref("ldap.certificate", cfg.LDAP.Certificate, "certificate profile", certs)
 	c.ref("websecurity.client_certificate", cfg.WebSecurity.ClientCertificate, "certificate profile", certs)
-	for path, name := range map[string]string{"delivery.default_interface": cfg.Delivery.Interface, "ldap.interface": cfg.LDAP.Interface, "alerts.interface": cfg.Alerts.Interface} {
-		if _, ok := ifaces[name]; name != "" && name != "Auto" && !ok {
-			c.errf(path, "interface %q does not exist", name)
+	for _, r := range []struct{ path, name string }{
+		{"delivery.default_interface", cfg.Delivery.Interface},
+		{"ldap.interface", cfg.LDAP.Interface},
+		{"alerts.interface", cfg.Alerts.Interface},
+	} {
+		if _, ok := ifaces[r.name]; r.name != "" && r.name != "Auto" && !ok {
+			c.errf(r.path, "interface %q does not exist", r.name)
 		}
 	}
 	if r := cfg.Delivery.Resolver; r != "" {
@@ -480,6 +489,22 @@ func (c *checker) certificates(cfg *Config) map[string]bool {
 		o, ok := old[ct.Name]
 		c.certificate(ct, ok && certEqual(o, ct))
 	}
+	cas := make([]string, len(cfg.CAs.Custom))
+	for i, ca := range cfg.CAs.Custom {
+		cas[i] = ca.Name
+	}
+	// Almost any name will do for a CA (AsyncOS takes the subject), but
+	// two of one name would be stored as one, and a bracket would end the
+	// name early in its setting path.
+	c.names("certauthority.custom", cas, func(n string) string {
+		switch {
+		case n == "":
+			return "The value must not be empty."
+		case strings.ContainsAny(n, "[]"):
+			return "The value must not contain '[' or ']'."
+		}
+		return ""
+	})
 	for _, ca := range cfg.CAs.Custom {
 		if _, err := parseCerts(ca.PEM); err != nil {
 			c.errf(itemPath("certauthority.custom", ca.Name), "%v", err)

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
