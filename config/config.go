@@ -26,6 +26,7 @@ type Config struct {
 	Alerts       Alerts        `json:"alerts"`
 	LDAP         LDAP          `json:"ldap"`
 	WebSecurity  WebSecurity   `json:"websecurity"`
+	ListenSetup  ListenSetup   `json:"listener_setup"`
 	Users        []User        `json:"users"`
 }
 
@@ -49,6 +50,24 @@ type Interface struct {
 	HTTPS        Service `json:"https"`
 	HTTPSCert    string  `json:"https_certificate,omitempty"`
 	RedirectHTTP bool    `json:"redirect_http"`
+	// Ethernet is the port the address lives on ("Data 1", "Management");
+	// empty is the Management port.
+	Ethernet string `json:"ethernet,omitempty"`
+	// Services esash does not run are stored so that interfaceconfig
+	// scripts written for AsyncOS keep their question order; enabling them
+	// opens nothing.
+	FTP                 Service `json:"ftp"`
+	Telnet              Service `json:"telnet"`
+	Cluster             Service `json:"ccs"`
+	SpamQuarantineHTTP  Service `json:"euq_http"`
+	SpamQuarantineHTTPS Service `json:"euq_https"`
+	APIHTTP             Service `json:"api_http"`
+	APIHTTPS            Service `json:"api_https"`
+	RedirectQuarantine  bool    `json:"euq_redirect_http,omitempty"`
+	QuarantineDefault   bool    `json:"euq_default_interface,omitempty"`
+	QuarantineURL       string  `json:"euq_base_url,omitempty"`
+	// SMTPHelo overrides Hostname in the EHLO sent from this interface.
+	SMTPHelo string `json:"smtp_helo,omitempty"`
 }
 
 // ListenerType is the AsyncOS listener kind.
@@ -75,6 +94,34 @@ type Listener struct {
 	DefaultPolicy  HATParams        `json:"default_policy"`
 	Policies       []MailFlowPolicy `json:"policies"`
 	SenderGroups   []SenderGroup    `json:"sender_groups"`
+	// TCPQueue is the TCP listen backlog (LIMITS); 0 is 50.
+	TCPQueue int `json:"tcp_queue,omitempty"`
+	// QueueToDisk: a Blackhole listener writes messages to disk before
+	// discarding them.
+	QueueToDisk   bool   `json:"queue_to_disk,omitempty"`
+	BounceProfile string `json:"bounce_profile,omitempty"`
+	// SenderBaseFiltering ("on", "off", "") is stored only: esash has no
+	// reputation service.
+	SenderBaseFiltering string `json:"senderbase_filtering,omitempty"`
+	// OmitReceived: do not add a Received: header (SETUP > RECEIVED).
+	OmitReceived bool `json:"omit_received_header,omitempty"`
+}
+
+// ListenSetup is listenerconfig SETUP: the settings shared by every
+// listener. A zero value means the AsyncOS default; Effective fills them.
+type ListenSetup struct {
+	MaxConcurrency    int    `json:"max_concurrency,omitempty"`     // all listeners, 300
+	MaxTLSConcurrency int    `json:"max_tls_concurrency,omitempty"` // 100
+	MaxHeaderLines    int    `json:"max_header_lines,omitempty"`    // 1000
+	SenderBaseCache   string `json:"senderbase_cache,omitempty"`    // "auto" (""), "off", "custom"
+	SenderBaseTTL     int    `json:"senderbase_cache_time,omitempty"`
+	CounterReset      int    `json:"injection_counter_reset,omitempty"` // seconds, 3600
+	IdleTimeout       int    `json:"unsuccessful_timeout,omitempty"`    // seconds, 300
+	MaxConnTime       int    `json:"max_connection_time,omitempty"`     // seconds, 900
+	ReceivedHostname  string `json:"received_hostname,omitempty"`       // "interface" (""), "vgateway"
+	AddMessageID      string `json:"add_message_id,omitempty"`          // "on", "off" ("")
+	RejectAtRcpt      string `json:"reject_at_rcpt,omitempty"`          // "on", "off" ("")
+	MaxSubjectLog     int    `json:"max_subject_size,omitempty"`        // bytes, 255
 }
 
 // Action is what a mail flow policy does with a connection.
@@ -124,6 +171,52 @@ type HATParams struct {
 	ContentFilters       string `json:"content_filters,omitempty"`
 	MessageFilters       string `json:"message_filters,omitempty"`
 	EnvelopeSenderVerify string `json:"enforce_sender_verify,omitempty"`
+
+	// The rest is asked in the reference's order and stored for script
+	// compatibility; the MTA enforces only the fields above (sizes,
+	// connections, messages, recipients, banners, rate limit per host,
+	// TLS and SMTP AUTH over TLS). All are strings "on"/"off" or numbers,
+	// so that the zero value always means "use the listener default".
+	RateLimitCode         int    `json:"max_rcpts_per_hour_code,omitempty"`
+	RateLimitText         string `json:"max_rcpts_per_hour_text,omitempty"`
+	SenderRateLimit       string `json:"use_sender_rate_limit,omitempty"`
+	MaxRcptsPerSender     int    `json:"max_rcpts_per_sender,omitempty"`
+	SenderRateInterval    int    `json:"sender_rate_interval,omitempty"` // minutes
+	DHAP                  string `json:"dhap,omitempty"`
+	DHAPLimit             int    `json:"dhap_limit,omitempty"`
+	DHAPAction            string `json:"dhap_action,omitempty"` // "drop", "code"
+	DHAPCode              int    `json:"dhap_code,omitempty"`
+	DHAPText              string `json:"dhap_text,omitempty"`
+	HostGrouping          string `json:"host_grouping,omitempty"`
+	SignificantBits       int    `json:"significant_bits,omitempty"`
+	SDRCheck              string `json:"sdr_check,omitempty"`
+	OutbreakFilters       string `json:"outbreak_filters,omitempty"`
+	PhishingCheck         string `json:"advanced_phishing,omitempty"`
+	GraymailCheck         string `json:"graymail_check,omitempty"`
+	DKIMSigning           string `json:"dkim_signing,omitempty"`
+	SMIMEHarvest          string `json:"smime_harvest,omitempty"`
+	SMIMEHarvestOnFailure string `json:"smime_harvest_on_failure,omitempty"`
+	SMIMEHarvestUpdated   string `json:"smime_harvest_updated,omitempty"`
+	SMIMEGateway          string `json:"smime_gateway,omitempty"`
+	SMIMESignature        string `json:"smime_signature,omitempty"` // "preserve", "remove"
+	DKIMVerify            string `json:"dkim_verify,omitempty"`
+	DKIMProfile           string `json:"dkim_verify_profile,omitempty"`
+	SPFVerify             string `json:"spf_verify,omitempty"`
+	SPFLevel              string `json:"spf_level,omitempty"` // "spf_only", "sidf_compatible", "sidf_strict"
+	SPFDowngradePRA       string `json:"spf_downgrade_pra,omitempty"`
+	SPFHelo               string `json:"spf_helo_check,omitempty"`
+	SPFTimeout            int    `json:"spf_timeout,omitempty"` // seconds
+	DMARCVerify           string `json:"dmarc_verify,omitempty"`
+	DMARCProfile          string `json:"dmarc_verify_profile,omitempty"`
+	DMARCReports          string `json:"dmarc_aggregate_reports,omitempty"`
+	MalformedSenderCode   int    `json:"malformed_sender_code,omitempty"`
+	MalformedSenderText   string `json:"malformed_sender_text,omitempty"`
+	UnresolvedSenderCode  int    `json:"unresolved_sender_code,omitempty"`
+	UnresolvedSenderText  string `json:"unresolved_sender_text,omitempty"`
+	MissingSenderCode     int    `json:"nonexistent_sender_code,omitempty"`
+	MissingSenderText     string `json:"nonexistent_sender_text,omitempty"`
+	DomainExceptionTable  string `json:"domain_exception_table,omitempty"`
+	UntaggedBounces       string `json:"accept_untagged_bounces,omitempty"`
 }
 
 // MailFlowPolicy is a named HAT policy.
@@ -147,7 +240,7 @@ type SenderGroup struct {
 type Certificate struct {
 	Name          string   `json:"name" cfg:"key"`
 	CertPEM       string   `json:"certificate"`
-	KeyPEM        string   `json:"private_key"`
+	KeyPEM        string   `json:"private_key" cfg:"secret"`
 	Intermediates []string `json:"intermediates,omitempty"`
 	CSRPEM        string   `json:"csr,omitempty"`
 }
@@ -215,11 +308,15 @@ type Delivery struct {
 	Resolver          string `json:"resolver,omitempty"` // host:port of the DNS server; empty = system
 }
 
-// RouteHost is one destination of an SMTP route.
+// RouteHost is one destination of an SMTP route (written
+// host[:port][/pri=N], see route.go). Port 0 is the standard port 25.
 type RouteHost struct {
 	Host     string `json:"host"`
 	Port     int    `json:"port,omitempty"`
-	Priority int    `json:"priority,omitempty"`
+	Priority int    `json:"priority,omitempty"` // lower first; equal ones share the load
+	// ARecords is a host written in square brackets: resolve its address
+	// records only, ignoring MX records.
+	ARecords bool `json:"a_records,omitempty"`
 }
 
 // Route is an smtproutes entry; Domain "ALL" is the default route and a
@@ -229,10 +326,20 @@ type Route struct {
 	Hosts  []RouteHost `json:"hosts"`
 }
 
-// AlertRecipient receives alerts of some classes and severities.
+// AlertRecipient receives alerts of some classes and severities (see
+// alert.go): every class in Classes at the Severities, except the classes
+// Levels gives other severities.
 type AlertRecipient struct {
-	Address    string   `json:"address" cfg:"key"`
-	Classes    []string `json:"classes"`
+	Address    string        `json:"address" cfg:"key"`
+	Classes    []string      `json:"classes"`
+	Severities []string      `json:"severities"`
+	Levels     []AlertLevels `json:"levels,omitempty"`
+}
+
+// AlertLevels are the severities one alert class is sent at, where they
+// differ from the recipient's Severities (alertconfig EDIT).
+type AlertLevels struct {
+	Class      string   `json:"class"`
 	Severities []string `json:"severities"`
 }
 
@@ -257,7 +364,7 @@ type LDAPServer struct {
 	SSL          bool   `json:"ssl"`
 	AuthMethod   string `json:"auth_method"`
 	BindDN       string `json:"bind_dn,omitempty"`
-	BindPassword string `json:"bind_password,omitempty"`
+	BindPassword string `json:"bind_password,omitempty" cfg:"secret"`
 	ServerType   string `json:"server_type"`
 	BaseDN       string `json:"base_dn"`
 }
@@ -294,6 +401,6 @@ type User struct {
 	Name         string   `json:"name" cfg:"key"`
 	FullName     string   `json:"full_name"`
 	Role         Role     `json:"role"`
-	PasswordHash string   `json:"password_hash,omitempty"`
+	PasswordHash string   `json:"password_hash,omitempty" cfg:"secret"`
 	SSHKeys      []string `json:"ssh_keys,omitempty"`
 }

@@ -113,24 +113,37 @@ func diffStruct(out *[]Change, prefix string, a, b reflect.Value, secret bool) {
 }
 
 func keys(s reflect.Value, keyIdx int) []string {
+	key := keyFunc(s, keyIdx)
 	ks := make([]string, s.Len())
 	for i := range ks {
-		ks[i] = keyOf(s, i, keyIdx)
+		ks[i] = key(i)
 	}
 	return ks
 }
 
+// sameItem reports whether item i of list a and item j of list b are the
+// same setting.
+func sameItem(a, b reflect.Value) func(i, j int) bool {
+	if as, ok := destEntries(a); ok {
+		if bs, ok := destEntries(b); ok {
+			return func(i, j int) bool { return as[i] == bs[j] }
+		}
+	}
+	return func(i, j int) bool { return equal(a.Index(i), b.Index(j)) }
+}
+
 func diffKeyed(out *[]Change, p string, a, b reflect.Value, keyIdx int, secret bool) {
+	keyA, keyB, same := keyFunc(a, keyIdx), keyFunc(b, keyIdx), sameItem(a, b)
 	// Fast path: same keys in the same order, so items pair up by index.
 	if a.Len() == b.Len() {
-		same := true
-		for i := 0; i < a.Len() && same; i++ {
-			same = keyOf(a, i, keyIdx) == keyOf(b, i, keyIdx)
+		inOrder := true
+		for i := 0; i < a.Len() && inOrder; i++ {
+			inOrder = keyA(i) == keyB(i)
 		}
-		if same {
+		if inOrder {
 			for i := 0; i < a.Len(); i++ {
-				if !equal(a.Index(i), b.Index(i)) {
-					diffStruct(out, itemPath(p, keyOf(a, i, keyIdx)), a.Index(i), b.Index(i), secret)
+				if !same(i, i) {
+					diffStruct(out, itemPath(p, keyA(i)), a.Index(i), b.Index(i), secret)
 				}
 			}
 			return
@@ -155,7 +168,7 @@ func diffKeyed(out *[]Change, p string, a, b reflect.Value, keyIdx int, secret b
 		switch {
 		case !ok:
 			*out = append(*out, Change{Op: OpAdd, Path: itemPath(p, k), New: mustJSON(b.Index(i)), Secret: secret})
-		case !equal(a.Index(j), b.Index(i)):
+		case !same(j, i):
 			diffStruct(out, itemPath(p, k), a.Index(j), b.Index(i), secret)
 		}
 	}
@@ -169,14 +182,23 @@ func diffKeyed(out *[]Change, p string, a, b reflect.Value, keyIdx int, secret b
 // so callers apply to a clone.
 func Apply(c *Config, changes []Change) error {
 	root := reflect.ValueOf(c)
-	for _, ch := range changes {
-		if err := apply(root, ch); err != nil {
+	for i := 0; i < len(changes); {
+		ch := changes[i]
+		n, err := 1, error(nil)
+		if ch.Op == OpRemove {
+			n, err = removeRun(root, changes[i:])
+		} else {
+			err = apply(root, ch)
+		}
+		if err != nil {
 			return fmt.Errorf("apply %s %s: %w", ch.Op, ch.Path, err)
 		}
+		i += n
 	}
 	return nil
 }
 
+// apply makes one change other than a removal (removeRun).
 func apply(root reflect.Value, ch Change) error {
 	t, err := resolve(root, ch.Path)
 	if err != nil {
@@ -204,13 +226,6 @@ func apply(root reflect.Value, ch Change) error {
 		} else {
 			t.slice.Set(reflect.Append(t.slice, nv.Elem()))
 		}
-	case OpRemove:
-		if !t.item {
-			return ErrBadPath
-		}
-		if j := findKey(t.slice, t.keyIdx, t.key); j >= 0 {
-			removeAt(t.slice, j)
-		}
 	case OpOrder:
 		var order []string
 		if err := json.Unmarshal(ch.New, &order); err != nil {
@@ -223,11 +238,43 @@ func apply(root reflect.Value, ch Change) error {
 	return nil
 }
 
-func removeAt(s reflect.Value, j int) {
-	n := reflect.MakeSlice(s.Type(), 0, s.Len()-1)
-	n = reflect.AppendSlice(n, s.Slice(0, j))
-	n = reflect.AppendSlice(n, s.Slice(j+1, s.Len()))
-	s.Set(n)
+// removeRun makes the removal chs[0] together with the removals right
+// after it from the same list, in one pass over the list, and returns how
+// many changes it made: removing ten thousand entries one at a time would
+// copy the list ten thousand times. Each removal takes the first item of
+// its key, as one at a time would; a missing item is already removed.
+func removeRun(root reflect.Value, chs []Change) (int, error) {
+	t, err := resolve(root, chs[0].Path)
+	if err != nil {
+		return 0, err
+	}
+	if !t.item {
+		return 0, ErrBadPath
+	}
+	drop := map[string]int{t.key: 1}
+	n := 1
+	if list, ok := strings.CutSuffix(chs[0].Path, "["+t.key+"]"); ok {
+		for ; n < len(chs) && chs[n].Op == OpRemove; n++ {
+			k, inList := strings.CutPrefix(chs[n].Path, list+"[")
+			k, closed := strings.CutSuffix(k, "]")
+			if !inList || !closed || strings.Contains(k, "]") {
+				break // another list, or a path to parse in full
+			}
+			drop[k]++
+		}
+	}
+	s := t.slice
+	key := keyFunc(s, t.keyIdx)
+	kept := reflect.MakeSlice(s.Type(), 0, s.Len())
+	for j := 0; j < s.Len(); j++ {
+		if k := key(j); drop[k] > 0 {
+			drop[k]--
+			continue
+		}
+		kept = reflect.Append(kept, s.Index(j))
+	}
+	s.Set(kept)
+	return n, nil
 }
 
 // reorder puts the items named in order first, in that order, and keeps

@@ -47,7 +47,14 @@ func FactoryListener(name string, typ ListenerType, iface string, port int) List
 			VerifyClientCert: "off", SMTPAuth: "off", RequireTLSForAuth: "off",
 			SpamCheck: "on", VirusCheck: "on", UseSenderBase: "on",
 			ContentFilters: "on", MessageFilters: "on", EnvelopeSenderVerify: "off",
+			RateLimitCode: 452, SenderRateLimit: "off", DHAP: "off", DHAPAction: "drop",
+			DHAPCode: 550, HostGrouping: "off", SDRCheck: "off", OutbreakFilters: "on",
+			PhishingCheck: "off", GraymailCheck: "on", DKIMSigning: "off", SMIMEHarvest: "off",
+			SMIMEGateway: "off", DKIMVerify: "off", SPFVerify: "off", DMARCVerify: "off",
+			MalformedSenderCode: 553, UnresolvedSenderCode: 451, MissingSenderCode: 553,
+			DomainExceptionTable: "off", UntaggedBounces: "off",
 		},
+		TCPQueue: 50, BounceProfile: "Default",
 		Policies: []MailFlowPolicy{
 			{Name: "ACCEPTED", Action: Accept},
 			{Name: "BLOCKED", Action: Reject},
@@ -62,6 +69,10 @@ func FactoryListener(name string, typ ListenerType, iface string, port int) List
 			{Name: "UNKNOWNLIST", Policy: "ACCEPTED", Comment: "Reviewed but undecided, continue normal acceptance"},
 			{Name: "ALL", Policy: "ACCEPTED", Hosts: []string{"ALL"}, Comment: "Everyone else"},
 		},
+	}
+	if typ == Public {
+		l.DefaultPolicy.DHAP, l.DefaultPolicy.DHAPLimit = "on", 25
+		l.SenderBaseFiltering = "on"
 	}
 	if typ == Private {
 		l.Policies = []MailFlowPolicy{{Name: "RELAYED", Action: Relay}, {Name: "BLOCKED", Action: Reject}}

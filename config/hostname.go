@@ -8,24 +8,36 @@ import (
 // CheckHostname validates a fully-qualified host name as sethostname and
 // interfaceconfig accept it, returning the AsyncOS-style reason or "".
 func CheckHostname(h string) string {
+	name := strings.TrimSuffix(h, ".") // the root's dot does not qualify a name
 	switch {
 	case h == "":
 		return "A hostname must not be empty."
 	case len(h) > 253:
 		return "A hostname must be at most 253 characters long."
-	case !strings.Contains(h, "."):
+	case !strings.Contains(name, "."):
 		return "A hostname must be fully qualified (for example mail.example.com)."
 	}
-	if _, err := netip.ParseAddr(h); err == nil {
-		return "A hostname must be a name, not an IP address."
+	// Only digits, dots and colons can make an address; skipping the
+	// parse for names keeps this free of allocations (the commit check
+	// runs it for every destination entry).
+	if strings.Trim(h, "0123456789.") == "" || strings.Contains(h, ":") {
+		if _, err := netip.ParseAddr(h); err == nil {
+			return "A hostname must be a name, not an IP address."
+		}
 	}
-	labels := strings.Split(strings.TrimSuffix(h, "."), ".")
-	for _, l := range labels {
+	var last string
+	for rest := name; ; {
+		l, more, found := strings.Cut(rest, ".")
 		if r := checkLabel(l); r != "" {
 			return r
 		}
+		if !found {
+			last = l
+			break
+		}
+		rest = more
 	}
-	if allDigits(labels[len(labels)-1]) {
+	if allDigits(last) {
 		return "A hostname must not end in a numeric label."
 	}
 	return ""
@@ -62,9 +74,9 @@ func allDigits(s string) bool {
 // a leading dot that stands for every subdomain.
 func CheckDomain(d string) string {
 	name := strings.TrimPrefix(d, ".")
-	if !strings.Contains(name, ".") && name != "" {
+	if l := strings.TrimSuffix(name, "."); !strings.Contains(l, ".") && l != "" {
 		// Single-label domains (a TLD, "localdomain") are legitimate destinations.
-		return checkLabel(name)
+		return checkLabel(l)
 	}
 	return CheckHostname(name)
 }

@@ -64,6 +64,7 @@ func ChangedRecords(c *Config, changes []Change) ([]Record, error) {
 	seen := map[string]bool{}
 	var out []Record
 	root := reflect.ValueOf(c)
+	lists := map[string]*listIndex{} // top-level list path -> its items by key
 	for _, ch := range changes {
 		k := recordKey(ch)
 		if seen[k] {
@@ -72,6 +73,24 @@ func ChangedRecords(c *Config, changes []Change) ([]Record, error) {
 		seen[k] = true
 		r := Record{Key: k}
 		path, isOrder := strings.CutSuffix(k, orderSuffix)
+		// An item record: look it up in its list by key, indexing the list
+		// once, not once per record (an import adds thousands of items).
+		if i := strings.Index(path, "["); i >= 0 && !isOrder && strings.HasSuffix(path, "]") {
+			list, key := path[:i], path[i+1:len(path)-1]
+			idx, ok := lists[list]
+			if !ok {
+				var err error
+				if idx, err = newListIndex(root, list); err != nil {
+					return nil, fmt.Errorf("record %s: %w", k, err)
+				}
+				lists[list] = idx
+			}
+			if j := idx.find(key); j >= 0 {
+				r.Value = mustJSON(idx.s.Index(j))
+			}
+			out = append(out, r)
+			continue
+		}
 		t, err := resolve(root, path)
 		if err != nil {
 			return nil, fmt.Errorf("record %s: %w", k, err)
@@ -85,6 +104,49 @@ func ChangedRecords(c *Config, changes []Change) ([]Record, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// listIndex finds the items of a keyed list by key: by scanning for the
+// first few, then by a map of the whole list.
+type listIndex struct {
+	s       reflect.Value
+	keyIdx  int
+	at      map[string]int
+	lookups int
+}
+
+func newListIndex(root reflect.Value, path string) (*listIndex, error) {
+	t, err := resolve(root, path)
+	if err != nil {
+		return nil, err
+	}
+	keyIdx := -1
+	if t.v.Kind() == reflect.Slice {
+		keyIdx = keyField(t.v.Type().Elem())
+	}
+	if keyIdx < 0 {
+		return nil, fmt.Errorf("%s is not a keyed list: %w", path, ErrBadPath)
+	}
+	return &listIndex{s: t.v, keyIdx: keyIdx}, nil
+}
+
+// find returns the position of the first item of key, or -1.
+func (l *listIndex) find(key string) int {
+	if l.at == nil {
+		if l.lookups < 8 {
+			l.lookups++
+			return findKey(l.s, l.keyIdx, key)
+		}
+		k := keyFunc(l.s, l.keyIdx)
+		l.at = make(map[string]int, l.s.Len())
+		for j := l.s.Len() - 1; j >= 0; j-- {
+			l.at[k(j)] = j // the first item of a key wins, as in findKey
+		}
+	}
+	if j, ok := l.at[key]; ok {
+		return j
+	}
+	return -1
 }
 
 // Load rebuilds a configuration from its records.

@@ -89,10 +89,13 @@ func ValidateChange(base, cfg *Config, now time.Time) Problems {
 	certs := c.certificates(cfg)
 	ifaces := c.interfaces(cfg, certs)
 	c.listeners(cfg, ifaces, certs)
+	c.listenerDetails(cfg, ifaces, certs)
 	c.destinations(cfg, certs)
 	c.routes(cfg)
 	c.alerts(cfg)
+	c.outbound(cfg) // validate_dest.go
 	c.services(cfg, ifaces, certs)
+	c.ldapAndWebSecurity(cfg)
 	c.users(cfg)
 	if len(c.ps) == 0 {
 		return nil

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"slices"
 	"strings"
 	"time"
 )
@@ -22,6 +23,14 @@ type Subject struct {
 	Locality           string
 	State              string
 	Country            string
+	// EmailAddresses and DNSNames are subjectAltName entries added to the
+	// one derived from the common name (the S/MIME type of NEW asks for
+	// them).
+	EmailAddresses []string
+	DNSNames       []string
+	// SMIME issues the certificate for e-mail protection (S/MIME) instead
+	// of TLS server and client authentication.
+	SMIME bool
 }
 
 // Name converts s to a pkix.Name, trimming pasted whitespace and leaving
@@ -56,6 +65,30 @@ func (s Subject) Validate() error {
 	if c := strings.TrimSpace(s.Country); c != "" {
 		if len(c) != 2 || !isASCIILetter(c[0]) || !isASCIILetter(c[1]) {
 			return fmt.Errorf("%w: country %q must be a two-letter ISO 3166 code", ErrInvalidSubject, c)
+		}
+	}
+	// RFC 5280 upper bounds; OpenSSL and CAs refuse longer values.
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{
+		{"organization", s.Organization, 64},
+		{"organizational unit", s.OrganizationalUnit, 64},
+		{"locality", s.Locality, 128},
+		{"state", s.State, 128},
+	} {
+		if len(strings.TrimSpace(f.v)) > f.max {
+			return fmt.Errorf("%w: %s is longer than %d characters", ErrInvalidSubject, f.name, f.max)
+		}
+	}
+	for _, e := range s.EmailAddresses {
+		if local, domain, ok := strings.Cut(e, "@"); !ok || local == "" || strings.ContainsAny(e, " <>") || !looksLikeHostname(domain) {
+			return fmt.Errorf("%w: %q is not an e-mail address", ErrInvalidSubject, e)
+		}
+	}
+	for _, d := range s.DNSNames {
+		if !looksLikeHostname(d) {
+			return fmt.Errorf("%w: %q is not a DNS name", ErrInvalidSubject, d)
 		}
 	}
 	return nil
@@ -93,12 +126,15 @@ func SelfSigned(key crypto.Signer, subj Subject, days int, now time.Time) (*x509
 		BasicConstraintsValid: true,
 		IsCA:                  false,
 	}
+	if subj.SMIME {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection, x509.ExtKeyUsageClientAuth}
+	}
 	// Key encipherment only makes sense for RSA (static RSA key exchange);
 	// strict TLS stacks reject ECDSA certificates that claim it.
 	if _, ok := key.Public().(*rsa.PublicKey); ok {
 		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment
 	}
-	tmpl.DNSNames, tmpl.IPAddresses = sansFor(subj.CommonName)
+	tmpl.DNSNames, tmpl.IPAddresses, tmpl.EmailAddresses = subj.sans()
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return nil, fmt.Errorf("creating self-signed certificate: %w", err)
@@ -116,7 +152,7 @@ func CreateCSR(key crypto.Signer, subj Subject) ([]byte, error) {
 		return nil, err
 	}
 	tmpl := &x509.CertificateRequest{Subject: subj.Name()}
-	tmpl.DNSNames, tmpl.IPAddresses = sansFor(subj.CommonName)
+	tmpl.DNSNames, tmpl.IPAddresses, tmpl.EmailAddresses = subj.sans()
 	der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, key)
 	if err != nil {
 		return nil, fmt.Errorf("creating certificate request: %w", err)
@@ -137,6 +173,23 @@ func randomSerial() (*big.Int, error) {
 			return n, nil
 		}
 	}
+}
+
+// sans is every subjectAltName of s: what the common name implies, then
+// the extra DNS names (without repeats) and e-mail addresses.
+func (s Subject) sans() ([]string, []net.IP, []string) {
+	dns, ips := sansFor(s.CommonName)
+	for _, d := range s.DNSNames {
+		d = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
+		if !slices.Contains(dns, d) {
+			dns = append(dns, d)
+		}
+	}
+	var emails []string
+	for _, e := range s.EmailAddresses {
+		emails = append(emails, strings.TrimSpace(e))
+	}
+	return dns, ips, emails
 }
 
 // sansFor derives subjectAltName entries from a common name, because

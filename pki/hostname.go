@@ -65,3 +65,13 @@ func matchHostname(pattern, host string) bool {
 	label, rest, ok := strings.Cut(host, ".")
 	return ok && label != "" && "."+rest == suffix
 }
+
+// IsFQDN reports whether name is a fully qualified domain name as the
+// certconfig FQDN check wants it: at least two letter-digit-hyphen labels,
+// a top-level label that is not a number, and optionally "*." as the
+// whole first label of a name with at least three labels. A trailing dot
+// is allowed.
+func IsFQDN(name string) bool {
+	n := strings.TrimSuffix(strings.TrimSpace(name), ".")
+	return strings.Contains(n, ".") && looksLikeHostname(n)
+}

@@ -6,6 +6,18 @@ need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have tmux || need+=(tmux)
 have openssl || need+=(openssl)
+have swaks || need+=(swaks)
+# swaks --tls needs Net::SSLeay.
+perl -MNet::SSLeay -e1 >/dev/null 2>&1 || need+=(libnet-ssleay-perl)
+# Postfix is the real sending MTA of the MTA tests and the comparison of
+# `make bench`; smtpd/postfix live in /usr/sbin.
+have postfix || [ -x /usr/sbin/postfix ] || need+=(postfix)
+have testssl || have testssl.sh || need+=(testssl.sh)
+have taskset || need+=(util-linux)
+# The SSH tests log in with the real OpenSSH client, passwords through sshpass.
+have ssh || need+=(openssh-client)
+have ssh-keyscan || need+=(openssh-client)
+have sshpass || need+=(sshpass)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
@@ -15,5 +27,11 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "testdeps: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Postfix asks how to configure itself; the tests run private instances
+# with their own configuration, so the system one stays unconfigured.
+if printf '%s\n' "${need[@]}" | grep -qx postfix; then
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  echo "postfix postfix/mailname string esash-test.invalid" | debconf-set-selections
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

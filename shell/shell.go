@@ -55,6 +55,8 @@ type Shell struct {
 	opts   Options
 	cmds   []Command
 	byName map[string]Command
+	// sessions lists the running sessions (who).
+	sessions registry
 }
 
 // New builds a shell over db with the given commands, plus the builtins.
@@ -134,6 +136,7 @@ func (e exitRequest) Error() string { return fmt.Sprintf("exit %d", e.code) }
 // Run reads commands until the session ends and returns the exit status:
 // 0, 1 when a script failed, 2 when input ended with uncommitted changes.
 func (sh *Shell) Run(s *Session) int {
+	defer sh.sessions.track(s)()
 	for {
 		s.Draft.Refresh()
 		line, err := s.In.ReadLine(s.Prompt())
@@ -152,6 +155,7 @@ func (sh *Shell) Run(s *Session) int {
 // RunBatch runs `;`-separated commands, as `esash -c` and `ssh esa 'cmd'`.
 // Dialog answers, if a command asks any, come from the session's input.
 func (sh *Shell) RunBatch(s *Session, line string) int {
+	defer sh.sessions.track(s)()
 	if done, code := sh.runLine(s, line); done {
 		return code
 	}
@@ -229,6 +233,9 @@ func (sh *Shell) exec(s *Session, line string) (err error) {
 	if !ok {
 		return fmt.Errorf("Unknown command: %s", args[0])
 	}
+	if err := s.permit(cmd); err != nil {
+		return err
+	}
 	saved := s.Draft.Save()
 	defer func() {
 		if r := recover(); r != nil {
@@ -243,5 +250,5 @@ func (sh *Shell) exec(s *Session, line string) (err error) {
 			s.Draft.Restore(saved)
 		}
 	}()
-	return cmd.Run(s, args[1:])
+	return s.afterCommand(saved, cmd.Run(s, args[1:]))
 }

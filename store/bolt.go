@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -185,7 +186,10 @@ func (s *DB) commitLocked(ctx context.Context, req CommitRequest) (Result, error
 	if len(ours) == 0 {
 		return Result{}, ErrNoChanges
 	}
-	cand := req.Candidate
+	// The head is shared with every session and must never change: it is
+	// the store's own copy, not the caller's candidate, which the caller
+	// may go on modifying (a merge result is already new).
+	cand := req.Candidate.Clone()
 	var res Result
 	if head.Rev != req.Base.Rev {
 		merged, over, err := s.merge(req, head, ours)
@@ -260,7 +264,7 @@ func (s *DB) merge(req CommitRequest, head Snapshot, ours []config.Change) (*con
 func whoChanged(revs []Revision, path string) string {
 	for _, r := range revs {
 		for _, ch := range r.Changes {
-			if ch.Path == path || len(ch.Path) < len(path) && path[:len(ch.Path)] == ch.Path || len(path) < len(ch.Path) && ch.Path[:len(path)] == path {
+			if within(ch.Path, path) || within(path, ch.Path) {
 				return r.Meta.User
 			}
 		}
@@ -269,6 +273,13 @@ func whoChanged(revs []Revision, path string) string {
 		return revs[0].Meta.User
 	}
 	return "unknown"
+}
+
+// within reports whether setting path p lies at or below q: a prefix ends
+// at a path boundary, so listeners[In] does not contain
+// listeners[IncomingMail].
+func within(p, q string) bool {
+	return p == q || strings.HasPrefix(p, q+".") || strings.HasPrefix(p, q+"[")
 }
 
 func (s *DB) writeRevision(rev Revision, recs []config.Record) error {
@@ -298,7 +309,11 @@ func (s *DB) writeRevision(rev Revision, recs []config.Record) error {
 				return err
 			}
 		}
-		if err := appendAudit(tx, AuditEntry{Time: rev.Meta.Time, User: rev.Meta.User, Source: rev.Meta.Source, Action: rev.Meta.Kind, Rev: rev.Rev, Detail: rev.Meta.Comment}); err != nil {
+		detail := rev.Meta.Comment
+		if rev.Meta.Merged != "" {
+			detail = strings.TrimPrefix(detail+"; "+rev.Meta.Merged, "; ")
+		}
+		if err := appendAudit(tx, AuditEntry{Time: rev.Meta.Time, User: rev.Meta.User, Source: rev.Meta.Source, Action: rev.Meta.Kind, Rev: rev.Rev, Detail: detail}); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketMeta).Put(keyHead, u64(rev.Rev))

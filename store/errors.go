@@ -48,6 +48,8 @@ func (e *ConflictError) Unwrap() error { return ErrConflict }
 // InvalidError carries the commit check's findings.
 type InvalidError struct{ Problems config.Problems }
 
-func (e *InvalidError) Error() string { return "invalid configuration:\n" + e.Problems.Errors().Error() }
+func (e *InvalidError) Error() string {
+	return "invalid configuration:\n" + e.Problems.Errors().Error()
+}
 
 func (e *InvalidError) Unwrap() error { return ErrInvalid }

@@ -1,15 +1,37 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
+	"esash/commands/alertconfig"
+	"esash/commands/certconfig"
+	"esash/commands/deliveryconfig"
+	"esash/commands/destconfig"
+	"esash/commands/grep"
+	"esash/commands/interfaceconfig"
+	"esash/commands/ldapconfig"
+	"esash/commands/listenerconfig"
+	"esash/commands/loadconfig"
+	"esash/commands/passwd"
 	"esash/commands/rollbackconfig"
+	"esash/commands/saveconfig"
 	"esash/commands/sethostname"
+	"esash/commands/showqueue"
+	"esash/commands/showconfig"
+	"esash/commands/smtproutes"
+	"esash/commands/sshconfig"
+	"esash/commands/tail"
+	"esash/commands/userconfig"
+	"esash/commands/websecurityconfig"
+	"esash/commands/who"
 	"esash/config"
 	"esash/maillog"
+	"esash/mta"
 	"esash/shell"
 	"esash/store"
 )
@@ -26,6 +48,14 @@ type appliance struct {
 	db     *store.DB
 	shell  *shell.Shell
 	cliLog *maillog.Log
+	// mta is the mail server; bootErr says which listeners it could not
+	// start with the committed configuration (the shell warns).
+	mta     *mta.Server
+	bootErr error
+	// prepare readies every running service for a commit; ssh is the
+	// daemon's SSH server (ssh.go).
+	prepare store.PrepareFunc
+	ssh     sshHook
 }
 
 // errInUse is a data directory another process holds.
@@ -69,9 +99,14 @@ func openAppliance(o options) (*appliance, error) {
 		a.Close()
 		return nil, err
 	}
-	var prepare store.PrepareFunc // the MTA's Apply, once it exists
+	if a.mta, err = mta.New(mta.Options{DataDir: o.dataDir, LogDir: filepath.Join(o.dataDir, "logs"), Now: o.now}); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.bootErr = a.mta.Boot(context.Background(), db.Head().Config)
+	a.prepare = composePrepare(a.mta.Prepare, a.ssh.prepare)
 	a.shell, err = shell.New(db, shell.Options{
-		Prepare: prepare,
+		Prepare: a.prepare,
 		Now:     o.now,
 		Log: func(s *shell.Session, line string) {
 			a.cliLog.Infof("PID %d: User %s (%s) ran: %s", os.Getpid(), s.User, s.Source, line)
@@ -81,7 +116,27 @@ func openAppliance(o options) (*appliance, error) {
 		},
 	},
 		sethostname.New(),
+		tail.New(tail.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.tailLogs()}),
+		grep.New(grep.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.grepLogs()}),
+		showqueue.New(queueView{a.mta}),
+		certconfig.New(),
+		interfaceconfig.New(),
+		listenerconfig.New(),
+		destconfig.New(),
+		deliveryconfig.New(),
+		smtproutes.New(),
+		alertconfig.New(),
 		rollbackconfig.New(),
+		ldapconfig.New(),
+		websecurityconfig.New(),
+		showconfig.New(),
+		saveconfig.New(),
+		loadconfig.New(),
+		userconfig.New(),
+		passwd.New(),
+		sshconfig.New(a.hostKeys),
+		who.New(),
+		who.NewWhoAmI(),
 	)
 	if err != nil {
 		a.Close()
@@ -91,6 +146,12 @@ func openAppliance(o options) (*appliance, error) {
 }
 
 func (a *appliance) Close() error {
+	if a.mta != nil {
+		// Sessions in progress get a few seconds to finish.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		a.mta.Close(ctx)
+		cancel()
+	}
 	if a.cliLog != nil {
 		a.cliLog.Close()
 	}

@@ -15,7 +15,8 @@ import (
 
 const usage = `usage:
   esash [--data DIR] [-c 'cmd1; cmd2 ...']   the shell
-  esash serve [--data DIR]                   the daemon
+  esash serve [--data DIR] [--admin-key FILE] the daemon; FILE's public
+                                             keys may log in over SSH as admin
 DIR defaults to $ESASH_DATA, else ./esash-data.
 `
 
@@ -24,6 +25,8 @@ type options struct {
 	dataDir string
 	batch   *string
 	now     func() time.Time
+	// adminKey is an authorized_keys file for the admin account (serve).
+	adminKey string
 }
 
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
@@ -41,6 +44,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	var o options
 	fs.StringVar(&o.dataDir, "data", def, "data directory")
 	batch := fs.String("c", "", "run `;`-separated commands and exit")
+	if serve {
+		fs.StringVar(&o.adminKey, "admin-key", "", "authorized_keys `FILE` whose keys may log in as admin over SSH")
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -14,7 +14,11 @@ import (
 
 	"golang.org/x/term"
 
+	"esash/commands/grep"
+	"esash/commands/showqueue"
+	"esash/commands/tail"
 	"esash/console"
+	"esash/mta"
 	"esash/shell"
 )
 
@@ -32,6 +36,7 @@ func runShell(ctx context.Context, o options, stdin *os.File, stdout, stderr io.
 		return 1
 	}
 	defer a.Close()
+	a.warnBoot(stderr)
 	isTerm := term.IsTerminal(int(stdin.Fd()))
 	source := "script"
 	if isTerm {
@@ -56,6 +61,7 @@ func runShell(ctx context.Context, o options, stdin *os.File, stdout, stderr io.
 	if !isTerm {
 		c.Stdin = stdin
 	}
+	a.firstStartNotice(c)
 	code, err := a.shell.Serve(c)
 	if err != nil {
 		fmt.Fprintf(stderr, "esash: %v\n", err)
@@ -110,6 +116,18 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) int {
 		return 1
 	}
 	defer a.Close()
+	a.warnBoot(stderr)
+	if o.adminKey != "" {
+		if err := a.addAdminKeys(ctx, o.adminKey, stderr); err != nil {
+			fmt.Fprintf(stderr, "esash: %v\n", err)
+			return 1
+		}
+	}
+	if err := a.startSSH(ctx, stderr); err != nil {
+		fmt.Fprintf(stderr, "esash: ssh: %v\n", err)
+		return 1
+	}
+	defer a.stopSSH()
 	sock := filepath.Join(o.dataDir, socketFile)
 	// We hold the database lock, so a socket file left here is stale.
 	os.Remove(sock)
@@ -167,9 +185,54 @@ func (a *appliance) serveConsole(ctx context.Context, conn net.Conn) {
 	if cs.Hello.HasBatch {
 		c.Batch = &cs.Hello.Batch
 	}
+	a.firstStartNotice(c)
 	code, err := a.shell.Serve(c)
 	if err != nil {
 		fmt.Fprintf(cs.Stderr, "esash: %v\n", err)
 	}
 	cs.Exit(code)
+}
+
+// The logs the shell's tail and grep read: what this appliance writes.
+func (a *appliance) tailLogs() []tail.Log {
+	return []tail.Log{
+		{Name: "cli_logs", Prefix: "cli", Type: "CLI Audit Logs", Live: a.cliLog},
+		{Name: "mail_logs", Prefix: "mail", Type: "Text Mail Logs", Live: a.mta.Log()},
+	}
+}
+
+func (a *appliance) grepLogs() []grep.Log {
+	var out []grep.Log
+	for _, l := range a.tailLogs() {
+		out = append(out, grep.Log{Name: l.Name, Prefix: l.Prefix, Type: l.Type, Live: l.Live})
+	}
+	return out
+}
+
+// queueView adapts the MTA's queue to what showqueue reads: commands never
+// import the MTA.
+type queueView struct{ m *mta.Server }
+
+func (v queueView) Messages() []showqueue.Message {
+	list := v.m.Queue().List()
+	out := make([]showqueue.Message, len(list))
+	for i, m := range list {
+		out[i] = showqueue.Message{
+			MID: m.MID, ICID: m.ICID, Time: m.Time, Size: m.Size, From: m.From, To: m.To,
+			Listener: m.Listener, RemoteIP: m.RemoteIP, RemoteHost: m.RemoteHost, HELO: m.HELO,
+			Received: m.Received,
+		}
+		if m.TLS != nil {
+			out[i].TLS = m.TLS.Version + " " + m.TLS.Cipher
+		}
+	}
+	return out
+}
+
+// warnBoot tells the administrator which mail listeners the committed
+// configuration could not start; the shell stays usable to fix them.
+func (a *appliance) warnBoot(stderr io.Writer) {
+	if a.bootErr != nil {
+		fmt.Fprintf(stderr, "esash: warning: the MTA could not start every listener:\n%v\n", a.bootErr)
+	}
 }

@@ -64,6 +64,12 @@ func testPromptAndCommit(t *testing.T, a *termAppliance) {
 	p.line("showchanges", noChanges)
 	p.line("exit")
 	p.exited("0")
+
+	// The committed name outlives the shell.
+	p = a.shell()
+	p.expect("mail1.example.com> ")
+	p.line("exit")
+	p.exited("0")
 }
 
 // Ctrl-C inside a dialog ends the command, drops what it staged and

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,7 @@ func termEnv() []string {
 type tmuxServer struct {
 	path, sock string
 	env        []string
+	pid        int // the server's
 	n          atomic.Int64
 }
 
@@ -84,11 +86,19 @@ func startTmux(t *testing.T) *tmuxServer {
 		";", "set-option", "-g", "history-limit", "10000"); err != nil {
 		t.Fatalf("starting tmux: %v\n%s", err, out)
 	}
+	out, err := s.cmd("display-message", "-p", "-t", "keepalive", "#{pid} #{socket_path}")
+	pid, socket, _ := strings.Cut(strings.TrimSpace(out), " ")
 	t.Cleanup(func() {
 		if out, err := s.cmd("kill-server"); err != nil {
 			t.Logf("tmux kill-server: %v\n%s", err, out)
 		}
+		if socket != "" {
+			os.Remove(socket) // tmux leaves it behind
+		}
 	})
+	if s.pid, err = strconv.Atoi(pid); err != nil {
+		t.Fatalf("tmux server pid: %q: %v", out, err)
+	}
 	return s
 }
 
@@ -219,6 +229,11 @@ func (p *pane) press(keys []string, wants ...string) string {
 // an exit status, "signal 9" for a signal, "" while tmux has not reaped it.
 func (p *pane) state() (dead bool, status string) {
 	p.t.Helper()
+	// tmux built with utempter can miss the SIGCHLD of a pane that exits
+	// while another pane is being opened (tmux/tmux#311, #4559): the
+	// command stays a zombie and its pane alive. The signal makes the
+	// server reap it.
+	syscall.Kill(p.srv.pid, syscall.SIGCHLD)
 	out, err := p.srv.cmd("display-message", "-p", "-t", p.id, "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}")
 	if err != nil {
 		p.t.Fatalf("tmux display-message: %v\n%s", err, out)

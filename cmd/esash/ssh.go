@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"esash/commands/sshconfig"
+	"esash/config"
+	"esash/maillog"
+	"esash/shell"
+	"esash/sshd"
+	"esash/store"
+)
+
+// The SSH server's wiring: it runs in the daemon only, follows commits
+// through the store's PrepareFunc, and reports to the authentication log.
+
+// sshHook is the daemon's SSH server as commits see it: nothing in the
+// in-process shell, and nothing until the daemon has started it.
+type sshHook struct {
+	srv  atomic.Pointer[sshd.Server]
+	log  *maillog.Log
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+func (h *sshHook) prepare(ctx context.Context, cfg *config.Config) (activate, abort func(), err error) {
+	if srv := h.srv.Load(); srv != nil {
+		return srv.Prepare(ctx, cfg)
+	}
+	return func() {}, func() {}, nil
+}
+
+// composePrepare runs each service's PrepareFunc in turn; when one fails
+// the ones before it are aborted. nil entries are skipped.
+func composePrepare(fs ...store.PrepareFunc) store.PrepareFunc {
+	return func(ctx context.Context, cfg *config.Config) (func(), func(), error) {
+		var acts, aborts []func()
+		abortAll := func() {
+			for i := len(aborts) - 1; i >= 0; i-- {
+				aborts[i]()
+			}
+		}
+		for _, f := range fs {
+			if f == nil {
+				continue
+			}
+			act, ab, err := f(ctx, cfg)
+			if err != nil {
+				abortAll()
+				return nil, nil, err
+			}
+			if act == nil {
+				act = func() {}
+			}
+			if ab == nil {
+				ab = func() {}
+			}
+			acts, aborts = append(acts, act), append(aborts, ab)
+		}
+		return func() {
+			for _, a := range acts {
+				a()
+			}
+		}, abortAll, nil
+	}
+}
+
+// hostKeys lists the appliance's host keys for sshconfig, creating them
+// when the appliance has never served SSH.
+func (a *appliance) hostKeys() ([]sshconfig.HostKey, error) {
+	signers, err := sshd.HostKeys(a.dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []sshconfig.HostKey
+	for _, k := range sshd.Describe(signers) {
+		out = append(out, sshconfig.HostKey{Type: k.Type, Bits: k.Bits, Fingerprint: k.Fingerprint})
+	}
+	return out, nil
+}
+
+// firstStartNotice tells an administrator at the console that nobody can
+// log in over SSH yet, and how to change that.
+func (a *appliance) firstStartNotice(c shell.Conn) {
+	if c.Terminal && c.Batch == nil && !shell.HasAdminCredential(a.db.Head().Config) {
+		fmt.Fprintf(c.Stdout, "%s\n\n", shell.FirstStartNotice)
+	}
+}
+
+// addAdminKeys is `esash serve --admin-key FILE`: the keys of an
+// authorized_keys file are added to the admin account, committed as their
+// own revision, so that a new appliance can be reached over SSH without
+// any password ever being set.
+func (a *appliance) addAdminKeys(ctx context.Context, path string, stderr io.Writer) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--admin-key: %w", err)
+	}
+	var keys, fps []string
+	for i, line := range strings.Split(string(raw), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, fp, msg := shell.ParseUserKey(line)
+		if msg != "" {
+			return fmt.Errorf("--admin-key: %s line %d: %s", path, i+1, msg)
+		}
+		keys, fps = append(keys, k), append(fps, fp)
+	}
+	if len(keys) == 0 {
+		return fmt.Errorf("--admin-key: %s holds no public key", path)
+	}
+	d := store.NewDraft(a.db, "admin", "admin-key")
+	var added []string
+	err = d.Update(func(c *config.Config) error {
+		u := shell.FindUser(c, "admin")
+		if u == nil {
+			return errors.New("the admin account does not exist")
+		}
+		have := map[string]bool{}
+		for _, k := range u.SSHKeys {
+			have[shell.KeyFingerprint(k)] = true
+		}
+		for i, k := range keys {
+			if !have[fps[i]] {
+				have[fps[i]] = true
+				u.SSHKeys = append(u.SSHKeys, k)
+				added = append(added, fps[i])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("--admin-key: %w", err)
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	res, err := d.Commit(ctx, "esash serve --admin-key "+filepath.Base(path), false, a.prepare)
+	if err != nil {
+		return fmt.Errorf("--admin-key: %w", err)
+	}
+	fmt.Fprintf(stderr, "esash: added %s to admin's SSH keys (revision %d)\n", strings.Join(added, ", "), res.Rev)
+	return nil
+}
+
+// startSSH brings up the SSH server in the background: the first start
+// generates the host keys, which takes a moment, and the console need not
+// wait for it.
+func (a *appliance) startSSH(ctx context.Context, stderr io.Writer) error {
+	log, err := maillog.Open(filepath.Join(a.dir, "logs"), "authentication", "authentication", maillog.Options{})
+	if err != nil {
+		return err
+	}
+	idle, err := envDuration("ESASH_SSH_IDLE_TIMEOUT")
+	if err != nil {
+		log.Close()
+		return err
+	}
+	handshake, err := envDuration("ESASH_SSH_HANDSHAKE_TIMEOUT")
+	if err != nil {
+		log.Close()
+		return err
+	}
+	a.ssh.log = log
+	ctx, a.ssh.stop = context.WithCancel(ctx)
+	a.ssh.wg.Add(1)
+	go func() {
+		defer a.ssh.wg.Done()
+		srv, err := sshd.New(sshd.Options{
+			Shell: a.shell, DataDir: a.dir, Ctx: ctx,
+			Head:        func() *config.Config { return a.db.Head().Config },
+			HistoryFile: a.historyFile,
+			Log:         func(format string, args ...any) { log.Infof(format, args...) },
+			IdleTimeout: idle, HandshakeTimeout: handshake,
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "esash: ssh: %v\n", err)
+			return
+		}
+		if ctx.Err() != nil {
+			srv.Close()
+			return
+		}
+		a.ssh.srv.Store(srv)
+		// A commit made before the server was published did not reach
+		// it: start again until the head it started with is the head.
+		for {
+			head := a.db.Head()
+			if err := srv.Start(head.Config); err != nil {
+				fmt.Fprintf(stderr, "esash: ssh: %v\n", err)
+				log.Warningf("%v", err)
+			}
+			if a.db.Head().Rev == head.Rev {
+				break
+			}
+		}
+		for _, addr := range srv.Addrs() {
+			fmt.Fprintf(stderr, "esash: ssh listening on %s\n", addr)
+		}
+		<-ctx.Done()
+	}()
+	return nil
+}
+
+// stopSSH closes the SSH server and its sessions.
+func (a *appliance) stopSSH() {
+	if a.ssh.stop == nil {
+		return
+	}
+	a.ssh.stop()
+	if srv := a.ssh.srv.Swap(nil); srv != nil {
+		srv.Close()
+	}
+	a.ssh.wg.Wait()
+	if srv := a.ssh.srv.Swap(nil); srv != nil {
+		srv.Close()
+	}
+	a.ssh.log.Close()
+}
+
+// envDuration reads a test hook such as ESASH_SSH_IDLE_TIMEOUT=2s; unset
+// is zero, the default.
+func envDuration(name string) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return d, nil
+}

@@ -1,0 +1,381 @@
+package interfaceconfig
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"esash/config"
+	"esash/shell"
+)
+
+// service is one question pair of the dialog: "enable X?" and its port.
+type service struct {
+	name string
+	def  int // the AsyncOS default port
+	get  func(*config.Interface) *config.Service
+}
+
+// services in the order AsyncOS asks for them.
+var services = []service{
+	{"FTP", 21, func(in *config.Interface) *config.Service { return &in.FTP }},
+	{"Telnet", 23, func(in *config.Interface) *config.Service { return &in.Telnet }},
+	{"SSH", 22, func(in *config.Interface) *config.Service { return &in.SSH }},
+	{"Cluster Communication Service", 2222, func(in *config.Interface) *config.Service { return &in.Cluster }},
+	{"HTTP", 80, func(in *config.Interface) *config.Service { return &in.HTTP }},
+	{"HTTPS", 443, func(in *config.Interface) *config.Service { return &in.HTTPS }},
+	{"Spam Quarantine HTTP", 82, func(in *config.Interface) *config.Service { return &in.SpamQuarantineHTTP }},
+	{"Spam Quarantine HTTPS", 83, func(in *config.Interface) *config.Service { return &in.SpamQuarantineHTTPS }},
+	{"AsyncOS API HTTP", 6080, func(in *config.Interface) *config.Service { return &in.APIHTTP }},
+	{"AsyncOS API HTTPS", 6443, func(in *config.Interface) *config.Service { return &in.APIHTTPS }},
+}
+
+// dialog asks every question of NEW (isNew) or EDIT, starting from cur,
+// and returns the interface to stage.
+func (c Command) dialog(s *shell.Session, cur config.Interface, isNew bool) (config.Interface, error) {
+	cfg := s.Draft.Config()
+	oldName := cur.Name
+	others := slices.DeleteFunc(slices.Clone(cfg.Interfaces), func(x config.Interface) bool { return x.Name == oldName && !isNew })
+	in := cur
+	var err error
+
+	checkName := func(a string) string {
+		if r := config.CheckName(a); r != "" {
+			return r
+		}
+		for _, o := range others {
+			if o.Name == a {
+				return fmt.Sprintf("The name %q is already used by another interface.", a)
+			}
+		}
+		return ""
+	}
+	if isNew {
+		in.Name, err = s.Ask(`Please enter a name for this IP interface (Ex: "InternalNet"):`, "", checkName)
+	} else {
+		in.Name, err = s.Ask(`IP interface name (Ex: "InternalNet"):`, cur.Name, checkName)
+	}
+	if err != nil {
+		return in, err
+	}
+
+	// IPv4: esash needs one on every interface.
+	for {
+		v4, err := s.YesNo("Would you like to configure an IPv4 address for this interface (y/n)?", true)
+		if err != nil {
+			return in, err
+		}
+		if v4 {
+			break
+		}
+		if err := retry(s, "You must configure an IPv4 address: esash listens and delivers over IPv4 on every interface."); err != nil {
+			return in, err
+		}
+	}
+	in.IPv4, err = s.Ask("IPv4 Address (Ex: 192.168.1.2 ):", cur.IPv4, func(a string) string {
+		return c.checkAddr(a, cur.IPv4, true, others)
+	})
+	if err != nil {
+		return in, err
+	}
+	mask := "24"
+	if cur.IPv4 != "" {
+		mask = strconv.Itoa(cur.PrefixLen)
+	}
+	mask, err = s.Ask(`Netmask (Ex: "24", "255.255.255.0" or "0xffffff00"):`, mask, func(a string) string {
+		if _, ok := parseNetmask(a); !ok {
+			return `The value must be a netmask: a prefix length ("24"), a dotted mask ("255.255.255.0") or a hexadecimal mask ("0xffffff00").`
+		}
+		return ""
+	})
+	if err != nil {
+		return in, err
+	}
+	in.PrefixLen, _ = parseNetmask(mask)
+
+	v6, err := s.YesNo("Would you like to configure an IPv6 address for this interface (y/n)?", cur.IPv6 != "")
+	if err != nil {
+		return in, err
+	}
+	in.IPv6, in.IPv6Prefix = "", 0
+	if v6 {
+		if in.IPv6, err = s.Ask("IPv6 Address (Ex: 2001:420:80:1::5):", cur.IPv6, func(a string) string {
+			return c.checkAddr(a, cur.IPv6, false, others)
+		}); err != nil {
+			return in, err
+		}
+		plen := 64
+		if cur.IPv6Prefix != 0 {
+			plen = cur.IPv6Prefix
+		}
+		if in.IPv6Prefix, err = s.AskInt("Prefix length (Ex: 64):", plen, 1, 128); err != nil {
+			return in, err
+		}
+	}
+
+	for {
+		def := slices.Index(config.EthernetPorts, ethernet(cur)) + 1
+		if isNew {
+			def = 1
+		}
+		k, err := s.Choose("Ethernet interface:", config.EthernetPorts, def, true)
+		if err != nil {
+			return in, err
+		}
+		in.Ethernet = config.EthernetPorts[k]
+		msg := subnetClash(in, others)
+		if msg == "" {
+			break
+		}
+		if err := retry(s, msg); err != nil {
+			return in, err
+		}
+	}
+
+	if in.Hostname, err = s.Ask("Hostname:", cur.Hostname, config.CheckHostname); err != nil {
+		return in, err
+	}
+
+	if err := c.services(s, &in, cur, oldName, isNew); err != nil {
+		return in, err
+	}
+	if in.HTTPS.Enabled || in.SpamQuarantineHTTPS.Enabled || in.APIHTTPS.Enabled {
+		if in.HTTPSCert, err = chooseCertificate(s, cfg, cur.HTTPSCert); err != nil {
+			return in, err
+		}
+	} else {
+		in.HTTPSCert = ""
+	}
+	in.RedirectHTTP = false
+	if in.HTTP.Enabled && in.HTTPS.Enabled {
+		if in.RedirectHTTP, err = s.YesNo("For this interface, should HTTP requests redirect to the secure service?", cur.RedirectHTTP || isNew); err != nil {
+			return in, err
+		}
+	}
+	in.RedirectQuarantine = false
+	if in.SpamQuarantineHTTP.Enabled && in.SpamQuarantineHTTPS.Enabled {
+		if in.RedirectQuarantine, err = s.YesNo("For this interface, should Spam Quarantine HTTP requests redirect to the secure service?", cur.RedirectQuarantine || isNew); err != nil {
+			return in, err
+		}
+	}
+	in.QuarantineDefault, in.QuarantineURL = false, ""
+	if in.SpamQuarantineHTTP.Enabled || in.SpamQuarantineHTTPS.Enabled {
+		if in.QuarantineDefault, err = s.YesNo("Do you want this interface to be the default interface for your Spam Quarantine?", cur.QuarantineDefault); err != nil {
+			return in, err
+		}
+		if in.QuarantineDefault {
+			custom, err := s.YesNo("Do you want to use a custom base URL in your Spam Quarantine email notifications?", cur.QuarantineURL != "")
+			if err != nil {
+				return in, err
+			}
+			if custom {
+				if in.QuarantineURL, err = s.Ask(`Enter the custom base URL (Ex: "https://quarantine.example.com:83/"):`, cur.QuarantineURL, config.CheckBaseURL); err != nil {
+					return in, err
+				}
+			}
+		}
+	}
+
+	if cur.SMTPHelo == "" {
+		custom, err := s.YesNo("Do you want to configure custom SMTP Helo for this interface?", false)
+		if err != nil || !custom {
+			return in, err
+		}
+		in.SMTPHelo, err = s.Ask("Enter the hostname to use in SMTP Helo:", in.Hostname, config.CheckHostname)
+		return in, err
+	}
+	change, err := s.YesNo(fmt.Sprintf("Do you want to change SMTP Helo for this interface (currently %s)?", cur.SMTPHelo), false)
+	if err != nil || !change {
+		return in, err
+	}
+	helo, err := s.Ask(`Enter the hostname to use in SMTP Helo, or "DELETE" to use the interface hostname:`, cur.SMTPHelo, func(a string) string {
+		if a == "DELETE" {
+			return ""
+		}
+		return config.CheckHostname(a)
+	})
+	if helo == "DELETE" {
+		helo = ""
+	}
+	in.SMTPHelo = helo
+	return in, err
+}
+
+// services asks "enable X?" and "which port?" for each service in turn.
+// A port may serve one service or listener of the interface.
+func (c Command) services(s *shell.Session, in *config.Interface, cur config.Interface, oldName string, isNew bool) error {
+	cfg := s.Draft.Config()
+	for _, sv := range services {
+		was := *sv.get(&cur)
+		on, err := s.YesNo(fmt.Sprintf("Do you want to enable %s on this interface?", sv.name), was.Enabled)
+		if err != nil {
+			return err
+		}
+		p := sv.get(in)
+		p.Enabled = on
+		if !on {
+			continue
+		}
+		def := was.Port
+		if def == 0 {
+			def = sv.def
+		}
+		port, err := s.Ask(fmt.Sprintf("Which port do you want to use for %s?", sv.name), strconv.Itoa(def), func(a string) string {
+			n, err := strconv.Atoi(a)
+			if err != nil || n < 1 || n > 65535 {
+				return "The value must be a port number from 1 to 65535."
+			}
+			for _, o := range services {
+				if o.name != sv.name && o.get(in).Enabled && o.get(in).Port == n {
+					return fmt.Sprintf("Port %d is currently assigned to %s.", n, o.name)
+				}
+			}
+			for _, l := range cfg.Listeners {
+				if !isNew && l.Interface == oldName && l.Port == n {
+					return fmt.Sprintf("Port %d is currently assigned to listener %s.", n, l.Name)
+				}
+			}
+			return ""
+		})
+		if err != nil {
+			return err
+		}
+		p.Port, _ = strconv.Atoi(port)
+	}
+	return nil
+}
+
+// chooseCertificate asks for the certificate HTTPS serves, confirming the
+// Demo certificate.
+func chooseCertificate(s *shell.Session, cfg *config.Config, cur string) (string, error) {
+	var certs []string
+	for _, ct := range cfg.Certificates {
+		certs = append(certs, ct.Name)
+	}
+	if len(certs) == 0 {
+		return "", reject(s, "There are no certificates: add one with certconfig before enabling HTTPS.")
+	}
+	def := slices.Index(certs, cur) + 1
+	if def == 0 {
+		def = 1
+	}
+	for {
+		k, err := s.Choose("Please choose the certificate to apply:", certs, def, true)
+		if err != nil {
+			return "", err
+		}
+		if certs[k] != "Demo" {
+			return certs[k], nil
+		}
+		s.Println(`You may use the "Demo" certificate to test HTTPS, but this will not be secure.`)
+		ok, err := s.YesNo(`Do you really wish to use the "Demo" certificate?`, true)
+		if err != nil || ok {
+			return certs[k], err
+		}
+	}
+}
+
+// checkAddr validates an interface address: its family, not 0.x, not on
+// another interface, present on this machine (unless it is the address
+// the interface already has).
+func (c Command) checkAddr(a, was string, v4 bool, others []config.Interface) string {
+	ip, err := netip.ParseAddr(a)
+	switch {
+	case v4 && (err != nil || !ip.Is4()):
+		return "The IP address must be 4 numbers separated by a period (for example 192.168.1.2)."
+	case !v4 && (err != nil || !ip.Is6() || ip.Is4In6()):
+		return "The value must be an IPv6 address (for example 2001:420:80:1::5)."
+	case v4 && ip.As4()[0] == 0:
+		return "The IP cannot start with 0."
+	case ip.IsUnspecified() || ip.IsMulticast() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return fmt.Sprintf("The IP address %q cannot be an interface address.", a)
+	}
+	for _, o := range others {
+		for _, oa := range []string{o.IPv4, o.IPv6} {
+			if x, err := netip.ParseAddr(oa); err == nil && x == ip {
+				return fmt.Sprintf("The IP address %q is already configured on interface %s.", ip, o.Name)
+			}
+		}
+	}
+	if a == was {
+		return ""
+	}
+	return c.onMachine(ip)
+}
+
+// subnetClash refuses an address on a subnet another Ethernet port has
+// (loopback addresses all live on lo and are exempt).
+func subnetClash(in config.Interface, others []config.Interface) string {
+	nets := func(x config.Interface) []netip.Prefix {
+		var out []netip.Prefix
+		if a, err := netip.ParseAddr(x.IPv4); err == nil && !a.IsLoopback() {
+			out = append(out, netip.PrefixFrom(a, x.PrefixLen).Masked())
+		}
+		if a, err := netip.ParseAddr(x.IPv6); err == nil && !a.IsLoopback() && x.IPv6Prefix > 0 {
+			out = append(out, netip.PrefixFrom(a, x.IPv6Prefix).Masked())
+		}
+		return out
+	}
+	mine := nets(in)
+	for _, o := range others {
+		if ethernet(o) == in.Ethernet {
+			continue
+		}
+		for _, a := range mine {
+			for _, b := range nets(o) {
+				if a.Overlaps(b) {
+					return fmt.Sprintf("IPs on the same subnet cannot be on different interfaces: %s is on %s (%s).", b, o.Name, ethernet(o))
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// parseNetmask reads "24", "255.255.255.0" or "0xffffff00" as a prefix
+// length; the mask must be contiguous.
+func parseNetmask(a string) (int, bool) {
+	var m uint32
+	switch {
+	case strings.HasPrefix(strings.ToLower(a), "0x"):
+		v, err := strconv.ParseUint(a[2:], 16, 32)
+		if err != nil || len(a) != 10 {
+			return 0, false
+		}
+		m = uint32(v)
+	case strings.Contains(a, "."):
+		ip, err := netip.ParseAddr(a)
+		if err != nil || !ip.Is4() {
+			return 0, false
+		}
+		b := ip.As4()
+		m = binary.BigEndian.Uint32(b[:])
+	default:
+		n, err := strconv.Atoi(a)
+		if err != nil || n < 1 || n > 32 {
+			return 0, false
+		}
+		return n, true
+	}
+	n := 0
+	for n < 32 && m&(1<<(31-n)) != 0 {
+		n++
+	}
+	if n == 0 || m<<n != 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// retry shows why an answer cannot be taken: on a terminal the question
+// comes again (nil), in a script it ends the session.
+func retry(s *shell.Session, msg string) error {
+	s.Println(msg)
+	if !s.In.Interactive() {
+		return &shell.InputError{Line: s.In.Line(), Msg: msg}
+	}
+	return nil
+}

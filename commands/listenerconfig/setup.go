@@ -1,0 +1,144 @@
+package listenerconfig
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"esash/config"
+	"esash/shell"
+)
+
+// globalSetup is listenerconfig SETUP: the settings shared by every
+// listener. The SenderBase questions are stored only.
+func globalSetup(s *shell.Session) error {
+	g := s.Draft.Config().ListenSetup
+	e := g.Effective()
+	var err error
+	ask := func(q string, cur *int, eff, lo, hi int) error {
+		n, err := s.AskInt(q, eff, lo, hi)
+		if err == nil && (n != eff || *cur != 0) {
+			*cur = n
+		}
+		return err
+	}
+	askDur := func(q string, cur *int, eff, lo, hi int) error {
+		a, err := s.Ask(q, formatDuration(eff), func(a string) string {
+			if n, ok := parseDuration(a); !ok || n < lo || n > hi {
+				return fmt.Sprintf("The value must be a time from %s to %s: a number of seconds, or a number followed by s, m or h.", formatDuration(lo), formatDuration(hi))
+			}
+			return ""
+		})
+		if err == nil {
+			if n, _ := parseDuration(a); n != eff || *cur != 0 {
+				*cur = n
+			}
+		}
+		return err
+	}
+	if err = ask("Enter the global limit for concurrent connections to be allowed across all listeners.", &g.MaxConcurrency, e.MaxConcurrency, 1, 10000); err != nil {
+		return err
+	}
+	if err = ask("Enter the global limit for concurrent TLS connections to be allowed across all listeners.", &g.MaxTLSConcurrency, e.MaxTLSConcurrency, 1, 10000); err != nil {
+		return err
+	}
+	if err = ask("Enter the maximum number of message header lines.", &g.MaxHeaderLines, e.MaxHeaderLines, 1, 100000); err != nil {
+		return err
+	}
+	cache := []string{"auto", "off", "custom"}
+	k, err := s.Choose("How would you like SenderBase data to be cached?", []string{
+		"Allow SenderBase to determine cache time (Recommended)",
+		"Don't cache SenderBase data.",
+		"Specify your own cache time.",
+	}, indexOr(cache, e.SenderBaseCache), false)
+	if err != nil {
+		return err
+	}
+	g.SenderBaseCache = cache[k]
+	if g.SenderBaseCache == "custom" {
+		ttl := g.SenderBaseTTL
+		if ttl == 0 {
+			ttl = 600
+		}
+		if err := askDur("Enter the time, in seconds, to cache SenderBase data:", &g.SenderBaseTTL, ttl, 1, 86400); err != nil {
+			return err
+		}
+	} else {
+		g.SenderBaseTTL = 0
+	}
+	if err := askDur("Enter the rate at which injection control counters are reset.", &g.CounterReset, e.CounterReset, 60, 86400); err != nil {
+		return err
+	}
+	if err := askDur("Enter the timeout for unsuccessful inbound connections.", &g.IdleTimeout, e.IdleTimeout, 1, 86400); err != nil {
+		return err
+	}
+	if err := askDur("Enter the maximum connection time for inbound connections.", &g.MaxConnTime, e.MaxConnTime, 1, 86400); err != nil {
+		return err
+	}
+	recv := []string{"vgateway", "interface"}
+	if k, err = s.Choose("What hostname should Received: headers use?", []string{
+		"The hostname of the Virtual Gateway(tm) used for delivering the message",
+		"The hostname of the interface the message is received on",
+	}, indexOr(recv, e.ReceivedHostname), false); err != nil {
+		return err
+	}
+	g.ReceivedHostname = recv[k]
+	mid, err := s.YesNo("The system will always add a Message-ID header to outgoing messages that don't already have one. Would you like to do the same for incoming messages? (Not recommended.)", e.AddMessageID == "on")
+	if err != nil {
+		return err
+	}
+	g.AddMessageID = onOff(mid)
+	rcpt, err := s.YesNo("By default connections with a HAT REJECT policy will be closed with a banner message at the start of the SMTP conversation. Would you like to do the rejection at the message recipient level instead for more detailed logging of rejected mail?", e.RejectAtRcpt == "on")
+	if err != nil {
+		return err
+	}
+	g.RejectAtRcpt = onOff(rcpt)
+	if err := ask("Enter the maximum size of the subject, in bytes, to be logged.", &g.MaxSubjectLog, e.MaxSubjectLog, 1, 10000); err != nil {
+		return err
+	}
+	return s.Draft.Update(func(c *config.Config) error {
+		c.ListenSetup = g
+		return nil
+	})
+}
+
+func indexOr(list []string, v string) int {
+	for i, e := range list {
+		if e == v {
+			return i + 1
+		}
+	}
+	return 1
+}
+
+// formatDuration writes seconds as AsyncOS shows times: 1h, 5m, 30s.
+func formatDuration(sec int) string {
+	switch {
+	case sec > 0 && sec%3600 == 0:
+		return strconv.Itoa(sec/3600) + "h"
+	case sec > 0 && sec%60 == 0:
+		return strconv.Itoa(sec/60) + "m"
+	}
+	return strconv.Itoa(sec) + "s"
+}
+
+// parseDuration reads 90, 90s, 5m or 1h as seconds.
+func parseDuration(a string) (int, bool) {
+	if a == "" {
+		return 0, false
+	}
+	mult := 1
+	switch strings.ToLower(a[len(a)-1:]) {
+	case "s":
+		a = a[:len(a)-1]
+	case "m":
+		mult, a = 60, a[:len(a)-1]
+	case "h":
+		mult, a = 3600, a[:len(a)-1]
+	}
+	n, err := strconv.Atoi(a)
+	if err != nil || n < 0 || n > 1<<20 {
+		return 0, false
+	}
+	return n * mult, true
+}

@@ -1,0 +1,52 @@
+package config
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestAlertRecipients(t *testing.T) {
+	all := NewAlertRecipient("all@example.com", map[string][]string{
+		AlertSystem: {SeverityAll}, AlertHardware: {SeverityAll}, AlertUpdater: {SeverityAll}, AlertOutbreak: {SeverityAll},
+		AlertAntiVirus: {SeverityAll}, AlertAntiSpam: {SeverityAll}, AlertDHAP: {SeverityAll},
+	}, true)
+	if len(all.Classes) != 8 || !reflect.DeepEqual(all.Severities, AlertSeverities) || all.Levels != nil {
+		t.Errorf("all = %+v", all)
+	}
+	mixed := NewAlertRecipient("ops@example.com", map[string][]string{
+		AlertSystem:   {SeverityWarning, SeverityCritical},
+		AlertHardware: {SeverityCritical},
+		AlertUpdater:  {SeverityCritical},
+	}, false)
+	want := AlertRecipient{Address: "ops@example.com", Classes: []string{AlertSystem, AlertHardware, AlertUpdater},
+		Severities: []string{SeverityCritical}, Levels: []AlertLevels{{Class: AlertSystem, Severities: []string{SeverityCritical, SeverityWarning}}}}
+	if !reflect.DeepEqual(mixed, want) {
+		t.Errorf("mixed = %+v\nwant %+v", mixed, want)
+	}
+	if got := mixed.Matrix(); !reflect.DeepEqual(got, map[string][]string{
+		AlertSystem: {SeverityCritical, SeverityWarning}, AlertHardware: {SeverityCritical}, AlertUpdater: {SeverityCritical}}) {
+		t.Errorf("Matrix = %v", got)
+	}
+	// Older records name "all" in lower case.
+	legacy := AlertRecipient{Address: "old@example.com", Classes: []string{"all"}, Severities: []string{"all"}}
+	a := Alerts{Recipients: []AlertRecipient{all, mixed, legacy, {Address: "none@example.com"}}}
+	tests := []struct {
+		class, sev string
+		want       []string
+	}{
+		{AlertSystem, SeverityWarning, []string{"all@example.com", "ops@example.com", "old@example.com"}},
+		{AlertSystem, "information", []string{"all@example.com", "old@example.com"}},
+		{AlertHardware, SeverityWarning, []string{"all@example.com", "old@example.com"}},
+		{AlertReleaseNotes, "", []string{"all@example.com"}},
+		{AlertSystem, "Bogus", nil},
+	}
+	for _, tc := range tests {
+		if got := a.RecipientsFor(tc.class, tc.sev); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("RecipientsFor(%s, %s) = %v, want %v", tc.class, tc.sev, got, tc.want)
+		}
+	}
+	only := NewAlertRecipient("rsn@example.com", nil, true)
+	if !only.ReleaseNotes() || only.Wants(AlertSystem, SeverityCritical) || len(only.Severities) != 0 {
+		t.Errorf("release notes only = %+v", only)
+	}
+}

@@ -1,0 +1,575 @@
+// Package mta is the appliance's embedded MTA, inbound side: one go-smtp
+// server per listener and mail flow policy, fed by the listener's socket
+// after its host access table has classified each connection; STARTTLS
+// with the listener's certificate profile; a durable queue; mail_logs in
+// the AsyncOS format.
+//
+// Configuration reaches it through Prepare, shaped as the store's
+// PrepareFunc: the new runtime (certificates, HAT matchers, go-smtp
+// servers, new listening sockets) is built off to the side while the old
+// one serves; activate publishes it with an atomic pointer, abort throws it
+// away. Boot uses the same path at start. Sessions keep the runtime they
+// began under until they end.
+//
+// The package never imports the store, the shell or the commands.
+package mta
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"esash/config"
+	"esash/maillog"
+	"esash/mta/queue"
+	"esash/pki"
+)
+
+// Resolver is the DNS the MTA asks for reverse names; *net.Resolver is one.
+type Resolver interface {
+	LookupAddr(ctx context.Context, addr string) ([]string, error)
+	LookupHost(ctx context.Context, host string) ([]string, error)
+}
+
+// Options configure an MTA.
+type Options struct {
+	// DataDir holds queue/ and counters/ (the ICID and MID marks).
+	DataDir string
+	// LogDir holds mail_logs/; default DataDir/logs.
+	LogDir string
+	// Now is the clock of the log lines and Received headers.
+	Now func() time.Time
+	// Resolver answers reverse DNS; nil is the system resolver.
+	Resolver Resolver
+	// DNSTimeout bounds the reverse lookup of a new connection (2 s).
+	DNSTimeout time.Duration
+	// ReadTimeout is the wait for each SMTP command (5 min) and bounds
+	// the STARTTLS handshake; WriteTimeout bounds each reply (1 min).
+	ReadTimeout, WriteTimeout time.Duration
+	// SystemRoots are the system CAs a client certificate may chain to;
+	// nil loads the system pool.
+	SystemRoots func() (*x509.CertPool, error)
+	// PerMessageSync makes the queue sync after every message instead of
+	// once per batch (benchmarks compare the two).
+	PerMessageSync bool
+	// QueueBeforeSync is a fault injection point for tests.
+	QueueBeforeSync func() error
+	// ErrorLog receives internal errors; nil writes them to mail_logs.
+	ErrorLog func(format string, args ...any)
+}
+
+// Server is the MTA.
+type Server struct {
+	opts  Options
+	log   *maillog.Log
+	icids *maillog.Counter
+	mids  *maillog.Counter
+	queue *queue.Queue
+	rt    atomic.Pointer[runtime]
+	rdns  *rdnsCache
+
+	active sync.WaitGroup // accepted connections not yet closed
+
+	mu      sync.Mutex // guards everything below
+	sockets map[string]*socket
+	pending bool
+	closed  bool
+	loops   sync.WaitGroup
+}
+
+// runtime is one immutable generation of the MTA's configuration.
+type runtime struct {
+	cfg       *config.Config
+	listeners map[string]*lrt // by listening address
+	down      map[string]string
+	// down: address -> why its listener does not run (boot, or a later
+	// commit that left it as it was); such an address failing again does
+	// not refuse a commit that did not introduce it.
+}
+
+// lrt is one listener in one runtime generation.
+type lrt struct {
+	srv      *Server
+	l        config.Listener
+	iface    config.Interface
+	addr     string
+	hostname string
+	cert     *tls.Certificate
+	roots    *x509.CertPool // for "verify client certificate"
+	hat      hatMatcher
+	servers  map[string]*smtpServer // by policy name ("" = fallback)
+}
+
+type smtpServer struct {
+	s  *smtp.Server
+	ln *chanListener
+}
+
+// New opens the MTA's queue, counters and log. It serves nothing until
+// Boot or a prepared configuration is activated.
+func New(opts Options) (*Server, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("mta: no data directory")
+	}
+	if opts.LogDir == "" {
+		opts.LogDir = filepath.Join(opts.DataDir, "logs")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.DNSTimeout == 0 {
+		opts.DNSTimeout = 2 * time.Second
+	}
+	if opts.ReadTimeout == 0 {
+		opts.ReadTimeout = 5 * time.Minute
+	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = time.Minute
+	}
+	if opts.Resolver == nil {
+		opts.Resolver = net.DefaultResolver
+	}
+	if opts.SystemRoots == nil {
+		opts.SystemRoots = pki.SystemRoots
+	}
+	s := &Server{opts: opts, sockets: map[string]*socket{}}
+	s.rdns = newRDNSCache(opts.Resolver, opts.DNSTimeout)
+	var err error
+	if s.log, err = maillog.Open(opts.LogDir, "mail_logs", "mail", maillog.Options{Now: opts.Now}); err != nil {
+		return nil, fmt.Errorf("mta: %w", err)
+	}
+	fail := func(err error) (*Server, error) {
+		s.closeStores()
+		return nil, fmt.Errorf("mta: %w", err)
+	}
+	cdir := filepath.Join(opts.DataDir, "counters")
+	if err := os.MkdirAll(cdir, 0o700); err != nil {
+		return fail(err)
+	}
+	if s.icids, err = maillog.OpenCounter(filepath.Join(cdir, "icid"), 0); err != nil {
+		return fail(err)
+	}
+	if s.mids, err = maillog.OpenCounter(filepath.Join(cdir, "mid"), 0); err != nil {
+		return fail(err)
+	}
+	if s.queue, err = queue.Open(filepath.Join(opts.DataDir, "queue"), queue.Options{
+		PerMessageSync: opts.PerMessageSync, BeforeSync: opts.QueueBeforeSync}); err != nil {
+		return fail(err)
+	}
+	s.rt.Store(&runtime{listeners: map[string]*lrt{}, down: map[string]string{}})
+	n, b := s.queue.Len()
+	s.log.Infof("Queue opened: %d messages, %d bytes", n, b)
+	return s, nil
+}
+
+func (s *Server) closeStores() {
+	if s.queue != nil {
+		s.queue.Close()
+	}
+	if s.mids != nil {
+		s.mids.Close()
+	}
+	if s.icids != nil {
+		s.icids.Close()
+	}
+	if s.log != nil {
+		s.log.Close()
+	}
+}
+
+func (s *Server) errorf(format string, args ...any) {
+	if s.opts.ErrorLog != nil {
+		s.opts.ErrorLog(format, args...)
+		return
+	}
+	s.log.Warningf(format, args...)
+}
+
+// Log is mail_logs, for the shell's tail.
+func (s *Server) Log() *maillog.Log { return s.log }
+
+// Queue is the message queue, for status commands.
+func (s *Server) Queue() *queue.Queue { return s.queue }
+
+// Listening lists the addresses served now, sorted.
+func (s *Server) Listening() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for a := range s.sockets {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Prepare readies cfg without disturbing what runs: it parses the
+// certificates, compiles the host access tables, builds the go-smtp
+// servers and binds the sockets of new listening addresses. It fails with
+// the reason (port in use, address missing, bad certificate) and leaves the
+// running configuration alone. activate publishes the new runtime; abort
+// releases what was prepared. Exactly one of them must be called.
+func (s *Server) Prepare(ctx context.Context, cfg *config.Config) (activate, abort func(), err error) {
+	p, err := s.prepare(cfg, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.activate, p.abort, nil
+}
+
+// Boot applies the committed configuration at start. Listeners that cannot
+// start are reported in the error and left down; the others serve.
+func (s *Server) Boot(ctx context.Context, cfg *config.Config) error {
+	p, err := s.prepare(cfg, true)
+	if p == nil {
+		return err
+	}
+	p.activate()
+	return err
+}
+
+type prepared struct {
+	s      *Server
+	rt     *runtime
+	fresh  map[string]*socket // sockets bound for this configuration
+	once   sync.Once
+	closed bool
+}
+
+func (s *Server) prepare(cfg *config.Config, boot bool) (*prepared, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("the MTA is shut down")
+	}
+	if s.pending {
+		return nil, errors.New("another configuration is being applied")
+	}
+	old := s.rt.Load()
+	rt, err := s.build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &prepared{s: s, rt: rt, fresh: map[string]*socket{}}
+	var bootErrs []error
+	for _, addr := range sortedKeys(rt.listeners) {
+		l := rt.listeners[addr]
+		if _, ok := s.sockets[addr]; ok {
+			continue
+		}
+		ln, err := listen(addr)
+		if err == nil {
+			p.fresh[addr] = newSocket(s, addr, ln)
+			continue
+		}
+		reason := bindReason(l, err)
+		_, wasDown := old.down[addr]
+		_, wasUp := old.listeners[addr]
+		if boot || wasDown && !wasUp {
+			// Not this change's doing: keep it down, serve the rest.
+			rt.down[addr] = reason
+			delete(rt.listeners, addr)
+			bootErrs = append(bootErrs, errors.New(reason))
+			continue
+		}
+		p.release()
+		return nil, errors.New(reason)
+	}
+	s.pending = true
+	return p, errors.Join(bootErrs...)
+}
+
+func bindReason(l *lrt, err error) string {
+	var why string
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		why = fmt.Sprintf("port %d on %s is already in use", l.l.Port, l.iface.IPv4)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		why = fmt.Sprintf("address %s (interface %s) is not configured on this host", l.iface.IPv4, l.iface.Name)
+	case errors.Is(err, syscall.EACCES):
+		why = fmt.Sprintf("no permission to listen on port %d", l.l.Port)
+	default:
+		why = err.Error()
+	}
+	return fmt.Sprintf("listener %s cannot listen on %s: %s", l.l.Name, l.addr, why)
+}
+
+func listen(addr string) (net.Listener, error) {
+	lc := net.ListenConfig{}
+	return lc.Listen(context.Background(), "tcp4", addr)
+}
+
+// release closes the sockets bound for an abandoned configuration.
+func (p *prepared) release() {
+	for _, sk := range p.fresh {
+		sk.ln.Close()
+	}
+}
+
+func (p *prepared) abort() {
+	p.once.Do(func() {
+		p.s.mu.Lock()
+		defer p.s.mu.Unlock()
+		p.release()
+		p.rt.shutdown(context.Background())
+		p.s.pending = false
+	})
+}
+
+func (p *prepared) activate() {
+	p.once.Do(func() {
+		s := p.s
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.pending = false
+		if s.closed {
+			p.release()
+			return
+		}
+		for _, l := range p.rt.listeners {
+			l.start()
+		}
+		old := s.rt.Swap(p.rt)
+		for addr, sk := range p.fresh {
+			s.sockets[addr] = sk
+			s.loops.Add(1)
+			go sk.serve()
+		}
+		for addr, sk := range s.sockets {
+			if _, ok := p.rt.listeners[addr]; !ok {
+				sk.close()
+				delete(s.sockets, addr)
+			}
+		}
+		// Sessions already open finish under the old generation.
+		go old.shutdown(context.Background())
+	})
+}
+
+// build compiles cfg into a runtime, without touching sockets.
+func (s *Server) build(cfg *config.Config) (*runtime, error) {
+	rt := &runtime{cfg: cfg, listeners: map[string]*lrt{}, down: map[string]string{}}
+	ifaces := map[string]config.Interface{}
+	for _, in := range cfg.Interfaces {
+		ifaces[in.Name] = in
+	}
+	certs := map[string]config.Certificate{}
+	for _, c := range cfg.Certificates {
+		certs[c.Name] = c
+	}
+	loaded := map[string]*tls.Certificate{}
+	var roots *x509.CertPool
+	for _, l := range cfg.Listeners {
+		in, ok := ifaces[l.Interface]
+		if !ok {
+			return nil, fmt.Errorf("listener %s: interface %q does not exist", l.Name, l.Interface)
+		}
+		if l.Protocol != "" && l.Protocol != "SMTP" {
+			return nil, fmt.Errorf("listener %s: protocol %s is not supported", l.Name, l.Protocol)
+		}
+		ip, err := netip.ParseAddr(in.IPv4)
+		if err != nil || !ip.Is4() {
+			return nil, fmt.Errorf("listener %s: interface %s has no IPv4 address", l.Name, in.Name)
+		}
+		addr := net.JoinHostPort(ip.String(), strconv.Itoa(l.Port))
+		x := &lrt{srv: s, l: l, iface: in, addr: addr, hostname: in.Hostname, hat: newHAT(l)}
+		if x.hostname == "" {
+			x.hostname = cfg.Hostname
+		}
+		if needsTLS(l) {
+			ct, ok := certs[l.Certificate]
+			if !ok {
+				return nil, fmt.Errorf("listener %s: certificate profile %q does not exist", l.Name, l.Certificate)
+			}
+			if x.cert = loaded[ct.Name]; x.cert == nil {
+				c, err := loadCertificate(ct)
+				if err != nil {
+					return nil, fmt.Errorf("listener %s: certificate profile %s: %w", l.Name, ct.Name, err)
+				}
+				loaded[ct.Name], x.cert = c, c
+			}
+			if needsClientVerify(l) {
+				if roots == nil {
+					if roots, err = clientRoots(cfg, s.opts.SystemRoots); err != nil {
+						return nil, fmt.Errorf("listener %s: %w", l.Name, err)
+					}
+				}
+				x.roots = roots
+			}
+		}
+		x.servers = map[string]*smtpServer{"": x.newServer(decision{Params: config.EffectiveParams(config.HATParams{}, l.DefaultPolicy)})}
+		for _, p := range l.Policies {
+			x.servers[p.Name] = x.newServer(decision{Policy: p.Name, Action: p.Action, Params: config.EffectiveParams(p.Params, l.DefaultPolicy)})
+		}
+		rt.listeners[addr] = x
+	}
+	return rt, nil
+}
+
+func needsTLS(l config.Listener) bool {
+	if l.DefaultPolicy.TLS == config.TLSInPreferred || l.DefaultPolicy.TLS == config.TLSInRequired {
+		return true
+	}
+	for _, p := range l.Policies {
+		if t := p.Params.TLS; t == config.TLSInPreferred || t == config.TLSInRequired {
+			return true
+		}
+	}
+	return false
+}
+
+func needsClientVerify(l config.Listener) bool {
+	if l.DefaultPolicy.VerifyClientCert == "on" {
+		return true
+	}
+	for _, p := range l.Policies {
+		if p.Params.VerifyClientCert == "on" {
+			return true
+		}
+	}
+	return false
+}
+
+// newServer makes the go-smtp server for one mail flow policy: its limits,
+// its banner host name, and TLS only when the policy offers it (go-smtp
+// advertises STARTTLS whenever TLSConfig is set).
+func (x *lrt) newServer(d decision) *smtpServer {
+	s := smtp.NewServer(backend{x})
+	s.Domain = x.hostname
+	if d.Params.BannerHostname != "" {
+		s.Domain = d.Params.BannerHostname
+	}
+	s.MaxMessageBytes = d.Params.MaxMessageSize
+	s.MaxRecipients = d.Params.MaxRcptsPerMsg
+	s.ReadTimeout = x.srv.opts.ReadTimeout
+	s.WriteTimeout = x.srv.opts.WriteTimeout
+	s.ErrorLog = errorLogger{x.srv}
+	s.EnableSMTPUTF8 = true
+	if x.cert != nil && (d.Params.TLS == config.TLSInPreferred || d.Params.TLS == config.TLSInRequired) {
+		verify := d.Params.VerifyClientCert == "on"
+		s.TLSConfig = &tls.Config{
+			MinVersion:             tls.VersionTLS12,
+			SessionTicketsDisabled: true,
+			CipherSuites:           cipherSuites,
+			GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+				return x.srv.handshakeConfig(hello, verify)
+			},
+		}
+	}
+	ln := newChanListener(&net.TCPAddr{})
+	return &smtpServer{s: s, ln: ln}
+}
+
+func (x *lrt) start() {
+	for _, ss := range x.servers {
+		go ss.s.Serve(ss.ln)
+	}
+}
+
+// shutdown stops a generation's servers once their sessions have ended.
+func (rt *runtime) shutdown(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, x := range rt.listeners {
+		for _, ss := range x.servers {
+			wg.Add(1)
+			go func(ss *smtpServer) {
+				defer wg.Done()
+				ss.ln.Close()
+				if err := ss.s.Shutdown(ctx); err != nil {
+					ss.s.Close()
+				}
+			}(ss)
+		}
+	}
+	wg.Wait()
+}
+
+// handshakeConfig is the TLS configuration of one STARTTLS handshake: the
+// certificate of the listener as configured now (a commit's new certificate
+// serves the next handshake), the rest from the connection's own policy.
+func (s *Server) handshakeConfig(hello *tls.ClientHelloInfo, verify bool) (*tls.Config, error) {
+	m := connOf(hello.Conn)
+	if m == nil {
+		return nil, errors.New("unknown connection")
+	}
+	m.sawHello.Store(true)
+	cert := m.lst.cert
+	if cur := s.rt.Load().listeners[m.sock.addr]; cur != nil && cur.cert != nil {
+		cert = cur.cert
+	}
+	cfg := &tls.Config{
+		MinVersion:             tls.VersionTLS12,
+		SessionTicketsDisabled: true,
+		CipherSuites:           cipherSuites,
+		Certificates:           []tls.Certificate{*cert},
+	}
+	roots := m.lst.roots
+	if verify && roots != nil {
+		cfg.ClientAuth = tls.RequireAnyClientCert
+	}
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if verify && roots != nil {
+			if err := verifyClient(cs, roots); err != nil {
+				r := err.Error()
+				m.failReason.Store(&r)
+				return err
+			}
+		}
+		m.tlsState.Store(&cs)
+		m.phase.Store(phaseTLS)
+		s.log.Infof("%s", maillog.ICIDTLSSuccess(m.icid, versionName(cs.Version), cipherName(cs.CipherSuite)))
+		return nil
+	}
+	return cfg, nil
+}
+
+// Close stops accepting, lets sessions in progress finish until ctx ends
+// (then cuts them), and closes the queue, counters and log.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for addr, sk := range s.sockets {
+		sk.close()
+		delete(s.sockets, addr)
+	}
+	s.mu.Unlock()
+	s.loops.Wait()
+	rt := s.rt.Load()
+	rt.shutdown(ctx)
+	done := make(chan struct{})
+	go func() { s.active.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	s.log.Infof("MTA stopped")
+	s.closeStores()
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,247 @@
+package mta
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"esash/config"
+	"esash/maillog"
+	"esash/mta/queue"
+)
+
+// Replies. Every refusal is an *smtp.SMTPError with generic text: nothing
+// about the appliance's internals reaches the network.
+var (
+	errNeedTLS = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
+		Message: "Must issue a STARTTLS command first"}
+	errStorage = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
+		Message: "Requested action aborted: local error in processing"}
+	errTooManyMsgs = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
+		Message: "Too many messages for this session; closing connection"}
+	errRate = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 2},
+		Message: "Too many recipients received this hour"}
+	errRcptDenied = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 0},
+		Message: "Address rejected"}
+	errNoService = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
+		Message: "Service not available, closing transmission channel"}
+)
+
+// backend is the go-smtp Backend of one listener generation. Sessions
+// find their connection's facts through the net.Conn go-smtp holds.
+type backend struct{ x *lrt }
+
+func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	m := connOf(c.Conn())
+	if m == nil {
+		return nil, errNoService
+	}
+	return &session{m: m, c: c}, nil
+}
+
+// session is one SMTP transaction state between EHLO and QUIT (a new one
+// starts after STARTTLS, which forgets everything said before it).
+type session struct {
+	m    *mconn
+	c    *smtp.Conn
+	mid  int64
+	from string
+	to   []string
+}
+
+func (s *session) srv() *Server { return s.m.srv }
+
+func (s *session) Reset() {
+	s.mid, s.from, s.to = 0, "", nil
+}
+
+func (s *session) Logout() error { return nil }
+
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	m := s.m
+	p := m.dec.Params
+	if p.TLS == config.TLSInRequired && !m.isTLS() {
+		if m.requiredLog.CompareAndSwap(false, true) {
+			s.srv().log.Infof("%s", maillog.ICIDTLSRequired(m.icid))
+		}
+		return errNeedTLS
+	}
+	if p.MaxMsgsPerConn > 0 && int(m.msgs.Load()) >= p.MaxMsgsPerConn {
+		m.closeAfter.Store(true)
+		return errTooManyMsgs
+	}
+	mid, err := s.srv().mids.Next()
+	if err != nil {
+		s.srv().errorf("MID counter: %v", err)
+		return errStorage
+	}
+	s.mid, s.from, s.to = mid, from, nil
+	log := s.srv().log
+	log.Infof("%s", maillog.StartMID(mid, m.icid))
+	log.Infof("%s", maillog.MIDFrom(mid, m.icid, from))
+	return nil
+}
+
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	m := s.m
+	if m.dec.Action != config.Relay && !accepts(m.lst.l.AcceptDomains, to) {
+		s.srv().log.Infof("MID %d ICID %d RID %d To: <%s> Rejected by RAT", s.mid, m.icid, len(s.to), to)
+		return errRcptDenied
+	}
+	p := m.dec.Params
+	if p.RateLimit == "on" && p.MaxRcptsPerHour > 0 && !m.sock.allowRcpt(m.ip, p.MaxRcptsPerHour, time.Now()) {
+		s.srv().log.Infof("ICID %d Rejected: recipient rate limit of %d per hour exceeded", m.icid, p.MaxRcptsPerHour)
+		return errRate
+	}
+	s.srv().log.Infof("%s", maillog.MIDTo(s.mid, m.icid, len(s.to), to))
+	s.to = append(s.to, to)
+	return nil
+}
+
+// accepts is the recipient access table: with no entries configured every
+// recipient is accepted; otherwise an entry must match: ALL, the domain
+// (example.com), a parent domain (.example.com), the local part
+// (postmaster@) or the whole address (joe@example.com).
+func accepts(entries []string, rcpt string) bool {
+	if len(entries) == 0 {
+		return true
+	}
+	local, dom, ok := strings.Cut(strings.ToLower(rcpt), "@")
+	if !ok {
+		return false
+	}
+	dom = strings.TrimSuffix(dom, ".")
+	for _, e := range entries {
+		if e == "ALL" {
+			return true
+		}
+		e = strings.ToLower(e)
+		l, d, hasAt := strings.Cut(e, "@")
+		switch {
+		case hasAt && d == "":
+			if l == local {
+				return true
+			}
+		case hasAt:
+			if l == local && d == dom {
+				return true
+			}
+		case strings.HasPrefix(e, "."):
+			if strings.HasSuffix(dom, e) {
+				return true
+			}
+		case e == dom:
+			return true
+		}
+	}
+	return false
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (s *session) Data(r io.Reader) error {
+	m := s.m
+	srv := s.srv()
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			bufPool.Put(buf)
+		}
+	}()
+	now := srv.opts.Now()
+	var tinfo *queue.TLSInfo
+	if cs := m.tlsState.Load(); cs != nil {
+		tinfo = &queue.TLSInfo{Version: versionName(cs.Version), Cipher: cipherName(cs.CipherSuite), ServerName: cs.ServerName}
+		if len(cs.PeerCertificates) > 0 && m.lst.roots != nil {
+			tinfo.PeerCert = cs.PeerCertificates[0].Subject.String()
+		}
+	}
+	received := s.received(now, tinfo)
+	buf.WriteString(received)
+	buf.WriteString("\r\n")
+	if _, err := buf.ReadFrom(r); err != nil {
+		return dataError(err)
+	}
+	if m.lst.l.Type == config.Blackhole {
+		srv.log.Infof("%s", maillog.MIDReady(s.mid, int64(buf.Len()), s.from))
+		srv.log.Infof("MID %d discarded by blackhole listener %s", s.mid, m.lst.l.Name)
+		m.msgs.Add(1)
+		return nil
+	}
+	meta := queue.Meta{
+		MID: s.mid, ICID: m.icid, Listener: m.lst.l.Name, Interface: m.lst.iface.Name,
+		RemoteIP: m.ip.String(), RemoteHost: m.host, HELO: s.c.Hostname(),
+		From: s.from, To: append([]string(nil), s.to...), TLS: tinfo,
+		Relay: m.dec.Action == config.Relay, Time: now, Received: received,
+	}
+	if err := srv.queue.Put(meta, bytes.NewReader(buf.Bytes()), int64(buf.Len())); err != nil {
+		srv.log.Warningf("MID %d ICID %d not queued: %v", s.mid, m.icid, err)
+		return errStorage
+	}
+	srv.log.Infof("%s", maillog.MIDReady(s.mid, int64(buf.Len()), s.from))
+	m.msgs.Add(1)
+	return nil
+}
+
+var (
+	errLineTooLong = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 4, 0}, Message: "Line too long"}
+	errTimeout     = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Timeout exceeded"}
+	errAborted     = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Message transfer aborted"}
+)
+
+// dataError maps what reading a message can fail with to a reply: never
+// the internal error text, and never a permanent code for a network
+// hiccup (go-smtp answers 554 to anything that is not an SMTPError).
+func dataError(err error) error {
+	var se *smtp.SMTPError
+	var ne net.Error
+	switch {
+	case errors.As(err, &se):
+		return se // 552 too large
+	case errors.Is(err, smtp.ErrTooLongLine):
+		return errLineTooLong
+	case errors.As(err, &ne) && ne.Timeout():
+		return errTimeout
+	}
+	return errAborted
+}
+
+// received is the Received: header the appliance adds, with the TLS
+// protocol and cipher of the session (folded, without the final CRLF).
+func (s *session) received(now time.Time, t *queue.TLSInfo) string {
+	m := s.m
+	from := s.c.Hostname()
+	rdns := m.host
+	if rdns == "" {
+		rdns = "unknown"
+	}
+	with := "ESMTP"
+	if t != nil {
+		with = fmt.Sprintf("ESMTPS (%s:%s)", t.Version, t.Cipher)
+	}
+	var forClause string
+	if len(s.to) == 1 {
+		forClause = " for <" + s.to[0] + ">"
+	}
+	return fmt.Sprintf("Received: from %s (%s [%s])\r\n\tby %s with %s id %d%s;\r\n\t%s",
+		sanitize(from), sanitize(rdns), m.ip, m.lst.hostname, with, s.mid, sanitize(forClause),
+		now.Format(time.RFC1123Z))
+}
+
+// sanitize keeps client-supplied text from breaking the header.
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,278 @@
+package mta
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"esash/config"
+	"esash/maillog"
+)
+
+// socket is one listening address. It outlives runtime generations: a
+// commit that keeps a listener's address keeps its socket, so reloading a
+// certificate or a policy never closes the port.
+type socket struct {
+	srv  *Server
+	addr string
+	ln   net.Listener
+
+	mu      sync.Mutex
+	total   int
+	perHost map[netip.Addr]int
+	rate    map[netip.Addr]*rateWindow
+	closed  bool
+}
+
+type rateWindow struct {
+	start time.Time
+	n     int
+}
+
+func newSocket(s *Server, addr string, ln net.Listener) *socket {
+	return &socket{srv: s, addr: addr, ln: ln, perHost: map[netip.Addr]int{}, rate: map[netip.Addr]*rateWindow{}}
+}
+
+func (sk *socket) close() {
+	sk.mu.Lock()
+	sk.closed = true
+	sk.mu.Unlock()
+	sk.ln.Close()
+}
+
+func (sk *socket) serve() {
+	defer sk.srv.loops.Done()
+	var delay time.Duration
+	for {
+		c, err := sk.ln.Accept()
+		if err != nil {
+			sk.mu.Lock()
+			closed := sk.closed
+			sk.mu.Unlock()
+			if closed || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of descriptors and the like: back off, keep serving.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			sk.srv.errorf("accept on %s: %v; retrying in %v", sk.addr, err, delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		sk.srv.active.Add(1)
+		go sk.handle(c)
+	}
+}
+
+// acquire counts a connection against the listener's and the host's
+// concurrency limits; it reports which limit refused it.
+func (sk *socket) acquire(ip netip.Addr, listenerMax, hostMax int) string {
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	if listenerMax > 0 && sk.total >= listenerMax {
+		return "listener"
+	}
+	if hostMax > 0 && sk.perHost[ip] >= hostMax {
+		return "host"
+	}
+	sk.total++
+	sk.perHost[ip]++
+	return ""
+}
+
+func (sk *socket) release(ip netip.Addr) {
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	if sk.perHost[ip] > 0 {
+		sk.total--
+		if sk.perHost[ip]--; sk.perHost[ip] == 0 {
+			delete(sk.perHost, ip)
+		}
+	}
+}
+
+// allowRcpt applies "rate limiting per host": at most limit recipients an
+// hour from one address.
+func (sk *socket) allowRcpt(ip netip.Addr, limit int, now time.Time) bool {
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	w := sk.rate[ip]
+	if w == nil || now.Sub(w.start) >= time.Hour || now.Before(w.start) {
+		if len(sk.rate) > 100000 {
+			for k, v := range sk.rate {
+				if now.Sub(v.start) >= time.Hour {
+					delete(sk.rate, k)
+				}
+			}
+		}
+		w = &rateWindow{start: now}
+		sk.rate[ip] = w
+	}
+	if w.n >= limit {
+		return false
+	}
+	w.n++
+	return true
+}
+
+// handle classifies a new connection and hands it to the go-smtp server
+// of its mail flow policy, or refuses it.
+func (sk *socket) handle(c net.Conn) {
+	s := sk.srv
+	x := s.rt.Load().listeners[sk.addr]
+	if x == nil { // the listener is going away
+		c.Close()
+		s.active.Done()
+		return
+	}
+	icid, err := s.icids.Next()
+	if err != nil {
+		s.errorf("ICID counter: %v", err)
+		writeLine(c, "421 4.3.0 Service not available, closing transmission channel")
+		c.Close()
+		s.active.Done()
+		return
+	}
+	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	ip := ap.Addr().Unmap()
+	m := &mconn{Conn: c, srv: s, sock: sk, icid: icid, ip: ip}
+	m.rdns, m.host = s.rdns.lookup(ip)
+	s.log.Infof("%s", maillog.NewICID(icid, x.iface.Name, x.iface.IPv4, ip.String(), m.rdns, m.host != ""))
+	for attempt := 0; ; attempt++ {
+		m.lst = x
+		m.dec = x.hat.Match(ip, m.host)
+		if attempt == 0 {
+			s.log.Infof("%s", maillog.ICIDPolicy(icid, string(m.dec.Action), m.dec.Group, m.dec.Rule, ""))
+		}
+		switch m.dec.Action {
+		case config.TCPRefuse:
+			c.Close()
+			s.log.Infof("%s", maillog.ICIDClose(icid))
+			s.active.Done()
+			return
+		case config.Reject:
+			m.reject()
+			return
+		}
+		if why := sk.acquire(ip, x.l.MaxConnections, m.dec.Params.MaxConcurrency); why != "" {
+			text := "421 4.4.5 Too many concurrent SMTP connections; please try again later."
+			if why == "host" {
+				text = "421 4.7.0 Too many concurrent SMTP connections from this IP address; please try again later."
+			}
+			s.log.Infof("ICID %d refused: %s", icid, strings.TrimPrefix(text, "421 "))
+			writeLine(c, text)
+			c.Close()
+			s.log.Infof("%s", maillog.ICIDClose(icid))
+			s.active.Done()
+			return
+		}
+		ss := x.servers[m.dec.Policy]
+		if ss == nil {
+			ss = x.servers[""]
+		}
+		if ss.ln.push(m) {
+			return
+		}
+		// That generation shut down between our look-up and now: take
+		// the connection to the current one.
+		sk.release(ip)
+		if x = s.rt.Load().listeners[sk.addr]; x == nil || attempt > 3 {
+			c.Close()
+			s.log.Infof("%s", maillog.ICIDClose(icid))
+			s.active.Done()
+			return
+		}
+	}
+}
+
+// reject answers a REJECT policy: the rejection banner, then 503 to every
+// command until QUIT, as RFC 5321 asks of a server that declines service.
+func (m *mconn) reject() {
+	p := m.dec.Params
+	code := p.RejectCode
+	if code == 0 {
+		code = 554
+	}
+	text := p.RejectText
+	if text == "" {
+		text = "Access denied"
+	}
+	writeLine(m.Conn, fmt.Sprintf("%d %s %s", code, m.lst.hostname, text))
+	r := bufio.NewReaderSize(m.Conn, 1024)
+	for i := 0; i < 10; i++ {
+		m.Conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		line, err := r.ReadSlice('\n')
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			break
+		}
+		if strings.EqualFold(strings.TrimSpace(string(line)), "QUIT") {
+			writeLine(m.Conn, "221 2.0.0 Bye")
+			break
+		}
+		writeLine(m.Conn, "503 5.5.1 No SMTP service here")
+	}
+	m.Conn.Close()
+	m.srv.log.Infof("%s", maillog.ICIDClose(m.icid))
+	m.srv.active.Done()
+}
+
+// rdnsCache looks up and forward-confirms reverse DNS names, remembering
+// answers for a few minutes: a busy sender opens many connections.
+type rdnsCache struct {
+	r       Resolver
+	timeout time.Duration
+	mu      sync.Mutex
+	m       map[netip.Addr]rdnsEntry
+}
+
+type rdnsEntry struct {
+	name, verified string
+	at             time.Time
+}
+
+func newRDNSCache(r Resolver, timeout time.Duration) *rdnsCache {
+	return &rdnsCache{r: r, timeout: timeout, m: map[netip.Addr]rdnsEntry{}}
+}
+
+// lookup returns the reverse name and, when its forward lookup leads back
+// to ip, the verified name.
+func (c *rdnsCache) lookup(ip netip.Addr) (name, verified string) {
+	now := time.Now()
+	c.mu.Lock()
+	if e, ok := c.m[ip]; ok && now.Sub(e.at) < 5*time.Minute {
+		c.mu.Unlock()
+		return e.name, e.verified
+	}
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	names, err := c.r.LookupAddr(ctx, ip.String())
+	if err == nil && len(names) > 0 {
+		name = strings.TrimSuffix(names[0], ".")
+		if addrs, err := c.r.LookupHost(ctx, name); err == nil {
+			for _, a := range addrs {
+				if p, err := netip.ParseAddr(a); err == nil && p.Unmap() == ip {
+					verified = name
+					break
+				}
+			}
+		}
+	}
+	c.mu.Lock()
+	if len(c.m) > 10000 {
+		clear(c.m)
+	}
+	c.m[ip] = rdnsEntry{name: name, verified: verified, at: now}
+	c.mu.Unlock()
+	return name, verified
+}
+
+var _ = smtp.ErrAuthFailed

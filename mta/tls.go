@@ -1,0 +1,137 @@
+package mta
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+
+	"esash/config"
+	"esash/pki"
+)
+
+// cipherSuites are the TLS 1.2 suites offered: forward secret AEAD only,
+// no CBC, no static RSA (TLS 1.3 suites are not configurable and all good).
+var cipherSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// openSSLNames are the TLS 1.2 suites as AsyncOS (OpenSSL) logs them;
+// TLS 1.3 suites have one name everywhere.
+var openSSLNames = map[uint16]string{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:       "ECDHE-ECDSA-AES128-GCM-SHA256",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:       "ECDHE-ECDSA-AES256-GCM-SHA384",
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:         "ECDHE-RSA-AES128-GCM-SHA256",
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:         "ECDHE-RSA-AES256-GCM-SHA384",
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:   "ECDHE-RSA-CHACHA20-POLY1305",
+}
+
+func cipherName(id uint16) string {
+	if n, ok := openSSLNames[id]; ok {
+		return n
+	}
+	return tls.CipherSuiteName(id)
+}
+
+func versionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS10:
+		return "TLSv1"
+	}
+	return fmt.Sprintf("0x%04x", v)
+}
+
+// loadCertificate turns a certificate profile into what a handshake
+// serves: the leaf and its intermediates, never a self-signed root.
+func loadCertificate(ct config.Certificate) (*tls.Certificate, error) {
+	certs, err := pki.ParseCertificates([]byte(ct.CertPEM))
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range ct.Intermediates {
+		more, err := pki.ParseCertificates([]byte(in))
+		if err != nil {
+			return nil, fmt.Errorf("intermediate: %w", err)
+		}
+		certs = append(certs, more...)
+	}
+	var chain bytes.Buffer
+	seen := map[string]bool{}
+	for i, c := range certs {
+		if i > 0 && (isRoot(c) || seen[string(c.Raw)]) {
+			continue
+		}
+		seen[string(c.Raw)] = true
+		pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
+	pair, err := tls.X509KeyPair(chain.Bytes(), []byte(ct.KeyPEM))
+	if err != nil {
+		return nil, err
+	}
+	return &pair, nil
+}
+
+func isRoot(c *x509.Certificate) bool {
+	return bytes.Equal(c.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(c) == nil
+}
+
+// clientRoots is the pool a "verify client certificate" policy trusts:
+// the system roots and the custom list, as certconfig enables them.
+func clientRoots(cfg *config.Config, system func() (*x509.CertPool, error)) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	if cfg.CAs.SystemEnabled && system != nil {
+		if sys, err := system(); err == nil && sys != nil {
+			pool = sys.Clone()
+		}
+	}
+	if cfg.CAs.CustomEnabled {
+		for _, ca := range cfg.CAs.Custom {
+			cs, err := pki.ParseCertificates([]byte(ca.PEM))
+			if err != nil {
+				return nil, fmt.Errorf("certificate authority %s: %w", ca.Name, err)
+			}
+			for _, c := range cs {
+				pool.AddCert(c)
+			}
+		}
+	}
+	return pool, nil
+}
+
+// verifyClient checks a client's certificate chain against roots.
+func verifyClient(cs tls.ConnectionState, roots *x509.CertPool) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("no client certificate presented")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err != nil {
+		return fmt.Errorf("client certificate not verified: %w", err)
+	}
+	return nil
+}
+
+// alertText names a TLS alert description as OpenSSL does in logs.
+func alertText(desc byte) string {
+	s := tls.AlertError(desc).Error()
+	return strings.TrimPrefix(s, "tls: ")
+}

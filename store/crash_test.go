@@ -1,0 +1,228 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"esash/config"
+)
+
+// envCrashChild tells a re-executed test binary to be TestCrashChild,
+// committing to the database at the given path until it is killed.
+const envCrashChild = "ESASH_STORE_CRASH_CHILD"
+
+// crashEdit is the n-th commit of the crash child: related changes to
+// several records at once (a setting, a list's order and a new item, a
+// replaced item, a listener).
+func crashEdit(c *config.Config, n int) {
+	c.Hostname = fmt.Sprintf("h%d.example.com", n)
+	c.Destinations.Entries = append(c.Destinations.Entries, entry(n))
+	c.Alerts.Recipients = []config.AlertRecipient{{Address: fmt.Sprintf("a%d@example.com", n), Classes: []string{"all"}}}
+	c.Listeners[0].MaxConnections = 1000 + n
+}
+
+// crashState checks that c is exactly the state after n crash commits,
+// for n its number of destination entries, and returns n.
+func crashState(c *config.Config) (int, error) {
+	n := len(c.Destinations.Entries)
+	if n == 0 {
+		if c.Hostname != "esa.example.com" || len(c.Alerts.Recipients) != 0 || c.Listeners[0].MaxConnections != 50 {
+			return 0, fmt.Errorf("no entries but hostname %q, recipients %v, max connections %d", c.Hostname, c.Alerts.Recipients, c.Listeners[0].MaxConnections)
+		}
+		return 0, nil
+	}
+	for i, e := range c.Destinations.Entries {
+		if e != entry(i+1) {
+			return n, fmt.Errorf("entry %d is %+v, want %s", i, e, entry(i+1).Domain)
+		}
+	}
+	want := config.AlertRecipient{Address: fmt.Sprintf("a%d@example.com", n)}
+	if c.Hostname != fmt.Sprintf("h%d.example.com", n) {
+		return n, fmt.Errorf("%d entries but hostname %q", n, c.Hostname)
+	}
+	if r := c.Alerts.Recipients; len(r) != 1 || r[0].Address != want.Address || len(r[0].Classes) != 1 {
+		return n, fmt.Errorf("%d entries but recipients %+v", n, r)
+	}
+	if m := c.Listeners[0].MaxConnections; m != 1000+n {
+		return n, fmt.Errorf("%d entries but max connections %d", n, m)
+	}
+	return n, nil
+}
+
+// TestCrashChild is the process TestCrash kills: it commits in a tight
+// loop and prints each revision once Commit has returned.
+func TestCrashChild(t *testing.T) {
+	path := os.Getenv(envCrashChild)
+	if path == "" {
+		t.Skip("run by TestCrash")
+	}
+	db, err := Open(path, Options{Factory: noFactory(t), LockTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDraft(db, "crash", "test")
+	for {
+		n := len(d.Config().Destinations.Entries) + 1
+		stage(t, d, func(c *config.Config) { crashEdit(c, n) })
+		res, err := d.Commit(context.Background(), "", false, nil)
+		if err != nil {
+			t.Fatalf("commit %d: %v", n, err)
+		}
+		fmt.Fprintf(os.Stdout, "REV %d\n", res.Rev)
+	}
+}
+
+// TestCrash is DB-1: a child process commits in a loop and is killed
+// (SIGKILL) at random moments, at least 200 times (20 with -short). After
+// each kill the database must open, hold a head that is a whole revision
+// (every change of a commit or none), and have kept every revision the
+// child saw committed.
+func TestCrash(t *testing.T) {
+	iterations, budget := 200, 60*time.Second
+	if testing.Short() {
+		iterations = 20
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+
+	path := filepath.Join(t.TempDir(), "config.db")
+	db, err := Open(path, Options{Factory: factoryFunc(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	var reported uint64 // the newest revision any child printed
+	var afterCommit, commits int
+	start := time.Now()
+	i := 0
+	for ; i < iterations && time.Since(start) < budget; i++ {
+		var stderr bytes.Buffer
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), envCrashChild+"="+path)
+		cmd.Stderr = &stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var newest atomic.Uint64
+		var other strings.Builder // the child's other output, read after done
+		lines := make(chan uint64, 1024)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				rest, ok := strings.CutPrefix(sc.Text(), "REV ")
+				if !ok {
+					other.WriteString(sc.Text() + "\n")
+					continue
+				}
+				rev, err := strconv.ParseUint(rest, 10, 64)
+				if err != nil {
+					continue
+				}
+				newest.Store(rev)
+				select {
+				case lines <- rev:
+				default:
+				}
+			}
+		}()
+
+		if rng.IntN(2) == 0 {
+			// At a random moment: starting, opening, or committing.
+			time.Sleep(time.Duration(rng.IntN(31)) * time.Millisecond)
+		} else {
+			// Right after the k-th commit, when the next one has begun.
+			afterCommit++
+			k := 1 + rng.IntN(3)
+			timeout := time.After(20 * time.Second)
+			for got := 0; got < k; {
+				select {
+				case <-lines:
+					got++
+				case <-done:
+					got = k
+				case <-timeout:
+					cmd.Process.Kill()
+					t.Fatalf("iteration %d: no commit from the child in 20s\n%s", i, stderr.String())
+				}
+			}
+			time.Sleep(time.Duration(rng.IntN(200)) * time.Microsecond)
+		}
+		if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			t.Fatal(err)
+		}
+		<-done
+		werr := cmd.Wait()
+		if msg := other.String() + stderr.String(); strings.Contains(msg, "FAIL") || strings.Contains(msg, "panic") {
+			t.Fatalf("iteration %d: child failed (%v):\n%s", i, werr, msg)
+		}
+		if n := newest.Load(); n > reported {
+			commits += int(n - reported)
+			reported = n
+		}
+
+		if err := checkAfterCrash(t, path, reported); err != nil {
+			t.Fatalf("iteration %d (seed %d): %v", i, seed, err)
+		}
+	}
+	t.Logf("%d kills (%d right after a commit) in %v; %d commits survived", i, afterCommit, time.Since(start).Round(time.Millisecond), commits)
+	if i < iterations {
+		t.Errorf("only %d kills in %v, want %d", i, budget, iterations)
+	}
+}
+
+// checkAfterCrash reopens the database and checks its head.
+func checkAfterCrash(t *testing.T, path string, reported uint64) error {
+	db, err := Open(path, Options{Factory: noFactory(t), LockTimeout: 5 * time.Second})
+	if err != nil {
+		return fmt.Errorf("reopen: %w", err)
+	}
+	defer db.Close()
+	checkConsistent(t, db)
+	h := db.Head()
+	if h.Rev < reported {
+		return fmt.Errorf("head %d, but the child had committed revision %d", h.Rev, reported)
+	}
+	n, err := crashState(h.Config)
+	if err != nil {
+		return fmt.Errorf("head %d: %w", h.Rev, err)
+	}
+	if h.Rev != uint64(n)+1 {
+		return fmt.Errorf("head %d holds the state of %d commits", h.Rev, n)
+	}
+	revs, err := db.Revisions(1)
+	if err != nil || len(revs) != 1 || revs[0].Rev != h.Rev {
+		return fmt.Errorf("newest revision %+v (%v), head %d", revs, err, h.Rev)
+	}
+	if h.Rev > 1 {
+		// The head's revision record is whole: undoing it gives the
+		// previous commit's state exactly.
+		prev, err := db.ConfigAt(h.Rev - 1)
+		if err != nil {
+			return fmt.Errorf("ConfigAt(%d): %w", h.Rev-1, err)
+		}
+		if m, err := crashState(prev); err != nil || m != n-1 {
+			return fmt.Errorf("ConfigAt(%d) = state of %d commits (%v), want %d", h.Rev-1, m, err, n-1)
+		}
+	}
+	return nil
+}
