@@ -194,10 +194,10 @@ func TestParseUserKey(t *testing.T) {
 		t.Error("KeyFingerprint differs")
 	}
 	for in, want := range map[string]string{
-		"":                                  "You must enter",
-		"not a key":                         "OpenSSH format",
-		`command="ls" ` + ed:                "without authorized_keys options",
-		ed + " c\n" + ed:                    "single public key",
+		"":                                   "You must enter",
+		"not a key":                          "OpenSSH format",
+		`command="ls" ` + ed:                 "without authorized_keys options",
+		ed + " c\n" + ed:                     "single public key",
 		"ssh-dss AAAAB3NzaC1kc3MAAACBAP0000": "OpenSSH format",
 	} {
 		if _, _, msg := ParseUserKey(in); !strings.Contains(msg, want) {

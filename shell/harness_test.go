@@ -76,6 +76,7 @@ func (f *fakeTerm) ReadLine(p string) (string, error) {
 	io.WriteString(f.out, l+"\n")
 	return l, nil
 }
+func (f *fakeTerm) ReadCommand(p string) (string, error) { return f.ReadLine(p) }
 func (f *fakeTerm) ReadSecret(p string) (string, error) {
 	io.WriteString(f.out, p+"\n")
 	if len(f.lines) == 0 {

@@ -12,6 +12,9 @@ type LineReader interface {
 	// ReadLine shows prompt and returns one line without its newline.
 	// It returns io.EOF at the end of input and ErrInterrupt on Ctrl-C.
 	ReadLine(prompt string) (string, error)
+	// ReadCommand is ReadLine at the main prompt: only commands, never
+	// answers to questions, go into the history.
+	ReadCommand(prompt string) (string, error)
 	// ReadSecret is ReadLine without echo.
 	ReadSecret(prompt string) (string, error)
 	// ReadKey waits for any single key (the pager).
@@ -60,6 +63,9 @@ func (s *ScriptReader) ReadLine(prompt string) (string, error) {
 	io.WriteString(s.echo, line+"\n")
 	return line, nil
 }
+
+// ReadCommand implements LineReader.
+func (s *ScriptReader) ReadCommand(prompt string) (string, error) { return s.ReadLine(prompt) }
 
 // ReadSecret implements LineReader; the secret is not echoed.
 func (s *ScriptReader) ReadSecret(prompt string) (string, error) {

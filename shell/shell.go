@@ -139,7 +139,7 @@ func (sh *Shell) Run(s *Session) int {
 	defer sh.sessions.track(s)()
 	for {
 		s.Draft.Refresh()
-		line, err := s.In.ReadLine(s.Prompt())
+		line, err := s.In.ReadCommand(s.Prompt())
 		switch {
 		case errors.Is(err, ErrInterrupt):
 			continue

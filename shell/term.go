@@ -85,11 +85,12 @@ func (t *TermReader) read(p string, history bool) (string, error) {
 	return line, nil
 }
 
-// ReadLine implements LineReader. Only main-prompt commands go into the
-// history; answers to questions would drown them.
-func (t *TermReader) ReadLine(p string) (string, error) {
-	return t.read(p, strings.HasSuffix(p, "> ") && !strings.HasPrefix(p, "["))
-}
+// ReadLine implements LineReader.
+func (t *TermReader) ReadLine(p string) (string, error) { return t.read(p, false) }
+
+// ReadCommand implements LineReader: commands go into the history, answers
+// to questions would drown them.
+func (t *TermReader) ReadCommand(p string) (string, error) { return t.read(p, true) }
 
 // ReadSecret implements LineReader.
 func (t *TermReader) ReadSecret(p string) (string, error) {

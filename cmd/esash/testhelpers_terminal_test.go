@@ -79,15 +79,7 @@ func startTmux(t *testing.T) *tmuxServer {
 		sock: fmt.Sprintf("esash-test-%d-%d", os.Getpid(), time.Now().UnixNano()),
 		env:  termEnv(),
 	}
-	// A placeholder session keeps the server up while the tests open and
-	// close theirs; dead panes stay so that their exit status can be read.
-	if out, err := s.cmd("new-session", "-d", "-s", "keepalive", "-x", termCols, "-y", termRows, "sleep", "600",
-		";", "set-option", "-g", "-w", "remain-on-exit", "on",
-		";", "set-option", "-g", "history-limit", "10000"); err != nil {
-		t.Fatalf("starting tmux: %v\n%s", err, out)
-	}
-	out, err := s.cmd("display-message", "-p", "-t", "keepalive", "#{pid} #{socket_path}")
-	pid, socket, _ := strings.Cut(strings.TrimSpace(out), " ")
+	var socket string
 	t.Cleanup(func() {
 		if out, err := s.cmd("kill-server"); err != nil {
 			t.Logf("tmux kill-server: %v\n%s", err, out)
@@ -96,6 +88,16 @@ func startTmux(t *testing.T) *tmuxServer {
 			os.Remove(socket) // tmux leaves it behind
 		}
 	})
+	// A placeholder session keeps the server up while the tests open and
+	// close theirs; dead panes stay so that their exit status can be read.
+	if out, err := s.cmd("new-session", "-d", "-s", "keepalive", "-x", termCols, "-y", termRows, "sleep", "600",
+		";", "set-option", "-g", "-w", "remain-on-exit", "on",
+		";", "set-option", "-g", "history-limit", "10000"); err != nil {
+		t.Fatalf("starting tmux: %v\n%s", err, out)
+	}
+	out, err := s.cmd("display-message", "-p", "-t", "keepalive", "#{pid} #{socket_path}")
+	pid, sp, _ := strings.Cut(strings.TrimSpace(out), " ")
+	socket = sp
 	if s.pid, err = strconv.Atoi(pid); err != nil {
 		t.Fatalf("tmux server pid: %q: %v", out, err)
 	}
@@ -289,22 +291,36 @@ type termAppliance struct {
 	srv      *tmuxServer
 	bin      string
 	data     string
+	env      []string // ESASH_DATA, ESASH_FACTORY_IP
 	attached bool
 }
 
 func newTermAppliance(t *testing.T, srv *tmuxServer, bin string, attached bool) *termAppliance {
 	t.Helper()
 	a := &termAppliance{t: t, srv: srv, bin: bin, data: filepath.Join(t.TempDir(), "data"), attached: attached}
+	a.env = []string{"ESASH_DATA=" + a.data, "ESASH_FACTORY_IP=" + termLoopback()}
 	if attached {
-		startDaemon(t, bin, a.data)
+		startDaemon(t, bin, a.data, a.env)
 	}
 	return a
+}
+
+var termLoopbackSeq atomic.Uint32
+
+// termLoopback gives each appliance its own loopback address for the
+// factory Management interface, so that the MTA and SSH listeners of
+// appliances running at once do not collide. The range is apart from the
+// other tests' 127.1-127.3 and depends on our pid, so that two test
+// processes running at once rarely meet.
+func termLoopback() string {
+	pid := os.Getpid()
+	return fmt.Sprintf("127.%d.%d.%d", 200+pid/250%50, pid%250, termLoopbackSeq.Add(1)%250+1)
 }
 
 // shell opens `esash` (data directory from ESASH_DATA) in a new pane.
 func (a *termAppliance) shell() *pane {
 	a.t.Helper()
-	return a.srv.open(a.t, []string{"ESASH_DATA=" + a.data}, a.bin)
+	return a.srv.open(a.t, a.env, a.bin)
 }
 
 // lockedBuffer is a bytes.Buffer safe for a child's output.
@@ -325,13 +341,13 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// startDaemon runs `esash serve --data dir` until t ends, then stops it
-// with SIGTERM and checks that it exits 0.
-func startDaemon(t *testing.T, bin, dir string) {
+// startDaemon runs `esash serve --data dir` with env added until t ends,
+// then stops it with SIGTERM and checks that it exits 0.
+func startDaemon(t *testing.T, bin, dir string, env []string) {
 	t.Helper()
 	var out lockedBuffer
 	cmd := exec.Command(bin, "serve", "--data", dir)
-	cmd.Env = termEnv()
+	cmd.Env = append(termEnv(), env...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("esash serve: %v", err)

@@ -93,11 +93,12 @@ func (f *term) ReadLine(p string) (string, error) {
 	io.WriteString(f.out, l+"\n")
 	return l, nil
 }
-func (f *term) ReadSecret(p string) (string, error) { return f.ReadLine(p) }
-func (f *term) ReadKey(string) error                { return nil }
-func (f *term) Interactive() bool                   { return true }
-func (f *term) Line() int                           { return f.n }
-func (f *term) Close() error                        { return nil }
+func (f *term) ReadCommand(p string) (string, error) { return f.ReadLine(p) }
+func (f *term) ReadSecret(p string) (string, error)  { return f.ReadLine(p) }
+func (f *term) ReadKey(string) error                 { return nil }
+func (f *term) Interactive() bool                    { return true }
+func (f *term) Line() int                            { return f.n }
+func (f *term) Close() error                         { return nil }
 
 // session runs input and returns the output and the session (its draft).
 func (a *appliance) session(input string, interactive bool, out io.Writer) (*shell.Session, int) {
