@@ -2,8 +2,11 @@ package shell
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -119,4 +122,54 @@ func CheckFileName(name string) string {
 		return "The value must be a file name of at most 255 characters."
 	}
 	return ""
+}
+
+// Reject refuses an answer or an operation with an AsyncOS-style message:
+// on a terminal it is shown and the dialog goes on (nil), in a script it
+// ends the session naming the line.
+func (s *Session) Reject(msg string) error { return s.invalid(msg) }
+
+// ReadConfigFile reads a file the administrator named from the
+// configuration directory.
+func (s *Session) ReadConfigFile(name string) ([]byte, error) {
+	path, msg := s.ConfigFile(name)
+	if msg != "" {
+		return nil, errors.New(msg)
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("the file %q does not exist", name)
+	}
+	return data, err
+}
+
+// WriteConfigFile writes a file into the configuration directory
+// atomically (temporary file, fsync, rename), so an export interrupted
+// half-way never leaves a truncated file under the final name.
+func (s *Session) WriteConfigFile(name string, data []byte, perm os.FileMode) error {
+	path, msg := s.ConfigFile(name)
+	if msg != "" {
+		return errors.New(msg)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+name+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err == nil {
+		err = tmp.Chmod(perm)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
 }

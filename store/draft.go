@@ -17,6 +17,9 @@ type Draft struct {
 	base   Snapshot
 	cfg    *config.Config // shared with base until the first Update
 	dirty  bool
+	// own: cfg is the draft's private copy (made by Update), never
+	// modified once staged, which the store may keep without copying.
+	own bool
 }
 
 // NewDraft starts a draft at the current head.
@@ -38,13 +41,13 @@ func (d *Draft) Update(fn func(c *config.Config) error) error {
 	if err := fn(c); err != nil {
 		return err
 	}
-	d.cfg, d.dirty = c, true
+	d.cfg, d.dirty, d.own = c, true, true
 	return nil
 }
 
 // Replace stages a whole configuration (rollback, load).
 func (d *Draft) Replace(c *config.Config) {
-	d.cfg, d.dirty = c, true
+	d.cfg, d.dirty, d.own = c, true, false
 }
 
 // Changes lists the staged changes against the base.
@@ -61,13 +64,16 @@ func (d *Draft) Changed() bool { return len(d.Changes()) > 0 }
 // Clear drops the staged changes and moves the draft to the current head.
 func (d *Draft) Clear() {
 	h := d.db.Head()
-	d.base, d.cfg, d.dirty = h, h.Config, false
+	d.base, d.cfg, d.dirty, d.own = h, h.Config, false, false
 }
 
 // Refresh follows the head while nothing is staged, so an idle session
 // sees what others commit.
+// It runs at every main prompt, so it looks only at whether anything was
+// staged, not at what: a full diff of a large configuration per prompt
+// would dominate long scripts.
 func (d *Draft) Refresh() {
-	if !d.Changed() {
+	if !d.dirty {
 		d.Clear()
 	}
 }
@@ -87,14 +93,14 @@ func (d *Draft) commit(ctx context.Context, m Meta, prepare PrepareFunc) (Result
 		return Result{}, ErrNoChanges
 	}
 	m.User, m.Source = d.User, d.Source
-	res, err := d.db.Commit(ctx, CommitRequest{Base: d.base, Candidate: d.cfg, Meta: m, Prepare: prepare})
+	res, err := d.db.Commit(ctx, CommitRequest{Base: d.base, Candidate: d.cfg, Meta: m, Prepare: prepare, handover: d.own})
 	if err != nil {
 		if errors.Is(err, ErrNoChanges) {
 			d.Clear()
 		}
 		return res, fmt.Errorf("commit: %w", err)
 	}
-	d.base, d.cfg, d.dirty = res.Snapshot, res.Snapshot.Config, false
+	d.base, d.cfg, d.dirty, d.own = res.Snapshot, res.Snapshot.Config, false, false
 	return res, nil
 }
 
@@ -102,11 +108,12 @@ func (d *Draft) commit(ctx context.Context, m Meta, prepare PrepareFunc) (Result
 type Saved struct {
 	cfg   *config.Config
 	dirty bool
+	own   bool
 }
 
 // Save records the staged state so that an aborted command can drop
 // exactly what it staged.
-func (d *Draft) Save() Saved { return Saved{d.cfg, d.dirty} }
+func (d *Draft) Save() Saved { return Saved{d.cfg, d.dirty, d.own} }
 
 // Restore goes back to a saved state.
-func (d *Draft) Restore(s Saved) { d.cfg, d.dirty = s.cfg, s.dirty }
+func (d *Draft) Restore(s Saved) { d.cfg, d.dirty, d.own = s.cfg, s.dirty, s.own }
