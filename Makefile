@@ -36,8 +36,9 @@ fuzz: ## run each fuzz target for FUZZTIME
 	  done; \
 	done
 
-bench: ## benchmarks: shell start, a 10,000-line script, commit latency
+bench: ## benchmarks: shell start, a 10,000-line script, commit latency; the MTA against Postfix
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./store/ ./cmd/esash/
+	./cmd/smtpload/bench.sh
 
 clean:
 	rm -rf bin

@@ -182,3 +182,19 @@ func (r AlertRecipient) Matrix() map[string][]string {
 	}
 	return m
 }
+
+// The alert destconfig SETUP turns on ("send an alert when a required TLS
+// connection fails") is of this class and severity.
+const (
+	TLSFailAlertClass    = AlertSystem
+	TLSFailAlertSeverity = SeverityWarning
+)
+
+// TLSFailAlertRecipients lists who receives the required-TLS failure alert:
+// nobody unless destconfig SETUP enabled it.
+func (c *Config) TLSFailAlertRecipients() []string {
+	if !c.Destinations.AlertOnTLSFail {
+		return nil
+	}
+	return c.Alerts.RecipientsFor(TLSFailAlertClass, TLSFailAlertSeverity)
+}

@@ -50,3 +50,17 @@ func TestAlertRecipients(t *testing.T) {
 		t.Errorf("release notes only = %+v", only)
 	}
 }
+
+func TestTLSFailAlertRecipients(t *testing.T) {
+	c := &Config{Alerts: Alerts{Recipients: []AlertRecipient{
+		NewAlertRecipient("ops@example.com", map[string][]string{AlertSystem: {SeverityWarning}}, false),
+		NewAlertRecipient("crit@example.com", map[string][]string{AlertSystem: {SeverityCritical}}, false),
+	}}}
+	if got := c.TLSFailAlertRecipients(); got != nil {
+		t.Errorf("alert off: %v", got)
+	}
+	c.Destinations.AlertOnTLSFail = true
+	if got := c.TLSFailAlertRecipients(); !reflect.DeepEqual(got, []string{"ops@example.com"}) {
+		t.Errorf("alert on: %v", got)
+	}
+}

@@ -114,7 +114,7 @@ const DefaultBounceProfile = "Default"
 // looked up in: lower case, without a trailing dot. It allocates only when
 // it changes something.
 func NormalizeDomain(d string) string {
-	d = strings.TrimSuffix(d, ".")
+	d = strings.TrimRight(d, ".")
 	for i := 0; i < len(d); i++ {
 		if c := d[i]; c >= 'A' && c <= 'Z' {
 			return strings.ToLower(d)

@@ -437,7 +437,7 @@ func mergeOrder(o, t Change) (json.RawMessage, error) {
 			return nil, err
 		}
 	}
-	inBase, inOurs, inTheirs := set(base), set(ours), set(theirs)
+	inBase, inOurs, inTheirs := keySet(base), keySet(ours), keySet(theirs)
 	kept := func(l []string) []string {
 		var out []string
 		for _, k := range l {
@@ -461,7 +461,7 @@ func mergeOrder(o, t Change) (json.RawMessage, error) {
 	return json.Marshal(out)
 }
 
-func set(keys []string) map[string]bool {
+func keySet(keys []string) map[string]bool {
 	m := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		m[k] = true

@@ -343,8 +343,14 @@ func ParseExport(data []byte) (*Imported, error) {
 	var stack []*xnode
 	var root *xnode
 	for {
-		tok, err := d.Token()
+		// RawToken: element nesting is checked here, and namespaces are
+		// refused rather than resolved (a third of the time of Token).
+		tok, err := d.RawToken()
 		if err == io.EOF {
+			if len(stack) > 0 {
+				line, _ := d.InputPos()
+				return nil, &ConfigFileError{Line: line, Msg: fmt.Sprintf("unexpected end of file: <%s> is not closed", stack[len(stack)-1].name)}
+			}
 			break
 		}
 		line, _ := d.InputPos()
@@ -384,6 +390,13 @@ func ParseExport(data []byte) (*Imported, error) {
 			}
 			stack = append(stack, n)
 		case xml.EndElement:
+			if len(stack) == 0 || t.Name.Space != "" || t.Name.Local != stack[len(stack)-1].name {
+				open := "nothing"
+				if len(stack) > 0 {
+					open = "<" + stack[len(stack)-1].name + ">"
+				}
+				return nil, &ConfigFileError{Line: line, Msg: fmt.Sprintf("element %s closed by </%s>", open, t.Name.Local)}
+			}
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
 			if len(stack) == 0 {
@@ -500,11 +513,18 @@ func (im *Imported) Load(passphrase string, current *Config) (*Loaded, error) {
 	return out, nil
 }
 
-// keep copies the value at path from current into c; false when current
-// has no (non-empty) value there.
+// keepCurrent copies the value at path from current into c; false when
+// current has no (non-empty) value there. A certificate's private key is
+// kept only for the same certificate: the key of another one (the Demo
+// profile of another appliance) is no value for it.
 func keepCurrent(c, current *Config, path string) bool {
 	if current == nil {
 		return false
+	}
+	if rest, ok := strings.CutPrefix(path, "certificates["); ok {
+		if name, ok := strings.CutSuffix(rest, "].private_key"); ok && !sameCertificate(c, current, name) {
+			return false
+		}
 	}
 	from, err := resolve(reflect.ValueOf(current), path)
 	if err != nil || !from.v.IsValid() || from.v.IsZero() {
@@ -516,6 +536,21 @@ func keepCurrent(c, current *Config, path string) bool {
 	}
 	to.v.Set(from.v)
 	return true
+}
+
+func sameCertificate(a, b *Config, name string) bool {
+	var ca, cb *Certificate
+	for i := range a.Certificates {
+		if a.Certificates[i].Name == name {
+			ca = &a.Certificates[i]
+		}
+	}
+	for i := range b.Certificates {
+		if b.Certificates[i].Name == name {
+			cb = &b.Certificates[i]
+		}
+	}
+	return ca != nil && cb != nil && ca.CertPEM == cb.CertPEM
 }
 
 func (d *exportDecoder) structure(n *xnode, v reflect.Value, path string) error {

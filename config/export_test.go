@@ -77,7 +77,7 @@ func TestExportPlainRoundTrip(t *testing.T) {
 		"every field set": filled,
 		"empty":           {},
 		"odd text":        odd,
-		"10000 entries":   withEntries(factory(t), 10000),
+		"2000 entries":    withEntries(factory(t), 2000), // 10,000: BenchmarkExportLoad10000
 	} {
 		t.Run(name, func(t *testing.T) {
 			data := export(t, c, PlainSecrets, "")
@@ -153,12 +153,22 @@ func TestExportMasked(t *testing.T) {
 		if !errors.As(err, &me) {
 			t.Fatalf("err = %v, want *MissingSecretsError", err)
 		}
-		want := []string{"certificates[mx2026].private_key", "ldap.servers[corp].bind_password", "users[ops].password_hash"}
+		// The fresh appliance has a Demo key, but for another certificate.
+		want := []string{"certificates[Demo].private_key", "certificates[mx2026].private_key", "ldap.servers[corp].bind_password", "users[ops].password_hash"}
 		if !slices.Equal(me.Paths, want) {
 			t.Errorf("missing = %q, want %q", me.Paths, want)
 		}
 		if _, err := load(t, data, "", nil); !errors.As(err, &me) || len(me.Paths) != 4 {
 			t.Errorf("with no current configuration: err = %v, want all 4 secrets missing", err)
+		}
+	})
+	t.Run("a key is kept for its own certificate only", func(t *testing.T) {
+		cur := c.Clone()
+		cur.Certificates[1] = validCert(t, "mx2026") // renewed since the save
+		_, err := load(t, data, "", cur)
+		var me *MissingSecretsError
+		if !errors.As(err, &me) || !slices.Equal(me.Paths, []string{"certificates[mx2026].private_key"}) {
+			t.Errorf("err = %v", err)
 		}
 	})
 	t.Run("an empty current value is missing", func(t *testing.T) {
@@ -260,6 +270,9 @@ func TestParseExportErrors(t *testing.T) {
 		{"encrypted without kdf", head + "<config version=\"1\" passphrases=\"encrypted\"/>", 2, "needs the kdf"},
 		{"huge iterations", head + "<config version=\"1\" passphrases=\"encrypted\" kdf=\"pbkdf2-sha256\" iterations=\"999999999\" salt=\"AAAAAAAAAAAAAAAAAAAAAA==\" check=\"x\"/>", 2, "iterations must be"},
 		{"unclosed", head + "<config version=\"1\" passphrases=\"plain\">\n<hostname>a.example.com\n</config>", 4, "element <hostname> closed by </config>"},
+		{"end of file", head + "<config version=\"1\" passphrases=\"plain\">\n<hostname>a</hostname>\n", 4, "<config> is not closed"},
+		{"stray end", head + "<config version=\"1\" passphrases=\"plain\">\n</hostname></config>", 3, "element <config> closed by </hostname>"},
+		{"namespace", head + "<x:config version=\"1\" passphrases=\"plain\"/>", 2, "unexpected namespace"},
 		{"unknown setting", head + "<config version=\"1\" passphrases=\"plain\">\n  <hostname>a.example.com</hostname>\n  <frobs/>\n</config>", 4, "unknown setting <frobs> in <config>"},
 		{"twice", head + "<config version=\"1\" passphrases=\"plain\">\n<hostname>a</hostname>\n<hostname>b</hostname>\n</config>", 4, "<hostname> appears twice"},
 		{"bad number", head + "<config version=\"1\" passphrases=\"plain\">\n<delivery>\n<max_concurrency>lots</max_concurrency>\n</delivery>\n</config>", 4, "must be an integer"},
@@ -416,4 +429,25 @@ func normalize(c *Config) *Config {
 	}
 	walk(reflect.ValueOf(c).Elem())
 	return c
+}
+
+// BenchmarkExportLoad10000 is saveconfig and loadconfig of a configuration
+// with ten thousand destination entries.
+func BenchmarkExportLoad10000(b *testing.B) {
+	c := withEntries(Factory(validCert(b, "Demo")), 10000)
+	data := export(b, c, PlainSecrets, "")
+	b.Run("export", func(b *testing.B) {
+		for b.Loop() {
+			export(b, c, MaskSecrets, "")
+		}
+		b.SetBytes(int64(len(data)))
+	})
+	b.Run("load", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := load(b, data, "", c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.SetBytes(int64(len(data)))
+	})
 }

@@ -186,7 +186,7 @@ func FuzzParseHAT(f *testing.F) {
 		l.Policies, l.SenderGroups = ps, gs
 		c := &checker{}
 		c.hat("listeners[L]", l)
-		c.hatDetails("listeners[L]", l, &Config{})
+		c.hatDetails("listeners[L]", l)
 		if errs := c.ps.Errors(); len(errs) > 0 {
 			t.Fatalf("accepted a table the commit check refuses: %v\n%q", errs, text)
 		}

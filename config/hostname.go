@@ -74,9 +74,19 @@ func allDigits(s string) bool {
 // a leading dot that stands for every subdomain.
 func CheckDomain(d string) string {
 	name := strings.TrimPrefix(d, ".")
-	if l := strings.TrimSuffix(name, "."); !strings.Contains(l, ".") && l != "" {
+	if !strings.Contains(name, ".") && name != "" {
 		// Single-label domains (a TLD, "localdomain") are legitimate destinations.
-		return checkLabel(l)
+		return checkLabel(name)
+	}
+	if l, ok := strings.CutSuffix(name, "."); ok && l != "" && !strings.Contains(l, ".") {
+		// The same made absolute ("localdomain."), as a host name would be.
+		if r := checkLabel(l); r != "" {
+			return r
+		}
+		if allDigits(l) {
+			return "A hostname must not end in a numeric label."
+		}
+		return ""
 	}
 	return CheckHostname(name)
 }

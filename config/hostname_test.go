@@ -34,6 +34,7 @@ func TestCheckers(t *testing.T) {
 		{"domain with leading dot", CheckDomain, ".example.com", true},
 		{"domain single label", CheckDomain, "localdomain", true},
 		{"domain single label with trailing dot", CheckDomain, "localdomain.", true},
+		{"domain numeric label with trailing dot", CheckDomain, "0.", false},
 		{"domain empty", CheckDomain, "", false},
 		{"domain dot only", CheckDomain, ".", false},
 		{"host pattern ALL", CheckHostPattern, "ALL", true},

@@ -172,13 +172,17 @@ func Load(recs map[string][]byte) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("record %s: %w", k, err)
 		}
+		if t.v.Kind() != reflect.Slice {
+			return nil, fmt.Errorf("record %s: not a list: %w", k, ErrBadPath)
+		}
 		s := reflect.MakeSlice(t.v.Type(), len(order), len(order))
 		for i, key := range order {
 			raw, ok := recs[itemPath(path, key)]
 			if !ok {
 				return nil, fmt.Errorf("record %s: item %q missing: %w", k, key, ErrNotFound)
 			}
-			if err := setJSON(s.Index(i), raw); err != nil {
+			// Straight into the new list: a half-decoded item fails Load.
+			if err := json.Unmarshal(raw, s.Index(i).Addr().Interface()); err != nil {
 				return nil, fmt.Errorf("record %s[%s]: %w", path, key, err)
 			}
 		}

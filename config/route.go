@@ -130,10 +130,11 @@ func ParseRouteHost(s string) (RouteHost, string) {
 		h.Host = a.String()
 		return h, ""
 	}
-	h.Host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if r := CheckRouteHostname(h.Host); r != "" {
+	host = strings.ToLower(host)
+	if r := CheckRouteHostname(host); r != "" {
 		return h, fmt.Sprintf("%q: %s", s, r)
 	}
+	h.Host = strings.TrimRight(host, ".")
 	return h, ""
 }
 
@@ -412,10 +413,10 @@ func ParseRoutes(data []byte) ([]Route, error) {
 		if i < 0 {
 			return fail("A route is a domain followed by its destination hosts.")
 		}
-		domain := NormalizeRouteDomain(line[:i])
-		if r := CheckRouteDomain(domain); r != "" {
+		if r := CheckRouteDomain(line[:i]); r != "" && !strings.EqualFold(line[:i], RouteAll) {
 			return fail("%s: %s", line[:i], r)
 		}
+		domain := NormalizeRouteDomain(line[:i])
 		if first, dup := seen[domain]; dup {
 			return fail("The value %s is already in the routing table (line %d).", domain, first)
 		}

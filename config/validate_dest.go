@@ -24,7 +24,10 @@ func (c *checker) destControls(cfg *Config) {
 	if len(d.Entries) > MaxDestEntries {
 		c.errf("destinations.entries", "There is a maximum of %d destination entries.", MaxDestEntries)
 	}
-	for _, e := range d.Entries {
+	for i, e := range d.Entries {
+		if !noCA && c.entryUnchanged(i, e) {
+			continue // its checks depend on nothing else but the CA lists
+		}
 		c.destEntry(itemPath("destinations.entries", e.Domain), e, false, noCA)
 	}
 }

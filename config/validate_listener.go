@@ -111,12 +111,12 @@ func (c *checker) listenerDetails(cfg *Config, ifaces map[string]Interface, cert
 			}
 			seen[strings.ToLower(a)] = true
 		}
-		c.hatDetails(p, l, cfg)
+		c.hatDetails(p, l)
 	}
 	c.listenSetup(cfg.ListenSetup)
 }
 
-func (c *checker) hatDetails(p string, l Listener, cfg *Config) {
+func (c *checker) hatDetails(p string, l Listener) {
 	d := l.DefaultPolicy
 	for _, f := range []struct {
 		key string

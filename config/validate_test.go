@@ -243,3 +243,62 @@ func TestValidateChangeUnchangedProfile(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateChangeUnchangedEntries: with a base, the checks of one
+// destination entry run only for entries the candidate changed; the
+// checks across entries (duplicates) and those that depend on other
+// settings (the CA lists) still see all of them.
+func TestValidateChangeUnchangedEntries(t *testing.T) {
+	base := withEntries(factory(t), 100)
+	// An entry the current rules refuse, committed by an older version.
+	base.Destinations.Entries[10].RecipientMinutes = 99
+	tests := []struct {
+		name    string
+		edit    func(c *Config)
+		base    *Config
+		want    []string // paths of errors
+		warning string   // path of a warning, if one is expected
+	}{
+		{"unchanged entry not checked again", func(c *Config) { c.Hostname = "x.example.com" }, base, nil, ""},
+		{"whole check sees it", func(c *Config) {}, nil, []string{"destinations.entries[d00010.example.com].recipient_minutes"}, ""},
+		{"changed entry checked", func(c *Config) { c.Destinations.Entries[20].RecipientMinutes = 61 }, base,
+			[]string{"destinations.entries[d00020.example.com].recipient_minutes", "destinations.entries[d00020.example.com].recipient_limit"}, ""},
+		{"moved entry checked", func(c *Config) { c.Destinations.Entries = c.Destinations.Entries[1:] }, base,
+			[]string{"destinations.entries[d00010.example.com].recipient_minutes"}, ""},
+		{"duplicate of an unchanged entry", func(c *Config) { c.Destinations.Entries[50].Domain = "d00040.example.com" }, base,
+			[]string{"destinations.entries[d00040.example.com]"}, ""},
+		{"CA lists switched off", func(c *Config) {
+			c.CAs.SystemEnabled, c.CAs.CustomEnabled = false, false
+		}, func() *Config {
+			b := jsonCopy(t, base)
+			b.Destinations.Entries[10].RecipientMinutes = 60
+			b.Destinations.Entries[30].TLS = TLSOutPreferredVerify
+			return b
+		}(), nil, "destinations.entries[d00030.example.com].tls"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := base
+			if tc.base != nil {
+				b = tc.base
+			}
+			c := jsonCopy(t, b)
+			tc.edit(c)
+			ps := ValidateChange(tc.base, c, testNow)
+			var got []string
+			for _, p := range ps.Errors() {
+				got = append(got, p.Path)
+			}
+			slices.Sort(got)
+			want := slices.Clone(tc.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("errors = %q, want %q\n%v", got, want, ps)
+			}
+			w := ps.Warnings()
+			if tc.warning != "" && (len(w) != 1 || w[0].Path != tc.warning) {
+				t.Errorf("warnings = %v, want one at %s", w, tc.warning)
+			}
+		})
+	}
+}

@@ -18,6 +18,10 @@ have taskset || need+=(util-linux)
 have ssh || need+=(openssh-client)
 have ssh-keyscan || need+=(openssh-client)
 have sshpass || need+=(sshpass)
+# The HTTPS tests load the status page in real headless Chromium, which
+# trusts the test CA through an NSS database made with certutil.
+have chromium || have chromium-browser || need+=(chromium)
+have certutil || need+=(libnss3-tools)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

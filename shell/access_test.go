@@ -205,3 +205,27 @@ func TestParseUserKey(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseUserKey: whatever an administrator pastes, a key is either
+// refused with a message or stored in a form that parses back to the same
+// fingerprint, on one line.
+func FuzzParseUserKey(f *testing.F) {
+	f.Add("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl admin@laptop")
+	f.Add("")
+	f.Add("ssh-rsa AAAA")
+	f.Fuzz(func(t *testing.T, in string) {
+		stored, fp, msg := ParseUserKey(in)
+		if msg != "" {
+			if stored != "" || fp != "" {
+				t.Fatalf("refused %q but returned %q %q", in, stored, fp)
+			}
+			return
+		}
+		if strings.ContainsAny(stored, "\r\n") || KeyFingerprint(stored) != fp || fp == "" {
+			t.Fatalf("%q stored as %q (%s), which parses to %s", in, stored, fp, KeyFingerprint(stored))
+		}
+		if again, fp2, msg2 := ParseUserKey(stored); msg2 != "" || again != stored || fp2 != fp {
+			t.Fatalf("stored form %q does not parse to itself: %q %q %q", stored, again, fp2, msg2)
+		}
+	})
+}

@@ -27,8 +27,8 @@ import (
 // Limits tune the brute-force protection; zero fields take the defaults.
 type Limits struct {
 	MaxAuthTries      int           // failures per connection before disconnect (6)
-	MaxUnauth         int           // unauthenticated connections overall (64)
-	MaxUnauthPerSrc   int           // unauthenticated connections per source (8)
+	MaxUnauth         int           // unauthenticated connections overall (100)
+	MaxUnauthPerSrc   int           // unauthenticated connections per source (10)
 	SourceFree        int           // failures of a source before its first back-off (3)
 	SourceBackoff     time.Duration // first source back-off, doubling (2s)
 	SourceMaxBackoff  time.Duration // longest source back-off (15m)
@@ -51,8 +51,8 @@ func (l Limits) withDefaults() Limits {
 		}
 	}
 	def(&l.MaxAuthTries, 6)
-	def(&l.MaxUnauth, 64)
-	def(&l.MaxUnauthPerSrc, 8)
+	def(&l.MaxUnauth, 100)
+	def(&l.MaxUnauthPerSrc, 10)
 	def(&l.SourceFree, 3)
 	defd(&l.SourceBackoff, 2*time.Second)
 	defd(&l.SourceMaxBackoff, 15*time.Minute)
@@ -184,24 +184,31 @@ func (l *limiter) allowPassword(src netip.Prefix, user string) bool {
 	return true
 }
 
+// penalty is what a failure cost: the failures counted so far and, once
+// past the free ones, how long the source or account is now refused.
+type penalty struct {
+	failures int
+	backoff  time.Duration
+}
+
 // failSource records a failure of src: a wrong password, or a connection
 // that ended without logging in after trying.
-func (l *limiter) failSource(src netip.Prefix) {
+func (l *limiter) failSource(src netip.Prefix) penalty {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	recordFailure(l, l.sources, src, l.lim.SourceFree, l.lim.SourceBackoff, l.lim.SourceMaxBackoff)
+	return recordFailure(l, l.sources, src, l.lim.SourceFree, l.lim.SourceBackoff, l.lim.SourceMaxBackoff)
 }
 
 // failPassword records a wrong password for user from src.
-func (l *limiter) failPassword(src netip.Prefix, user string) {
+func (l *limiter) failPassword(src netip.Prefix, user string) (source, account penalty) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	recordFailure(l, l.sources, src, l.lim.SourceFree, l.lim.SourceBackoff, l.lim.SourceMaxBackoff)
-	recordFailure(l, l.accounts, user, l.lim.AccountFree, l.lim.AccountBackoff, l.lim.AccountMaxBackoff)
+	return recordFailure(l, l.sources, src, l.lim.SourceFree, l.lim.SourceBackoff, l.lim.SourceMaxBackoff),
+		recordFailure(l, l.accounts, user, l.lim.AccountFree, l.lim.AccountBackoff, l.lim.AccountMaxBackoff)
 }
 
 // recordFailure counts a failure of k; l.mu is held.
-func recordFailure[K comparable](l *limiter, m map[K]*record, k K, free int, first, max time.Duration) {
+func recordFailure[K comparable](l *limiter, m map[K]*record, k K, free int, first, max time.Duration) penalty {
 	now := l.now()
 	r := m[k]
 	if r == nil {
@@ -215,9 +222,12 @@ func recordFailure[K comparable](l *limiter, m map[K]*record, k K, free int, fir
 	}
 	r.failures++
 	r.last = now
+	p := penalty{failures: r.failures}
 	if r.failures > free {
-		r.until = now.Add(backoff(r.failures, free, first, max))
+		p.backoff = backoff(r.failures, free, first, max)
+		r.until = now.Add(p.backoff)
 	}
+	return p
 }
 
 // pruneLocked drops forgotten records, then the oldest half if that is

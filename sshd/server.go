@@ -84,6 +84,7 @@ type Server struct {
 	conns      map[*connState]struct{} // logged-in connections
 	closed     bool
 	served     sync.WaitGroup
+	sessions   sync.WaitGroup // running shell sessions
 }
 
 // Endpoint is one address SSH is configured on.
@@ -312,7 +313,9 @@ func (s *Server) Prepare(_ context.Context, cfg *config.Config) (activate, abort
 	return activate, closeBound, nil
 }
 
-// Close stops listening and closes every connection.
+// Close stops listening and closes every connection, then waits a little
+// for the sessions to notice: a session must not outlive the store it
+// commits to.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
@@ -320,6 +323,16 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	err := s.srv.Close()
 	s.served.Wait()
+	done := make(chan struct{})
+	go func() {
+		s.sessions.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.opts.Log("SSH sessions still running 10s after the server closed")
+	}
 	if errors.Is(err, ssh.ErrServerClosed) {
 		err = nil
 	}
@@ -388,7 +401,7 @@ func (s *Server) connClosed(st *connState) {
 		if !st.authed.Load() && st.pwFailures.Load() == 0 && st.keyFails.Load() > 0 {
 			// Only refused keys: one failure for the source, however many
 			// keys it offered.
-			s.lim.failSource(st.src)
+			s.logPenalty(st, "", s.lim.failSource(st.src), penalty{})
 		}
 		s.mu.Lock()
 		delete(s.conns, st)
@@ -462,12 +475,23 @@ func (s *Server) password(st *connState, c gossh.ConnMetadata, pw []byte) (*goss
 	}
 	if !shell.CheckPassword(hash, string(pw)) {
 		st.pwFailures.Add(1)
-		s.lim.failPassword(st.src, user)
+		src, acc := s.lim.failPassword(st.src, user)
 		s.opts.Log("An authentication attempt by the user %s from %s failed", user, st.addr)
+		s.logPenalty(st, user, src, acc)
 		return nil, errDenied
 	}
 	s.lim.succeed(user)
 	return &gossh.Permissions{Extensions: map[string]string{extUser: user, extMethod: "password"}}, nil
+}
+
+// logPenalty records when a failure shuts a source or an account out.
+func (s *Server) logPenalty(st *connState, user string, src, acc penalty) {
+	if src.backoff > 0 {
+		s.opts.Log("Too many authentication failures from %s (%d): refusing it for %v", st.addr, src.failures, src.backoff)
+	}
+	if acc.backoff > 0 {
+		s.opts.Log("Too many failed passwords for the user %s (%d): refusing them for %v from addresses that failed", user, acc.failures, acc.backoff)
+	}
 }
 
 // authorizedKey returns the fingerprint of key when it is one of user's.
@@ -582,6 +606,15 @@ func (stdin) Close() error { return nil }
 // handle runs one session: a pty gets readline, a command runs in batch
 // mode, anything else is a script. The exit status always goes back.
 func (s *Server) handle(sess ssh.Session) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		sess.Exit(255)
+		return
+	}
+	s.sessions.Add(1)
+	s.mu.Unlock()
+	defer s.sessions.Done()
 	code := s.run(sess)
 	sess.Exit(code)
 }

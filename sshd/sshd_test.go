@@ -558,3 +558,46 @@ func TestHostKeysStable(t *testing.T) {
 		t.Fatalf("a readable host key was not tightened: %v", st.Mode())
 	}
 }
+
+// A client that disconnects in the middle of a dialog loses only its own
+// draft; another session's staged changes and commits are untouched.
+func TestDisconnectMidDialog(t *testing.T) {
+	f := newFixture(t, fixtureOpts{users: accounts(t)})
+	a, err := f.dial("127.0.0.7", "admin", gossh.PublicKeys(adminKey()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.dial("127.0.0.8", "alice", gossh.PublicKeys(aliceKey()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ain, aout, await := shellSession(t, a)
+	bin, bout, bwait := shellSession(t, b)
+	aout.waitFor(t, "esa.example.com> ", 1)
+	bout.waitFor(t, "esa.example.com> ", 1)
+	fmt.Fprint(ain, "sethostname\ngone.example.com\nuserconfig\nnew\nzed\n")
+	aout.waitFor(t, "Enter the full name for zed.", 1)
+	fmt.Fprint(bin, "sethostname\nkept.example.com\n")
+	bout.waitFor(t, "esa.example.com> ", 2)
+	if got := len(f.sh.Sessions()); got != 2 {
+		t.Fatalf("%d sessions listed, want 2", got)
+	}
+	a.Close() // mid-dialog
+	await()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(f.sh.Sessions()) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the closed session is still listed: %+v", f.sh.Sessions())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Fprint(bin, "commit\nkept\n\n")
+	bout.waitFor(t, "kept.example.com> ", 1)
+	bin.Close()
+	bwait()
+	h := f.db.Head()
+	if h.Config.Hostname != "kept.example.com" || shell.FindUser(h.Config, "zed") != nil || h.Meta.User != "alice" {
+		t.Fatalf("head after the disconnect: %q %+v", h.Config.Hostname, h.Meta)
+	}
+}

@@ -139,9 +139,12 @@ func (s *DB) init(opts Options) error {
 func (s *DB) loadHead() error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		rev := binary.BigEndian.Uint64(tx.Bucket(bucketMeta).Get(keyHead))
-		recs := map[string][]byte{}
-		err := tx.Bucket(bucketConfig).ForEach(func(k, v []byte) error {
-			recs[string(k)] = append([]byte(nil), v...)
+		cb := tx.Bucket(bucketConfig)
+		recs := make(map[string][]byte, cb.Stats().KeyN)
+		// The values are decoded before the transaction ends, so they
+		// need not be copied out of bbolt's memory map.
+		err := cb.ForEach(func(k, v []byte) error {
+			recs[string(k)] = v
 			return nil
 		})
 		if err != nil {
@@ -151,7 +154,10 @@ func (s *DB) loadHead() error {
 		if err != nil {
 			return fmt.Errorf("load configuration: %w", err)
 		}
-		var r Revision
+		// Only the metadata: the changes of a bulk commit are megabytes.
+		var r struct {
+			Meta Meta `json:"meta"`
+		}
 		if raw := tx.Bucket(bucketRevs).Get(u64(rev)); raw != nil {
 			if err := json.Unmarshal(raw, &r); err != nil {
 				return fmt.Errorf("revision %d: %w", rev, err)
@@ -188,8 +194,11 @@ func (s *DB) commitLocked(ctx context.Context, req CommitRequest) (Result, error
 	}
 	// The head is shared with every session and must never change: it is
 	// the store's own copy, not the caller's candidate, which the caller
-	// may go on modifying (a merge result is already new).
-	cand := req.Candidate.Clone()
+	// may go on modifying (a merge result is new anyway).
+	cand := req.Candidate
+	if !req.handover {
+		cand = cand.Clone()
+	}
 	var res Result
 	if head.Rev != req.Base.Rev {
 		merged, over, err := s.merge(req, head, ours)

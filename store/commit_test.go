@@ -354,25 +354,39 @@ func TestSnapshotImmutable(t *testing.T) {
 		c.Destinations.Entries[0].TLS = config.TLSOutRequired
 		c.Listeners[0].SenderGroups[0].Hosts = append(c.Listeners[0].SenderGroups[0].Hosts, "10.0.0.1")
 	})
+	if got := canon(t, res.Snapshot.Config); got != committed {
+		t.Error("the committed snapshot changed when the draft was edited")
+	}
+
 	// Changing a candidate handed to Commit, after the commit.
 	cand := db.Head().Config.Clone()
 	cand.Alerts.MaxSaved = 7
 	if _, err := db.Commit(context.Background(), CommitRequest{Base: db.Head(), Candidate: cand, Meta: Meta{User: "script"}}); err != nil {
 		t.Fatal(err)
 	}
-	headAfter := canon(t, db.Head().Config)
+	head := canon(t, db.Head().Config)
 	cand.Alerts.MaxSaved = 8
 	cand.Destinations.Entries[0].TLS = config.TLSOutRequired
 	cand.Listeners[0].SenderGroups[0].Hosts = []string{"changed"}
+	if got := canon(t, db.Head().Config); got != head {
+		t.Error("the head changed when the candidate given to Commit was modified")
+	}
+
+	// Changing a configuration staged with Replace, after the commit.
+	replaced := db.Head().Config.Clone()
+	replaced.Alerts.MaxSaved = 9
+	d.Clear()
+	d.Replace(replaced)
+	commit(t, d, "")
+	head = canon(t, db.Head().Config)
+	replaced.Alerts.MaxSaved = 10
+	replaced.Listeners[0].SenderGroups[0].Hosts = []string{"changed again"}
+	if got := canon(t, db.Head().Config); got != head {
+		t.Error("the head changed when the configuration given to Replace was modified")
+	}
 
 	if got := canon(t, first.Config); got != firstJSON {
 		t.Error("the factory snapshot changed")
-	}
-	if got := canon(t, res.Snapshot.Config); got != committed {
-		t.Error("the committed snapshot changed when the draft was edited")
-	}
-	if got := canon(t, db.Head().Config); got != headAfter {
-		t.Error("the head changed when the committed candidate was modified")
 	}
 	if c, _ := db.ConfigAt(2); canon(t, c) != committed {
 		t.Error("revision 2 rebuilds differently")

@@ -88,11 +88,16 @@ func TestCrashChild(t *testing.T) {
 // (SIGKILL) at random moments, at least 200 times (20 with -short). After
 // each kill the database must open, hold a head that is a whole revision
 // (every change of a commit or none), and have kept every revision the
-// child saw committed.
+// child saw committed. The kills are bounded by time too: 60 s, twice
+// that under the race detector; running out of time before the count is
+// a failure.
 func TestCrash(t *testing.T) {
 	iterations, budget := 200, 60*time.Second
 	if testing.Short() {
 		iterations = 20
+	}
+	if raceEnabled {
+		budget *= 2
 	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -107,6 +112,8 @@ func TestCrash(t *testing.T) {
 
 	var reported uint64 // the newest revision any child printed
 	var afterCommit, commits int
+	var running, reaping, checking time.Duration // where the time goes
+	gap := 5 * time.Millisecond                  // how long the child's last commit took
 	start := time.Now()
 	i := 0
 	for ; i < iterations && time.Since(start) < budget; i++ {
@@ -118,6 +125,7 @@ func TestCrash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t0 := time.Now()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -150,14 +158,19 @@ func TestCrash(t *testing.T) {
 			// At a random moment: starting, opening, or committing.
 			time.Sleep(time.Duration(rng.IntN(31)) * time.Millisecond)
 		} else {
-			// Right after the k-th commit, when the next one has begun.
+			// After the k-th commit, somewhere in the next one: at a
+			// random point of the time one commit takes.
 			afterCommit++
-			k := 1 + rng.IntN(3)
+			k := 1 + rng.IntN(2)
 			timeout := time.After(20 * time.Second)
+			var last time.Time
 			for got := 0; got < k; {
 				select {
 				case <-lines:
-					got++
+					if got++; got > 1 {
+						gap = time.Since(last)
+					}
+					last = time.Now()
 				case <-done:
 					got = k
 				case <-timeout:
@@ -165,13 +178,15 @@ func TestCrash(t *testing.T) {
 					t.Fatalf("iteration %d: no commit from the child in 20s\n%s", i, stderr.String())
 				}
 			}
-			time.Sleep(time.Duration(rng.IntN(200)) * time.Microsecond)
+			time.Sleep(time.Duration(rng.Int64N(int64(gap) + 1)))
 		}
+		t1 := time.Now()
 		if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			t.Fatal(err)
 		}
 		<-done
 		werr := cmd.Wait()
+		t2 := time.Now()
 		if msg := other.String() + stderr.String(); strings.Contains(msg, "FAIL") || strings.Contains(msg, "panic") {
 			t.Fatalf("iteration %d: child failed (%v):\n%s", i, werr, msg)
 		}
@@ -183,8 +198,11 @@ func TestCrash(t *testing.T) {
 		if err := checkAfterCrash(t, path, reported); err != nil {
 			t.Fatalf("iteration %d (seed %d): %v", i, seed, err)
 		}
+		running, reaping, checking = running+t1.Sub(t0), reaping+t2.Sub(t1), checking+time.Since(t2)
 	}
-	t.Logf("%d kills (%d right after a commit) in %v; %d commits survived", i, afterCommit, time.Since(start).Round(time.Millisecond), commits)
+	t.Logf("%d kills (%d right after a commit) in %v (children running %v, reaping %v, checks %v); %d commits survived",
+		i, afterCommit, time.Since(start).Round(time.Millisecond), running.Round(time.Millisecond),
+		reaping.Round(time.Millisecond), checking.Round(time.Millisecond), commits)
 	if i < iterations {
 		t.Errorf("only %d kills in %v, want %d", i, budget, iterations)
 	}

@@ -46,12 +46,17 @@ type Revision struct {
 // is durable; activate runs once it is, abort if it could not be written.
 type PrepareFunc func(ctx context.Context, cfg *config.Config) (activate, abort func(), err error)
 
-// CommitRequest is a draft offered for commit.
+// CommitRequest is a draft offered for commit. The store keeps its own
+// copy of Candidate as the new head, so the caller may go on using it.
 type CommitRequest struct {
 	Base      Snapshot       // what the draft started from
 	Candidate *config.Config // the draft
 	Meta      Meta
 	Prepare   PrepareFunc // may be nil
+
+	// handover says Candidate is a private copy nobody modifies again (a
+	// Draft's staged configuration), so the store may keep it uncopied.
+	handover bool
 }
 
 // Result tells what a commit did.

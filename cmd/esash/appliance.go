@@ -21,8 +21,8 @@ import (
 	"esash/commands/rollbackconfig"
 	"esash/commands/saveconfig"
 	"esash/commands/sethostname"
-	"esash/commands/showqueue"
 	"esash/commands/showconfig"
+	"esash/commands/showqueue"
 	"esash/commands/smtproutes"
 	"esash/commands/sshconfig"
 	"esash/commands/tail"
@@ -56,6 +56,7 @@ type appliance struct {
 	// daemon's SSH server (ssh.go).
 	prepare store.PrepareFunc
 	ssh     sshHook
+	web     webHook // the daemon's HTTPS service (web.go)
 }
 
 // errInUse is a data directory another process holds.
@@ -104,7 +105,7 @@ func openAppliance(o options) (*appliance, error) {
 		return nil, err
 	}
 	a.bootErr = a.mta.Boot(context.Background(), db.Head().Config)
-	a.prepare = composePrepare(a.mta.Prepare, a.ssh.prepare)
+	a.prepare = composePrepare(a.mta.Prepare, a.ssh.prepare, a.web.prepare)
 	a.shell, err = shell.New(db, shell.Options{
 		Prepare: a.prepare,
 		Now:     o.now,

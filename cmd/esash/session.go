@@ -128,6 +128,11 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) int {
 		return 1
 	}
 	defer a.stopSSH()
+	if err := a.startWeb(stderr); err != nil {
+		fmt.Fprintf(stderr, "esash: https: %v\n", err)
+		return 1
+	}
+	defer a.stopWeb()
 	sock := filepath.Join(o.dataDir, socketFile)
 	// We hold the database lock, so a socket file left here is stale.
 	os.Remove(sock)

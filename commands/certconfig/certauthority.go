@@ -226,8 +226,8 @@ func caName(c *x509.Certificate, taken map[string]bool) string {
 	return n + " (" + pki.Info(c).FingerprintSHA256[:11] + ")"
 }
 
-// chooseCA asks for one custom CA.
-func chooseCA(s *shell.Session, question string) (int, error) {
+// chooseCA asks for one custom CA; def as for chooseProfile.
+func chooseCA(s *shell.Session, question string, def int) (int, error) {
 	custom := s.Draft.Config().CAs.Custom
 	if len(custom) == 0 {
 		s.Println("There are no custom certificate authorities.")
@@ -237,7 +237,7 @@ func chooseCA(s *shell.Session, question string) (int, error) {
 	for i, ca := range custom {
 		names[i] = ca.Name
 	}
-	return s.Choose(question, names, 0, true)
+	return s.Choose(question, names, def, true)
 }
 
 // exportCAs is CUSTOM > EXPORT: all of the list or one of it, as PEM.
@@ -253,7 +253,7 @@ func exportCAs(s *shell.Session) error {
 	}
 	list := custom
 	if !all {
-		i, err := chooseCA(s, "Select the custom ca certificate you wish to export:")
+		i, err := chooseCA(s, "Select the custom ca certificate you wish to export:", 0)
 		if err != nil {
 			return err
 		}
@@ -277,7 +277,8 @@ func exportCAs(s *shell.Session) error {
 // deleteCA is CUSTOM > DELETE, with a warning naming the profiles whose
 // chain ends at the authority removed.
 func deleteCA(s *shell.Session) error {
-	i, err := chooseCA(s, "Select the custom ca certificate you wish to delete:")
+	// A default, as for DELETE of a profile; the confirmation defaults to no.
+	i, err := chooseCA(s, "Select the custom ca certificate you wish to delete:", 1)
 	if err != nil {
 		return err
 	}

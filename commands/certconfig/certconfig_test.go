@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	gopkcs12 "software.sslmate.com/src/go-pkcs12"
+
 	"esash/config"
 	"esash/shell"
 )
@@ -88,8 +90,8 @@ func TestKeyNeverInMessages(t *testing.T) {
 		if n := strings.Count(out, body); n != 1 {
 			t.Errorf("key material printed %d times, want once (the echo of the paste):\n%s", n, out)
 		}
-		if strings.Contains(out, "private_key = <secret>") == false && strings.Contains(out, "showchanges") {
-			t.Errorf("showchanges does not mask the key:\n%s", tail(out))
+		if strings.Contains(out, "> showchanges\n") && !strings.Contains(out, "    private_key = <") {
+			t.Errorf("showchanges does not summarise the key:\n%s", tail(out))
 		}
 	}
 }
@@ -211,4 +213,59 @@ func tail(s string) string {
 		return "..." + s[len(s)-3000:]
 	}
 	return s
+}
+
+// A PKCS#12 file whose key belongs to none of its certificates.
+func TestImportKeyMismatch(t *testing.T) {
+	p := newPKI(t)
+	e := newEnv(t, testNow)
+	der, err := gopkcs12.Modern.Encode(ecKey(t), p.leaf.cert, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.dir, "configuration", "bad.p12"), der, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code, s := e.terminal(lines("certconfig", "certificate", "import", "x", "bad.p12", "pw", "", ""))
+	if code != 0 || !strings.Contains(out, "Error: key does not sign certificate: no certificate in bad.p12 belongs to its private key.") {
+		t.Errorf("%d\n%s", code, tail(out))
+	}
+	if s.Draft.Changed() {
+		t.Error("staged")
+	}
+}
+
+// On a terminal a bad intermediate paste is discarded and the loop asks
+// again; the profile is then staged with the good one.
+func TestBadIntermediateAskedAgain(t *testing.T) {
+	p := newPKI(t)
+	e := newEnv(t, testNow)
+	e.trustRoot(p)
+	out, _, s := e.terminal(lines("certconfig", "certificate", "paste", "mail", p.leaf.certPEM(), ".", p.leaf.keyPEM(), ".",
+		"Y", "garbage", ".", "Y", p.inter.certPEM(), ".", "N", "N", "N", "", "", "commit", "c", "N"))
+	if !strings.Contains(out, "Invalid certificate...discarding: no certificate found.\nDo you want to add an intermediate certificate? [N]> Y") {
+		t.Errorf("the loop did not ask again:\n%s", tail(out))
+	}
+	_ = s
+	prof, ok := findProfile(e.db.Head().Config, "mail")
+	if !ok || len(prof.Intermediates) != 1 {
+		t.Errorf("profile not staged with its intermediate: %+v", prof)
+	}
+	if prof.KeyPEM == "" || !strings.HasPrefix(prof.KeyPEM, "-----BEGIN PRIVATE KEY-----") {
+		t.Error("the key is not stored as PKCS#8")
+	}
+}
+
+// The FQDN check of NEW asks the Common Name again on a terminal.
+func TestNewFQDNAskedAgain(t *testing.T) {
+	e := newEnv(t, testNow)
+	out, _, s := e.terminal(lines("certconfig", "certificate", "new", "1", "web", "mail", "Y", "mail.example.com", "Y",
+		"", "", "", "", "", "", "3", "N", "", "", "clear", "Y"))
+	if !strings.Contains(out, "The Common Name \"mail\" is not in Fully Qualified Domain Name (FQDN) format.\nEnter Common Name:") {
+		t.Errorf("not asked again:\n%s", tail(out))
+	}
+	if !strings.Contains(out, "Certificate profile web staged") {
+		t.Errorf("not staged:\n%s", tail(out))
+	}
+	_ = s
 }

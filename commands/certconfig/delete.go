@@ -11,7 +11,9 @@ import (
 // deleteProfile is DELETE: refused while a service uses the profile,
 // confirmed otherwise.
 func deleteProfile(s *shell.Session) error {
-	p, err := chooseProfile(s, "Select the certificate profile you wish to delete:")
+	// AsyncOS's list has a default here (IAF answers it with a blank line);
+	// the confirmation that follows defaults to no.
+	p, err := chooseProfile(s, "Select the certificate profile you wish to delete:", 1)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 // coming back for the profile's key), add and remove intermediates, the
 // FQDN check, then the CSR of the profile.
 func editProfile(s *shell.Session) error {
-	p, err := chooseProfile(s, "Select the certificate profile you wish to edit:")
+	p, err := chooseProfile(s, "Select the certificate profile you wish to edit:", 0)
 	if err != nil {
 		return err
 	}

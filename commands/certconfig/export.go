@@ -9,7 +9,7 @@ import (
 // intermediates as a PKCS#12 file in the configuration directory,
 // encrypted with AES-256 under a passphrase asked twice, mode 0600.
 func exportProfile(s *shell.Session) error {
-	p, err := chooseProfile(s, "Select the certificate profile you wish to export:")
+	p, err := chooseProfile(s, "Select the certificate profile you wish to export:", 0)
 	if err != nil {
 		return err
 	}

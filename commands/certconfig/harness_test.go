@@ -130,6 +130,8 @@ func (f *fakeTerm) ReadLine(p string) (string, error) {
 	return l, nil
 }
 
+func (f *fakeTerm) ReadCommand(p string) (string, error) { return f.ReadLine(p) }
+
 func (f *fakeTerm) ReadSecret(p string) (string, error) {
 	io.WriteString(f.out, p+"\n")
 	return f.next()

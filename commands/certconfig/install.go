@@ -137,12 +137,21 @@ func editIntermediates(s *shell.Session, d *profileDraft) (bool, error) {
 		if !add {
 			break
 		}
-		certs, err := pasteCertificates(s, qPasteInter)
-		if err != nil {
-			if !passthrough(err) && s.In.Interactive() {
-				continue // shown; the loop asks again
-			}
+		data, err := readPaste(s, qPasteInter)
+		if passthrough(err) {
 			return false, err
+		}
+		var certs []*x509.Certificate
+		if err == nil {
+			certs, err = pki.ParseCertificates(data)
+		}
+		if err != nil {
+			msg := fmt.Sprintf("Invalid certificate...discarding: %v.", err)
+			if !s.In.Interactive() {
+				return false, errors.New(msg)
+			}
+			s.Println(msg) // the loop asks again
+			continue
 		}
 		for _, c := range certs {
 			switch {

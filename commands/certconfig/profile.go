@@ -59,8 +59,9 @@ func committed(s *shell.Session, p config.Certificate) bool {
 	return ok && head.KeyPEM == p.KeyPEM
 }
 
-// chooseProfile asks for one of the profiles by number or name.
-func chooseProfile(s *shell.Session, question string) (config.Certificate, error) {
+// chooseProfile asks for one of the profiles by number or name; def is
+// the 1-based default (0: none, a blank answer goes back).
+func chooseProfile(s *shell.Session, question string, def int) (config.Certificate, error) {
 	cfg := s.Draft.Config()
 	if len(cfg.Certificates) == 0 {
 		s.Println("There are no certificate profiles.")
@@ -70,7 +71,7 @@ func chooseProfile(s *shell.Session, question string) (config.Certificate, error
 	for i, p := range cfg.Certificates {
 		names[i] = p.Name
 	}
-	i, err := s.Choose(question, names, 0, true)
+	i, err := s.Choose(question, names, def, true)
 	if err != nil {
 		return config.Certificate{}, err
 	}

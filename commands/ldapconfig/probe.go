@@ -165,13 +165,16 @@ func bindRequest(id int, dn, password string) []byte {
 // maxMessage bounds what the check reads from a server.
 const maxMessage = 1 << 20
 
-// readTLV reads one element: its tag and content. Lengths may be in any
+// readTLV reads one LDAPMessage (a SEQUENCE): its tag and content. Lengths may be in any
 // BER definite form (servers send four-byte lengths); indefinite lengths
 // are not LDAP.
 func readTLV(r io.Reader) (byte, []byte, error) {
 	var h [2]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return 0, nil, fmt.Errorf("reading the reply: %w", err)
+	}
+	if h[0] != 0x30 {
+		return 0, nil, errors.New("the reply is not LDAP")
 	}
 	n := int(h[1])
 	if n&0x80 != 0 {

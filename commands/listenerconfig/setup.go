@@ -60,7 +60,7 @@ func globalSetup(s *shell.Session) error {
 		if ttl == 0 {
 			ttl = 600
 		}
-		if err := askDur("Enter the time, in seconds, to cache SenderBase data:", &g.SenderBaseTTL, ttl, 1, 86400); err != nil {
+		if g.SenderBaseTTL, err = s.AskInt("Enter the time, in seconds, to cache SenderBase data:", ttl, 1, 86400); err != nil {
 			return err
 		}
 	} else {

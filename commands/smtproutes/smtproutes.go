@@ -187,7 +187,7 @@ func checkExisting(s *shell.Session, d string) string {
 
 func checkNewDomain(s *shell.Session, a string) string {
 	d := config.NormalizeRouteDomain(a)
-	if r := config.CheckRouteDomain(d); r != "" {
+	if r := config.CheckRouteDomain(a); r != "" && d != config.RouteAll {
 		return r
 	}
 	if config.FindRoute(s.Draft.Config().Routes, d) >= 0 {

@@ -27,7 +27,7 @@ func New() Command { return Command{} }
 func (Command) Name() string { return "userconfig" }
 
 // Summary implements shell.Command.
-func (Command) Summary() string { return "Manage user accounts and connections to external authentication sources" }
+func (Command) Summary() string { return "Manage user accounts" }
 
 // Access implements shell.Accessor: accounts are the administrators'.
 func (Command) Access() shell.Access { return shell.AccessAdmin }

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"esash/config"
+	"esash/store"
+)
+
+// setup prepares an esash data directory for a benchmark: the factory
+// configuration with the Management interface on -ip, the given
+// certificate as the listener's profile, and the listener's TLS policy
+// and limits opened up for load (as Postfix's anvil limits are for the
+// comparison).
+func setup(args []string) int {
+	fs := flag.NewFlagSet("setup", flag.ExitOnError)
+	data := fs.String("data", "", "esash data directory")
+	ip := fs.String("ip", "127.0.0.1", "Management interface address")
+	certFile := fs.String("cert", "", "certificate PEM (leaf first, intermediates after)")
+	keyFile := fs.String("key", "", "private key PEM")
+	tlsIn := fs.String("tls", "required", "off, preferred or required")
+	fs.Parse(args)
+	fail := func(err error) int { fmt.Fprintln(os.Stderr, "smtpload setup:", err); return 1 }
+	certPEM, err := os.ReadFile(*certFile)
+	if err != nil {
+		return fail(err)
+	}
+	keyPEM, err := os.ReadFile(*keyFile)
+	if err != nil {
+		return fail(err)
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return fail(err)
+	}
+	cert := config.Certificate{Name: "Demo", CertPEM: string(certPEM), KeyPEM: string(keyPEM)}
+	db, err := store.Open(filepath.Join(*data, "config.db"), store.Options{Factory: func() (*config.Config, error) {
+		c := config.Factory(cert)
+		c.Interfaces[0].IPv4 = *ip
+		return c, nil
+	}})
+	if err != nil {
+		return fail(err)
+	}
+	defer db.Close()
+	d := store.NewDraft(db, "admin", "bench")
+	err = d.Update(func(c *config.Config) error {
+		c.Interfaces[0].IPv4 = *ip
+		c.Interfaces[0].Hostname = "mx.bench.test"
+		for i := range c.Certificates {
+			if c.Certificates[i].Name == "Demo" {
+				c.Certificates[i] = cert
+			}
+		}
+		l := &c.Listeners[0]
+		l.MaxConnections = 1000
+		l.DefaultPolicy.TLS = config.TLSIn(*tlsIn)
+		l.DefaultPolicy.MaxConcurrency = 1000
+		l.DefaultPolicy.MaxMsgsPerConn = 100000
+		for i := range l.Policies {
+			p := &l.Policies[i]
+			p.Params.MaxConcurrency, p.Params.MaxMsgsPerConn, p.Params.RateLimit = 0, 0, ""
+		}
+		return nil
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := d.Commit(context.Background(), "benchmark setup", false, nil); err != nil && !isNoChanges(err) {
+		return fail(err)
+	}
+	return 0
+}
+
+func isNoChanges(err error) bool { return errors.Is(err, store.ErrNoChanges) }

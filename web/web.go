@@ -1,0 +1,432 @@
+// Package web is the appliance's HTTPS service: on every interface with
+// HTTPS enabled in the committed configuration it serves the certificate
+// profile chosen in interfaceconfig (the leaf and its intermediates, never
+// the root), and behind a login a read-only status page for the
+// appliance's accounts. It is the seed guide's "verify TLS in a web
+// browser": a browser that trusts the CA shows no warning when the chain
+// is complete, and refuses the page when an intermediate is missing.
+//
+// Interfaces with HTTP enabled answer too: with a redirect to the HTTPS
+// port when the interface asks for one, otherwise with a page that names
+// the HTTPS address (the login never travels in clear).
+//
+// Certificates reach handshakes through tls.Config.GetCertificate reading
+// an atomic runtime, which a commit swaps (Prepare, then activate or
+// abort, as the store's PrepareFunc asks): the next handshake serves the
+// new chain, connections already open keep theirs.
+//
+// The package reads the configuration (config), mail_logs (maillog) and
+// certificates (pki); accounts are checked with the function the wiring
+// supplies (the shell's bcrypt check), so passwords are verified in one
+// place only.
+package web
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/netip"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"esash/config"
+)
+
+// Revision describes the committed configuration the status page shows.
+type Revision struct {
+	Rev     uint64
+	User    string
+	Source  string // console, script, ssh:<ip>
+	Comment string
+	Time    time.Time
+}
+
+// Options configure a Server.
+type Options struct {
+	// CheckPassword reports whether pw matches a stored password hash
+	// (config.User.PasswordHash); an empty hash never matches. Required:
+	// the wiring passes the function the SSH server and passwd use.
+	CheckPassword func(hash, pw string) bool
+	// Revision describes the committed head; nil shows none.
+	Revision func() Revision
+	// LogDir is the directory holding mail_logs/ (the recent TLS
+	// sessions); empty shows none.
+	LogDir string
+	// Log records logins, failures, throttling and listeners (never a
+	// secret).
+	Log func(format string, args ...any)
+	// Now is the clock of sessions, the login limits and expiry.
+	Now func() time.Time
+	// Limits tune the failed-login back-off.
+	Limits Limits
+	// SessionIdle and SessionMax bound a login session (30 minutes idle,
+	// 8 hours in all).
+	SessionIdle, SessionMax time.Duration
+	// TLSEvents is how many recent TLS lines of mail_logs the page lists
+	// (50); TLSScan how many trailing lines are searched for them (20000).
+	TLSEvents, TLSScan int
+}
+
+// Server is the HTTPS (and HTTP) service of one appliance.
+type Server struct {
+	opts     Options
+	rt       atomic.Pointer[runtime]
+	http     *http.Server
+	handler  http.Handler
+	sessions *sessions
+	lim      *limiter
+	conns    connSet
+
+	mu         sync.Mutex
+	sockets    map[netip.AddrPort]*socket // serving
+	configured map[netip.AddrPort]Endpoint
+	pending    bool
+	closed     bool
+	served     sync.WaitGroup
+}
+
+// New builds the server; it listens once Start runs.
+func New(o Options) (*Server, error) {
+	if o.CheckPassword == nil {
+		return nil, errors.New("web: a password check is required")
+	}
+	if o.Log == nil {
+		o.Log = func(string, ...any) {}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SessionIdle <= 0 {
+		o.SessionIdle = 30 * time.Minute
+	}
+	if o.SessionMax <= 0 {
+		o.SessionMax = 8 * time.Hour
+	}
+	if o.TLSEvents <= 0 {
+		o.TLSEvents = 50
+	}
+	if o.TLSScan <= 0 {
+		o.TLSScan = 20000
+	}
+	s := &Server{
+		opts:       o,
+		sessions:   newSessions(o.Now, o.SessionIdle, o.SessionMax),
+		lim:        newLimiter(o.Limits, o.Now),
+		sockets:    map[netip.AddrPort]*socket{},
+		configured: map[netip.AddrPort]Endpoint{},
+		conns:      connSet{m: map[*trackedConn]struct{}{}},
+	}
+	s.rt.Store(&runtime{cfg: &config.Config{}, endpoints: map[netip.AddrPort]*endpoint{}})
+	s.handler = s.routes()
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		// Failed handshakes (a browser refusing the certificate) are
+		// normal here; they are not worth a line on stderr each.
+		ErrorLog:  log.New(io.Discard, "", 0),
+		ConnState: s.conns.state,
+	}
+	return s, nil
+}
+
+// Handler serves the pages; tests may mount it on httptest servers. The
+// endpoint of a request is found from its local address.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start listens on every HTTP and HTTPS endpoint of cfg, the
+// configuration the appliance boots with. An endpoint that cannot start (an
+// address in use, a certificate that does not load) is reported and left
+// down; the rest serve, and each later commit tries it again.
+//
+// Start may run again with a newer configuration: it listens where that
+// one says, and nowhere else.
+func (s *Server) Start(cfg *config.Config) error {
+	rt, bad := build(cfg)
+	var errs []error
+	for ap, err := range bad {
+		errs = append(errs, err)
+		delete(rt.endpoints, ap)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("web: closed")
+	}
+	s.rt.Store(rt)
+	for ap, sk := range s.sockets {
+		if _, ok := rt.endpoints[ap]; !ok {
+			sk.close()
+			delete(s.sockets, ap)
+		}
+	}
+	for _, ap := range sortedAddrs(rt.endpoints) {
+		if err := s.listenLocked(rt.endpoints[ap].Endpoint); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.configured = map[netip.AddrPort]Endpoint{}
+	for _, e := range Endpoints(cfg) {
+		s.configured[e.Addr] = e
+	}
+	sortErrors(errs)
+	return errors.Join(errs...)
+}
+
+func (s *Server) listenLocked(e Endpoint) error {
+	if _, ok := s.sockets[e.Addr]; ok {
+		return nil
+	}
+	ln, err := listen(e)
+	if err != nil {
+		return err
+	}
+	s.serveLocked(e, ln)
+	return nil
+}
+
+func listen(e Endpoint) (net.Listener, error) {
+	ln, err := net.Listen("tcp", e.Addr.String())
+	if err != nil {
+		return nil, bindError(e, err)
+	}
+	return ln, nil
+}
+
+func (s *Server) serveLocked(e Endpoint, ln net.Listener) {
+	sk := &socket{Listener: ln, s: s, addr: e.Addr}
+	sk.tls = s.tlsConfig(e.Addr)
+	s.sockets[e.Addr] = sk
+	s.opts.Log("%s listening on %s (interface %s)", e.Service, e.Addr, e.Interface)
+	s.served.Add(1)
+	go func() {
+		defer s.served.Done()
+		s.http.Serve(sk)
+	}()
+}
+
+// Prepare readies a configuration being committed, for the store's
+// PrepareFunc: it loads the certificates of every HTTPS endpoint and binds
+// the addresses the commit adds. It fails with the reason (a port in use,
+// an address missing, a certificate that does not load) and changes
+// nothing. An address the running configuration already has is never a
+// reason to refuse, even when it could not be bound at boot.
+//
+// activate publishes the new runtime (the next handshake serves the new
+// certificates), starts the new addresses and closes the removed ones;
+// abort releases what was bound. Exactly one of them must be called.
+func (s *Server) Prepare(_ context.Context, cfg *config.Config) (activate, abort func(), err error) {
+	rt, bad := build(cfg)
+	if len(bad) > 0 {
+		var errs []error
+		for _, e := range bad {
+			errs = append(errs, e)
+		}
+		sortErrors(errs)
+		return nil, nil, errors.Join(errs...)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, nil, errors.New("the HTTPS service is shut down")
+	}
+	if s.pending {
+		s.mu.Unlock()
+		return nil, nil, errors.New("another configuration is being applied to the HTTPS service")
+	}
+	var added []Endpoint
+	for _, ap := range sortedAddrs(rt.endpoints) {
+		_, was := s.configured[ap]
+		_, open := s.sockets[ap]
+		if !was && !open {
+			added = append(added, rt.endpoints[ap].Endpoint)
+		}
+	}
+	s.pending = true
+	s.mu.Unlock()
+
+	bound := map[netip.AddrPort]net.Listener{}
+	closeBound := func() {
+		for _, ln := range bound {
+			ln.Close()
+		}
+	}
+	for _, e := range added {
+		ln, err := listen(e)
+		if err != nil {
+			closeBound()
+			s.mu.Lock()
+			s.pending = false
+			s.mu.Unlock()
+			return nil, nil, err
+		}
+		bound[e.Addr] = ln
+	}
+	var once sync.Once
+	activate = func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.pending = false
+			if s.closed {
+				closeBound()
+				return
+			}
+			s.rt.Store(rt)
+			s.conns.retire(rt)
+			for ap, sk := range s.sockets {
+				if _, ok := rt.endpoints[ap]; !ok {
+					sk.close()
+					delete(s.sockets, ap)
+					s.opts.Log("stopped listening on %s", ap)
+				}
+			}
+			for ap, ln := range bound {
+				s.serveLocked(rt.endpoints[ap].Endpoint, ln)
+			}
+			for _, ap := range sortedAddrs(rt.endpoints) {
+				if err := s.listenLocked(rt.endpoints[ap].Endpoint); err != nil {
+					s.opts.Log("%v", err)
+				}
+			}
+			s.configured = map[netip.AddrPort]Endpoint{}
+			for ap, ep := range rt.endpoints {
+				s.configured[ap] = ep.Endpoint
+			}
+		})
+	}
+	abort = func() {
+		once.Do(func() {
+			closeBound()
+			s.mu.Lock()
+			s.pending = false
+			s.mu.Unlock()
+		})
+	}
+	return activate, abort, nil
+}
+
+// Addrs lists the addresses served now, as "https://ip:port" or
+// "http://ip:port", sorted.
+func (s *Server) Addrs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt := s.rt.Load()
+	var out []string
+	for ap := range s.sockets {
+		scheme := "http"
+		if ep := rt.endpoints[ap]; ep != nil && ep.Service == HTTPS {
+			scheme = "https"
+		}
+		out = append(out, scheme+"://"+ap.String())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Close stops listening and closes every connection.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for ap, sk := range s.sockets {
+		sk.close()
+		delete(s.sockets, ap)
+	}
+	s.mu.Unlock()
+	err := s.http.Close()
+	s.served.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// socket is one listening address. Accept looks up what the address
+// serves now, so a commit that turns an HTTP port into an HTTPS one (or
+// changes the certificate) needs no new socket.
+type socket struct {
+	net.Listener
+	s         *Server
+	addr      netip.AddrPort
+	tls       *tls.Config
+	closeOnce sync.Once
+}
+
+func (sk *socket) Accept() (net.Conn, error) {
+	for {
+		c, err := sk.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ep := sk.s.rt.Load().endpoints[sk.addr]
+		switch {
+		case ep == nil:
+			c.Close() // removed by a commit that is closing this socket
+			continue
+		case ep.Service == HTTPS:
+			return tls.Server(sk.s.conns.track(c, sk.addr), sk.tls), nil
+		}
+		return c, nil
+	}
+}
+
+func (sk *socket) close() {
+	sk.closeOnce.Do(func() { sk.Listener.Close() })
+}
+
+// cipherSuites are the TLS 1.2 suites offered: forward secret AEAD only
+// (TLS 1.3 suites are not configurable and all good), as the MTA offers.
+var cipherSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// tlsConfig is the configuration of one address: its certificate comes
+// from the runtime at each handshake. Session tickets are off so that
+// every connection is a full handshake: after a commit no client resumes
+// a session made with the old certificate.
+func (s *Server) tlsConfig(ap netip.AddrPort) *tls.Config {
+	return &tls.Config{
+		MinVersion:             tls.VersionTLS12,
+		CipherSuites:           cipherSuites,
+		SessionTicketsDisabled: true,
+		NextProtos:             []string{"http/1.1"},
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			ep := s.rt.Load().endpoints[ap]
+			if ep == nil || ep.cert == nil {
+				return nil, fmt.Errorf("no HTTPS certificate for %s", ap)
+			}
+			if tc, ok := hello.Conn.(*trackedConn); ok {
+				tc.served(ep.cert)
+			}
+			return ep.cert, nil
+		},
+	}
+}
+
+func sortedAddrs[V any](m map[netip.AddrPort]V) []netip.AddrPort {
+	out := make([]netip.AddrPort, 0, len(m))
+	for ap := range m {
+		out = append(out, ap)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Compare(out[j]) < 0 })
+	return out
+}
+
+func sortErrors(errs []error) {
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+}
