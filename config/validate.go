@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -301,9 +302,8 @@ func CheckHostPattern(h string) string {
 			return "Invalid IP or IP range."
 		}
 		last := a.As4()[3]
-		var n int
-		fmt.Sscanf(hi, "%d", &n)
-		if n < int(last) || n > 255 {
+		n, err := strconv.Atoi(hi)
+		if err != nil || n < int(last) || n > 255 {
 			return "Invalid IP or IP range."
 		}
 		return ""

@@ -206,12 +206,19 @@ func (s *Session) NewSecret(first, confirm string, check func(string) string) (s
 }
 
 // Paste reads a multi-line block (PEM) ended by a line holding only ".".
-// Blank lines inside are dropped: pasted chains often carry them.
+// Blank lines inside are dropped: pasted chains often carry them. A script's
+// echo leaves out the inside of private key blocks, so a session transcript
+// never carries a key.
 func (s *Session) Paste(instruction string) (string, error) {
 	s.Println(instruction)
 	var b strings.Builder
+	inKey, hidden := false, 0
 	for {
-		line, err := s.In.ReadLine("")
+		read := s.In.ReadLine
+		if inKey && !s.In.Interactive() {
+			read = s.In.ReadSecret
+		}
+		line, err := read("")
 		switch {
 		case errors.Is(err, io.EOF):
 			return "", &InputError{Line: s.In.Line(), Msg: "end of input before the line holding only '.'"}
@@ -219,6 +226,17 @@ func (s *Session) Paste(instruction string) (string, error) {
 			return "", err
 		}
 		t := strings.TrimSpace(line)
+		if inKey && !s.In.Interactive() {
+			hidden++
+			if strings.HasPrefix(t, "-----END ") || t == "." {
+				s.Printf("[%d lines of private key not shown]\n%s\n", hidden-1, t)
+			}
+		}
+		if strings.HasPrefix(t, "-----BEGIN ") && strings.Contains(t, "PRIVATE KEY") {
+			inKey, hidden = true, 0
+		} else if strings.HasPrefix(t, "-----END ") {
+			inKey = false
+		}
 		if t == "." {
 			return b.String(), nil
 		}

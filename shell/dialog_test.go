@@ -134,6 +134,7 @@ func TestDialogTranscripts(t *testing.T) {
 		{"choose", true, "pick\n4\nBlue\npick\n\npick\n1\n", 0},
 		{"secret_confirm", true, "secret\nab\nabc\nabd\nabc\nabc\n", 0},
 		{"paste", false, "paste\n-----BEGIN X-----\n\nAAA\n  BBB  \n\n-----END X-----\n\n.\n", 0},
+		{"paste_key_hidden_in_script", false, "paste\n-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nSECRET1\nSECRET2\n-----END PRIVATE KEY-----\n.\n", 0},
 		{"paste_eof", false, "paste\n-----BEGIN X-----\nAAA\n", 1},
 		{"menu_levels", false, "menu\nsub\ninner\n\nSaY\nreset\n\n", 0},
 		{"menu_bad_keyword", true, "menu\nfrob\n\n", 0},

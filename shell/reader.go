@@ -69,7 +69,9 @@ func (s *ScriptReader) ReadCommand(prompt string) (string, error) { return s.Rea
 
 // ReadSecret implements LineReader; the secret is not echoed.
 func (s *ScriptReader) ReadSecret(prompt string) (string, error) {
-	io.WriteString(s.echo, prompt+"\n")
+	if prompt != "" {
+		io.WriteString(s.echo, prompt+"\n")
+	}
 	return s.read()
 }
 

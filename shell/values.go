@@ -2,28 +2,51 @@ package shell
 
 import (
 	"encoding/json"
+	"esash/pki"
 	"fmt"
 	"sort"
 	"strings"
 )
 
-// showValue prints a setting's JSON value for people: secrets masked, PEM
-// blocks summarised.
+// showValue prints a setting's JSON value for people: secrets masked
+// (a private key by its algorithm and public key fingerprint only), PEM
+// blocks by what they are and their fingerprint.
 func showValue(raw json.RawMessage, secret bool) string {
 	if len(raw) == 0 {
 		return "(none)"
 	}
+	var s string
+	isString := json.Unmarshal(raw, &s) == nil
 	if secret {
+		if isString && strings.Contains(s, "PRIVATE KEY-----") {
+			if d := pki.DescribePEM(s); d != "" {
+				return "<" + d + ">"
+			}
+		}
 		return "<secret>"
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		if i := strings.Index(s, "-----BEGIN "); i >= 0 {
-			kind, _, _ := strings.Cut(s[i+len("-----BEGIN "):], "-----")
-			if strings.Contains(kind, "PRIVATE KEY") {
-				return "<private key>"
+	if isString {
+		if d := pki.DescribePEM(s); d != "" {
+			return "<" + d + ">"
+		}
+		if strings.Contains(s, "PRIVATE KEY-----") {
+			return "<private key>"
+		}
+	}
+	var list []string
+	if json.Unmarshal(raw, &list) == nil {
+		out := make([]string, len(list))
+		described := false
+		for i, v := range list {
+			if d := pki.DescribePEM(v); d != "" {
+				out[i], described = "<"+d+">", true
+			} else {
+				q, _ := json.Marshal(v)
+				out[i] = string(q)
 			}
-			return fmt.Sprintf("<PEM %s, %d bytes>", strings.ToLower(kind), len(s))
+		}
+		if described {
+			return "[" + strings.Join(out, ", ") + "]"
 		}
 	}
 	return string(raw)

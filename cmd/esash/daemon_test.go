@@ -49,6 +49,7 @@ func esashBinary(t testing.TB) string {
 func startServe(t *testing.T, dir string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(esashBinary(t), "serve", "--data", dir)
+	cmd.Env = append(os.Environ(), "ESASH_FACTORY_IP="+nextLoopback())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -78,6 +79,7 @@ func esash(t *testing.T, stdin string, args ...string) (string, string, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, esashBinary(t), args...)
+	cmd.Env = append(os.Environ(), "ESASH_FACTORY_IP="+nextLoopback())
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -40,8 +40,10 @@ func TestScripts(t *testing.T) {
 
 var loopbackSeq atomic.Uint32
 
-// nextLoopback hands out 127.1.x.y addresses, one per test appliance.
+// nextLoopback hands out a loopback address per test appliance: 127.A.x.y
+// with A from the process id, so two test processes running at once (two
+// packages, two developers) do not meet either.
 func nextLoopback() string {
 	n := loopbackSeq.Add(1)
-	return fmt.Sprintf("127.1.%d.%d", n/250, n%250+1)
+	return fmt.Sprintf("127.%d.%d.%d", 10+os.Getpid()%190, n/250%250, n%250+1)
 }
