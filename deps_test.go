@@ -24,6 +24,8 @@ var forbidden = []struct {
 	{"esash/commands/", []string{"esash/mta", "go.etcd.io/bbolt"}},
 	{"esash/shell", []string{"esash/mta", "esash/commands/", "go.etcd.io/bbolt"}},
 	{"esash/store", []string{"esash/shell", "esash/commands/", "esash/mta"}},
+	{"esash/sshd", []string{"esash/mta", "esash/commands/", "esash/web"}},
+	{"esash/web", []string{"esash/mta", "esash/commands/", "esash/store", "esash/shell", "esash/sshd"}},
 	{"esash/", []string{"esash/cmd/"}},
 }
 

@@ -73,11 +73,10 @@ type ExportOptions struct {
 }
 
 type exportEncoder struct {
-	b     bytes.Buffer
-	mode  SecretMode
-	seal  *sealer
-	err   error
-	depth int
+	b    bytes.Buffer
+	mode SecretMode
+	seal *sealer
+	err  error
 }
 
 // Export writes c as a configuration file.

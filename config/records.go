@@ -73,8 +73,8 @@ func ChangedRecords(c *Config, changes []Change) ([]Record, error) {
 		seen[k] = true
 		r := Record{Key: k}
 		path, isOrder := strings.CutSuffix(k, orderSuffix)
-		// An item record: look it up in its list by key, indexing the list
-		// once, not once per record (an import adds thousands of items).
+		// An item record: look it up in its list by key, through an index
+		// of the list once there are many (an import adds thousands).
 		if i := strings.Index(path, "["); i >= 0 && !isOrder && strings.HasSuffix(path, "]") {
 			list, key := path[:i], path[i+1:len(path)-1]
 			idx, ok := lists[list]

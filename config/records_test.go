@@ -133,6 +133,7 @@ func TestLoadErrors(t *testing.T) {
 		{"order that is not JSON", func(m map[string][]byte) { m["listeners#order"] = []byte("{") }, true, nil},
 		{"item that is not JSON", func(m map[string][]byte) { m["users[admin]"] = []byte("[") }, true, nil},
 		{"order of an unknown list", func(m map[string][]byte) { m["nosuch#order"] = []byte(`[]`) }, true, ErrBadPath},
+		{"order of a setting that is not a list", func(m map[string][]byte) { m["hostname#order"] = []byte(`[]`) }, true, ErrBadPath},
 		{"setting this version no longer has", func(m map[string][]byte) { m["obsolete.setting"] = []byte(`1`) }, false, nil},
 		{"orphan item", func(m map[string][]byte) { m["users[ghost]"] = []byte(`{"name":"ghost"}`) }, false, nil},
 	}

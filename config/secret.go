@@ -151,5 +151,5 @@ type MissingSecretsError struct {
 }
 
 func (e *MissingSecretsError) Error() string {
-	return "masked passphrases have no current value on this appliance: " + strings.Join(e.Paths, ", ")
+	return "masked passphrases with no current value to keep: " + strings.Join(e.Paths, ", ")
 }

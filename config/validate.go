@@ -180,14 +180,7 @@ func (c *checker) interfaces(cfg *Config, certs map[string]bool) map[string]Inte
 		if r := CheckHostname(in.Hostname); r != "" {
 			c.errf(p+".hostname", "%s", r)
 		}
-		for _, s := range []struct {
-			name string
-			Service
-		}{{"ssh", in.SSH}, {"http", in.HTTP}, {"https", in.HTTPS}} {
-			if s.Enabled {
-				c.port(p+"."+s.name+".port", s.Port)
-			}
-		}
+		// The ports of the services: interfaceDetails (validate_listener.go).
 		if in.HTTPS.Enabled {
 			if in.HTTPSCert == "" {
 				c.errf(p+".https_certificate", "HTTPS is enabled but no certificate is chosen")

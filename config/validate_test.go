@@ -161,12 +161,20 @@ func TestValidateReportsEverything(t *testing.T) {
 	c.Listeners = append(c.Listeners, FactoryListener("Second", Private, "Management", 2525))
 	c.Certificates = append(c.Certificates, mismatchedCert(t, "Mismatch"), expiredCert(t, "Old"))
 	c.Certificates = append(c.Certificates, newCert(t, "Soon", testNow.Add(-day), testNow.Add(5*day)))
+	c.Interfaces[0].SSH.Port = 0
+	c.Interfaces[0].HTTPS.Port = 70000
+	c.Delivery.Interface, c.LDAP.Interface, c.Alerts.Interface = "Data1", "Data2", "Data3"
 
 	ps := Validate(c, testNow)
 	want := []string{
+		"alerts.interface",
 		"certificates[Mismatch].private_key",
 		"certificates[Old].certificate",
+		"delivery.default_interface",
 		"hostname",
+		"interfaces[Management].https.port",
+		"interfaces[Management].ssh.port",
+		"ldap.interface",
 		"listeners[IncomingMail].certificate",
 		"listeners[IncomingMail].sender_groups[ALL].policy",
 		"listeners[Second].port",

@@ -164,6 +164,7 @@ func (s *Server) Start(cfg *config.Config) error {
 		return errors.New("web: closed")
 	}
 	s.rt.Store(rt)
+	s.conns.retire(rt)
 	for ap, sk := range s.sockets {
 		if _, ok := rt.endpoints[ap]; !ok {
 			sk.close()

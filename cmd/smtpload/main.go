@@ -63,6 +63,7 @@ type result struct {
 	SessP99     float64 `json:"session_p99_ms"`
 	ClientCPU   float64 `json:"client_cpu_pct"`
 	ServerCPU   float64 `json:"server_cpu_pct"`
+	OtherCPU    float64 `json:"other_cpu_pct"` // the rest of the machine: a shared machine skews results
 	FirstError  string  `json:"first_error,omitempty"`
 	TLS         string  `json:"tls,omitempty"`
 	ServerRSSMB float64 `json:"server_rss_mb,omitempty"`
@@ -107,8 +108,8 @@ func main() {
 		json.NewEncoder(os.Stdout).Encode(r)
 		return
 	}
-	fmt.Printf("%s c=%d per=%d size=%d bdat=%v: %.0f msgs/s, %.0f sessions/s, msg p50/p99 %.2f/%.2f ms, session p50/p99 %.2f/%.2f ms, errors %d, client CPU %.0f%%, server CPU %.0f%% %s\n",
-		r.Label, r.Clients, r.Per, r.Size, r.BDAT, r.MsgsPerSec, r.SessPerSec, r.MsgP50, r.MsgP99, r.SessP50, r.SessP99, r.Errors, r.ClientCPU, r.ServerCPU, r.TLS)
+	fmt.Printf("%s c=%d per=%d size=%d bdat=%v: %.0f msgs/s, %.0f sessions/s, msg p50/p99 %.2f/%.2f ms, session p50/p99 %.2f/%.2f ms, errors %d, CPU client %.0f%% server %.0f%% other %.0f%% %s\n",
+		r.Label, r.Clients, r.Per, r.Size, r.BDAT, r.MsgsPerSec, r.SessPerSec, r.MsgP50, r.MsgP99, r.SessP50, r.SessP99, r.Errors, r.ClientCPU, r.ServerCPU, r.OtherCPU, r.TLS)
 	if r.FirstError != "" {
 		fmt.Println("first error:", r.FirstError)
 	}
@@ -295,6 +296,7 @@ func load(o options) (result, error) {
 	deadline := time.Now().Add(o.duration)
 	cpu0 := selfCPU()
 	srv0 := procCPU(o.srvPID)
+	busy0 := machineBusy()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := 0; i < o.clients; i++ {
@@ -343,6 +345,7 @@ func load(o options) (result, error) {
 	if o.srvPID > 0 {
 		r.ServerCPU = 100 * (procCPU(o.srvPID) - srv0).Seconds() / el
 	}
+	r.OtherCPU = max(0, 100*(machineBusy()-busy0).Seconds()/el-r.ClientCPU-r.ServerCPU)
 	return r, nil
 }
 
@@ -437,6 +440,24 @@ func procCPU(pid int) time.Duration {
 	}
 	walk(pid)
 	return time.Duration(total / 100 * float64(time.Second)) // USER_HZ = 100
+}
+
+// machineBusy is the CPU time all cores spent not idle, from /proc/stat.
+func machineBusy() time.Duration {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(strings.SplitN(string(raw), "\n", 2)[0])
+	var busy float64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, _ := strconv.ParseFloat(v, 64)
+		busy += n
+	}
+	return time.Duration(busy / 100 * float64(time.Second))
 }
 
 func rssMB(pid int) float64 {

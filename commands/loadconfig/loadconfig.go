@@ -174,7 +174,7 @@ func load(s *shell.Session, source string, data []byte) error {
 	switch {
 	case errors.As(err, &missing):
 		var b strings.Builder
-		b.WriteString("Parsing failed: the file has masked passphrases and this appliance has no current value for them:")
+		b.WriteString("Parsing failed: these masked passphrases have no current value on this appliance to keep\n(a private key is kept only for the same certificate):")
 		for _, p := range missing.Paths {
 			b.WriteString("\n  " + p)
 		}
