@@ -407,14 +407,24 @@ func (s *Server) tlsConfig(ap netip.AddrPort) *tls.Config {
 		SessionTicketsDisabled: true,
 		NextProtos:             []string{"http/1.1"},
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			ep := s.rt.Load().endpoints[ap]
-			if ep == nil || ep.cert == nil {
-				return nil, fmt.Errorf("no HTTPS certificate for %s", ap)
-			}
-			if tc, ok := hello.Conn.(*trackedConn); ok {
+			for {
+				rt := s.rt.Load()
+				ep := rt.endpoints[ap]
+				if ep == nil || ep.cert == nil {
+					return nil, fmt.Errorf("no HTTPS certificate for %s", ap)
+				}
+				tc, ok := hello.Conn.(*trackedConn)
+				if !ok {
+					return ep.cert, nil
+				}
+				// Recorded before the runtime is checked again: a commit
+				// that swaps it after this check retires the connection;
+				// one that swapped it before is seen here.
 				tc.served(ep.cert)
+				if s.rt.Load() == rt {
+					return ep.cert, nil
+				}
 			}
-			return ep.cert, nil
 		},
 	}
 }
