@@ -43,7 +43,29 @@ func builtins(sh *Shell) []Command {
 func Stamp(t time.Time) string { return t.Format("Mon Jan _2 15:04:05 2006") }
 
 func (sh *Shell) commit(s *Session, args []string) error {
+	var confirmIn time.Duration
+	if len(args) > 0 && strings.EqualFold(args[0], "confirmed") {
+		// Beyond AsyncOS, as Junos: `commit confirmed MINUTES [comment]`.
+		n := 10
+		if len(args) > 1 {
+			var err error
+			if n, err = strconv.Atoi(args[1]); err != nil || n < 1 || n > 60 {
+				return Invalid(s, "commit confirmed", "The value must be a number of minutes from 1 to 60.")
+			}
+			args = args[2:]
+		} else {
+			args = nil
+		}
+		confirmIn = time.Duration(n) * time.Minute
+	}
 	if !s.Draft.Changed() {
+		if p, ok := s.Backend().Pending(); ok && p.User == s.User && confirmIn == 0 {
+			if _, err := s.Backend().Confirm(s.User, s.Source); err != nil {
+				return CommitError(s, err)
+			}
+			s.Printf("Revision %d is confirmed and will not be rolled back.\n", p.Rev)
+			return nil
+		}
 		s.Println("There are no changes to commit.")
 		return nil
 	}
@@ -57,7 +79,17 @@ func (sh *Shell) commit(s *Session, args []string) error {
 			return err
 		}
 	}
-	return s.CommitDraft("commit", comment, rollback)
+	if confirmIn == 0 {
+		return s.CommitDraft("commit", comment, rollback)
+	}
+	deadline := s.Now().Add(confirmIn)
+	res, err := s.Draft.CommitConfirmed(s.Ctx, comment, rollback, deadline, sh.opts.Prepare)
+	if err != nil {
+		return CommitError(s, err)
+	}
+	s.reportCommit(res)
+	s.Printf("Revision %d will be rolled back automatically at %s unless confirmed with \"commit\".\n", res.Rev, Stamp(deadline))
+	return nil
 }
 
 // CommitError renders why a commit was refused and returns the error a
@@ -65,6 +97,7 @@ func (sh *Shell) commit(s *Session, args []string) error {
 func CommitError(s *Session, err error) error {
 	var ce *store.ConflictError
 	var ie *store.InvalidError
+	var pe *store.PendingError
 	switch {
 	case errors.Is(err, store.ErrNoChanges):
 		s.Println("There are no changes to commit.")
@@ -86,6 +119,10 @@ func CommitError(s *Session, err error) error {
 			s.Printf("  %s\n", p)
 		}
 		return errors.New("commit failed: invalid configuration")
+	case errors.As(err, &pe):
+		s.Printf("Commit refused: %s.\n", pe.Error())
+		s.Println("Other commits wait until its author confirms it or it is rolled back.")
+		return errors.New("commit refused: a confirmed commit is pending")
 	case errors.Is(err, store.ErrApply):
 		s.Printf("Commit failed: %v\n", errors.Unwrap(err))
 		s.Println("The running configuration is unchanged.")

@@ -90,6 +90,11 @@ func (s *Session) CommitDraft(kind, comment string, rollback bool) error {
 	if err != nil {
 		return CommitError(s, err)
 	}
+	s.reportCommit(res)
+	return nil
+}
+
+func (s *Session) reportCommit(res store.Result) {
 	for _, w := range res.Warnings {
 		s.Printf("Warning: %s\n", w)
 	}
@@ -98,7 +103,6 @@ func (s *Session) CommitDraft(kind, comment string, rollback bool) error {
 		s.Printf("Your changes were merged over revision %d by %s.\n", last.Rev, last.Meta.User)
 	}
 	s.Printf("Changes committed: %s\n", Stamp(res.Snapshot.Meta.Time))
-	return nil
 }
 
 // ConfigFile resolves a file name an administrator typed for import or

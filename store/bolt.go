@@ -33,6 +33,7 @@ var (
 	bucketAudit  = []byte("audit")
 	keyHead      = []byte("head")
 	keySchema    = []byte("schema")
+	keyConfirm   = []byte("confirm") // the commit awaiting confirmation, if any
 )
 
 const schemaVersion = "1"
@@ -55,8 +56,9 @@ type DB struct {
 	db  *bolt.DB
 	now func() time.Time
 
-	mu   sync.Mutex // serialises commits; guards head
-	head Snapshot
+	mu      sync.Mutex // serialises commits; guards head and pending
+	head    Snapshot
+	pending *Pending
 }
 
 var _ Backend = (*DB)(nil)
@@ -139,6 +141,13 @@ func (s *DB) init(opts Options) error {
 func (s *DB) loadHead() error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		rev := binary.BigEndian.Uint64(tx.Bucket(bucketMeta).Get(keyHead))
+		if raw := tx.Bucket(bucketMeta).Get(keyConfirm); raw != nil {
+			var p Pending
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return fmt.Errorf("pending confirmation: %w", err)
+			}
+			s.pending = &p
+		}
 		cb := tx.Bucket(bucketConfig)
 		recs := make(map[string][]byte, cb.Stats().KeyN)
 		// The values are decoded before the transaction ends, so they
@@ -188,6 +197,9 @@ func (s *DB) Commit(ctx context.Context, req CommitRequest) (Result, error) {
 
 func (s *DB) commitLocked(ctx context.Context, req CommitRequest) (Result, error) {
 	head := s.head
+	if p := s.pending; p != nil && req.Meta.Kind != KindConfirmRevert && req.Meta.User != p.User {
+		return Result{}, &PendingError{Pending: *p}
+	}
 	ours := config.Diff(req.Base.Config, req.Candidate)
 	if len(ours) == 0 {
 		return Result{}, ErrNoChanges
@@ -237,12 +249,14 @@ func (s *DB) commitLocked(ctx context.Context, req CommitRequest) (Result, error
 		meta.Merged = fmt.Sprintf("merged over revision %d by %s", last.Rev, last.Meta.User)
 	}
 	rev := Revision{Rev: head.Rev + 1, Meta: meta, Changes: ours}
-	if err := s.writeRevision(rev, recs); err != nil {
+	pending := s.nextPending(req, rev)
+	if err := s.writeRevision(rev, recs, pending); err != nil {
 		abort()
 		return Result{}, fmt.Errorf("write revision %d: %w", rev.Rev, err)
 	}
 	activate()
 	s.head = Snapshot{Rev: rev.Rev, Meta: meta, Config: cand}
+	s.pending = pending
 	res.Rev, res.Changes, res.Snapshot = rev.Rev, len(ours), s.head
 	return res, nil
 }
@@ -291,12 +305,17 @@ func within(p, q string) bool {
 	return p == q || strings.HasPrefix(p, q+".") || strings.HasPrefix(p, q+"[")
 }
 
-func (s *DB) writeRevision(rev Revision, recs []config.Record) error {
+func (s *DB) writeRevision(rev Revision, recs []config.Record, pending *Pending) error {
 	raw, err := json.Marshal(rev)
 	if err != nil {
 		return err
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
+		// The confirmation deadline is written with the revision it
+		// guards: a crash can never leave one without the other.
+		if err := putPending(tx, pending); err != nil {
+			return err
+		}
 		cb := tx.Bucket(bucketConfig)
 		for _, r := range recs {
 			var err error

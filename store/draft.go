@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"esash/config"
 )
@@ -80,20 +81,26 @@ func (d *Draft) Refresh() {
 
 // Commit makes the draft the running configuration.
 func (d *Draft) Commit(ctx context.Context, comment string, rollback bool, prepare PrepareFunc) (Result, error) {
-	return d.commit(ctx, Meta{Comment: comment, Rollback: rollback}, prepare)
+	return d.commit(ctx, Meta{Comment: comment, Rollback: rollback}, prepare, time.Time{})
 }
 
 // CommitKind is Commit with the revision kind recorded (rollback, load).
 func (d *Draft) CommitKind(ctx context.Context, kind, comment string, rollback bool, prepare PrepareFunc) (Result, error) {
-	return d.commit(ctx, Meta{Kind: kind, Comment: comment, Rollback: rollback}, prepare)
+	return d.commit(ctx, Meta{Kind: kind, Comment: comment, Rollback: rollback}, prepare, time.Time{})
 }
 
-func (d *Draft) commit(ctx context.Context, m Meta, prepare PrepareFunc) (Result, error) {
+// CommitConfirmed commits the draft to be reverted at deadline unless
+// confirmed.
+func (d *Draft) CommitConfirmed(ctx context.Context, comment string, rollback bool, deadline time.Time, prepare PrepareFunc) (Result, error) {
+	return d.commit(ctx, Meta{Comment: comment, Rollback: rollback}, prepare, deadline)
+}
+
+func (d *Draft) commit(ctx context.Context, m Meta, prepare PrepareFunc, confirmBy time.Time) (Result, error) {
 	if !d.dirty {
 		return Result{}, ErrNoChanges
 	}
 	m.User, m.Source = d.User, d.Source
-	res, err := d.db.Commit(ctx, CommitRequest{Base: d.base, Candidate: d.cfg, Meta: m, Prepare: prepare, handover: d.own})
+	res, err := d.db.Commit(ctx, CommitRequest{Base: d.base, Candidate: d.cfg, Meta: m, Prepare: prepare, handover: d.own, ConfirmBy: confirmBy})
 	if err != nil {
 		if errors.Is(err, ErrNoChanges) {
 			d.Clear()

@@ -53,6 +53,9 @@ type CommitRequest struct {
 	Candidate *config.Config // the draft
 	Meta      Meta
 	Prepare   PrepareFunc // may be nil
+	// ConfirmBy, when set, makes this a confirmed commit: reverted
+	// automatically unless confirmed before then.
+	ConfirmBy time.Time
 
 	// handover says Candidate is a private copy nobody modifies again (a
 	// Draft's staged configuration), so the store may keep it uncopied.
@@ -91,5 +94,9 @@ type Backend interface {
 	// Audit appends to the audit trail; AuditLog reads its newest entries.
 	Audit(e AuditEntry) error
 	AuditLog(limit int) ([]AuditEntry, error)
+	// Pending, Confirm and RevertPending manage confirmed commits.
+	Pending() (Pending, bool)
+	Confirm(user, source string) (Pending, error)
+	RevertPending(ctx context.Context, reason string, prepare PrepareFunc) (Result, error)
 	Close() error
 }

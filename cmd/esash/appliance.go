@@ -55,6 +55,7 @@ type appliance struct {
 	// prepare readies every running service for a commit; ssh is the
 	// daemon's SSH server (ssh.go).
 	prepare store.PrepareFunc
+	stop    chan struct{} // ends the background watchers
 	ssh     sshHook
 	web     webHook // the daemon's HTTPS service (web.go)
 }
@@ -106,6 +107,8 @@ func openAppliance(o options) (*appliance, error) {
 	}
 	a.bootErr = a.mta.Boot(context.Background(), db.Head().Config)
 	a.prepare = composePrepare(a.mta.Prepare, a.ssh.prepare, a.web.prepare)
+	a.stop = make(chan struct{})
+	a.watchConfirm(o.now, a.stop)
 	a.shell, err = shell.New(db, shell.Options{
 		Prepare: a.prepare,
 		Now:     o.now,
@@ -147,6 +150,9 @@ func openAppliance(o options) (*appliance, error) {
 }
 
 func (a *appliance) Close() error {
+	if a.stop != nil {
+		close(a.stop)
+	}
 	if a.mta != nil {
 		// Sessions in progress get a few seconds to finish.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
