@@ -92,6 +92,7 @@ func (s *Server) plain(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target, http.StatusMovedPermanently)
 		return
 	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusForbidden)
 	s.render(w, "notice", noticeView{Title: "HTTPS only", Target: target})
 }
