@@ -209,7 +209,7 @@ func (e errorLogger) Println(v ...any)               { e.s.errorf("%v", v) }
 
 var _ smtp.Logger = errorLogger{}
 
-// deadlineConn helpers for the plain replies written outside go-smtp.
+// writeLine writes a reply outside go-smtp (refusals before the banner).
 func writeLine(c net.Conn, line string) {
 	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	io.WriteString(c, line+"\r\n")

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"esash/config"
 	"esash/maillog"
 )
@@ -274,5 +272,3 @@ func (c *rdnsCache) lookup(ip netip.Addr) (name, verified string) {
 	c.mu.Unlock()
 	return name, verified
 }
-
-var _ = smtp.ErrAuthFailed

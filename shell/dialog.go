@@ -76,6 +76,15 @@ func (s *Session) ask(question, def string, optional bool, check func(string) st
 	}
 }
 
+// AskConfigFile asks for the name of a file in the configuration
+// directory (IMPORT, EXPORT), refusing names ConfigFile does not accept.
+func (s *Session) AskConfigFile(question, def string) (string, error) {
+	return s.Ask(question, def, func(a string) string {
+		_, msg := s.ConfigFile(a)
+		return msg
+	})
+}
+
 // YesNo asks a yes/no question: "question? [Y]> ".
 func (s *Session) YesNo(question string, def bool) (bool, error) {
 	d := "N"

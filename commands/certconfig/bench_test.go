@@ -49,8 +49,8 @@ func BenchmarkNew(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				var out bytes.Buffer
 				r := &timingReader{ScriptReader: shell.NewScriptReader(strings.NewReader(script), &out)}
-				s := e.sh.NewSession(shell.SessionConfig{In: r, Out: &out, Err: &out, User: "admin", Source: "bench", DataDir: e.dir})
-				e.sh.Run(s)
+				s := e.Shell.NewSession(shell.SessionConfig{In: r, Out: &out, Err: &out, User: "admin", Source: "bench", DataDir: e.Dir})
+				e.Shell.Run(s)
 				if r.took == 0 {
 					b.Fatalf("no CSR question:\n%s", out.String())
 				}
@@ -85,8 +85,8 @@ func BenchmarkCommit200(b *testing.B) {
 	}
 	session := func() *shell.Session {
 		var out bytes.Buffer
-		return e.sh.NewSession(shell.SessionConfig{In: shell.NewScriptReader(strings.NewReader(""), &out),
-			Out: &out, Err: &out, User: "admin", Source: "bench", DataDir: e.dir})
+		return e.Shell.NewSession(shell.SessionConfig{In: shell.NewScriptReader(strings.NewReader(""), &out),
+			Out: &out, Err: &out, User: "admin", Source: "bench", DataDir: e.Dir})
 	}
 	s := session()
 	if err := s.Draft.Update(func(c *config.Config) error {
@@ -100,7 +100,7 @@ func BenchmarkCommit200(b *testing.B) {
 	if _, err := s.Draft.Commit(context.Background(), "200 profiles", false, nil); err != nil {
 		b.Fatal(err)
 	}
-	if n := len(e.db.Head().Config.Certificates); n != 200 {
+	if n := len(e.DB.Head().Config.Certificates); n != 200 {
 		b.Fatalf("%d profiles", n)
 	}
 	seq := 0 // across the runs the benchmark framework makes, so every commit changes something

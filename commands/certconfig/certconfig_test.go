@@ -105,7 +105,7 @@ func TestEditWrongKeyKeepsOld(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("paste: %d\n%s", code, out)
 	}
-	before := e.db.Head().Config.Certificates[1]
+	before := e.DB.Head().Config.Certificates[1]
 	other := issue(t, p.inter, "mail.example.com", false, testNow.AddDate(0, -1, 0), testNow.AddDate(1, 0, 0))
 	out, code, s := e.terminal(lines("certconfig", "certificate", "edit", "mail", "Y", other.certPEM(), ".", "", ""))
 	if code != 0 || !strings.Contains(out, "Error: key does not sign certificate") {
@@ -114,7 +114,7 @@ func TestEditWrongKeyKeepsOld(t *testing.T) {
 	if s.Draft.Changed() {
 		t.Error("the refused certificate was staged")
 	}
-	if after := e.db.Head().Config.Certificates[1]; after.CertPEM != before.CertPEM {
+	if after := e.DB.Head().Config.Certificates[1]; after.CertPEM != before.CertPEM {
 		t.Error("the stored certificate changed")
 	}
 }
@@ -128,8 +128,8 @@ func TestDeleteNamesEveryUser(t *testing.T) {
 		t.Fatalf("paste: %d\n%s", code, out)
 	}
 	var buf strings.Builder
-	sess := e.sh.NewSession(shell.SessionConfig{In: shell.NewScriptReader(strings.NewReader(""), &buf), Out: &buf, Err: &buf,
-		User: "admin", Source: "test", DataDir: e.dir})
+	sess := e.Shell.NewSession(shell.SessionConfig{In: shell.NewScriptReader(strings.NewReader(""), &buf), Out: &buf, Err: &buf,
+		User: "admin", Source: "test", DataDir: e.Dir})
 	err := sess.Draft.Update(func(c *config.Config) error {
 		c.Listeners = append(c.Listeners, config.FactoryListener("Outgoing", config.Private, "Management", 2526))
 		c.Listeners[1].Certificate = "web"
@@ -223,7 +223,7 @@ func TestImportKeyMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(e.dir, "configuration", "bad.p12"), der, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(e.Dir, "configuration", "bad.p12"), der, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out, code, s := e.terminal(lines("certconfig", "certificate", "import", "x", "bad.p12", "pw", "", ""))
@@ -247,7 +247,7 @@ func TestBadIntermediateAskedAgain(t *testing.T) {
 		t.Errorf("the loop did not ask again:\n%s", tail(out))
 	}
 	_ = s
-	prof, ok := findProfile(e.db.Head().Config, "mail")
+	prof, ok := findProfile(e.DB.Head().Config, "mail")
 	if !ok || len(prof.Intermediates) != 1 {
 		t.Errorf("profile not staged with its intermediate: %+v", prof)
 	}

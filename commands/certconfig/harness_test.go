@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
 	"math/big"
 	"os"
 	"os/exec"
@@ -21,7 +20,7 @@ import (
 	"esash/config"
 	"esash/pki"
 	"esash/shell"
-	"esash/store"
+	"esash/shell/shelltest"
 )
 
 // testNow is the clock of tests that do not hand certificates to openssl.
@@ -30,10 +29,8 @@ var testNow = time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
 // env is an appliance with certconfig: a store in a temporary data
 // directory and a shell over it.
 type env struct {
+	*shelltest.Appliance
 	t   testing.TB
-	dir string
-	db  *store.DB
-	sh  *shell.Shell
 	now time.Time
 }
 
@@ -47,24 +44,9 @@ func newEnv(t testing.TB, now time.Time) *env {
 func newEnvClock(t testing.TB, clock func() time.Time) *env {
 	t.Helper()
 	now := clock()
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "configuration"), 0o700); err != nil {
-		t.Fatal(err)
-	}
 	demo := demoProfileFor(t, now)
-	db, err := store.Open(filepath.Join(dir, "config.db"), store.Options{
-		Now:     clock,
-		Factory: func() (*config.Config, error) { return config.Factory(demo), nil },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	sh, err := shell.New(db, shell.Options{Now: clock}, New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, dir: dir, db: db, sh: sh, now: now}
+	a := shelltest.NewAppliance(t, shelltest.Options{Clock: clock, Demo: &demo}, New())
+	return &env{Appliance: a, t: t, now: now}
 }
 
 func demoProfileFor(t testing.TB, now time.Time) config.Certificate {
@@ -84,63 +66,16 @@ func demoProfileFor(t testing.TB, now time.Time) config.Certificate {
 // script runs input as a script session and returns its output, exit
 // status and session.
 func (e *env) script(input string) (string, int, *shell.Session) {
-	var out bytes.Buffer
-	s := e.sh.NewSession(shell.SessionConfig{In: shell.NewScriptReader(strings.NewReader(input), &out),
-		Out: &out, Err: &out, User: "admin", Source: "test", DataDir: e.dir})
-	code := e.sh.Run(s)
-	return out.String(), code, s
+	return e.Run(false, input)
 }
 
 // terminal runs lines as typed on a terminal: invalid answers are asked
 // again, refusals bring the menu back.
 func (e *env) terminal(lines []string) (string, int, *shell.Session) {
 	var out bytes.Buffer
-	in := &fakeTerm{lines: lines, out: &out}
-	s := e.sh.NewSession(shell.SessionConfig{In: in, Out: &out, Err: &out, User: "admin", Source: "test", DataDir: e.dir})
-	code := e.sh.Run(s)
+	s, code := e.Session(&shelltest.Term{Lines: lines, Out: &out}, &out)
 	return out.String(), code, s
 }
-
-// fakeTerm is an interactive LineReader fed from a list, echoing what is
-// typed as a terminal shows it (secrets are not echoed).
-type fakeTerm struct {
-	lines []string
-	out   io.Writer
-	n     int
-}
-
-func (f *fakeTerm) next() (string, error) {
-	if len(f.lines) == 0 {
-		return "", io.EOF
-	}
-	l := f.lines[0]
-	f.lines = f.lines[1:]
-	f.n++
-	return l, nil
-}
-
-func (f *fakeTerm) ReadLine(p string) (string, error) {
-	io.WriteString(f.out, p)
-	l, err := f.next()
-	if err != nil {
-		io.WriteString(f.out, "^D\n")
-		return "", err
-	}
-	io.WriteString(f.out, l+"\n")
-	return l, nil
-}
-
-func (f *fakeTerm) ReadCommand(p string) (string, error) { return f.ReadLine(p) }
-
-func (f *fakeTerm) ReadSecret(p string) (string, error) {
-	io.WriteString(f.out, p+"\n")
-	return f.next()
-}
-
-func (f *fakeTerm) ReadKey(string) error { return nil }
-func (f *fakeTerm) Interactive() bool    { return true }
-func (f *fakeTerm) Line() int            { return f.n }
-func (f *fakeTerm) Close() error         { return nil }
 
 // A tiny PKI for tests.
 
@@ -221,7 +156,7 @@ func newPKI(t testing.TB) pkiSet {
 // trustRoot stages the test root in the custom list and commits it.
 func (e *env) trustRoot(p pkiSet) {
 	e.t.Helper()
-	if err := os.WriteFile(filepath.Join(e.dir, "configuration", "root.pem"), []byte(p.root.certPEM()), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(e.Dir, "configuration", "root.pem"), []byte(p.root.certPEM()), 0o600); err != nil {
 		e.t.Fatal(err)
 	}
 	out, code, _ := e.script("certconfig\ncertauthority\ncustom\nimport\nroot.pem\nN\n\n\n\ncommit root\n")

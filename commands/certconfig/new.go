@@ -161,10 +161,8 @@ func askCommonName(s *shell.Session) (string, error) {
 		if !check || pki.IsFQDN(cn) {
 			return cn, nil
 		}
-		msg := fmt.Sprintf("The Common Name %q is not in Fully Qualified Domain Name (FQDN) format.", cn)
-		s.Println(msg)
-		if !s.In.Interactive() {
-			return "", &shell.InputError{Line: s.In.Line(), Msg: msg}
+		if err := s.Reject(fmt.Sprintf("The Common Name %q is not in Fully Qualified Domain Name (FQDN) format.", cn)); err != nil {
+			return "", err
 		}
 	}
 }

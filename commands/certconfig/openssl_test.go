@@ -20,7 +20,7 @@ import (
 func TestUserStoryOpenSSL(t *testing.T) {
 	opensslPath(t)
 	e := newEnvClock(t, time.Now)
-	cfgDir := filepath.Join(e.dir, "configuration")
+	cfgDir := filepath.Join(e.Dir, "configuration")
 	work := t.TempDir()
 
 	// 1. NEW, then commit: the key exists from here on.
@@ -79,7 +79,7 @@ func TestUserStoryOpenSSL(t *testing.T) {
 	if v := openssl(t, work, "verify", "-CAfile", "root.pem", "-untrusted", "inter.pem", "leaf.pem"); !strings.Contains(v, "leaf.pem: OK") {
 		t.Errorf("openssl verify: %s", v)
 	}
-	p, ok := findProfile(e.db.Head().Config, "web")
+	p, ok := findProfile(e.DB.Head().Config, "web")
 	if !ok || len(p.Intermediates) != 1 || !samePEM(t, p.Intermediates[0], interPEM) || !samePEM(t, p.CertPEM, leafPEM) {
 		t.Fatalf("committed profile: %+v", p)
 	}
@@ -128,7 +128,7 @@ func TestUserStoryOpenSSL(t *testing.T) {
 		if got := strings.Contains(out, "legacy encryption"); got != f.legacy {
 			t.Errorf("IMPORT %s: legacy warning %v, want %v", f.name, got, f.legacy)
 		}
-		ip, _ := findProfile(e.db.Head().Config, prof)
+		ip, _ := findProfile(e.DB.Head().Config, prof)
 		if ip.KeyPEM != p.KeyPEM || !samePEM(t, ip.CertPEM, leafPEM) || len(ip.Intermediates) != 1 {
 			t.Errorf("imported %s differs from the exported profile", f.name)
 		}

@@ -140,16 +140,6 @@ func (Command) batch(s *shell.Session, args []string) error {
 	return shell.Invalid(s, "destconfig", fmt.Sprintf("unknown operation %q: the batch operations are list, detail, delete, clear, import and export", args[0]))
 }
 
-// fail reports a refused operation: on a terminal the menu comes back, a
-// script ends there.
-func fail(s *shell.Session, msg string) error {
-	s.Println(msg)
-	if s.In.Interactive() {
-		return nil
-	}
-	return &shell.InputError{Line: s.In.Line(), Msg: msg}
-}
-
 func checkExisting(s *shell.Session, d string) string {
 	if s.Draft.Config().Destinations.Find(d) < 0 {
 		return fmt.Sprintf("The domain %s was not found in the destination controls table.", d)
@@ -165,7 +155,7 @@ func usesDemo(d *config.Destinations) bool {
 func newEntry(s *shell.Session) error {
 	d := &s.Draft.Config().Destinations
 	if len(d.Entries) >= config.MaxDestEntries {
-		return fail(s, fmt.Sprintf("There is a maximum of %d destination entries.", config.MaxDestEntries))
+		return s.Reject(fmt.Sprintf("There is a maximum of %d destination entries.", config.MaxDestEntries))
 	}
 	domain, err := s.Ask("Enter the domain you wish to configure.", "", func(a string) string {
 		if r := config.CheckDestDomain(a); r != "" {
@@ -427,7 +417,7 @@ func editDefault(s *shell.Session) error {
 func setup(s *shell.Session) error {
 	cfg := s.Draft.Config()
 	if len(cfg.Certificates) == 0 {
-		return fail(s, "There are no certificates configured; use certconfig to add one.")
+		return s.Reject("There are no certificates configured; use certconfig to add one.")
 	}
 	names := make([]string, len(cfg.Certificates))
 	def := 0

@@ -1,21 +1,14 @@
 package destconfig
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	"esash/config"
 	"esash/shell"
 )
 
-// maxFile bounds what IMPORT reads: far above 50,000 entries.
-const maxFile = 64 << 20
-
 func importFile(s *shell.Session) error {
-	name, err := s.Ask("Enter the name of the file to import.", "", fileCheck(s))
+	name, err := s.AskConfigFile("Enter the name of the file to import.", "")
 	if err != nil {
 		return err
 	}
@@ -23,85 +16,21 @@ func importFile(s *shell.Session) error {
 }
 
 func exportFile(s *shell.Session) error {
-	name, err := s.Ask("Enter the name of the file to export.", "", fileCheck(s))
+	name, err := s.AskConfigFile("Enter the name of the file to export.", "")
 	if err != nil {
 		return err
 	}
 	return exportNamed(s, name)
 }
 
-func fileCheck(s *shell.Session) func(string) string {
-	return func(a string) string {
-		_, msg := s.ConfigFile(a)
-		return msg
-	}
-}
-
-// readConfigFile reads a file of the configuration directory for IMPORT,
-// returning the AsyncOS-style message when it cannot.
-func readConfigFile(s *shell.Session, name string) ([]byte, string) {
-	path, msg := s.ConfigFile(name)
-	if msg != "" {
-		return nil, msg
-	}
-	st, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Sprintf("Error reading file: the file %q does not exist in the configuration directory.", name)
-	case err != nil:
-		return nil, "Error reading file."
-	case !st.Mode().IsRegular():
-		return nil, fmt.Sprintf("Error reading file: %q is not a regular file.", name)
-	case st.Size() > maxFile:
-		return nil, fmt.Sprintf("Error reading file: %q is larger than %d MB.", name, maxFile>>20)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, "Error reading file."
-	}
-	return data, ""
-}
-
-// writeConfigFile writes a file of the configuration directory for EXPORT,
-// whole or not at all.
-func writeConfigFile(s *shell.Session, name string, data []byte) string {
-	path, msg := s.ConfigFile(name)
-	if msg != "" {
-		return msg
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "Error writing file."
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".export-*")
-	if err != nil {
-		return "Error writing file."
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return "Error writing file."
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return "Error writing file."
-	}
-	if err := tmp.Close(); err != nil {
-		return "Error writing file."
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return "Error writing file."
-	}
-	return ""
-}
-
 func importNamed(s *shell.Session, name string) error {
-	data, msg := readConfigFile(s, name)
-	if msg != "" {
-		return fail(s, msg)
+	data, err := s.ReadConfigFile(name)
+	if err != nil {
+		return s.Reject(err.Error())
 	}
 	def, entries, err := config.ParseDestinations(data)
 	if err != nil {
-		return fail(s, fmt.Sprintf("Import failed: %v Nothing was imported.", err))
+		return s.Reject(fmt.Sprintf("Import failed: %v Nothing was imported.", err))
 	}
 	if err := s.Draft.Update(func(c *config.Config) error {
 		c.Destinations.Default = def
@@ -115,8 +44,8 @@ func importNamed(s *shell.Session, name string) error {
 }
 
 func exportNamed(s *shell.Session, name string) error {
-	if msg := writeConfigFile(s, name, config.FormatDestinations(&s.Draft.Config().Destinations)); msg != "" {
-		return fail(s, msg)
+	if err := s.WriteConfigFile(name, config.FormatDestinations(&s.Draft.Config().Destinations), 0o600); err != nil {
+		return s.Reject(err.Error())
 	}
 	s.Printf("Exported %d entries and the default to %s.\n", len(s.Draft.Config().Destinations.Entries), name)
 	return nil

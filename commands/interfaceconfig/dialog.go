@@ -71,7 +71,7 @@ func (c Command) dialog(s *shell.Session, cur config.Interface, isNew bool) (con
 		if v4 {
 			break
 		}
-		if err := retry(s, "You must configure an IPv4 address: esash listens and delivers over IPv4 on every interface."); err != nil {
+		if err := s.Reject("You must configure an IPv4 address: esash listens and delivers over IPv4 on every interface."); err != nil {
 			return in, err
 		}
 	}
@@ -130,7 +130,7 @@ func (c Command) dialog(s *shell.Session, cur config.Interface, isNew bool) (con
 		if msg == "" {
 			break
 		}
-		if err := retry(s, msg); err != nil {
+		if err := s.Reject(msg); err != nil {
 			return in, err
 		}
 	}
@@ -368,14 +368,4 @@ func parseNetmask(a string) (int, bool) {
 		return 0, false
 	}
 	return n, true
-}
-
-// retry shows why an answer cannot be taken: on a terminal the question
-// comes again (nil), in a script it ends the session.
-func retry(s *shell.Session, msg string) error {
-	s.Println(msg)
-	if !s.In.Interactive() {
-		return &shell.InputError{Line: s.In.Line(), Msg: msg}
-	}
-	return nil
 }

@@ -276,9 +276,8 @@ func checkListenerPort(cfg *config.Config, iface, listener, a string, moved map[
 // and asked again on a terminal (ErrBack here: the menu comes back), the
 // end of a script.
 func reject(s *shell.Session, msg string) error {
-	s.Println(msg)
-	if !s.In.Interactive() {
-		return &shell.InputError{Line: s.In.Line(), Msg: msg}
+	if err := s.Reject(msg); err != nil {
+		return err
 	}
 	return shell.ErrBack
 }

@@ -234,16 +234,6 @@ func summary(s *shell.Session, sv config.LDAPServer) {
 		sv.Name, sv.Host, sv.Port, ssl, typeName(sv.ServerType), auth, base)
 }
 
-// reject shows an invalid answer: asked again on a terminal, the end of a
-// script otherwise (the dialog engine's rule, for questions it cannot ask).
-func reject(s *shell.Session, msg string) error {
-	s.Println(msg)
-	if s.In.Interactive() {
-		return nil
-	}
-	return &shell.InputError{Line: s.In.Line(), Msg: msg}
-}
-
 func (c Command) newServer(s *shell.Session) error {
 	name, err := s.Ask(`Please create a name for this server configuration (Ex: "PublicLDAP"):`, "", checkName(s, ""))
 	if err != nil {
@@ -321,7 +311,7 @@ func askAuth(s *shell.Session, sv *config.LDAPServer, isNew bool) error {
 			sv.BindPassword = p
 			return nil
 		}
-		if err := reject(s, "The passphrases do not match."); err != nil {
+		if err := s.Reject("The passphrases do not match."); err != nil {
 			return err
 		}
 	}

@@ -206,7 +206,7 @@ func (e *editor) chooseBehavior(s *shell.Session, l config.Listener, group, cur 
 		if findPolicy(&l, group) == nil {
 			return config.MailFlowPolicy{Name: group, Action: actionValues[k]}, true, nil
 		}
-		if err := retry(s, fmt.Sprintf("A policy named $%s already exists: choose it, or another behavior.", group)); err != nil {
+		if err := s.Reject(fmt.Sprintf("A policy named $%s already exists: choose it, or another behavior.", group)); err != nil {
 			return config.MailFlowPolicy{}, false, err
 		}
 	}
@@ -471,16 +471,6 @@ func (e *editor) hatClear(s *shell.Session) error {
 		return err
 	}
 	s.Printf("All entries were removed; the table holds the default entries of a %s listener.\n", l.Type)
-	return nil
-}
-
-// retry shows why an answer cannot be taken: on a terminal the question
-// comes again (nil), in a script it ends the session.
-func retry(s *shell.Session, msg string) error {
-	s.Println(msg)
-	if !s.In.Interactive() {
-		return &shell.InputError{Line: s.In.Line(), Msg: msg}
-	}
 	return nil
 }
 

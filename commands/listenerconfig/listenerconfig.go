@@ -405,9 +405,8 @@ func yesNo(v string) string {
 // reject reports a refused answer the way the dialog engine does: shown,
 // then the menu again on a terminal (ErrBack), the end of a script.
 func reject(s *shell.Session, msg string) error {
-	s.Println(msg)
-	if !s.In.Interactive() {
-		return &shell.InputError{Line: s.In.Line(), Msg: msg}
+	if err := s.Reject(msg); err != nil {
+		return err
 	}
 	return shell.ErrBack
 }

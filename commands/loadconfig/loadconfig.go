@@ -164,10 +164,8 @@ func load(s *shell.Session, source string, data []byte) error {
 		if !errors.Is(err, config.ErrPassphrase) && !errors.Is(err, config.ErrNoPassphrase) {
 			break
 		}
-		msg := "The passphrase is not correct."
-		s.Println(msg)
-		if !s.In.Interactive() {
-			return &shell.InputError{Line: s.In.Line(), Msg: msg}
+		if err := s.Reject("The passphrase is not correct."); err != nil {
+			return err
 		}
 	}
 	var missing *config.MissingSecretsError

@@ -32,12 +32,7 @@ func (Command) Summary() string { return "Saves the current configuration to a f
 
 // Run asks the passphrase option and writes the file.
 func (Command) Run(s *shell.Session, args []string) error {
-	backup.NoteDraft(s)
-	o, err := backup.Ask(s, args)
-	if err != nil {
-		return err
-	}
-	data, err := backup.Export(s, o)
+	o, data, err := backup.Prepare(s, args)
 	if err != nil {
 		return err
 	}

@@ -23,12 +23,7 @@ func (Command) Summary() string { return "Display all configuration values" }
 
 // Run asks the passphrase option and shows the configuration.
 func (Command) Run(s *shell.Session, args []string) error {
-	backup.NoteDraft(s)
-	o, err := backup.Ask(s, args)
-	if err != nil {
-		return err
-	}
-	data, err := backup.Export(s, o)
+	o, data, err := backup.Prepare(s, args)
 	if err != nil {
 		return err
 	}

@@ -38,9 +38,6 @@ package smtproutes
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -168,16 +165,6 @@ func batch(s *shell.Session, args []string) error {
 	return shell.Invalid(s, "smtproutes", fmt.Sprintf("unknown operation %q: the batch operations are new, delete, print, clear, import and export", args[0]))
 }
 
-// fail reports a refused operation: on a terminal the menu comes back, a
-// script ends there.
-func fail(s *shell.Session, msg string) error {
-	s.Println(msg)
-	if s.In.Interactive() {
-		return nil
-	}
-	return &shell.InputError{Line: s.In.Line(), Msg: msg}
-}
-
 func checkExisting(s *shell.Session, d string) string {
 	if config.FindRoute(s.Draft.Config().Routes, d) < 0 {
 		return fmt.Sprintf("The entry %s does not appear to be in the routing table.", d)
@@ -206,7 +193,7 @@ Append :port for a port other than 25 and /pri=N for a priority (lower numbers a
 
 func newRoute(s *shell.Session) error {
 	if len(s.Draft.Config().Routes) >= config.MaxRoutes {
-		return fail(s, fmt.Sprintf("There is a maximum of %d routes.", config.MaxRoutes))
+		return s.Reject(fmt.Sprintf("There is a maximum of %d routes.", config.MaxRoutes))
 	}
 	domain, err := s.Ask(`Enter the domain for which you want to set up a permanent route.
 Partial hostnames such as ".example.com" are allowed.
@@ -434,18 +421,8 @@ func printRoutes(s *shell.Session) error {
 	return s.Page(formatRoutes(s.Draft.Config().Routes))
 }
 
-// maxFile bounds what IMPORT reads.
-const maxFile = 64 << 20
-
-func fileCheck(s *shell.Session) func(string) string {
-	return func(a string) string {
-		_, msg := s.ConfigFile(a)
-		return msg
-	}
-}
-
 func importFile(s *shell.Session) error {
-	name, err := s.Ask("Enter the name of the file to import.", "", fileCheck(s))
+	name, err := s.AskConfigFile("Enter the name of the file to import.", "")
 	if err != nil {
 		return err
 	}
@@ -453,7 +430,7 @@ func importFile(s *shell.Session) error {
 }
 
 func exportFile(s *shell.Session) error {
-	name, err := s.Ask("Enter the name of the file to export.", "", fileCheck(s))
+	name, err := s.AskConfigFile("Enter the name of the file to export.", "")
 	if err != nil {
 		return err
 	}
@@ -461,13 +438,13 @@ func exportFile(s *shell.Session) error {
 }
 
 func importNamed(s *shell.Session, name string) error {
-	data, msg := readConfigFile(s, name)
-	if msg != "" {
-		return fail(s, msg)
+	data, err := s.ReadConfigFile(name)
+	if err != nil {
+		return s.Reject(err.Error())
 	}
 	routes, err := config.ParseRoutes(data)
 	if err != nil {
-		return fail(s, fmt.Sprintf("Import failed: %v Nothing was imported.", err))
+		return s.Reject(fmt.Sprintf("Import failed: %v Nothing was imported.", err))
 	}
 	if err := s.Draft.Update(func(c *config.Config) error {
 		c.Routes = routes
@@ -481,55 +458,9 @@ func importNamed(s *shell.Session, name string) error {
 
 func exportNamed(s *shell.Session, name string) error {
 	routes := s.Draft.Config().Routes
-	if msg := writeConfigFile(s, name, config.FormatRoutes(routes)); msg != "" {
-		return fail(s, msg)
+	if err := s.WriteConfigFile(name, config.FormatRoutes(routes), 0o600); err != nil {
+		return s.Reject(err.Error())
 	}
 	s.Printf("Exported %d routes to %s.\n", len(routes), name)
 	return nil
-}
-
-func readConfigFile(s *shell.Session, name string) ([]byte, string) {
-	path, msg := s.ConfigFile(name)
-	if msg != "" {
-		return nil, msg
-	}
-	st, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Sprintf("Error reading file: the file %q does not exist in the configuration directory.", name)
-	case err != nil:
-		return nil, "Error reading file."
-	case !st.Mode().IsRegular():
-		return nil, fmt.Sprintf("Error reading file: %q is not a regular file.", name)
-	case st.Size() > maxFile:
-		return nil, fmt.Sprintf("Error reading file: %q is larger than %d MB.", name, maxFile>>20)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, "Error reading file."
-	}
-	return data, ""
-}
-
-func writeConfigFile(s *shell.Session, name string, data []byte) string {
-	path, msg := s.ConfigFile(name)
-	if msg != "" {
-		return msg
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "Error writing file."
-	}
-	tmp, err := os.CreateTemp(dir, ".export-*")
-	if err != nil {
-		return "Error writing file."
-	}
-	defer os.Remove(tmp.Name())
-	_, werr := tmp.Write(data)
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if werr != nil || serr != nil || cerr != nil || os.Rename(tmp.Name(), path) != nil {
-		return "Error writing file."
-	}
-	return ""
 }

@@ -110,6 +110,19 @@ func Export(s *shell.Session, o Options) ([]byte, error) {
 	})
 }
 
+// Prepare is what showconfig and saveconfig do first: the note about
+// uncommitted changes, the passphrase dialog (or its batch arguments) and
+// the export of the committed configuration.
+func Prepare(s *shell.Session, args []string) (Options, []byte, error) {
+	NoteDraft(s)
+	o, err := Ask(s, args)
+	if err != nil {
+		return o, nil, err
+	}
+	data, err := Export(s, o)
+	return o, data, err
+}
+
 // NoteDraft tells an administrator with uncommitted changes that they are
 // not part of what is shown or saved.
 func NoteDraft(s *shell.Session) {
