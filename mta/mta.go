@@ -70,6 +70,8 @@ type Options struct {
 	QueueBeforeSync func() error
 	// ErrorLog receives internal errors; nil writes them to mail_logs.
 	ErrorLog func(format string, args ...any)
+	// Delivery tunes the outbound delivery engine (deliver.go).
+	Delivery DeliveryOptions
 }
 
 // Server is the MTA.
@@ -81,6 +83,7 @@ type Server struct {
 	queue *queue.Queue
 	rt    atomic.Pointer[runtime]
 	rdns  *rdnsCache
+	dlv   delivery
 
 	active sync.WaitGroup // accepted connections not yet closed
 
@@ -147,6 +150,7 @@ func New(opts Options) (*Server, error) {
 		opts.SystemRoots = pki.SystemRoots
 	}
 	s := &Server{opts: opts, sockets: map[string]*socket{}}
+	s.deliveryDefaults()
 	s.rdns = newRDNSCache(opts.Resolver, opts.DNSTimeout)
 	var err error
 	if s.log, err = maillog.Open(opts.LogDir, "mail_logs", "mail", maillog.Options{Now: opts.Now}); err != nil {
@@ -166,6 +170,9 @@ func New(opts Options) (*Server, error) {
 	if s.mids, err = maillog.OpenCounter(filepath.Join(cdir, "mid"), 0); err != nil {
 		return fail(err)
 	}
+	if s.dlv.dcids, err = maillog.OpenCounter(filepath.Join(cdir, "dcid"), 0); err != nil {
+		return fail(err)
+	}
 	if s.queue, err = queue.Open(filepath.Join(opts.DataDir, "queue"), queue.Options{
 		PerMessageSync: opts.PerMessageSync, BeforeSync: opts.QueueBeforeSync}); err != nil {
 		return fail(err)
@@ -182,6 +189,9 @@ func (s *Server) closeStores() {
 	}
 	if s.mids != nil {
 		s.mids.Close()
+	}
+	if s.dlv.dcids != nil {
+		s.dlv.dcids.Close()
 	}
 	if s.icids != nil {
 		s.icids.Close()
@@ -357,6 +367,7 @@ func (p *prepared) activate() {
 		}
 		// Sessions already open finish under the old generation.
 		go old.shutdown(context.Background())
+		s.startDelivery()
 	})
 }
 
@@ -551,6 +562,7 @@ func (s *Server) Close(ctx context.Context) error {
 		delete(s.sockets, addr)
 	}
 	s.mu.Unlock()
+	s.stopDelivery()
 	s.loops.Wait()
 	rt := s.rt.Load()
 	rt.shutdown(ctx)

@@ -26,6 +26,7 @@ import (
 	"esash/commands/smtproutes"
 	"esash/commands/sshconfig"
 	"esash/commands/tail"
+	"esash/commands/tlsverify"
 	"esash/commands/userconfig"
 	"esash/commands/websecurityconfig"
 	"esash/commands/who"
@@ -101,7 +102,8 @@ func openAppliance(o options) (*appliance, error) {
 		a.Close()
 		return nil, err
 	}
-	if a.mta, err = mta.New(mta.Options{DataDir: o.dataDir, LogDir: filepath.Join(o.dataDir, "logs"), Now: o.now}); err != nil {
+	if a.mta, err = mta.New(mta.Options{DataDir: o.dataDir, LogDir: filepath.Join(o.dataDir, "logs"), Now: o.now,
+		Delivery: mta.DeliveryOptions{Enabled: true}}); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -123,6 +125,7 @@ func openAppliance(o options) (*appliance, error) {
 		tail.New(tail.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.tailLogs()}),
 		grep.New(grep.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.grepLogs()}),
 		showqueue.New(queueView{a.mta}),
+		tlsverify.New(tlsVerifier{a.mta}),
 		certconfig.New(),
 		interfaceconfig.New(),
 		listenerconfig.New(),

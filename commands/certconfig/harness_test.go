@@ -179,7 +179,7 @@ func opensslPath(t testing.TB) string {
 	t.Helper()
 	p, err := exec.LookPath("openssl")
 	if err != nil {
-		t.Skip("openssl not installed; run scripts/testdeps.sh")
+		t.Fatal("openssl not installed: make test installs it (scripts/testdeps.sh)")
 	}
 	return p
 }
