@@ -1,10 +1,8 @@
 package mta
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
@@ -56,38 +54,9 @@ func versionName(v uint16) string {
 	return fmt.Sprintf("0x%04x", v)
 }
 
-// loadCertificate turns a certificate profile into what a handshake
-// serves: the leaf and its intermediates, never a self-signed root.
+// loadCertificate is what a handshake serves for a certificate profile.
 func loadCertificate(ct config.Certificate) (*tls.Certificate, error) {
-	certs, err := pki.ParseCertificates([]byte(ct.CertPEM))
-	if err != nil {
-		return nil, err
-	}
-	for _, in := range ct.Intermediates {
-		more, err := pki.ParseCertificates([]byte(in))
-		if err != nil {
-			return nil, fmt.Errorf("intermediate: %w", err)
-		}
-		certs = append(certs, more...)
-	}
-	var chain bytes.Buffer
-	seen := map[string]bool{}
-	for i, c := range certs {
-		if i > 0 && (isRoot(c) || seen[string(c.Raw)]) {
-			continue
-		}
-		seen[string(c.Raw)] = true
-		pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
-	}
-	pair, err := tls.X509KeyPair(chain.Bytes(), []byte(ct.KeyPEM))
-	if err != nil {
-		return nil, err
-	}
-	return &pair, nil
-}
-
-func isRoot(c *x509.Certificate) bool {
-	return bytes.Equal(c.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(c) == nil
+	return pki.ServedCertificate(ct.CertPEM, ct.Intermediates, ct.KeyPEM)
 }
 
 // clientRoots is the pool a "verify client certificate" policy trusts:

@@ -1,10 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -113,43 +110,9 @@ func build(cfg *config.Config) (*runtime, map[netip.AddrPort]error) {
 	return rt, bad
 }
 
-// loadCertificate turns a certificate profile into what a handshake
-// serves: the leaf and its intermediates in the order uploaded, without
-// duplicates and never a self-signed root (clients must have the root
-// already; sending it only hides a chain that is incomplete).
+// loadCertificate is what a handshake serves for a certificate profile.
 func loadCertificate(ct config.Certificate) (*tls.Certificate, error) {
-	if ct.KeyPEM == "" {
-		return nil, errors.New("it has no private key (a signing request is pending)")
-	}
-	certs, err := pki.ParseCertificates([]byte(ct.CertPEM))
-	if err != nil {
-		return nil, err
-	}
-	for _, in := range ct.Intermediates {
-		more, err := pki.ParseCertificates([]byte(in))
-		if err != nil {
-			return nil, fmt.Errorf("intermediate: %w", err)
-		}
-		certs = append(certs, more...)
-	}
-	var chain bytes.Buffer
-	seen := map[string]bool{}
-	for i, c := range certs {
-		if i > 0 && (isRoot(c) || seen[string(c.Raw)]) {
-			continue
-		}
-		seen[string(c.Raw)] = true
-		pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
-	}
-	pair, err := tls.X509KeyPair(chain.Bytes(), []byte(ct.KeyPEM))
-	if err != nil {
-		return nil, err
-	}
-	return &pair, nil
-}
-
-func isRoot(c *x509.Certificate) bool {
-	return bytes.Equal(c.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(c) == nil
+	return pki.ServedCertificate(ct.CertPEM, ct.Intermediates, ct.KeyPEM)
 }
 
 // bindError says why an endpoint cannot listen, in the administrator's

@@ -230,7 +230,7 @@ func certViews(cfg *config.Config, now time.Time) []certView {
 		cv.Served = []string{name(leaf)}
 		var served []*x509.Certificate
 		for _, c := range inter {
-			if !isRoot(c) && !slices.ContainsFunc(served, c.Equal) && !c.Equal(leaf) {
+			if !pki.IsSelfSignedRoot(c) && !slices.ContainsFunc(served, c.Equal) && !c.Equal(leaf) {
 				served = append(served, c)
 				cv.Served = append(cv.Served, name(c))
 			}
@@ -260,7 +260,7 @@ func anchors(cfg *config.Config) (*x509.CertPool, error) {
 				continue
 			}
 			for _, c := range cs {
-				if isRoot(c) {
+				if pki.IsSelfSignedRoot(c) {
 					custom = append(custom, c)
 				}
 			}
