@@ -187,6 +187,7 @@ func (s *session) Data(r io.Reader) error {
 		return errStorage
 	}
 	srv.log.Infof("%s", maillog.MIDReady(s.mid, int64(buf.Len()), s.from))
+	srv.KickDelivery()
 	m.msgs.Add(1)
 	return nil
 }

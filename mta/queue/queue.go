@@ -74,6 +74,9 @@ type Meta struct {
 	Time       time.Time `json:"time"`
 	Received   string    `json:"received"` // the Received: header added, without CRLF
 	Size       int64     `json:"size"`     // bytes stored: Received header + message
+	// RIDs are the recipient IDs of To when some recipients were already
+	// delivered (To shrank); nil means To's positions.
+	RIDs []int `json:"rids,omitempty"`
 }
 
 // Options tune a Queue.

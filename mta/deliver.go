@@ -1,0 +1,747 @@
+package mta
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"esash/config"
+	"esash/maillog"
+	"esash/mta/queue"
+)
+
+// The delivery engine: a loop that takes due messages from the queue,
+// delivers each recipient domain under its destination controls, removes
+// what is done (the queue's tombstone, so a restart never delivers it
+// again; a crash mid-delivery delivers that message again: at-least-once),
+// keeps what is deferred for a retry with back-off, and bounces what failed
+// permanently or stayed longer than the maximum time in queue.
+
+// DeliveryOptions tune the delivery engine.
+type DeliveryOptions struct {
+	// Enabled starts the delivery loop at Boot/activate.
+	Enabled bool
+	// Poll is how often the queue is scanned for due messages (1 s).
+	Poll time.Duration
+	// RetryInitial is the first retry delay (60 s), doubled per attempt
+	// up to RetryMax (1 h).
+	RetryInitial, RetryMax time.Duration
+	// MaxQueueTime is how long a message may wait before it bounces (72 h).
+	MaxQueueTime time.Duration
+	// Timeout bounds connecting and each SMTP exchange (30 s).
+	Timeout time.Duration
+	// AlertInterval is the minimum time between two required-TLS alerts
+	// for one domain (1 h).
+	AlertInterval time.Duration
+	// Workers bounds the messages delivered at once (32).
+	Workers int
+	// MXPort is the port of mail exchangers found in DNS (25); tests
+	// use another.
+	MXPort int
+}
+
+type retryState struct {
+	attempts int
+	next     time.Time
+}
+
+type delivery struct {
+	mu       sync.Mutex
+	retry    map[int64]*retryState
+	inflight map[int64]bool
+	alerted  map[string]time.Time
+	dcids    *maillog.Counter
+	cache    *outCache
+	kick     chan struct{}
+	pool     map[string][]*outConn // idle delivery connections by destination
+	stop     chan struct{}
+	ctx      context.Context // cancelled by stopDelivery: deliveries in progress end
+	cancel   context.CancelFunc
+	started  bool
+	wg       sync.WaitGroup
+	sem      chan struct{}
+}
+
+// outCache is what delivery derives from one configuration.
+type outCache struct {
+	cfg    *config.Config
+	dest   *config.DestIndex
+	routes *config.RouteIndex
+	tls    outTLS
+}
+
+// deliveryDefaults fills the delivery options (called by New).
+func (s *Server) deliveryDefaults() {
+	s.dlv.kick = make(chan struct{}, 1)
+	o := &s.opts.Delivery
+	if o.Poll == 0 {
+		o.Poll = time.Second
+	}
+	if o.RetryInitial == 0 {
+		o.RetryInitial = time.Minute
+	}
+	if o.RetryMax == 0 {
+		o.RetryMax = time.Hour
+	}
+	if o.MaxQueueTime == 0 {
+		o.MaxQueueTime = 72 * time.Hour
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.AlertInterval == 0 {
+		o.AlertInterval = time.Hour
+	}
+	if o.Workers == 0 {
+		o.Workers = 32
+	}
+	if o.MXPort == 0 {
+		o.MXPort = 25
+	}
+}
+
+// startDelivery starts the loop once (called from activate).
+func (s *Server) startDelivery() {
+	d := &s.dlv
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.started || !s.opts.Delivery.Enabled {
+		return
+	}
+	d.started = true
+	d.retry = map[int64]*retryState{}
+	d.inflight = map[int64]bool{}
+	d.alerted = map[string]time.Time{}
+	d.stop = make(chan struct{})
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	d.sem = make(chan struct{}, s.opts.Delivery.Workers)
+	d.wg.Add(1)
+	go s.deliveryLoop()
+}
+
+// stopDelivery stops the loop and waits for deliveries in progress.
+func (s *Server) stopDelivery() {
+	d := &s.dlv
+	d.mu.Lock()
+	started := d.started
+	if started && d.stop != nil {
+		select {
+		case <-d.stop:
+		default:
+			close(d.stop)
+		}
+		d.cancel()
+	}
+	d.mu.Unlock()
+	if started {
+		d.wg.Wait()
+		s.drainPool()
+	}
+}
+
+// KickDelivery asks the loop to scan the queue now.
+func (s *Server) KickDelivery() {
+	select {
+	case s.dlv.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) outConfig() *outCache {
+	rt := s.rt.Load()
+	if rt == nil || rt.cfg == nil {
+		return nil
+	}
+	d := &s.dlv
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cache != nil && d.cache.cfg == rt.cfg {
+		return d.cache
+	}
+	c := &outCache{cfg: rt.cfg, dest: config.NewDestIndex(&rt.cfg.Destinations),
+		routes: config.NewRouteIndex(rt.cfg.Routes), tls: buildOutTLS(rt.cfg, s.opts.SystemRoots)}
+	d.cache = c
+	return c
+}
+
+func (s *Server) deliveryLoop() {
+	d := &s.dlv
+	defer d.wg.Done()
+	t := time.NewTicker(s.opts.Delivery.Poll)
+	defer t.Stop()
+	for {
+		s.scanQueue()
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+		case <-d.kick:
+		}
+	}
+}
+
+func (s *Server) scanQueue() {
+	d := &s.dlv
+	oc := s.outConfig()
+	if oc == nil {
+		return
+	}
+	now := s.opts.Now()
+	for _, m := range s.queue.List() {
+		d.mu.Lock()
+		r := d.retry[m.MID]
+		busy := d.inflight[m.MID]
+		due := !busy && (r == nil || !now.Before(r.next))
+		if due {
+			d.inflight[m.MID] = true
+		}
+		d.mu.Unlock()
+		if !due {
+			continue
+		}
+		select {
+		case d.sem <- struct{}{}:
+		case <-d.stop:
+			d.mu.Lock()
+			delete(d.inflight, m.MID)
+			d.mu.Unlock()
+			return
+		}
+		d.wg.Add(1)
+		go func(m queue.Meta) {
+			defer d.wg.Done()
+			defer func() { <-d.sem }()
+			s.deliverMessage(oc, m)
+			d.mu.Lock()
+			delete(d.inflight, m.MID)
+			d.mu.Unlock()
+		}(m)
+	}
+}
+
+// rcptResult is the outcome for one recipient.
+type rcptResult int
+
+const (
+	rcptDeferred rcptResult = iota
+	rcptDone
+	rcptBounced
+)
+
+type outcome struct {
+	res  rcptResult
+	code string // enhanced status
+	text string
+}
+
+// deliverMessage makes one delivery attempt of every recipient of m.
+func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
+	body, err := s.queue.Read(m.MID)
+	if err != nil {
+		return // removed meanwhile
+	}
+	byDomain := map[string][]int{}
+	var order []string
+	for i, to := range m.To {
+		dom := domainOf(to)
+		if _, ok := byDomain[dom]; !ok {
+			order = append(order, dom)
+		}
+		byDomain[dom] = append(byDomain[dom], i)
+	}
+	results := make([]outcome, len(m.To))
+	for _, dom := range order {
+		s.deliverDomain(oc, m, body, dom, byDomain[dom], results)
+	}
+	now := s.opts.Now()
+	expired := now.Sub(m.Time) > s.opts.Delivery.MaxQueueTime
+	var remaining []string
+	var remainingRIDs []int
+	var bounced []outcome
+	var bouncedTo []string
+	for i, r := range results {
+		switch {
+		case r.res == rcptDone:
+		case r.res == rcptBounced:
+			bounced, bouncedTo = append(bounced, r), append(bouncedTo, m.To[i])
+		case expired:
+			s.log.Infof("%s", maillog.Bounced(0, m.MID, ridsOf(m, []int{i}), "5.4.7", "Delivery expired (message too old)"))
+			bounced = append(bounced, outcome{rcptBounced, "5.4.7", "Delivery expired (message too old) " + r.text})
+			bouncedTo = append(bouncedTo, m.To[i])
+		default:
+			remaining = append(remaining, m.To[i])
+			remainingRIDs = append(remainingRIDs, ridsOf(m, []int{i})[0])
+		}
+	}
+	if len(bounced) > 0 {
+		s.sendDSN(oc.cfg, m, body, bouncedTo, bounced)
+	}
+	d := &s.dlv
+	if len(remaining) == 0 {
+		if err := s.queue.Remove(m.MID); err != nil && err != queue.ErrNotFound {
+			s.errorf("queue: remove MID %d: %v", m.MID, err)
+		}
+		d.mu.Lock()
+		delete(d.retry, m.MID)
+		d.mu.Unlock()
+		return
+	}
+	if len(remaining) < len(m.To) {
+		// Record the progress durably: the message is kept for the
+		// recipients still due only.
+		nm := m
+		nm.To = remaining
+		nm.RIDs = remainingRIDs
+		if err := s.queue.Put(nm, bytes.NewReader(body), int64(len(body))); err != nil {
+			s.errorf("queue: rewrite MID %d: %v", m.MID, err)
+		}
+	}
+	d.mu.Lock()
+	r := d.retry[m.MID]
+	if r == nil {
+		r = &retryState{}
+		d.retry[m.MID] = r
+	}
+	delay := s.opts.Delivery.RetryInitial << r.attempts
+	if delay > s.opts.Delivery.RetryMax || delay <= 0 {
+		delay = s.opts.Delivery.RetryMax
+	}
+	r.attempts++
+	r.next = now.Add(delay)
+	d.mu.Unlock()
+}
+
+func domainOf(addr string) string {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return ""
+	}
+	return config.NormalizeDomain(addr[i+1:])
+}
+
+func setAll(results []outcome, rids []int, o outcome) {
+	for _, i := range rids {
+		results[i] = o
+	}
+}
+
+// deliverDomain delivers m to the recipients rids (all of domain dom),
+// trying the targets in order until one answers.
+func (s *Server) deliverDomain(oc *outCache, m queue.Meta, body []byte, dom string, rids []int, results []outcome) {
+	timeout := s.opts.Delivery.Timeout
+	ctx, cancel := context.WithTimeout(s.dlv.ctx, timeout)
+	tg, discard, err := targets(ctx, resolverFor(oc.cfg), oc.routes, dom, s.opts.Delivery.MXPort)
+	cancel()
+	if discard {
+		setAll(results, rids, outcome{res: rcptDone})
+		return
+	}
+	if err != nil || len(tg) == 0 {
+		why := "no mail exchanger"
+		if err != nil {
+			why = err.Error()
+		}
+		s.log.Infof("%s", maillog.Delayed(0, m.MID, ridsOf(m, rids), "4.4.3", "DNS lookup failed for "+dom+": "+why))
+		setAll(results, rids, outcome{rcptDeferred, "4.4.3", why})
+		return
+	}
+	dc := oc.dest.Lookup(dom)
+	for _, t := range tg {
+		done := s.attempt(oc, dc, m, body, dom, t, rids, results)
+		if done {
+			return
+		}
+	}
+}
+
+// outConn is an open delivery connection, kept between messages to one
+// destination up to its messages-per-connection limit.
+type outConn struct {
+	c       *smtpConn
+	dcid    int64
+	ifIP    string
+	sent    int
+	stopCut func() bool
+	idle    *time.Timer
+}
+
+// poolIdle is how long an idle delivery connection is kept.
+const poolIdle = 5 * time.Second
+
+func poolKey(dom string, t target, dc config.DestControl, helo string) string {
+	return dom + "|" + hostPort(t) + "|" + string(dc.TLS) + "|" + helo
+}
+
+// takePooled returns an idle connection for key, or nil.
+func (s *Server) takePooled(key string) *outConn {
+	d := &s.dlv
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for len(d.pool[key]) > 0 {
+		l := d.pool[key]
+		oc := l[len(l)-1]
+		d.pool[key] = l[:len(l)-1]
+		if oc.idle.Stop() {
+			return oc
+		}
+	}
+	return nil
+}
+
+// park keeps oc for the next message to key.
+func (s *Server) park(key string, oc *outConn) {
+	d := &s.dlv
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.pool == nil {
+		d.pool = map[string][]*outConn{}
+	}
+	oc.idle = time.AfterFunc(poolIdle, func() {
+		d.mu.Lock()
+		l := d.pool[key]
+		for i, x := range l {
+			if x == oc {
+				d.pool[key] = append(l[:i:i], l[i+1:]...)
+				break
+			}
+		}
+		d.mu.Unlock()
+		oc.c.quit()
+		s.closeOut(oc)
+	})
+	d.pool[key] = append(d.pool[key], oc)
+}
+
+// drainPool closes every idle connection (at shutdown).
+func (s *Server) drainPool() {
+	d := &s.dlv
+	d.mu.Lock()
+	var all []*outConn
+	for k, l := range d.pool {
+		for _, oc := range l {
+			if oc.idle.Stop() {
+				all = append(all, oc)
+			}
+		}
+		delete(d.pool, k)
+	}
+	d.mu.Unlock()
+	for _, oc := range all {
+		s.closeOut(oc)
+	}
+}
+
+func (s *Server) closeOut(oc *outConn) {
+	oc.stopCut()
+	oc.c.close()
+	s.log.Infof("%s", maillog.DCIDClose(oc.dcid))
+}
+
+// attempt is one delivery to t, on a kept connection when there is one,
+// else on a new one. It reports true when the recipients have their
+// outcome (delivered, bounced or deferred by the remote MTA or the TLS
+// policy); false means the next target may be tried.
+func (s *Server) attempt(oc *outCache, dc config.DestControl, m queue.Meta, body []byte, dom string, t target, rids []int, results []outcome) bool {
+	_, helo := deliveryIface(oc.cfg)
+	key := poolKey(dom, t, dc, helo)
+	if pc := s.takePooled(key); pc != nil {
+		handled, clean, started := s.transfer(pc, m, body, dom, t, rids, results)
+		if started || handled {
+			s.finish(key, dc, pc, clean)
+			return handled
+		}
+		// The kept connection died before the envelope went out: the
+		// remote closed it; open a new one.
+		s.closeOut(pc)
+	}
+	c, ok := s.open(oc, dc, m, dom, t, rids, results)
+	if c == nil {
+		return ok
+	}
+	handled, clean, _ := s.transfer(c, m, body, dom, t, rids, results)
+	s.finish(key, dc, c, clean)
+	return handled
+}
+
+// finish keeps c for the next message when it is clean and under the
+// destination's messages-per-connection limit; otherwise it ends it.
+func (s *Server) finish(key string, dc config.DestControl, c *outConn, clean bool) {
+	if clean {
+		c.sent++
+		if dc.MaxMsgsPerConn <= 0 || c.sent < dc.MaxMsgsPerConn {
+			if r, err := c.c.cmd("RSET"); err == nil && r.Code == 250 {
+				s.park(key, c)
+				return
+			}
+		}
+		c.c.quit()
+	}
+	s.closeOut(c)
+}
+
+// open connects to t and applies the destination's TLS policy. It returns
+// nil when the attempt ended there (ok as attempt's result).
+func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom string, t target, rids []int, results []outcome) (*outConn, bool) {
+	log := s.log
+	cfg := oc.cfg
+	local, helo := deliveryIface(cfg)
+	dcid, err := s.dlv.dcids.Next()
+	if err != nil {
+		s.errorf("DCID counter: %v", err)
+		setAll(results, rids, outcome{rcptDeferred, "4.3.0", "internal error"})
+		return nil, true
+	}
+	timeout := s.opts.Delivery.Timeout
+	dialer := net.Dialer{Timeout: timeout}
+	ifIP := "0.0.0.0"
+	if local != nil {
+		dialer.LocalAddr = local
+		ifIP = local.IP.String()
+	}
+	nc, err := dialer.DialContext(s.dlv.ctx, "tcp", hostPort(t))
+	if err != nil {
+		log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, "connect", ifIP, connReason(err)))
+		setAll(results, rids, outcome{rcptDeferred, "4.4.1", "unable to connect: " + connReason(err)})
+		return nil, false
+	}
+	if local == nil {
+		if a, ok := nc.LocalAddr().(*net.TCPAddr); ok {
+			ifIP = a.IP.String()
+		}
+	}
+	log.Infof("%s", maillog.NewDCID(dcid, ifIP, t.ip, t.port))
+	c := newSMTPConn(nc, timeout)
+	// Shutting down cuts the connection; the message stays queued.
+	out := &outConn{c: c, dcid: dcid, ifIP: ifIP, stopCut: context.AfterFunc(s.dlv.ctx, func() { nc.Close() })}
+	fail := func(ok bool) (*outConn, bool) {
+		s.closeOut(out)
+		return nil, ok
+	}
+	defer401 := func(code, text string) (*outConn, bool) {
+		log.Infof("%s", maillog.Delayed(dcid, m.MID, ridsOf(m, rids), code, text))
+		setAll(results, rids, outcome{rcptDeferred, code, text})
+		return fail(true)
+	}
+	connErr := func(stage string, err error) (*outConn, bool) {
+		log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, stage, ifIP, err.Error()))
+		setAll(results, rids, outcome{rcptDeferred, "4.4.2", err.Error()})
+		return fail(false)
+	}
+	greet, err := c.read()
+	if err != nil {
+		return connErr("greeting", err)
+	}
+	if greet.Code != 220 {
+		c.quit()
+		return connErr("greeting", &replyError{greet})
+	}
+	if _, err := c.ehlo(helo); err != nil {
+		return connErr("EHLO", err)
+	}
+	mode := dc.TLS
+	if mode.On() {
+		res, reason, _ := c.startTLS(oc.tls.config(t.host), timeout)
+		switch res {
+		case tlsOK:
+			log.Infof("%s", maillog.DCIDTLSSuccess(dcid, versionName(c.tls.Version), cipherName(c.tls.CipherSuite), dom))
+			if mode.Verify() {
+				verr := oc.tls.rootsErr
+				if verr == nil {
+					_, verr = verifyPeer(c.tls, oc.tls.roots, s.opts.Now(), t.host, dom)
+				}
+				if verr != nil {
+					log.Infof("%s", maillog.DCIDTLSFailed(dcid, "verify error: "+verr.Error()))
+					if mode.Required() {
+						log.Infof("%s", maillog.DCIDTLSRequired(dcid, t.ip))
+						c.quit()
+						s.tlsAlert(cfg, dom, "verify error: "+verr.Error())
+						return defer401("4.7.5", "TLS verification failed: "+verr.Error())
+					}
+				}
+			}
+			if _, err := c.ehlo(helo); err != nil {
+				return connErr("EHLO", err)
+			}
+		case tlsNotOffered, tlsRefused:
+			log.Infof("%s", maillog.DCIDTLSFailed(dcid, reason))
+			if mode.Required() {
+				log.Infof("%s", maillog.DCIDTLSRequired(dcid, t.ip))
+				c.quit()
+				s.tlsAlert(cfg, dom, reason)
+				return defer401("4.7.0", "TLS was required but could not be successfully negotiated: "+reason)
+			}
+			// Preferred: go on in clear on this connection.
+		case tlsBroken:
+			log.Infof("%s", maillog.DCIDTLSFailed(dcid, reason))
+			if mode.Required() {
+				log.Infof("%s", maillog.DCIDTLSRequired(dcid, t.ip))
+				s.tlsAlert(cfg, dom, reason)
+			}
+			return defer401("4.7.0", "TLS negotiation failed: "+reason)
+		}
+	}
+	return out, true
+}
+
+// transfer sends m to rids on an open connection. handled is attempt's
+// result; clean means the session is in a state to take another message;
+// started means the remote answered the envelope (MAIL FROM).
+func (s *Server) transfer(oc *outConn, m queue.Meta, body []byte, dom string, t target, rids []int, results []outcome) (handled, clean, started bool) {
+	log := s.log
+	c, dcid := oc.c, oc.dcid
+	connErr := func(stage string, err error) (bool, bool, bool) {
+		log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, stage, oc.ifIP, err.Error()))
+		setAll(results, rids, outcome{rcptDeferred, "4.4.2", err.Error()})
+		return false, false, started
+	}
+	r, err := c.cmd("MAIL FROM:<%s>", m.From)
+	if err != nil {
+		return connErr("MAIL FROM", err)
+	}
+	started = true
+	log.Infof("%s", maillog.DeliveryStart(dcid, m.MID, ridsOf(m, rids)))
+	if r.Code/100 != 2 {
+		return s.replyOutcome(dcid, m, rids, r, results), false, true
+	}
+	var accepted []int
+	for _, i := range rids {
+		rr, err := c.cmd("RCPT TO:<%s>", m.To[i])
+		if err != nil {
+			return connErr("RCPT TO", err)
+		}
+		if rr.Code/100 == 2 {
+			accepted = append(accepted, i)
+			continue
+		}
+		s.replyOutcome(dcid, m, []int{i}, rr, results)
+	}
+	if len(accepted) == 0 {
+		return true, true, true
+	}
+	r, err = c.data(body)
+	if err != nil {
+		return connErr("DATA", err)
+	}
+	if r.Code/100 != 2 {
+		return s.replyOutcome(dcid, m, accepted, r, results), r.Code != 354, true
+	}
+	log.Infof("%s", maillog.MessageDone(dcid, m.MID, ridsOf(m, accepted)))
+	setAll(results, accepted, outcome{res: rcptDone})
+	return true, true, true
+}
+
+// replyOutcome records a refusal: 5xx bounces, anything else defers.
+func (s *Server) replyOutcome(dcid int64, m queue.Meta, rids []int, r smtpReply, results []outcome) bool {
+	text := r.plain()
+	if r.Code/100 == 5 {
+		s.log.Infof("%s", maillog.Bounced(dcid, m.MID, ridsOf(m, rids), r.enhanced(), fmt.Sprintf("%d %s", r.Code, text)))
+		setAll(results, rids, outcome{rcptBounced, r.enhanced(), fmt.Sprintf("%d %s", r.Code, text)})
+		return true
+	}
+	s.log.Infof("%s", maillog.Delayed(dcid, m.MID, ridsOf(m, rids), r.enhanced(), fmt.Sprintf("%d %s", r.Code, text)))
+	setAll(results, rids, outcome{rcptDeferred, r.enhanced(), fmt.Sprintf("%d %s", r.Code, text)})
+	return true
+}
+
+func connReason(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		return s[i+2:]
+	}
+	return s
+}
+
+// tlsAlert sends the required-TLS failure alert when destconfig enabled
+// it, at most once per domain per AlertInterval.
+func (s *Server) tlsAlert(cfg *config.Config, dom, reason string) {
+	rcpts := cfg.TLSFailAlertRecipients()
+	if len(rcpts) == 0 {
+		return
+	}
+	d := &s.dlv
+	now := s.opts.Now()
+	d.mu.Lock()
+	last, seen := d.alerted[dom]
+	if seen && now.Sub(last) < s.opts.Delivery.AlertInterval {
+		d.mu.Unlock()
+		return
+	}
+	d.alerted[dom] = now
+	d.mu.Unlock()
+	host := cfg.Hostname
+	subject := fmt.Sprintf("Warning <System> %s: TLS required for %s failed", host, dom)
+	text := fmt.Sprintf("The Warning message is:\r\n\r\nA TLS connection to the domain %s was required but could not be negotiated: %s.\r\nMessages to %s stay in the queue and will be retried.\r\n\r\nVersion: esash\r\nHostname: %s\r\n",
+		dom, reason, dom, host)
+	if err := s.inject("alert@"+host, rcpts, subject, text); err != nil {
+		s.errorf("alert: %v", err)
+		return
+	}
+	for _, a := range rcpts {
+		s.log.Infof("%s", maillog.AlertSent(config.TLSFailAlertClass, config.TLSFailAlertSeverity, a, subject))
+	}
+}
+
+// sendDSN queues a bounce notification to the sender of m (none for the
+// null sender, so bounces never loop).
+func (s *Server) sendDSN(cfg *config.Config, m queue.Meta, body []byte, to []string, why []outcome) {
+	if m.From == "" {
+		return
+	}
+	host := cfg.Hostname
+	var b strings.Builder
+	b.WriteString("This is the mail delivery system at " + host + ".\r\n\r\n")
+	b.WriteString("Your message could not be delivered to the following recipients:\r\n\r\n")
+	for i, a := range to {
+		fmt.Fprintf(&b, "<%s>: %s %s\r\n", a, why[i].code, why[i].text)
+	}
+	b.WriteString("\r\n--- Headers of the original message ---\r\n\r\n")
+	if i := bytes.Index(body, []byte("\r\n\r\n")); i >= 0 {
+		b.Write(body[:i+2])
+	} else {
+		b.Write(body)
+	}
+	if err := s.injectFrom("", "MAILER-DAEMON@"+host, []string{m.From},
+		fmt.Sprintf("Delivery Status Notification (Failure) MID %d", m.MID), b.String()); err != nil {
+		s.errorf("bounce MID %d: %v", m.MID, err)
+	}
+}
+
+func (s *Server) inject(from string, to []string, subject, text string) error {
+	return s.injectFrom(from, from, to, subject, text)
+}
+
+// injectFrom queues a message the appliance itself writes; the delivery
+// loop sends it like any other.
+func (s *Server) injectFrom(envFrom, hdrFrom string, to []string, subject, text string) error {
+	mid, err := s.mids.Next()
+	if err != nil {
+		return err
+	}
+	now := s.opts.Now()
+	msg := fmt.Sprintf("From: <%s>\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%d.esash@%s>\r\nAuto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s",
+		hdrFrom, "<"+strings.Join(to, ">, <")+">", subject, now.Format(time.RFC1123Z), mid, domainOf(hdrFrom), text)
+	meta := queue.Meta{MID: mid, Listener: "internal", From: envFrom, To: to, Time: now}
+	if err := s.queue.Put(meta, strings.NewReader(msg), int64(len(msg))); err != nil {
+		return err
+	}
+	s.log.Infof("Start MID %d (internally generated)", mid)
+	s.KickDelivery()
+	return nil
+}
+
+// ridsOf maps positions in m.To to the recipient IDs the message was
+// received with (they stay the same after a partial delivery).
+func ridsOf(m queue.Meta, idx []int) []int {
+	if len(m.RIDs) != len(m.To) {
+		return idx
+	}
+	out := make([]int, len(idx))
+	for j, i := range idx {
+		out[j] = m.RIDs[i]
+	}
+	return out
+}

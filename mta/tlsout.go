@@ -1,0 +1,393 @@
+package mta
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"time"
+
+	"esash/config"
+	"esash/pki"
+)
+
+// The outbound SMTP client. It is a small plaintext client of its own
+// rather than go-smtp's: it must see exactly what happens around STARTTLS
+// (the extension missing from EHLO, a refusal before the 220, bytes
+// injected after it) to apply the destination's TLS policy, and go-smtp's
+// client says EHLO localhost before STARTTLS and reports handshake errors
+// only on the next command.
+
+// smtpReply is one (possibly multi-line) SMTP reply.
+type smtpReply struct {
+	Code int
+	Text string // lines joined by "\n"
+}
+
+// plain is the reply text without its enhanced status code.
+func (r smtpReply) plain() string {
+	t := strings.ReplaceAll(r.Text, "\n", " ")
+	if e := r.enhanced(); strings.HasPrefix(t, e+" ") {
+		return t[len(e)+1:]
+	}
+	return t
+}
+
+func (r smtpReply) String() string {
+	return fmt.Sprintf("%d %s", r.Code, strings.ReplaceAll(r.Text, "\n", " "))
+}
+
+// enhanced returns the reply's enhanced status code ("4.7.0") or a
+// generic one for its class.
+func (r smtpReply) enhanced() string {
+	f := strings.Fields(r.Text)
+	if len(f) > 0 {
+		p := strings.Split(f[0], ".")
+		if len(p) == 3 && (p[0] == "2" || p[0] == "4" || p[0] == "5") {
+			return f[0]
+		}
+	}
+	return fmt.Sprintf("%d.0.0", r.Code/100)
+}
+
+// smtpConn is one outbound SMTP connection.
+type smtpConn struct {
+	raw     net.Conn
+	conn    net.Conn // raw, or the TLS connection over it
+	br      *bufio.Reader
+	tp      *textproto.Conn
+	ext     map[string]string
+	tls     *tls.ConnectionState
+	timeout time.Duration
+}
+
+func newSMTPConn(c net.Conn, timeout time.Duration) *smtpConn {
+	sc := &smtpConn{raw: c, timeout: timeout}
+	sc.setConn(c)
+	return sc
+}
+
+func (c *smtpConn) setConn(nc net.Conn) {
+	c.conn = nc
+	c.br = bufio.NewReader(nc)
+	// One buffered reader only, so that what the server sent after a
+	// reply is visible (Buffered) to the STARTTLS check.
+	c.tp = &textproto.Conn{Reader: *textproto.NewReader(c.br), Writer: *textproto.NewWriter(bufio.NewWriter(nc))}
+}
+
+func (c *smtpConn) deadline() {
+	if c.timeout > 0 {
+		c.conn.SetDeadline(time.Now().Add(c.timeout))
+	}
+}
+
+func (c *smtpConn) read() (smtpReply, error) {
+	c.deadline()
+	code, msg, err := c.tp.ReadResponse(0)
+	var perr textproto.ProtocolError
+	if err != nil && (errors.As(err, &perr) || code == 0) {
+		return smtpReply{}, err
+	}
+	return smtpReply{Code: code, Text: msg}, nil
+}
+
+func (c *smtpConn) cmd(format string, args ...any) (smtpReply, error) {
+	c.deadline()
+	if err := c.tp.PrintfLine(format, args...); err != nil {
+		return smtpReply{}, err
+	}
+	return c.read()
+}
+
+// ehlo says EHLO and records the extensions; a refused EHLO falls back to
+// HELO (no extensions).
+func (c *smtpConn) ehlo(name string) (smtpReply, error) {
+	r, err := c.cmd("EHLO %s", name)
+	if err != nil {
+		return r, err
+	}
+	c.ext = map[string]string{}
+	if r.Code != 250 {
+		r, err = c.cmd("HELO %s", name)
+		if err == nil && r.Code != 250 {
+			err = &replyError{r}
+		}
+		return r, err
+	}
+	lines := strings.Split(r.Text, "\n")
+	for _, l := range lines[1:] {
+		k, v, _ := strings.Cut(l, " ")
+		c.ext[strings.ToUpper(k)] = v
+	}
+	return r, nil
+}
+
+func (c *smtpConn) has(ext string) bool { _, ok := c.ext[ext]; return ok }
+
+// replyError is an unexpected SMTP reply.
+type replyError struct{ r smtpReply }
+
+func (e *replyError) Error() string { return e.r.String() }
+
+// errInjected is the TLS-6 case: the server sent bytes after its 220 to
+// STARTTLS, before the handshake; they are never taken as answers.
+var errInjected = errors.New("unexpected data after the STARTTLS reply (possible command injection)")
+
+// startTLSResult is how a STARTTLS attempt ended.
+type startTLSResult int
+
+const (
+	tlsOK         startTLSResult = iota
+	tlsNotOffered                // the EHLO reply has no STARTTLS
+	tlsRefused                   // STARTTLS answered with something other than 220: the session goes on in clear
+	tlsBroken                    // failure after the 220 (or I/O error): the connection is unusable
+)
+
+// startTLS issues STARTTLS and handshakes. On tlsRefused the connection
+// is still in its plaintext SMTP state.
+func (c *smtpConn) startTLS(cfg *tls.Config, handshakeTimeout time.Duration) (startTLSResult, string, error) {
+	if !c.has("STARTTLS") {
+		return tlsNotOffered, "STARTTLS not offered", nil
+	}
+	r, err := c.cmd("STARTTLS")
+	if err != nil {
+		return tlsBroken, err.Error(), err
+	}
+	if r.Code != 220 {
+		return tlsRefused, "STARTTLS command rejected: " + r.String(), nil
+	}
+	if c.br.Buffered() > 0 {
+		return tlsBroken, errInjected.Error(), errInjected
+	}
+	tc := tls.Client(c.raw, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return tlsBroken, handshakeReason(err), err
+	}
+	st := tc.ConnectionState()
+	c.tls = &st
+	c.setConn(tc)
+	return tlsOK, "", nil
+}
+
+func handshakeReason(err error) string {
+	var ae tls.AlertError
+	if errors.As(err, &ae) {
+		return alertText(byte(ae))
+	}
+	return strings.TrimPrefix(err.Error(), "tls: ")
+}
+
+func (c *smtpConn) quit() {
+	c.conn.SetDeadline(time.Now().Add(2 * time.Second))
+	c.tp.PrintfLine("QUIT")
+	c.tp.ReadResponse(0)
+}
+
+func (c *smtpConn) close() { c.conn.Close() }
+
+// data sends the message after DATA's 354, dot-stuffed, and returns the
+// final reply.
+func (c *smtpConn) data(msg []byte) (smtpReply, error) {
+	r, err := c.cmd("DATA")
+	if err != nil || r.Code != 354 {
+		return r, err
+	}
+	if c.timeout > 0 {
+		c.conn.SetDeadline(time.Now().Add(c.timeout + time.Duration(len(msg)/1024)*time.Millisecond))
+	}
+	w := c.tp.DotWriter()
+	if _, err := w.Write(msg); err != nil {
+		return smtpReply{}, err
+	}
+	if err := w.Close(); err != nil {
+		return smtpReply{}, err
+	}
+	return c.read()
+}
+
+// outTLS is what outbound TLS needs from a configuration.
+type outTLS struct {
+	roots      *x509.CertPool
+	rootsErr   error
+	clientCert *tls.Certificate
+}
+
+func buildOutTLS(cfg *config.Config, system func() (*x509.CertPool, error)) outTLS {
+	var o outTLS
+	o.roots, o.rootsErr = clientRoots(cfg, system)
+	if name := cfg.Destinations.Certificate; name != "" {
+		for _, ct := range cfg.Certificates {
+			if ct.Name == name {
+				if c, err := loadCertificate(ct); err == nil {
+					o.clientCert = c
+				}
+			}
+		}
+	}
+	return o
+}
+
+func (o outTLS) config(serverName string) *tls.Config {
+	cfg := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		// Verification is the policy's business (verifyPeer), done after
+		// the handshake so that Preferred - Verify can go on unverified.
+		InsecureSkipVerify: true,
+	}
+	if _, err := netip.ParseAddr(serverName); err != nil && serverName != "" {
+		cfg.ServerName = serverName
+	}
+	if o.clientCert != nil {
+		c := o.clientCert
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return c, nil }
+	}
+	return cfg
+}
+
+// verifyPeer applies the Verify checks: the chain reaches a trusted root
+// and one of names (the MX host, the domain) matches the certificate.
+// It returns the name matched.
+func verifyPeer(st *tls.ConnectionState, roots *x509.CertPool, now time.Time, names ...string) (string, error) {
+	if len(st.PeerCertificates) == 0 {
+		return "", errors.New("no certificate from peer")
+	}
+	if roots == nil {
+		roots = x509.NewCertPool()
+	}
+	leaf := st.PeerCertificates[0]
+	rep, err := pki.BuildChain(leaf, st.PeerCertificates[1:], roots, now)
+	if err != nil {
+		return "", fmt.Errorf("certificate chain not verified: %v", err)
+	}
+	if !rep.Trusted {
+		return "", errors.New("certificate chain not verified: unable to get local issuer certificate")
+	}
+	var last error
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if err := pki.VerifyHostname(leaf, strings.TrimSuffix(n, ".")); err == nil {
+			return n, nil
+		} else {
+			last = err
+		}
+	}
+	if last == nil {
+		last = errors.New("no name to match")
+	}
+	return "", fmt.Errorf("certificate name mismatch: %v", last)
+}
+
+// target is one address to deliver to.
+type target struct {
+	host string // MX or route host name ("" for an IP literal)
+	ip   string
+	port int
+}
+
+// resolverFor is the resolver of the configuration: the configured DNS
+// server when set, else the system's.
+func resolverFor(cfg *config.Config) *net.Resolver {
+	addr := cfg.Delivery.Resolver
+	if addr == "" {
+		return net.DefaultResolver
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
+}
+
+// targets resolves where mail to domain goes: the SMTP route, else MX
+// records, else the domain's own addresses.
+func targets(ctx context.Context, res *net.Resolver, routes *config.RouteIndex, domain string, mxPort int) ([]target, bool, error) {
+	var out []target
+	addHost := func(h string, port int, aOnly bool) error {
+		if port == 0 {
+			port = 25
+		}
+		if a, err := netip.ParseAddr(h); err == nil {
+			out = append(out, target{ip: a.String(), port: port})
+			return nil
+		}
+		_ = aOnly
+		ips, err := res.LookupHost(ctx, h)
+		if err != nil {
+			return err
+		}
+		for _, ip := range ips {
+			out = append(out, target{host: h, ip: ip, port: port})
+		}
+		return nil
+	}
+	if r, ok := routes.RouteFor(domain); ok && !r.UsesDNS() {
+		if r.Discards() {
+			return nil, true, nil
+		}
+		var last error
+		for _, h := range r.Hosts {
+			if err := addHost(h.Host, h.Port, h.ARecords); err != nil {
+				last = err
+			}
+		}
+		if len(out) == 0 && last != nil {
+			return nil, false, last
+		}
+		return out, false, nil
+	}
+	mxs, err := res.LookupMX(ctx, domain)
+	if err == nil && len(mxs) > 0 {
+		var last error
+		for _, mx := range mxs {
+			if mx.Host == "." {
+				return nil, false, fmt.Errorf("domain %s accepts no mail (null MX)", domain)
+			}
+			if err := addHost(strings.TrimSuffix(mx.Host, "."), mxPort, false); err != nil {
+				last = err
+			}
+		}
+		if len(out) == 0 && last != nil {
+			return nil, false, last
+		}
+		return out, false, nil
+	}
+	if err := addHost(domain, mxPort, false); err != nil {
+		return nil, false, err
+	}
+	return out, false, nil
+}
+
+// deliveryIface picks the delivery interface: its address to send from
+// (nil for Auto) and the name to say in EHLO.
+func deliveryIface(cfg *config.Config) (*net.TCPAddr, string) {
+	name := cfg.Delivery.Interface
+	for _, in := range cfg.Interfaces {
+		if in.Name == name && name != "" && name != "Auto" {
+			h := in.Hostname
+			if h == "" {
+				h = cfg.Hostname
+			}
+			if ip := net.ParseIP(in.IPv4); ip != nil {
+				return &net.TCPAddr{IP: ip}, h
+			}
+			return nil, h
+		}
+	}
+	h := cfg.Hostname
+	if h == "" {
+		h = "localhost"
+	}
+	return nil, h
+}
+
+func hostPort(t target) string { return net.JoinHostPort(t.ip, strconv.Itoa(t.port)) }
