@@ -714,6 +714,22 @@ func (s *Server) inject(from string, to []string, subject, text string) error {
 	return s.injectFrom(from, from, to, subject, text)
 }
 
+// SubmitMessage queues a complete message the appliance writes for an
+// administrator (mailconfig); the delivery loop sends it like any other.
+func (s *Server) SubmitMessage(from string, to []string, msg []byte) (int64, error) {
+	mid, err := s.mids.Next()
+	if err != nil {
+		return 0, err
+	}
+	meta := queue.Meta{MID: mid, Listener: "internal", From: from, To: to, Time: s.opts.Now()}
+	if err := s.queue.Put(meta, bytes.NewReader(msg), int64(len(msg))); err != nil {
+		return 0, err
+	}
+	s.log.Infof("Start MID %d (internally generated)", mid)
+	s.KickDelivery()
+	return mid, nil
+}
+
 // injectFrom queues a message the appliance itself writes; the delivery
 // loop sends it like any other.
 func (s *Server) injectFrom(envFrom, hdrFrom string, to []string, subject, text string) error {

@@ -17,6 +17,7 @@ import (
 	"esash/commands/ldapconfig"
 	"esash/commands/listenerconfig"
 	"esash/commands/loadconfig"
+	"esash/commands/mailconfig"
 	"esash/commands/passwd"
 	"esash/commands/rollbackconfig"
 	"esash/commands/saveconfig"
@@ -126,6 +127,7 @@ func openAppliance(o options) (*appliance, error) {
 		grep.New(grep.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.grepLogs()}),
 		showqueue.New(queueView{a.mta}),
 		tlsverify.New(tlsVerifier{a.mta}),
+		mailconfig.New(a.mta),
 		certconfig.New(),
 		interfaceconfig.New(),
 		listenerconfig.New(),
