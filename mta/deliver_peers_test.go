@@ -28,7 +28,7 @@ func needPeer(t *testing.T, name string) string {
 	if p := "/usr/sbin/" + name; fileOK(p) {
 		return p
 	}
-	t.Skipf("%s is not installed", name)
+	t.Fatalf("%s is not installed: make test installs it (scripts/testdeps.sh)", name)
 	return ""
 }
 
