@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
+	"esash/config"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +50,7 @@ type mconn struct {
 	alertOut   atomic.Int32 // last alert sent during the handshake, +1
 	readErr    atomic.Pointer[error]
 	closeAfter atomic.Bool // close once the next reply is written
+	greeted    atomic.Bool // the greeting went out
 
 	msgs        atomic.Int32 // messages accepted on this connection
 	requiredLog atomic.Bool  // "TLS was required" already logged
@@ -73,6 +77,17 @@ func (m *mconn) Read(p []byte) (int, error) {
 }
 
 func (m *mconn) Write(p []byte) (int, error) {
+	if !m.greeted.Load() {
+		m.greeted.Store(true)
+		if b := customBanner(m.dec.Params, m.lst.hostname); b != "" && bytes.HasPrefix(p, []byte("220 ")) {
+			// go-smtp's greeting text is fixed; the mail flow policy's
+			// custom SMTP response replaces it on the wire.
+			if _, err := m.Conn.Write([]byte(b)); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
 	switch m.phase.Load() {
 	case phasePlain:
 		if len(p) > len(readyTLS) && p[0] == '2' && bytes.HasPrefix(p, readyTLS) {
@@ -213,4 +228,30 @@ var _ smtp.Logger = errorLogger{}
 func writeLine(c net.Conn, line string) {
 	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	io.WriteString(c, line+"\r\n")
+}
+
+// customBanner is the greeting a policy's custom SMTP response asks for
+// ("" when none): each line of the text behind the code, continuation
+// lines marked with '-', the first naming the host as RFC 5321 wants.
+func customBanner(p config.HATParams, host string) string {
+	if strings.TrimSpace(p.BannerText) == "" {
+		return ""
+	}
+	code := p.BannerCode
+	if code < 200 || code > 299 {
+		code = 220
+	}
+	lines := strings.Split(strings.ReplaceAll(strings.TrimRight(p.BannerText, "\n"), "\r", ""), "\n")
+	var b strings.Builder
+	for i, l := range lines {
+		sep := "-"
+		if i == len(lines)-1 {
+			sep = " "
+		}
+		if i == 0 {
+			l = host + " " + l
+		}
+		fmt.Fprintf(&b, "%d%s%s\r\n", code, sep, l)
+	}
+	return b.String()
 }

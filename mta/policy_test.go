@@ -319,3 +319,26 @@ func waitIdle(t testing.TB, s *Server) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestCustomBanner: a policy's custom SMTP response replaces go-smtp's
+// fixed greeting, one or several lines, and the session goes on normally.
+func TestCustomBanner(t *testing.T) {
+	p := newPKI(t)
+	cfg := baseConfig(t, p, config.TLSInOff)
+	withGroup(cfg, config.Accept, config.HATParams{BannerText: "Welcome to the test relay\nUnauthorized use prohibited"})
+	startMTA(t, t.TempDir(), cfg)
+	raw := dialRaw(t, addr(cfg))
+	if g := raw.reply(); g != "220-mx.test.local Welcome to the test relay\r\n220 Unauthorized use prohibited\r\n" {
+		t.Fatalf("custom banner: %q", g)
+	}
+	if r := raw.cmd("EHLO client.test"); !strings.HasPrefix(r, "250") {
+		t.Fatalf("EHLO after the custom banner: %q", r)
+	}
+
+	if got := customBanner(config.HATParams{BannerCode: 421, BannerText: "x"}, "h"); got != "220 h x\r\n" {
+		t.Errorf("a banner code outside 2xx: %q", got)
+	}
+	if got := customBanner(config.HATParams{}, "h"); got != "" {
+		t.Errorf("no custom text: %q", got)
+	}
+}
