@@ -3,6 +3,7 @@ package mta
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -338,6 +339,12 @@ func (s *Server) deliverDomain(oc *outCache, m queue.Meta, body []byte, dom stri
 	cancel()
 	if discard {
 		setAll(results, rids, outcome{res: rcptDone})
+		return
+	}
+	var nsd *noSuchDomain
+	if errors.As(err, &nsd) {
+		s.log.Infof("%s", maillog.Bounced(0, m.MID, ridsOf(m, rids), "5.1.2", nsd.msg))
+		setAll(results, rids, outcome{rcptBounced, "5.1.2", nsd.msg})
 		return
 	}
 	if err != nil || len(tg) == 0 {

@@ -136,10 +136,20 @@ func TestDeliverMX(t *testing.T) {
 	mid2 := enqueue(t, s2, "a@example.com", "b@bare.test")
 	waitFor(t, "A fallback delivery", func() bool { return len(sink.list()) == 2 && !inQueue(s2, mid2) })
 
+	// A domain DNS does not know bounces at once (no retry can help).
 	mid3 := enqueue(t, s2, "a@example.com", "b@nowhere.test")
-	waitLog(t, dir2, "Delayed: DCID 0 MID")
+	waitLog(t, dir2, "Bounced: DCID 0 MID")
+	waitLog(t, dir2, "5.1.2 - domain nowhere.test has no MX or address records")
+	waitFor(t, "the bounced message to leave the queue", func() bool { return !inQueue(s2, mid3) })
+
+	// A DNS server that does not answer is temporary: the message waits.
+	cfg3 := outCfg(t, p, config.TLSOutPreferred, nil)
+	cfg3.Delivery.Resolver = sinkIP() + ":9" // nothing listens there
+	s3, dir3 := startOut(t, cfg3, func(o *Options) { o.Delivery.Timeout = 300 * time.Millisecond })
+	mid4 := enqueue(t, s3, "a@example.com", "b@mx.test")
+	waitLog(t, dir3, "Delayed: DCID 0 MID")
 	time.Sleep(20 * time.Millisecond)
-	if !inQueue(s2, mid3) {
-		t.Error("a message to an unknown domain left the queue")
+	if !inQueue(s3, mid4) {
+		t.Error("a message left the queue when DNS did not answer")
 	}
 }

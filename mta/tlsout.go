@@ -350,7 +350,7 @@ func targets(ctx context.Context, res *net.Resolver, routes *config.RouteIndex, 
 		var last error
 		for _, mx := range mxs {
 			if mx.Host == "." {
-				return nil, false, fmt.Errorf("domain %s accepts no mail (null MX)", domain)
+				return nil, false, &noSuchDomain{fmt.Sprintf("domain %s accepts no mail (null MX)", domain)}
 			}
 			if err := addHost(strings.TrimSuffix(mx.Host, "."), mxPort, false); err != nil {
 				last = err
@@ -362,10 +362,22 @@ func targets(ctx context.Context, res *net.Resolver, routes *config.RouteIndex, 
 		return out, false, nil
 	}
 	if err := addHost(domain, mxPort, false); err != nil {
+		var de *net.DNSError
+		if errors.As(err, &de) && de.IsNotFound {
+			// Neither MX nor address records (RFC 5321 5.1): the
+			// domain cannot receive mail, which no retry will change.
+			return nil, false, &noSuchDomain{fmt.Sprintf("domain %s has no MX or address records", domain)}
+		}
 		return nil, false, err
 	}
 	return out, false, nil
 }
+
+// noSuchDomain is a recipient domain DNS says cannot receive mail: the
+// message bounces at once instead of waiting out its time in the queue.
+type noSuchDomain struct{ msg string }
+
+func (e *noSuchDomain) Error() string { return e.msg }
 
 // deliveryIface picks the delivery interface: its address to send from
 // (nil for Auto) and the name to say in EHLO.
