@@ -13,7 +13,8 @@ import (
 // BenchmarkDeliverE2E: 50 clients send 4 KiB messages with STARTTLS into
 // a listener; esash delivers them with Required TLS to a go-smtp receiver
 // over kept connections. Reports messages/s end to end, TLS handshakes
-// per delivered message and the deepest queue seen.
+// per delivered message, the deepest queue seen and the queue depth
+// sampled every 100 ms (max, mean and a short series in the log).
 func BenchmarkDeliverE2E(b *testing.B) {
 	p := newPKI(b)
 	cert := p.leaf(b, "sink", "sink.test")
@@ -46,6 +47,24 @@ func BenchmarkDeliverE2E(b *testing.B) {
 			}
 		}
 	}()
+	// Queue depth over time: one sample every 100 ms from the first send
+	// until everything is delivered, reported as a short series.
+	var series []int
+	seriesDone := make(chan struct{})
+	go func() {
+		defer close(seriesDone)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			n, _ := s.queue.Len()
+			series = append(series, n)
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
 	b.SetBytes(int64(len(body)))
 	b.ResetTimer()
 	start := time.Now()
@@ -71,6 +90,7 @@ func BenchmarkDeliverE2E(b *testing.B) {
 	el := time.Since(start)
 	b.StopTimer()
 	close(stop)
+	<-seriesDone
 	if got := len(sink.list()); got < b.N {
 		b.Fatalf("%d of %d delivered", got, b.N)
 	}
@@ -87,4 +107,29 @@ func BenchmarkDeliverE2E(b *testing.B) {
 	b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
 	b.ReportMetric(float64(hs)/float64(b.N), "out-handshakes/msg")
 	b.ReportMetric(float64(maxDepth.Load()), "max-queue")
+	maxS, sum := 0, 0
+	for _, n := range series {
+		maxS = max(maxS, n)
+		sum += n
+	}
+	b.ReportMetric(float64(maxS), "max-queue-100ms")
+	b.ReportMetric(float64(sum)/float64(len(series)), "mean-queue-100ms")
+	b.Logf("N=%d in %v: queue depth every 100ms (%d samples, max %d; at most %d shown, each the max of its bucket): %v",
+		b.N, el.Round(time.Millisecond), len(series), maxS, seriesShown, shortSeries(series, seriesShown))
+}
+
+// seriesShown bounds the queue-depth series the benchmark logs.
+const seriesShown = 30
+
+// shortSeries folds a into at most n buckets, keeping each bucket's max.
+func shortSeries(a []int, n int) []int {
+	if len(a) <= n {
+		return a
+	}
+	out := make([]int, n)
+	for i, v := range a {
+		j := i * n / len(a)
+		out[j] = max(out[j], v)
+	}
+	return out
 }

@@ -13,6 +13,9 @@ perl -MNet::SSLeay -e1 >/dev/null 2>&1 || need+=(libnet-ssleay-perl)
 # `make bench`; smtpd/postfix live in /usr/sbin.
 have postfix || [ -x /usr/sbin/postfix ] || need+=(postfix)
 have testssl || have testssl.sh || need+=(testssl.sh)
+# dnsmasq serves MX records for test domains on a loopback port; it lives
+# in /usr/sbin.
+have dnsmasq || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq)
 have taskset || need+=(util-linux)
 # The SSH tests log in with the real OpenSSH client, passwords through sshpass.
 have ssh || need+=(openssh-client)
