@@ -114,6 +114,10 @@ func mtaData(t *testing.T, edit func(*config.Config)) (string, string) {
 		cfg := config.Factory(demo)
 		cfg.Interfaces[0].IPv4 = ip
 		cfg.Interfaces[0].Hostname = mxHost
+		// Received mail must stay queued for these tests to inspect, and
+		// no test may look up real domains: every domain is routed to a
+		// closed loopback port, so delivery is deferred.
+		cfg.Routes = []config.Route{{Domain: "ALL", Hosts: []config.RouteHost{{Host: "127.0.0.1", Port: 9}}}}
 		return cfg, nil
 	}})
 	if err != nil {
