@@ -118,8 +118,9 @@ type lrt struct {
 }
 
 type smtpServer struct {
-	s  *smtp.Server
-	ln *chanListener
+	s      *smtp.Server
+	ln     *chanListener
+	served chan struct{} // set by start, closed when Serve has returned
 }
 
 // New opens the MTA's queue, counters and log. It serves nothing until
@@ -487,7 +488,11 @@ func (x *lrt) newServer(d decision) *smtpServer {
 
 func (x *lrt) start() {
 	for _, ss := range x.servers {
-		go ss.s.Serve(ss.ln)
+		ss.served = make(chan struct{})
+		go func(ss *smtpServer, served chan struct{}) {
+			defer close(served)
+			ss.s.Serve(ss.ln)
+		}(ss, ss.served)
 	}
 }
 
@@ -500,6 +505,16 @@ func (rt *runtime) shutdown(ctx context.Context) {
 			go func(ss *smtpServer) {
 				defer wg.Done()
 				ss.ln.Close()
+				// go-smtp's Serve adds to a WaitGroup per accepted
+				// connection and Shutdown waits on it: a Shutdown racing
+				// the last Accept is a WaitGroup misuse. Once Serve has
+				// returned no Add can follow.
+				if ss.served != nil { // never started: nothing to wait for
+					select {
+					case <-ss.served:
+					case <-ctx.Done():
+					}
+				}
 				if err := ss.s.Shutdown(ctx); err != nil {
 					ss.s.Close()
 				}
