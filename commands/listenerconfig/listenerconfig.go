@@ -411,32 +411,7 @@ func reject(s *shell.Session, msg string) error {
 	return shell.ErrBack
 }
 
-// chooseCertificate asks for the certificate a listener serves, confirming
-// the Demo certificate.
+// chooseCertificate asks for the certificate the service uses.
 func chooseCertificate(s *shell.Session, cfg *config.Config, cur string) (string, error) {
-	var certs []string
-	for _, ct := range cfg.Certificates {
-		certs = append(certs, ct.Name)
-	}
-	if len(certs) == 0 {
-		return "", reject(s, "There are no certificates: add one with certconfig first.")
-	}
-	def := slices.Index(certs, cur) + 1
-	if def == 0 {
-		def = 1
-	}
-	for {
-		k, err := s.Choose("Please choose the certificate to apply:", certs, def, true)
-		if err != nil {
-			return "", err
-		}
-		if certs[k] != "Demo" {
-			return certs[k], nil
-		}
-		s.Println(`You may use the "Demo" certificate to test TLS, but this will not be secure.`)
-		ok, err := s.YesNo(`Do you really wish to use the "Demo" certificate?`, true)
-		if err != nil || ok {
-			return certs[k], err
-		}
-	}
+	return s.ChooseCertificate(cfg, cur, "TLS", "There are no certificates: add one with certconfig first.")
 }
