@@ -25,3 +25,5 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/tools v0.36.0 // indirect
 )
+
+replace github.com/emersion/go-smtp => ./third_party/go-smtp
