@@ -81,6 +81,7 @@ type Server struct {
 	icids *maillog.Counter
 	mids  *maillog.Counter
 	queue *queue.Queue
+	spool string // messages over spillAt while they arrive
 	rt    atomic.Pointer[runtime]
 	rdns  *rdnsCache
 	dlv   delivery
@@ -172,6 +173,10 @@ func New(opts Options) (*Server, error) {
 		return fail(err)
 	}
 	if s.dlv.dcids, err = maillog.OpenCounter(filepath.Join(cdir, "dcid"), 0); err != nil {
+		return fail(err)
+	}
+	s.spool = spoolDir(opts.DataDir)
+	if err := clearSpool(s.spool); err != nil {
 		return fail(err)
 	}
 	if s.queue, err = queue.Open(filepath.Join(opts.DataDir, "queue"), queue.Options{

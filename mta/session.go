@@ -1,13 +1,11 @@
 package mta
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -144,18 +142,11 @@ func accepts(entries []string, rcpt string) bool {
 	return false
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 func (s *session) Data(r io.Reader) error {
 	m := s.m
 	srv := s.srv()
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 1<<20 {
-			bufPool.Put(buf)
-		}
-	}()
+	buf := newSpool(srv.spool)
+	defer buf.Close()
 	now := srv.opts.Now()
 	var tinfo *queue.TLSInfo
 	if cs := m.tlsState.Load(); cs != nil {
@@ -165,13 +156,16 @@ func (s *session) Data(r io.Reader) error {
 		}
 	}
 	received := s.received(now, tinfo)
-	buf.WriteString(received)
-	buf.WriteString("\r\n")
+	buf.Write([]byte(received + "\r\n"))
 	if _, err := buf.ReadFrom(r); err != nil {
+		if errors.Is(err, errSpool) {
+			srv.log.Warningf("MID %d ICID %d not queued: %v", s.mid, m.icid, err)
+			return errStorage
+		}
 		return dataError(err)
 	}
 	if m.lst.l.Type == config.Blackhole {
-		srv.log.Infof("%s", maillog.MIDReady(s.mid, int64(buf.Len()), s.from))
+		srv.log.Infof("%s", maillog.MIDReady(s.mid, buf.Len(), s.from))
 		srv.log.Infof("MID %d discarded by blackhole listener %s", s.mid, m.lst.l.Name)
 		m.msgs.Add(1)
 		return nil
@@ -182,11 +176,15 @@ func (s *session) Data(r io.Reader) error {
 		From: s.from, To: append([]string(nil), s.to...), TLS: tinfo,
 		Relay: m.dec.Action == config.Relay, Time: now, Received: received,
 	}
-	if err := srv.queue.Put(meta, bytes.NewReader(buf.Bytes()), int64(buf.Len())); err != nil {
+	body, err := buf.Reader()
+	if err == nil {
+		err = srv.queue.Put(meta, body, buf.Len())
+	}
+	if err != nil {
 		srv.log.Warningf("MID %d ICID %d not queued: %v", s.mid, m.icid, err)
 		return errStorage
 	}
-	srv.log.Infof("%s", maillog.MIDReady(s.mid, int64(buf.Len()), s.from))
+	srv.log.Infof("%s", maillog.MIDReady(s.mid, buf.Len(), s.from))
 	srv.KickDelivery()
 	m.msgs.Add(1)
 	return nil
