@@ -39,49 +39,64 @@ func newSpool(dir string) *spool {
 // everything to a file the first time it would go over.
 func (s *spool) Write(p []byte) (int, error) {
 	if s.f == nil && s.mem.Len()+len(p) > spillAt {
-		f, err := os.CreateTemp(s.dir, "msg-*")
-		if err != nil {
-			return 0, fmt.Errorf("%w: %w", errSpool, err)
-		}
-		s.f = f
-		if _, err := f.Write(s.mem.Bytes()); err != nil {
-			return 0, fmt.Errorf("%w: %w", errSpool, err)
+		if err := s.spill(); err != nil {
+			return 0, err
 		}
 	}
-	var n int
-	var err error
-	if s.f != nil {
-		n, err = s.f.Write(p)
-		if err != nil {
-			err = fmt.Errorf("%w: %w", errSpool, err)
-		}
-	} else {
-		n, _ = s.mem.Write(p)
+	if s.f == nil {
+		n, _ := s.mem.Write(p)
+		s.n += int64(n)
+		return n, nil
 	}
+	n, err := s.f.Write(p)
 	s.n += int64(n)
-	return n, err
+	if err != nil {
+		return n, fmt.Errorf("%w: %w", errSpool, err)
+	}
+	return n, nil
 }
 
-// ReadFrom reads r to its end through Write.
+// spill moves what is in memory to a new spool file.
+func (s *spool) spill() error {
+	f, err := os.CreateTemp(s.dir, "msg-*")
+	if err != nil {
+		return fmt.Errorf("%w: %w", errSpool, err)
+	}
+	s.f = f
+	if _, err := f.Write(s.mem.Bytes()); err != nil {
+		return fmt.Errorf("%w: %w", errSpool, err)
+	}
+	return nil
+}
+
+// ReadFrom reads r to its end. Up to spillAt the bytes are read straight
+// into the memory buffer; past it, through a pooled chunk into the file.
 func (s *spool) ReadFrom(r io.Reader) (int64, error) {
-	var chunk [32 << 10]byte
 	var total int64
-	for {
-		n, err := r.Read(chunk[:])
-		if n > 0 {
-			if _, werr := s.Write(chunk[:n]); werr != nil {
-				return total, werr
-			}
-			total += int64(n)
+	if s.f == nil {
+		n, err := s.mem.ReadFrom(io.LimitReader(r, int64(spillAt-s.mem.Len()+1)))
+		s.n += n
+		total += n
+		if err != nil || s.mem.Len() <= spillAt {
+			return total, err
 		}
-		if err == io.EOF {
-			return total, nil
-		}
-		if err != nil {
+		if err := s.spill(); err != nil {
 			return total, err
 		}
 	}
+	chunk := chunks.Get().(*[]byte)
+	defer chunks.Put(chunk)
+	n, err := io.CopyBuffer(spoolFile{s}, r, *chunk)
+	return total + n, err
 }
+
+var chunks = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// spoolFile hides spool's ReadFrom from io.CopyBuffer, which would
+// otherwise call it back.
+type spoolFile struct{ s *spool }
+
+func (w spoolFile) Write(p []byte) (int, error) { return w.s.Write(p) }
 
 // Len is the number of bytes held.
 func (s *spool) Len() int64 { return s.n }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"esash/config"
 
@@ -25,38 +26,60 @@ func TestSpool(t *testing.T) {
 		{"one byte over", spillAt + 1, true},
 		{"three times over", 3 * spillAt, true},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			want := bytes.Repeat([]byte("0123456789abcdef"), tc.size/16+1)[:tc.size]
-			s := newSpool(dir)
-			// Odd-sized writes cross the threshold in the middle of one.
-			for rest := want; len(rest) > 0; {
-				n := min(len(rest), 7777)
-				if _, err := s.Write(rest[:n]); err != nil {
-					t.Fatal(err)
+	fill := map[string]func(*spool, []byte) error{
+		// Odd-sized writes cross the threshold in the middle of one.
+		"Write": func(s *spool, b []byte) error {
+			for len(b) > 0 {
+				n := min(len(b), 7777)
+				if _, err := s.Write(b[:n]); err != nil {
+					return err
 				}
-				rest = rest[n:]
+				b = b[n:]
 			}
-			if s.Spilled() != tc.spilled || s.Len() != int64(tc.size) {
-				t.Fatalf("spilled %v len %d, want %v %d", s.Spilled(), s.Len(), tc.spilled, tc.size)
+			return nil
+		},
+		"ReadFrom after a header": func(s *spool, b []byte) error {
+			h := min(len(b), 10)
+			if _, err := s.Write(b[:h]); err != nil {
+				return err
 			}
-			r, err := s.Reader()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got bytes.Buffer
-			if _, err := got.ReadFrom(r); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got.Bytes(), want) {
-				t.Fatal("spool returned other bytes")
-			}
-			s.Close()
-			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
-				t.Fatalf("spool file left behind: %v", ents)
-			}
-		})
+			_, err := s.ReadFrom(iotest.HalfReader(bytes.NewReader(b[h:])))
+			return err
+		},
+	}
+	for _, tc := range cases {
+		for how, f := range fill {
+			t.Run(tc.name+"/"+how, func(t *testing.T) {
+				spoolCase(t, tc.size, tc.spilled, f)
+			})
+		}
+	}
+}
+
+func spoolCase(t *testing.T, size int, spilled bool, fill func(*spool, []byte) error) {
+	dir := t.TempDir()
+	want := bytes.Repeat([]byte("0123456789abcdef"), size/16+1)[:size]
+	s := newSpool(dir)
+	if err := fill(s, want); err != nil {
+		t.Fatal(err)
+	}
+	if s.Spilled() != spilled || s.Len() != int64(size) {
+		t.Fatalf("spilled %v len %d, want %v %d", s.Spilled(), s.Len(), spilled, size)
+	}
+	r, err := s.Reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if _, err := got.ReadFrom(r); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatal("spool returned other bytes")
+	}
+	s.Close()
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("spool file left behind: %v", ents)
 	}
 }
 

@@ -10,8 +10,16 @@ package main
 import (
 	"context"
 	"os"
+	"runtime"
 )
 
 func main() {
+	// The queue's fdatasync blocks its thread; with a single P the Go
+	// scheduler hands that P to another thread only at sysmon's next tick
+	// (up to 10 ms), and every SMTP session waits meanwhile. A second P
+	// lets sessions run during the sync even on a one-core machine.
+	if runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
