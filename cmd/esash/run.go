@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -72,6 +73,16 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		return 1
 	}
 	if serve {
+		if path := os.Getenv("ESASH_CPUPROFILE"); path != "" {
+			// `make bench` and whoever chases a hot spot: the daemon's
+			// CPU profile from start to shutdown, for go tool pprof.
+			stop, err := cpuProfile(path)
+			if err != nil {
+				fmt.Fprintf(stderr, "esash: ESASH_CPUPROFILE: %v\n", err)
+				return 1
+			}
+			defer stop()
+		}
 		return runDaemon(ctx, o, stderr)
 	}
 	return runShell(ctx, o, stdin, stdout, stderr)
@@ -107,4 +118,16 @@ func holder(dir string) string {
 		return fmt.Sprintf("process %d", pid)
 	}
 	return fmt.Sprintf("process %d (%s)", pid, name)
+}
+
+func cpuProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
