@@ -243,7 +243,10 @@ type outcome struct {
 func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
 	body, err := s.queue.Read(m.MID)
 	if err != nil {
-		return // removed meanwhile
+		if !errors.Is(err, queue.ErrNotFound) { // else removed meanwhile
+			s.errorf("MID %d not delivered: %v", m.MID, err)
+		}
+		return
 	}
 	byDomain := map[string][]int{}
 	var order []string

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -262,3 +263,106 @@ func benchFilePerMessage(b *testing.B, size int) {
 
 func BenchmarkFilePerMessage4K(b *testing.B)   { benchFilePerMessage(b, 4096) }
 func BenchmarkFilePerMessage100K(b *testing.B) { benchFilePerMessage(b, 100<<10) }
+
+// A damaged message in a sealed (not newest) segment is found when it is
+// read, not at Open: the messages after it in the segment stay queued.
+func TestDamageInSealedSegment(t *testing.T) {
+	dir := t.TempDir()
+	q, err := Open(dir, Options{SegmentSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// SegmentSize 1: every append seals its segment.
+	put(t, q, 1, "first message")
+	put(t, q, 2, "second message")
+	put(t, q, 3, "third message")
+	q.Close()
+	seg := filepath.Join(dir, segName(1))
+	raw, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(raw, []byte("first"))
+	raw[i] = 'F'
+	if err := os.WriteFile(seg, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	q, err = Open(dir, Options{SegmentSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if n, _ := q.Len(); n != 3 {
+		t.Fatalf("%d messages after reopen, want 3", n)
+	}
+	if _, err := q.Read(1); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("damaged message read: %v, want ErrCorrupt", err)
+	}
+	for mid, want := range map[int64]string{2: "second message", 3: "third message"} {
+		b, err := q.Read(mid)
+		if err != nil || string(b) != want {
+			t.Fatalf("MID %d: %q %v", mid, b, err)
+		}
+		// A second read takes the verified path and gives the same bytes.
+		if b, err := q.Read(mid); err != nil || string(b) != want {
+			t.Fatalf("MID %d again: %q %v", mid, b, err)
+		}
+	}
+}
+
+// A sealed segment whose record header was damaged keeps the records
+// before it, as a CRC failure at Open did.
+func TestDamagedHeaderInSealedSegment(t *testing.T) {
+	dir := t.TempDir()
+	q, err := Open(dir, Options{SegmentSize: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, q, 1, "a")
+	put(t, q, 2, "b") // still in segment 1 (under 400 bytes after the first)
+	put(t, q, 3, strings.Repeat("c", 300))
+	put(t, q, 4, "d")
+	q.Close()
+	seg := filepath.Join(dir, segName(1))
+	raw, _ := os.ReadFile(seg)
+	second := headerLen + int(binary.BigEndian.Uint32(raw[0:4]))
+	raw[second+headerLen+2] ^= 0xff // inside the second record's meta length
+	os.WriteFile(seg, raw, 0o600)
+	q, err = Open(dir, Options{SegmentSize: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if _, ok := q.Get(1); !ok {
+		t.Fatal("record before the damage lost")
+	}
+	if _, ok := q.Get(2); ok {
+		t.Fatal("record with a damaged header taken")
+	}
+	if _, ok := q.Get(4); !ok {
+		t.Fatal("later segment lost")
+	}
+}
+
+// BenchmarkOpen200MB: opening a queue of 2,000 100 KiB messages in sealed
+// segments (page cache warm; cold, the saving is the disk reads).
+func BenchmarkOpen200MB(b *testing.B) {
+	dir := b.TempDir()
+	q, err := Open(dir, Options{SegmentSize: 16 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := strings.Repeat("x", 100<<10)
+	for i := 1; i <= 2000; i++ {
+		put(b, q, int64(i), body)
+	}
+	q.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		q, err := Open(dir, Options{SegmentSize: 16 << 20})
+		if err != nil {
+			b.Fatal(err)
+		}
+		q.Close()
+	}
+}
