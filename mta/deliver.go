@@ -45,14 +45,8 @@ type DeliveryOptions struct {
 	MXPort int
 }
 
-type retryState struct {
-	attempts int
-	next     time.Time
-}
-
 type delivery struct {
 	mu       sync.Mutex
-	retry    map[int64]*retryState
 	inflight map[int64]bool
 	alerted  map[string]time.Time
 	dcids    *maillog.Counter
@@ -114,7 +108,6 @@ func (s *Server) startDelivery() {
 		return
 	}
 	d.started = true
-	d.retry = map[int64]*retryState{}
 	d.inflight = map[int64]bool{}
 	d.alerted = map[string]time.Time{}
 	d.stop = make(chan struct{})
@@ -194,9 +187,7 @@ func (s *Server) scanQueue() {
 	now := s.opts.Now()
 	for _, m := range s.queue.List() {
 		d.mu.Lock()
-		r := d.retry[m.MID]
-		busy := d.inflight[m.MID]
-		due := !busy && (r == nil || !now.Before(r.next))
+		due := !d.inflight[m.MID] && !now.Before(m.NextTry)
 		if due {
 			d.inflight[m.MID] = true
 		}
@@ -284,14 +275,10 @@ func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
 	if len(bounced) > 0 {
 		s.sendDSN(oc.cfg, m, body, bouncedTo, bounced)
 	}
-	d := &s.dlv
 	if len(remaining) == 0 {
 		if err := s.queue.Remove(m.MID); err != nil && err != queue.ErrNotFound {
 			s.errorf("queue: remove MID %d: %v", m.MID, err)
 		}
-		d.mu.Lock()
-		delete(d.retry, m.MID)
-		d.mu.Unlock()
 		return
 	}
 	if len(remaining) < len(m.To) {
@@ -304,19 +291,14 @@ func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
 			s.errorf("queue: rewrite MID %d: %v", m.MID, err)
 		}
 	}
-	d.mu.Lock()
-	r := d.retry[m.MID]
-	if r == nil {
-		r = &retryState{}
-		d.retry[m.MID] = r
-	}
-	delay := s.opts.Delivery.RetryInitial << r.attempts
+	// The schedule is kept in the queue, so a restart keeps it too.
+	delay := s.opts.Delivery.RetryInitial << min(m.Attempts, 30)
 	if delay > s.opts.Delivery.RetryMax || delay <= 0 {
 		delay = s.opts.Delivery.RetryMax
 	}
-	r.attempts++
-	r.next = now.Add(delay)
-	d.mu.Unlock()
+	if err := s.queue.SetRetry(m.MID, m.Attempts+1, now.Add(delay)); err != nil && err != queue.ErrNotFound {
+		s.errorf("queue: retry of MID %d not recorded: %v", m.MID, err)
+	}
 }
 
 func domainOf(addr string) string {

@@ -287,3 +287,15 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 func inQueue(s *Server, mid int64) bool { _, ok := s.queue.Get(mid); return ok }
+
+// retryNow makes a deferred message due at once, as delivernow does, once
+// its failed attempt has recorded its schedule.
+func retryNow(t testing.TB, s *Server, mid int64) {
+	t.Helper()
+	var m queue.Meta
+	waitFor(t, "retry recorded", func() bool { m, _ = s.queue.Get(mid); return m.Attempts > 0 })
+	if err := s.queue.SetRetry(mid, m.Attempts, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	s.KickDelivery()
+}

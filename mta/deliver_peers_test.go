@@ -218,10 +218,7 @@ func TestDeliverPostfix(t *testing.T) {
 	}
 	install(p.leaf(t, "pf", "pf.test"))
 	time.Sleep(300 * time.Millisecond) // master restarts its smtpd processes
-	s.dlv.mu.Lock()
-	s.dlv.retry[mid].next = time.Time{}
-	s.dlv.mu.Unlock()
-	s.KickDelivery()
+	retryNow(t, s, mid)
 	waitLog(t, dir, fmt.Sprintf("Message done DCID 2 MID %d to RID [0]", mid))
 	waitFor(t, "removal", func() bool { return !inQueue(s, mid) })
 	if ok, out := verify(); !ok || !strings.Contains(out, "TLS certificate match pf.test") || !strings.Contains(out, "Issuer:  CN=esash test intermediate") {

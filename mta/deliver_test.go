@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,10 +183,7 @@ func TestDeliverStrippedSTARTTLS(t *testing.T) {
 				t.Error("Required sent mail in clear")
 			}
 			// A second failure within the alert interval does not alert again.
-			s.dlv.mu.Lock()
-			s.dlv.retry[mid].next = time.Time{}
-			s.dlv.mu.Unlock()
-			s.KickDelivery()
+			retryNow(t, s, mid)
 			waitFor(t, "second attempt", func() bool {
 				return strings.Count(logLines(t, dir), "TLS was required but could not be successfully negotiated") >= 2
 			})
@@ -350,5 +348,51 @@ func TestDeliverReuse(t *testing.T) {
 				t.Errorf("the connection was not closed at its limit:\n%s", l)
 			}
 		})
+	}
+}
+
+// TestRetryScheduleSurvivesRestart: a deferred message keeps its attempts
+// and next try across a restart (not retried at once by the new process),
+// and the back-off doubles from where it was.
+func TestRetryScheduleSurvivesRestart(t *testing.T) {
+	p := newPKI(t)
+	cfg := outCfg(t, p, config.TLSOutPreferred, map[string]string{"sink.test": "127.0.0.1:1"})
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	withClock := func(o *Options) {
+		o.Now = clock
+		o.Delivery = DeliveryOptions{Enabled: true, Poll: 20 * time.Millisecond, RetryInitial: time.Hour,
+			RetryMax: 8 * time.Hour, Timeout: 5 * time.Second}
+	}
+	dir := t.TempDir()
+	s1 := startMTA(t, dir, cfg, withClock)
+	mid := enqueue(t, s1, "a@example.com", "b@sink.test")
+	waitFor(t, "first attempt", func() bool { m, _ := s1.queue.Get(mid); return m.Attempts == 1 })
+	if m, _ := s1.queue.Get(mid); !m.NextTry.Equal(now.Add(time.Hour)) {
+		t.Fatalf("next try %v, want %v", m.NextTry, now.Add(time.Hour))
+	}
+	s1.Close(context.Background())
+	attempts := func() int { return strings.Count(logLines(t, dir), "Connection Error: DCID") }
+	if n := attempts(); n != 1 {
+		t.Fatalf("%d attempts before restart", n)
+	}
+
+	s2 := startMTA(t, dir, cfg, withClock)
+	s2.KickDelivery()
+	time.Sleep(200 * time.Millisecond) // ten polls
+	if n := attempts(); n != 1 {
+		t.Fatalf("restart retried at once: %d attempts", n)
+	}
+	if m, _ := s2.queue.Get(mid); m.Attempts != 1 {
+		t.Fatalf("attempts after restart %d", m.Attempts)
+	}
+	mu.Lock()
+	now = now.Add(61 * time.Minute)
+	mu.Unlock()
+	s2.KickDelivery()
+	waitFor(t, "second attempt", func() bool { m, _ := s2.queue.Get(mid); return m.Attempts == 2 })
+	if m, _ := s2.queue.Get(mid); !m.NextTry.Equal(clock().Add(2 * time.Hour)) {
+		t.Fatalf("second back-off: next try %v, want %v", m.NextTry, clock().Add(2*time.Hour))
 	}
 }

@@ -225,7 +225,7 @@ func (v queueView) Messages() []showqueue.Message {
 		out[i] = showqueue.Message{
 			MID: m.MID, ICID: m.ICID, Time: m.Time, Size: m.Size, From: m.From, To: m.To,
 			Listener: m.Listener, RemoteIP: m.RemoteIP, RemoteHost: m.RemoteHost, HELO: m.HELO,
-			Received: m.Received,
+			Received: m.Received, Attempts: m.Attempts, NextTry: m.NextTry,
 		}
 		if m.TLS != nil {
 			out[i].TLS = m.TLS.Version + " " + m.TLS.Cipher

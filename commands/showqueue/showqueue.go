@@ -27,8 +27,10 @@ type Message struct {
 	RemoteIP   string
 	RemoteHost string
 	HELO       string
-	TLS        string // "TLSv1.3 TLS_AES_128_GCM_SHA256", "" for plaintext
-	Received   string // the Received header added on arrival
+	TLS        string    // "TLSv1.3 TLS_AES_128_GCM_SHA256", "" for plaintext
+	Received   string    // the Received header added on arrival
+	Attempts   int       // delivery attempts that deferred
+	NextTry    time.Time // when the next attempt may start
 }
 
 // Queue is what showqueue reads.
@@ -110,6 +112,9 @@ func detail(m Message) string {
 	row("From", "<"+m.From+">")
 	for i, r := range m.To {
 		row(fmt.Sprintf("RID %d", i), "<"+r+">")
+	}
+	if m.Attempts > 0 {
+		row("Attempts", fmt.Sprintf("%d deferred; next attempt %s", m.Attempts, m.NextTry.Format("Mon Jan _2 15:04:05 2006")))
 	}
 	b.WriteString("\n")
 	b.WriteString(strings.ReplaceAll(m.Received, "\r\n", "\n"))

@@ -18,7 +18,8 @@
 // commit). With PerMessageSync it syncs after each append instead, which is
 // what the benchmarks compare it with.
 //
-// Removing a message (after delivery) appends a tombstone. A segment whose
+// A deferred delivery appends a retry record (attempts, next try) for its
+// message. Removing a message (after delivery) appends a tombstone. A segment whose
 // messages are all removed is deleted once every older segment is gone, so a
 // tombstone never outlives what it buries.
 package queue
@@ -80,6 +81,11 @@ type Meta struct {
 	// RIDs are the recipient IDs of To when some recipients were already
 	// delivered (To shrank); nil means To's positions.
 	RIDs []int `json:"rids,omitempty"`
+	// Attempts is the number of delivery attempts that deferred; NextTry
+	// is when the next may start (zero: at once). Kept in the queue so
+	// that a restart does not retry everything at once.
+	Attempts int       `json:"attempts,omitempty"`
+	NextTry  time.Time `json:"next_try,omitzero"`
 }
 
 // Options tune a Queue.
@@ -96,6 +102,7 @@ type Options struct {
 const (
 	recMessage = 'M'
 	recRemove  = 'R'
+	recRetry   = 'T' // a message's Attempts and NextTry changed
 
 	headerLen          = 8
 	defaultSegmentSize = 64 << 20
@@ -329,6 +336,10 @@ func (q *Queue) apply(f *os.File, sg *segment, off, n int64, sum uint32, verifie
 		if e, ok := q.index[m.MID]; ok {
 			q.forget(e)
 		}
+	case recRetry:
+		if e, ok := q.index[m.MID]; ok {
+			e.meta.Attempts, e.meta.NextTry = m.Attempts, m.NextTry
+		}
 	default:
 		return fmt.Errorf("unknown record type %q", head[0])
 	}
@@ -399,6 +410,18 @@ func (q *Queue) Remove(mid int64) error {
 		return ErrNotFound
 	}
 	return q.submit(recRemove, Meta{MID: mid}, nil, 0)
+}
+
+// SetRetry records durably that a delivery attempt of mid deferred: the
+// attempts so far and when the next may start.
+func (q *Queue) SetRetry(mid int64, attempts int, next time.Time) error {
+	q.mu.RLock()
+	_, ok := q.index[mid]
+	q.mu.RUnlock()
+	if !ok {
+		return ErrNotFound
+	}
+	return q.submit(recRetry, Meta{MID: mid, Attempts: attempts, NextTry: next}, nil, 0)
 }
 
 func (q *Queue) submit(kind byte, meta Meta, body io.Reader, size int64) error {
@@ -575,6 +598,10 @@ func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
 		case recRemove:
 			if e, ok := q.index[r.meta.MID]; ok {
 				q.forget(e)
+			}
+		case recRetry:
+			if e, ok := q.index[r.meta.MID]; ok {
+				e.meta.Attempts, e.meta.NextTry = r.meta.Attempts, r.meta.NextTry
 			}
 		}
 	}
