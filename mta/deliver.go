@@ -285,6 +285,7 @@ func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
 		// Record the progress durably: the message is kept for the
 		// recipients still due only.
 		nm := m
+		nm.Received, _ = s.queue.Received(m.MID) // List leaves it out
 		nm.To = remaining
 		nm.RIDs = remainingRIDs
 		if err := s.queue.Put(nm, bytes.NewReader(body), int64(len(body))); err != nil {

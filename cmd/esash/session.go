@@ -225,13 +225,20 @@ func (v queueView) Messages() []showqueue.Message {
 		out[i] = showqueue.Message{
 			MID: m.MID, ICID: m.ICID, Time: m.Time, Size: m.Size, From: m.From, To: m.To,
 			Listener: m.Listener, RemoteIP: m.RemoteIP, RemoteHost: m.RemoteHost, HELO: m.HELO,
-			Received: m.Received, Attempts: m.Attempts, NextTry: m.NextTry,
+			Attempts: m.Attempts, NextTry: m.NextTry,
 		}
 		if m.TLS != nil {
 			out[i].TLS = m.TLS.Version + " " + m.TLS.Cipher
 		}
 	}
 	return out
+}
+
+// Received reads a message's Received header, which the queue's index
+// does not hold.
+func (v queueView) Received(mid int64) string {
+	r, _ := v.m.Queue().Received(mid)
+	return r
 }
 
 // warnBoot tells the administrator which mail listeners the committed

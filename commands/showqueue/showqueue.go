@@ -28,15 +28,18 @@ type Message struct {
 	RemoteHost string
 	HELO       string
 	TLS        string    // "TLSv1.3 TLS_AES_128_GCM_SHA256", "" for plaintext
-	Received   string    // the Received header added on arrival
+	Received   string    // the Received header added on arrival (detail only)
 	Attempts   int       // delivery attempts that deferred
 	NextTry    time.Time // when the next attempt may start
 }
 
 // Queue is what showqueue reads.
 type Queue interface {
-	// Messages lists the queued messages, oldest first.
+	// Messages lists the queued messages, oldest first, without their
+	// Received headers (a large queue lists without reading its disk).
 	Messages() []Message
+	// Received is one message's Received header.
+	Received(mid int64) string
 }
 
 // Command is showqueue.
@@ -61,6 +64,7 @@ func (c Command) Run(s *shell.Session, args []string) error {
 		}
 		for _, m := range msgs {
 			if m.MID == mid {
+				m.Received = c.q.Received(mid)
 				return s.Page(detail(m))
 			}
 		}

@@ -10,7 +10,23 @@ import (
 
 type fakeQueue []Message
 
-func (f fakeQueue) Messages() []Message { return f }
+// Messages leaves Received out, as the real queue does.
+func (f fakeQueue) Messages() []Message {
+	out := append([]Message(nil), f...)
+	for i := range out {
+		out[i].Received = ""
+	}
+	return out
+}
+
+func (f fakeQueue) Received(mid int64) string {
+	for _, m := range f {
+		if m.MID == mid {
+			return m.Received
+		}
+	}
+	return ""
+}
 
 func TestShowqueue(t *testing.T) {
 	at := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)

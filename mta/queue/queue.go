@@ -124,6 +124,44 @@ type entry struct {
 	payLen   int64
 	sum      uint32
 	verified atomic.Bool
+	// recvLen is the length of meta.Received, which the index does not
+	// keep: the stored bytes begin with it (see Received).
+	recvLen int
+}
+
+// newEntry makes the index entry of a message record. The index is what
+// a queue costs in memory per message, so it shares the strings most
+// messages have in common and leaves out the Received header, which the
+// message bytes on disk begin with: about 470 bytes a message instead of
+// 890 (BenchmarkIndexMemory).
+func (q *Queue) newEntry(m Meta, seg uint64, dataOff int64) *entry {
+	e := &entry{seg: seg, dataOff: dataOff, recvLen: len(m.Received)}
+	m.Received = ""
+	m.Listener, m.Interface, m.RemoteIP = q.intern(m.Listener), q.intern(m.Interface), q.intern(m.RemoteIP)
+	m.RemoteHost, m.HELO = q.intern(m.RemoteHost), q.intern(m.HELO)
+	if m.TLS != nil {
+		t, ok := q.tls[*m.TLS]
+		if !ok {
+			t = m.TLS
+			q.tls[*t] = t
+		}
+		m.TLS = t
+	}
+	e.meta = m
+	return e
+}
+
+// intern returns the queue's copy of s. Guarded by mu (or Open's single
+// goroutine); the table only grows, by distinct clients and listeners.
+func (q *Queue) intern(s string) string {
+	if s == "" {
+		return s
+	}
+	if c, ok := q.strs[s]; ok {
+		return c
+	}
+	q.strs[s] = s
+	return s
 }
 
 type segment struct {
@@ -147,6 +185,8 @@ type Queue struct {
 
 	mu     sync.RWMutex // guards everything below
 	index  map[int64]*entry
+	strs   map[string]string    // interned strings of the index (newEntry)
+	tls    map[TLSInfo]*TLSInfo // shared TLS facts of the index
 	segs   map[uint64]*segment
 	cur    *segment
 	closed bool
@@ -171,7 +211,7 @@ func Open(dir string, opts Options) (*Queue, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
-	q := &Queue{dir: dir, opts: opts, index: map[int64]*entry{}, segs: map[uint64]*segment{},
+	q := &Queue{dir: dir, opts: opts, index: map[int64]*entry{}, strs: map[string]string{}, tls: map[TLSInfo]*TLSInfo{}, segs: map[uint64]*segment{},
 		reqs: make(chan *request, 1024), done: make(chan struct{}), stopped: make(chan struct{})}
 	seqs, err := q.listSegments()
 	if err != nil {
@@ -327,7 +367,8 @@ func (q *Queue) apply(f *os.File, sg *segment, off, n int64, sum uint32, verifie
 		if old, dup := q.index[m.MID]; dup {
 			q.forget(old)
 		}
-		e := &entry{meta: m, seg: sg.seq, dataOff: off + 5 + mlen, payOff: off, payLen: n, sum: sum}
+		e := q.newEntry(m, sg.seq, off+5+mlen)
+		e.payOff, e.payLen, e.sum = off, n, sum
 		e.verified.Store(verified)
 		q.index[m.MID] = e
 		sg.live++
@@ -590,7 +631,7 @@ func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
 			if old, dup := q.index[m.MID]; dup {
 				q.forget(old)
 			}
-			e := &entry{meta: m, seg: cur.seq, dataOff: offs[i] + int64(len(r.head))}
+			e := q.newEntry(m, cur.seq, offs[i]+int64(len(r.head)))
 			e.verified.Store(true) // written by this process
 			q.index[m.MID] = e
 			cur.live++
@@ -652,6 +693,26 @@ func (q *Queue) Get(mid int64) (Meta, bool) {
 		return Meta{}, false
 	}
 	return e.meta, true
+}
+
+// Received returns the Received header the appliance added to a message
+// (List and Get leave Meta.Received empty: the index does not keep it).
+func (q *Queue) Received(mid int64) (string, error) {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	e, ok := q.index[mid]
+	if !ok {
+		return "", ErrNotFound
+	}
+	sg := q.segs[e.seg]
+	if sg == nil {
+		return "", ErrNotFound
+	}
+	b := make([]byte, e.recvLen)
+	if _, err := sg.f.ReadAt(b, e.dataOff); err != nil {
+		return "", fmt.Errorf("queue: read MID %d: %w", mid, err)
+	}
+	return string(b), nil
 }
 
 // Read returns the stored bytes of a message: its Received header and

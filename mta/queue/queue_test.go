@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -364,5 +365,78 @@ func BenchmarkOpen200MB(b *testing.B) {
 			b.Fatal(err)
 		}
 		q.Close()
+	}
+}
+
+// BenchmarkIndexMemory reports the heap the in-memory index holds per
+// queued message after Open, for messages with a realistic envelope.
+func BenchmarkIndexMemory(b *testing.B) {
+	const n = 20000
+	dir := b.TempDir()
+	q, err := Open(dir, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	for i := 1; i <= n; i++ {
+		m := Meta{MID: int64(i), ICID: int64(i), Listener: "IncomingMail", Interface: "Management",
+			RemoteIP: "192.0.2.17", RemoteHost: "mail.sender.example", HELO: "mail.sender.example",
+			From: fmt.Sprintf("user%d@sender.example", i%500), To: []string{fmt.Sprintf("rcpt%d@example.com", i)},
+			TLS:  &TLSInfo{Version: "TLSv1.3", Cipher: "TLS_AES_128_GCM_SHA256", ServerName: "mx.example.com"},
+			Time: at,
+			Received: fmt.Sprintf("Received: from mail.sender.example (mail.sender.example [192.0.2.17])\r\n\tby mx.example.com with ESMTPS (TLSv1.3:TLS_AES_128_GCM_SHA256) id %d for <rcpt%d@example.com>;\r\n\t%s",
+				i, i, at.Format(time.RFC1123Z))}
+		if err := q.Put(m, strings.NewReader("x"), 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	q.Close()
+	b.ResetTimer()
+	var perMsg float64
+	for i := 0; i < b.N; i++ {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		q, err := Open(dir, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perMsg = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(q)
+		q.Close()
+	}
+	b.ReportMetric(perMsg, "heapB/msg")
+}
+
+// The index leaves the Received header out; Received reads it from the
+// stored bytes, before and after a reopen.
+func TestReceivedFromDisk(t *testing.T) {
+	dir := t.TempDir()
+	q, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv := "Received: from a.test (a.test [127.0.0.1])\r\n\tby mx.test with ESMTP id 5"
+	body := recv + "\r\nSubject: x\r\n\r\nbody\r\n"
+	if err := q.Put(Meta{MID: 5, Received: recv}, strings.NewReader(body), int64(len(body))); err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 2; round++ {
+		if m, _ := q.Get(5); m.Received != "" {
+			t.Fatalf("round %d: index keeps Received", round)
+		}
+		if got, err := q.Received(5); err != nil || got != recv {
+			t.Fatalf("round %d: Received = %q, %v", round, got, err)
+		}
+		q.Close()
+		if q, err = Open(dir, Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer q.Close()
+	if _, err := q.Received(6); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown MID: %v", err)
 	}
 }
