@@ -236,6 +236,7 @@ func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
 	if err != nil {
 		if !errors.Is(err, queue.ErrNotFound) { // else removed meanwhile
 			s.errorf("MID %d not delivered: %v", m.MID, err)
+			s.scheduleRetry(m, s.opts.Now())
 		}
 		return
 	}
@@ -292,7 +293,13 @@ func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
 			s.errorf("queue: rewrite MID %d: %v", m.MID, err)
 		}
 	}
-	// The schedule is kept in the queue, so a restart keeps it too.
+	s.scheduleRetry(m, now)
+}
+
+// scheduleRetry backs m off after a deferred attempt: the delay doubles
+// per attempt up to RetryMax. The schedule is kept in the queue, so a
+// restart keeps it too.
+func (s *Server) scheduleRetry(m queue.Meta, now time.Time) {
 	delay := s.opts.Delivery.RetryInitial << min(m.Attempts, 30)
 	if delay > s.opts.Delivery.RetryMax || delay <= 0 {
 		delay = s.opts.Delivery.RetryMax
