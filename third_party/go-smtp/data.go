@@ -97,7 +97,10 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 			// esash patch: inside a line only CR changes the state, so
 			// the bytes before the next CR are copied in one go instead
 			// of one ReadByte and one switch each (most of the CPU a
-			// DATA body cost).
+			// DATA body cost). A CR LF followed by a byte that is
+			// neither '.' nor CR takes the state machine from data back
+			// to data, so such line ends are copied in the same go; the
+			// byte-wise code below sees only dots and CRs at line start.
 			var buf []byte
 			buf, err = r.buffered()
 			if err != nil {
@@ -109,9 +112,18 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 			if len(buf) > len(b)-n {
 				buf = buf[:len(b)-n]
 			}
-			i := bytes.IndexByte(buf, '\r')
-			if i < 0 {
-				i = len(buf)
+			i := 0
+			for {
+				j := bytes.IndexByte(buf[i:], '\r')
+				if j < 0 {
+					i = len(buf)
+					break
+				}
+				i += j
+				if i+2 >= len(buf) || buf[i+1] != '\n' || buf[i+2] == '.' || buf[i+2] == '\r' {
+					break
+				}
+				i += 3
 			}
 			n += copy(b[n:], buf[:i])
 			r.r.Discard(i)
