@@ -59,6 +59,7 @@ type delivery struct {
 	started  bool
 	wg       sync.WaitGroup
 	sem      chan struct{}
+	limits   connLimits // open connections against the configured maxima
 }
 
 // outCache is what delivery derives from one configuration.
@@ -222,6 +223,9 @@ const (
 	rcptDeferred rcptResult = iota
 	rcptDone
 	rcptBounced
+	// rcptWaiting: not attempted, a concurrency limit was reached; tried
+	// again at the next scan without counting an attempt.
+	rcptWaiting
 )
 
 type outcome struct {
@@ -257,6 +261,7 @@ func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
 	expired := now.Sub(m.Time) > s.opts.Delivery.MaxQueueTime
 	var remaining []string
 	var remainingRIDs []int
+	var deferred bool
 	var bounced []outcome
 	var bouncedTo []string
 	for i, r := range results {
@@ -271,6 +276,7 @@ func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
 		default:
 			remaining = append(remaining, m.To[i])
 			remainingRIDs = append(remainingRIDs, ridsOf(m, []int{i})[0])
+			deferred = deferred || r.res == rcptDeferred
 		}
 	}
 	if len(bounced) > 0 {
@@ -293,7 +299,9 @@ func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
 			s.errorf("queue: rewrite MID %d: %v", m.MID, err)
 		}
 	}
-	s.scheduleRetry(m, now)
+	if deferred { // else only waiting for a free connection: no back-off
+		s.scheduleRetry(m, now)
+	}
 }
 
 // scheduleRetry backs m off after a deferred attempt: the delay doubles
@@ -367,6 +375,8 @@ type outConn struct {
 	sent    int
 	stopCut func() bool
 	idle    *time.Timer
+	dom     string // its connection slot, released by closeOut
+	tlsSlot bool   // holds a TLS slot too
 }
 
 // poolIdle is how long an idle delivery connection is kept.
@@ -438,6 +448,10 @@ func (s *Server) drainPool() {
 func (s *Server) closeOut(oc *outConn) {
 	oc.stopCut()
 	oc.c.close()
+	s.dlv.limits.release(oc.dom)
+	if oc.tlsSlot {
+		s.dlv.limits.releaseTLS()
+	}
 	s.log.Infof("%s", maillog.DCIDClose(oc.dcid))
 }
 
@@ -489,9 +503,14 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 	log := s.log
 	cfg := oc.cfg
 	local, helo := deliveryIface(cfg)
+	if !s.reserveConn(cfg, dc, dom) {
+		setAll(results, rids, outcome{res: rcptWaiting})
+		return nil, true
+	}
 	dcid, err := s.dlv.dcids.Next()
 	if err != nil {
 		s.errorf("DCID counter: %v", err)
+		s.dlv.limits.release(dom)
 		setAll(results, rids, outcome{rcptDeferred, "4.3.0", "internal error"})
 		return nil, true
 	}
@@ -505,6 +524,7 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 	nc, err := dialer.DialContext(s.dlv.ctx, "tcp", hostPort(t))
 	if err != nil {
 		log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, "connect", ifIP, connReason(err)))
+		s.dlv.limits.release(dom)
 		setAll(results, rids, outcome{rcptDeferred, "4.4.1", "unable to connect: " + connReason(err)})
 		return nil, false
 	}
@@ -516,7 +536,7 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 	log.Infof("%s", maillog.NewDCID(dcid, ifIP, t.ip, t.port))
 	c := newSMTPConn(nc, timeout)
 	// Shutting down cuts the connection; the message stays queued.
-	out := &outConn{c: c, dcid: dcid, ifIP: ifIP, stopCut: context.AfterFunc(s.dlv.ctx, func() { nc.Close() })}
+	out := &outConn{c: c, dcid: dcid, ifIP: ifIP, dom: dom, stopCut: context.AfterFunc(s.dlv.ctx, func() { nc.Close() })}
 	fail := func(ok bool) (*outConn, bool) {
 		s.closeOut(out)
 		return nil, ok
@@ -543,8 +563,25 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 		return connErr("EHLO", err)
 	}
 	mode := dc.TLS
+	if mode.On() && !s.dlv.limits.reserveTLS(cfg.Delivery.MaxTLSConcurrency) {
+		// deliveryconfig's TLS concurrency is used up: a destination
+		// that prefers TLS goes on in clear when fallback is on; others
+		// wait for a TLS slot.
+		if !cfg.Delivery.FallbackNoTLS || mode.Required() {
+			c.quit()
+			setAll(results, rids, outcome{res: rcptWaiting})
+			return fail(true)
+		}
+		log.Infof("%s", maillog.DCIDTLSFailed(dcid, "system-wide TLS concurrency limit reached; delivering without TLS"))
+		mode = config.TLSOutNo
+	}
 	if mode.On() {
 		res, reason, _ := c.startTLS(oc.tls.config(t.host), timeout)
+		if res == tlsOK {
+			out.tlsSlot = true
+		} else {
+			s.dlv.limits.releaseTLS()
+		}
 		switch res {
 		case tlsOK:
 			log.Infof("%s", maillog.DCIDTLSSuccess(dcid, versionName(c.tls.Version), cipherName(c.tls.CipherSuite), dom))

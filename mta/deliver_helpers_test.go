@@ -53,6 +53,11 @@ type goSink struct {
 	sinkStore
 	addr string
 	port int
+	// hold delays each message's 250, so that deliveries overlap.
+	hold time.Duration
+	// Sessions open now and the most ever open at once.
+	active, maxActive atomic.Int32
+	tlsActive, maxTLS atomic.Int32
 }
 
 type goSinkBackend struct{ s *goSink }
@@ -61,15 +66,31 @@ type goSinkSession struct {
 	c    *smtp.Conn
 	from string
 	to   []string
+	tls  bool // counted in tlsActive
 }
 
 func (b goSinkBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	n := b.s.active.Add(1)
+	for m := b.s.maxActive.Load(); n > m && !b.s.maxActive.CompareAndSwap(m, n); m = b.s.maxActive.Load() {
+	}
 	return &goSinkSession{s: b.s, c: c}, nil
 }
-func (x *goSinkSession) Reset()        { x.from, x.to = "", nil }
-func (x *goSinkSession) Logout() error { return nil }
+func (x *goSinkSession) Reset() { x.from, x.to = "", nil }
+func (x *goSinkSession) Logout() error {
+	x.s.active.Add(-1)
+	if x.tls {
+		x.s.tlsActive.Add(-1)
+	}
+	return nil
+}
 func (x *goSinkSession) Mail(from string, _ *smtp.MailOptions) error {
 	x.from = from
+	if _, isTLS := x.c.TLSConnectionState(); isTLS && !x.tls {
+		x.tls = true
+		n := x.s.tlsActive.Add(1)
+		for m := x.s.maxTLS.Load(); n > m && !x.s.maxTLS.CompareAndSwap(m, n); m = x.s.maxTLS.Load() {
+		}
+	}
 	return nil
 }
 func (x *goSinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
@@ -88,11 +109,12 @@ func (x *goSinkSession) Data(r io.Reader) error {
 		return err
 	}
 	_, isTLS := x.c.TLSConnectionState()
+	time.Sleep(x.s.hold)
 	x.s.add(received{from: x.from, to: x.to, data: string(b), tls: isTLS})
 	return nil
 }
 
-func startGoSink(t testing.TB, cert *config.Certificate) *goSink {
+func startGoSink(t testing.TB, cert *config.Certificate, opts ...func(*goSink)) *goSink {
 	t.Helper()
 	ip := sinkIP()
 	ln, err := net.Listen("tcp4", ip+":0")
@@ -100,6 +122,9 @@ func startGoSink(t testing.TB, cert *config.Certificate) *goSink {
 		t.Fatal(err)
 	}
 	g := &goSink{addr: ip, port: ln.Addr().(*net.TCPAddr).Port}
+	for _, o := range opts {
+		o(g)
+	}
 	srv := smtp.NewServer(goSinkBackend{g})
 	srv.Domain = "sink.test"
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second

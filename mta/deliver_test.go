@@ -396,3 +396,114 @@ func TestRetryScheduleSurvivesRestart(t *testing.T) {
 		t.Fatalf("second back-off: next try %v, want %v", m.NextTry, clock().Add(2*time.Hour))
 	}
 }
+
+// TestDeliverConcurrencyLimits: deliveryconfig's system-wide maximum and
+// destconfig's per-domain concurrency bound the connections open at once;
+// messages beyond them wait (no attempt is counted, nothing is logged as
+// delayed) and all are delivered. Without a limit the same load opens
+// several connections, so the test can tell.
+func TestDeliverConcurrencyLimits(t *testing.T) {
+	cases := []struct {
+		name    string
+		limit   func(*config.Config)
+		wantMax int32 // 0: more than one
+	}{
+		{"no limit", func(*config.Config) {}, 0},
+		{"system-wide", func(c *config.Config) { c.Delivery.MaxConcurrency = 1 }, 1},
+		{"per domain", func(c *config.Config) {
+			c.Destinations.Entries = append(c.Destinations.Entries, config.DestControl{Domain: "sink.test", MaxConcurrency: 2, TLS: config.TLSOutPreferred})
+		}, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPKI(t)
+			sink := startGoSink(t, nil, func(g *goSink) { g.hold = 100 * time.Millisecond })
+			cfg := outCfg(t, p, config.TLSOutPreferred, map[string]string{"sink.test": hp(sink.addr, sink.port)})
+			tc.limit(cfg)
+			s, dir := startOut(t, cfg)
+			var mids []int64
+			for i := 0; i < 8; i++ {
+				mids = append(mids, enqueue(t, s, "a@example.com", fmt.Sprintf("r%d@sink.test", i)))
+			}
+			waitFor(t, "all delivered", func() bool { return len(sink.list()) == len(mids) })
+			for _, mid := range mids {
+				waitFor(t, "removal", func() bool { return !inQueue(s, mid) })
+			}
+			got := sink.maxActive.Load()
+			if tc.wantMax == 0 && got < 2 || tc.wantMax > 0 && got > tc.wantMax {
+				t.Fatalf("at most %d connections at once, want %d (0: more than one)", got, tc.wantMax)
+			}
+			if strings.Contains(logLines(t, dir), "Delayed:") {
+				t.Error("waiting for a connection slot was logged as a delay")
+			}
+		})
+	}
+}
+
+// TestDeliverTLSConcurrency: when the system-wide TLS concurrency is used
+// up, a Preferred destination is delivered in clear if fallback is on, and
+// waits for a TLS slot if it is off; a Required destination always waits.
+func TestDeliverTLSConcurrency(t *testing.T) {
+	cases := []struct {
+		name      string
+		tls       config.TLSOut
+		fallback  bool
+		wantClear bool // some messages went in clear
+	}{
+		{"preferred with fallback", config.TLSOutPreferred, true, true},
+		{"preferred without fallback", config.TLSOutPreferred, false, false},
+		{"required with fallback", config.TLSOutRequired, true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPKI(t)
+			cert := p.leaf(t, "sink", "sink.test")
+			sink := startGoSink(t, &cert, func(g *goSink) { g.hold = 100 * time.Millisecond })
+			cfg := outCfg(t, p, tc.tls, map[string]string{"sink.test": hp(sink.addr, sink.port)})
+			cfg.Delivery.MaxTLSConcurrency = 1
+			cfg.Delivery.FallbackNoTLS = tc.fallback
+			s, dir := startOut(t, cfg)
+			for i := 0; i < 6; i++ {
+				enqueue(t, s, "a@example.com", fmt.Sprintf("r%d@sink.test", i))
+			}
+			waitFor(t, "all delivered", func() bool { return len(sink.list()) == 6 })
+			var clear int
+			for _, m := range sink.list() {
+				if !m.tls {
+					clear++
+				}
+			}
+			if (clear > 0) != tc.wantClear {
+				t.Fatalf("%d of 6 in clear; want some in clear: %v", clear, tc.wantClear)
+			}
+			if got := sink.maxTLS.Load(); got > 1 {
+				t.Fatalf("%d TLS connections at once, limit 1", got)
+			}
+			if tc.wantClear && !strings.Contains(logLines(t, dir), "TLS concurrency limit reached; delivering without TLS") {
+				t.Error("fallback to clear not logged")
+			}
+		})
+	}
+}
+
+// TestDeliverEvictsIdleForLimit: a connection kept idle for reuse does not
+// hold the last slot against another domain: it is closed to make room,
+// well before its idle timeout.
+func TestDeliverEvictsIdleForLimit(t *testing.T) {
+	p := newPKI(t)
+	a, b := startGoSink(t, nil), startGoSink(t, nil)
+	cfg := outCfg(t, p, config.TLSOutPreferred, map[string]string{"a.test": hp(a.addr, a.port), "b.test": hp(b.addr, b.port)})
+	cfg.Delivery.MaxConcurrency = 1
+	s, _ := startOut(t, cfg)
+	enqueue(t, s, "x@example.com", "r@a.test")
+	waitFor(t, "delivery to a.test", func() bool { return len(a.list()) == 1 })
+	if total, _, _ := s.dlv.limits.counts("a.test"); total != 1 {
+		t.Fatalf("%d connections open after the first delivery, want the kept one", total)
+	}
+	start := time.Now()
+	enqueue(t, s, "x@example.com", "r@b.test")
+	waitFor(t, "delivery to b.test", func() bool { return len(b.list()) == 1 })
+	if d := time.Since(start); d >= poolIdle {
+		t.Fatalf("b.test waited %v, as long as the idle timeout", d)
+	}
+}

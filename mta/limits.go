@@ -1,0 +1,125 @@
+package mta
+
+import (
+	"strings"
+	"sync"
+
+	"esash/config"
+)
+
+// connLimits counts the open delivery connections (in use or kept idle for
+// reuse) against deliveryconfig's system-wide maximum, its maximum with
+// TLS, and destconfig's per-domain concurrency. A limit of 0 or less is
+// no limit.
+//
+// A delivery that finds no free slot does not fail: its recipients wait
+// (rcptWaiting) and the message is tried again at the next scan, without
+// counting an attempt, as AsyncOS holds mail for a busy destination.
+type connLimits struct {
+	mu     sync.Mutex
+	total  int
+	tls    int
+	perDom map[string]int
+}
+
+// reserve takes a connection slot for dom, if both the system-wide and the
+// domain's limits allow one.
+func (l *connLimits) reserve(max, domMax int, dom string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if max > 0 && l.total >= max || domMax > 0 && l.perDom[dom] >= domMax {
+		return false
+	}
+	if l.perDom == nil {
+		l.perDom = map[string]int{}
+	}
+	l.total++
+	l.perDom[dom]++
+	return true
+}
+
+func (l *connLimits) release(dom string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.total--
+	if l.perDom[dom]--; l.perDom[dom] <= 0 {
+		delete(l.perDom, dom)
+	}
+}
+
+// reserveTLS takes one of the TLS slots.
+func (l *connLimits) reserveTLS(max int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if max > 0 && l.tls >= max {
+		return false
+	}
+	l.tls++
+	return true
+}
+
+func (l *connLimits) releaseTLS() {
+	l.mu.Lock()
+	l.tls--
+	l.mu.Unlock()
+}
+
+// counts is what is open now (tests and status).
+func (l *connLimits) counts(dom string) (total, tls, domain int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total, l.tls, l.perDom[dom]
+}
+
+// reserveConn takes a connection slot for a delivery to dom. When a limit
+// is reached it closes an idle kept connection (one to dom for the
+// domain's limit, any for the system-wide one) to make room, once.
+func (s *Server) reserveConn(cfg *config.Config, dc config.DestControl, dom string) bool {
+	lim := &s.dlv.limits
+	for try := 0; ; try++ {
+		if lim.reserve(cfg.Delivery.MaxConcurrency, dc.MaxConcurrency, dom) {
+			return true
+		}
+		if try > 0 {
+			return false
+		}
+		total, _, perDom := lim.counts(dom)
+		only := ""
+		if dc.MaxConcurrency > 0 && perDom >= dc.MaxConcurrency && !(cfg.Delivery.MaxConcurrency > 0 && total >= cfg.Delivery.MaxConcurrency) {
+			only = dom
+		}
+		if !s.evictIdle(only) {
+			return false
+		}
+	}
+}
+
+// evictIdle closes one idle kept connection, to dom only when dom is not
+// empty. It reports whether it closed one.
+func (s *Server) evictIdle(dom string) bool {
+	d := &s.dlv
+	d.mu.Lock()
+	var victim *outConn
+	for key, l := range d.pool {
+		if dom != "" && !strings.HasPrefix(key, dom+"|") {
+			continue
+		}
+		for i, oc := range l {
+			if oc.idle.Stop() { // else its idle timer is closing it already
+				d.pool[key] = append(l[:i:i], l[i+1:]...)
+				victim = oc
+				break
+			}
+		}
+		if victim != nil {
+			break
+		}
+	}
+	d.mu.Unlock()
+	if victim == nil {
+		return false
+	}
+	victim.c.quit()
+	s.closeOut(victim)
+	return true
+}
