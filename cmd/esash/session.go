@@ -38,6 +38,10 @@ func runShell(ctx context.Context, o options, stdin *os.File, stdout, stderr io.
 	defer a.Close()
 	a.warnBoot(stderr)
 	isTerm := term.IsTerminal(int(stdin.Fd()))
+	if isTerm && o.batch == nil {
+		stop := a.startConsoleServices(ctx, stderr)
+		defer stop()
+	}
 	source := "script"
 	if isTerm {
 		source = "console"
@@ -67,6 +71,37 @@ func runShell(ctx context.Context, o options, stdin *os.File, stdout, stderr io.
 		fmt.Fprintf(stderr, "esash: %v\n", err)
 	}
 	return code
+}
+
+// startConsoleServices starts SSH and HTTPS for the life of an
+// interactive console on an appliance run in-process (`make run`), so
+// that it is reachable as under `esash serve`; scripts and -c, which come
+// and go, do not open them. A service that cannot start is reported and
+// the console goes on. The SSH server's lines are waited for (briefly:
+// the first start generates host keys) so that they come before the
+// prompt rather than across it.
+func (a *appliance) startConsoleServices(ctx context.Context, stderr io.Writer) (stop func()) {
+	var stops []func()
+	if err := a.startSSH(ctx, stderr); err != nil {
+		fmt.Fprintf(stderr, "esash: ssh not started: %v\n", err)
+	} else {
+		stops = append(stops, a.stopSSH)
+		select {
+		case <-a.ssh.started:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	if err := a.startWeb(stderr); err != nil {
+		fmt.Fprintf(stderr, "esash: https not started: %v\n", err)
+	} else {
+		stops = append(stops, a.stopWeb)
+	}
+	fmt.Fprintln(stderr, "esash: SSH and HTTPS are served while this console is open; `esash serve` keeps them running.")
+	return func() {
+		for _, f := range stops {
+			f()
+		}
+	}
 }
 
 // attach proxies this terminal (or script) to the daemon's console.

@@ -30,6 +30,8 @@ type sshHook struct {
 	log  *maillog.Log
 	stop context.CancelFunc
 	wg   sync.WaitGroup
+	// started is closed once the server listens (or failed to start).
+	started chan struct{}
 }
 
 func (h *sshHook) prepare(ctx context.Context, cfg *config.Config) (activate, abort func(), err error) {
@@ -174,9 +176,12 @@ func (a *appliance) startSSH(ctx context.Context, stderr io.Writer) error {
 	}
 	a.ssh.log = log
 	ctx, a.ssh.stop = context.WithCancel(ctx)
+	a.ssh.started = make(chan struct{})
 	a.ssh.wg.Add(1)
 	go func() {
 		defer a.ssh.wg.Done()
+		started := sync.OnceFunc(func() { close(a.ssh.started) })
+		defer started()
 		srv, err := sshd.New(sshd.Options{
 			Shell: a.shell, DataDir: a.dir, Ctx: ctx,
 			Head:        func() *config.Config { return a.db.Head().Config },
@@ -208,6 +213,7 @@ func (a *appliance) startSSH(ctx context.Context, stderr io.Writer) error {
 		for _, addr := range srv.Addrs() {
 			fmt.Fprintf(stderr, "esash: ssh listening on %s\n", addr)
 		}
+		started()
 		<-ctx.Done()
 	}()
 	return nil
