@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -797,4 +798,30 @@ func ridsOf(m queue.Meta, idx []int) []int {
 		out[j] = m.RIDs[i]
 	}
 	return out
+}
+
+// DeliverNow makes the queued messages with a later retry time due at
+// once: those with a recipient in domain, or all when domain is "". Their
+// attempts so far are kept, so the back-off goes on from there if they
+// defer again. It returns how many were rescheduled.
+func (s *Server) DeliverNow(domain string) int {
+	n := 0
+	now := s.opts.Now()
+	for _, m := range s.queue.List() {
+		if !m.NextTry.After(now) || domain != "" && !slices.ContainsFunc(m.To, func(to string) bool { return domainOf(to) == domain }) {
+			continue
+		}
+		if err := s.queue.SetRetry(m.MID, m.Attempts, time.Time{}); err != nil {
+			if err != queue.ErrNotFound {
+				s.errorf("queue: reschedule MID %d: %v", m.MID, err)
+			}
+			continue
+		}
+		n++
+	}
+	if n > 0 {
+		s.log.Infof("delivernow: %d messages rescheduled for immediate delivery", n)
+		s.KickDelivery()
+	}
+	return n
 }

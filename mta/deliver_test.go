@@ -507,3 +507,35 @@ func TestDeliverEvictsIdleForLimit(t *testing.T) {
 		t.Fatalf("b.test waited %v, as long as the idle timeout", d)
 	}
 }
+
+// TestDeliverNow: delivernow makes a message waiting for its retry due at
+// once, for its recipient domain or for all; the attempts so far are kept,
+// so the back-off continues if it defers again.
+func TestDeliverNow(t *testing.T) {
+	p := newPKI(t)
+	sink := startGoSink(t, nil)
+	cfg := outCfg(t, p, config.TLSOutPreferred, map[string]string{"sink.test": hp(sink.addr, sink.port)})
+	s, dir := startOut(t, cfg)
+	mid := enqueue(t, s, "a@example.com", "later@sink.test") // the sink answers 450
+	waitFor(t, "first attempt", func() bool { m, _ := s.queue.Get(mid); return m.Attempts == 1 })
+	delayed := func() int { return strings.Count(logLines(t, dir), "Delayed: DCID") }
+	if n := s.DeliverNow("other.test"); n != 0 {
+		t.Fatalf("another domain rescheduled %d", n)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if d := delayed(); d != 1 {
+		t.Fatalf("%d attempts after delivernow for another domain", d)
+	}
+	if n := s.DeliverNow("sink.test"); n != 1 {
+		t.Fatalf("rescheduled %d, want 1", n)
+	}
+	waitFor(t, "second attempt", func() bool { m, _ := s.queue.Get(mid); return m.Attempts == 2 })
+	if m, _ := s.queue.Get(mid); m.NextTry.Sub(time.Now()) < 30*time.Minute {
+		t.Fatalf("no back-off after the rescheduled attempt: next try in %v", m.NextTry.Sub(time.Now()))
+	}
+	if n := s.DeliverNow(""); n != 1 {
+		t.Fatalf("delivernow ALL rescheduled %d, want 1", n)
+	}
+	waitFor(t, "third attempt", func() bool { m, _ := s.queue.Get(mid); return m.Attempts == 3 })
+	waitLog(t, dir, "delivernow: 1 messages rescheduled for immediate delivery")
+}

@@ -10,6 +10,7 @@ import (
 
 	"esash/commands/alertconfig"
 	"esash/commands/certconfig"
+	"esash/commands/delivernow"
 	"esash/commands/deliveryconfig"
 	"esash/commands/destconfig"
 	"esash/commands/grep"
@@ -127,6 +128,7 @@ func openAppliance(o options) (*appliance, error) {
 		grep.New(grep.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.grepLogs()}),
 		showqueue.New(queueView{a.mta}),
 		tlsverify.New(tlsVerifier{a.mta}),
+		delivernow.New(a.mta),
 		mailconfig.New(a.mta),
 		certconfig.New(),
 		interfaceconfig.New(),
