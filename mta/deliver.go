@@ -508,10 +508,28 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 		setAll(results, rids, outcome{res: rcptWaiting})
 		return nil, true
 	}
+	// deliveryconfig's TLS concurrency: when it is used up, a destination
+	// that prefers TLS goes on in clear if fallback is on; others wait for
+	// a TLS slot, without connecting.
+	mode, tlsSlot := dc.TLS, false
+	if mode.On() {
+		tlsSlot = s.dlv.limits.reserveTLS(cfg.Delivery.MaxTLSConcurrency)
+		if !tlsSlot && (!cfg.Delivery.FallbackNoTLS || mode.Required()) {
+			s.dlv.limits.release(dom)
+			setAll(results, rids, outcome{res: rcptWaiting})
+			return nil, true
+		}
+	}
+	releaseSlots := func() {
+		s.dlv.limits.release(dom)
+		if tlsSlot {
+			s.dlv.limits.releaseTLS()
+		}
+	}
 	dcid, err := s.dlv.dcids.Next()
 	if err != nil {
 		s.errorf("DCID counter: %v", err)
-		s.dlv.limits.release(dom)
+		releaseSlots()
 		setAll(results, rids, outcome{rcptDeferred, "4.3.0", "internal error"})
 		return nil, true
 	}
@@ -525,7 +543,7 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 	nc, err := dialer.DialContext(s.dlv.ctx, "tcp", hostPort(t))
 	if err != nil {
 		log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, "connect", ifIP, connReason(err)))
-		s.dlv.limits.release(dom)
+		releaseSlots()
 		setAll(results, rids, outcome{rcptDeferred, "4.4.1", "unable to connect: " + connReason(err)})
 		return nil, false
 	}
@@ -537,7 +555,7 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 	log.Infof("%s", maillog.NewDCID(dcid, ifIP, t.ip, t.port))
 	c := newSMTPConn(nc, timeout)
 	// Shutting down cuts the connection; the message stays queued.
-	out := &outConn{c: c, dcid: dcid, ifIP: ifIP, dom: dom, stopCut: context.AfterFunc(s.dlv.ctx, func() { nc.Close() })}
+	out := &outConn{c: c, dcid: dcid, ifIP: ifIP, dom: dom, tlsSlot: tlsSlot, stopCut: context.AfterFunc(s.dlv.ctx, func() { nc.Close() })}
 	fail := func(ok bool) (*outConn, bool) {
 		s.closeOut(out)
 		return nil, ok
@@ -563,25 +581,15 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 	if _, err := c.ehlo(helo); err != nil {
 		return connErr("EHLO", err)
 	}
-	mode := dc.TLS
-	if mode.On() && !s.dlv.limits.reserveTLS(cfg.Delivery.MaxTLSConcurrency) {
-		// deliveryconfig's TLS concurrency is used up: a destination
-		// that prefers TLS goes on in clear when fallback is on; others
-		// wait for a TLS slot.
-		if !cfg.Delivery.FallbackNoTLS || mode.Required() {
-			c.quit()
-			setAll(results, rids, outcome{res: rcptWaiting})
-			return fail(true)
-		}
+	if mode.On() && !tlsSlot {
 		log.Infof("%s", maillog.DCIDTLSFailed(dcid, "system-wide TLS concurrency limit reached; delivering without TLS"))
 		mode = config.TLSOutNo
 	}
 	if mode.On() {
 		res, reason, _ := c.startTLS(oc.tls.config(t.host), timeout)
-		if res == tlsOK {
-			out.tlsSlot = true
-		} else {
+		if res != tlsOK {
 			s.dlv.limits.releaseTLS()
+			out.tlsSlot = false
 		}
 		switch res {
 		case tlsOK:

@@ -482,6 +482,11 @@ func TestDeliverTLSConcurrency(t *testing.T) {
 			if tc.wantClear && !strings.Contains(logLines(t, dir), "TLS concurrency limit reached; delivering without TLS") {
 				t.Error("fallback to clear not logged")
 			}
+			// Waiting for a TLS slot does not connect: at most one
+			// connection per message (fewer with reuse).
+			if n := strings.Count(logLines(t, dir), "New SMTP DCID"); n > 6 {
+				t.Errorf("%d connections for 6 messages", n)
+			}
 		})
 	}
 }
