@@ -292,8 +292,10 @@ func enqueue(t testing.TB, s *Server, from string, to ...string) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := fmt.Sprintf("Subject: test %d\r\nFrom: <%s>\r\n\r\nhello\r\n.leading dot\r\n", mid, from)
-	if err := s.queue.Put(queue.Meta{MID: mid, From: from, To: to, Time: time.Now()}, strings.NewReader(body), int64(len(body))); err != nil {
+	// Stored as the MTA stores what it receives: its Received header first.
+	recv := fmt.Sprintf("Received: from client.test ([127.0.0.1])\r\n\tby esa.test with ESMTP id %d", mid)
+	body := fmt.Sprintf("%s\r\nSubject: test %d\r\nFrom: <%s>\r\n\r\nhello\r\n.leading dot\r\n", recv, mid, from)
+	if err := s.queue.Put(queue.Meta{MID: mid, From: from, To: to, Time: time.Now(), Received: recv}, strings.NewReader(body), int64(len(body))); err != nil {
 		t.Fatal(err)
 	}
 	s.KickDelivery()

@@ -59,7 +59,7 @@ func TestDeliverPolicies(t *testing.T) {
 				if m.tls != c.encrypted {
 					t.Errorf("encrypted = %v, want %v", m.tls, c.encrypted)
 				}
-				if !strings.Contains(m.data, "\r\n.leading dot\r\n") || !strings.HasPrefix(m.data, "Subject: test") {
+				if !strings.Contains(m.data, "\r\n.leading dot\r\n") || !strings.Contains(m.data, "\r\nSubject: test") {
 					t.Errorf("data = %q", m.data)
 				}
 				l := waitLog(t, dir, fmt.Sprintf("Message done DCID"))
@@ -237,9 +237,15 @@ func TestDeliverBounceAndPartial(t *testing.T) {
 	if d.from != "" || !strings.Contains(d.data, "<reject@sink.test>: 5.1.1 550 no such user") {
 		t.Errorf("DSN from %q: %q", d.from, d.data)
 	}
+	// The rewrite for the recipient still due follows the DSN.
+	waitFor(t, "partial rewrite", func() bool { m, _ := s.queue.Get(mid); return len(m.To) == 1 })
 	m, ok := s.queue.Get(mid)
 	if !ok || len(m.To) != 1 || m.To[0] != "later@sink.test" || len(m.RIDs) != 1 || m.RIDs[0] != 2 {
 		t.Errorf("queue after partial delivery: %v %v", m.To, ok)
+	}
+	// The rewrite keeps the Received header (the index leaves it out).
+	if r, err := s.queue.Received(mid); err != nil || !strings.HasPrefix(r, "Received: from client.test") || strings.HasSuffix(r, "\r\n") {
+		t.Errorf("Received after rewrite %q %v", r, err)
 	}
 }
 
