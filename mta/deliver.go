@@ -513,7 +513,7 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 	// a TLS slot, without connecting.
 	mode, tlsSlot := dc.TLS, false
 	if mode.On() {
-		tlsSlot = s.dlv.limits.reserveTLS(cfg.Delivery.MaxTLSConcurrency)
+		tlsSlot = s.reserveTLS(cfg)
 		if !tlsSlot && (!cfg.Delivery.FallbackNoTLS || mode.Required()) {
 			s.dlv.limits.release(dom)
 			setAll(results, rids, outcome{res: rcptWaiting})

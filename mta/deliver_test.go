@@ -550,3 +550,28 @@ func TestDeliverNow(t *testing.T) {
 	waitFor(t, "third attempt", func() bool { m, _ := s.queue.Get(mid); return m.Attempts == 3 })
 	waitLog(t, dir, "delivernow: 1 messages rescheduled for immediate delivery")
 }
+
+// TestDeliverEvictsIdleTLSForLimit: the same for the TLS limit: an idle
+// kept TLS connection gives its slot to a destination that requires TLS.
+func TestDeliverEvictsIdleTLSForLimit(t *testing.T) {
+	p := newPKI(t)
+	ca, cb := p.leaf(t, "a", "a.test"), p.leaf(t, "b", "b.test")
+	a, b := startGoSink(t, &ca), startGoSink(t, &cb)
+	cfg := outCfg(t, p, config.TLSOutRequired, map[string]string{"a.test": hp(a.addr, a.port), "b.test": hp(b.addr, b.port)})
+	cfg.Delivery.MaxTLSConcurrency = 1
+	s, _ := startOut(t, cfg)
+	enqueue(t, s, "x@example.com", "r@a.test")
+	waitFor(t, "delivery to a.test", func() bool { return len(a.list()) == 1 })
+	if _, tlsOpen, _ := s.dlv.limits.counts("a.test"); tlsOpen != 1 {
+		t.Fatalf("%d TLS connections open after the first delivery, want the kept one", tlsOpen)
+	}
+	start := time.Now()
+	enqueue(t, s, "x@example.com", "r@b.test")
+	waitFor(t, "delivery to b.test", func() bool { return len(b.list()) == 1 })
+	if d := time.Since(start); d >= poolIdle {
+		t.Fatalf("b.test waited %v, as long as the idle timeout", d)
+	}
+	if !b.list()[0].tls {
+		t.Fatal("Required TLS delivered in clear")
+	}
+}

@@ -88,15 +88,26 @@ func (s *Server) reserveConn(cfg *config.Config, dc config.DestControl, dom stri
 		if dc.MaxConcurrency > 0 && perDom >= dc.MaxConcurrency && !(cfg.Delivery.MaxConcurrency > 0 && total >= cfg.Delivery.MaxConcurrency) {
 			only = dom
 		}
-		if !s.evictIdle(only) {
+		if !s.evictIdle(only, false) {
 			return false
 		}
 	}
 }
 
-// evictIdle closes one idle kept connection, to dom only when dom is not
-// empty. It reports whether it closed one.
-func (s *Server) evictIdle(dom string) bool {
+// reserveTLS takes a TLS slot, closing an idle kept TLS connection to
+// make room once if the limit is reached.
+func (s *Server) reserveTLS(cfg *config.Config) bool {
+	lim := &s.dlv.limits
+	if lim.reserveTLS(cfg.Delivery.MaxTLSConcurrency) {
+		return true
+	}
+	return s.evictIdle("", true) && lim.reserveTLS(cfg.Delivery.MaxTLSConcurrency)
+}
+
+// evictIdle closes one idle kept connection: to dom only when dom is not
+// empty, one holding a TLS slot when tlsOnly. It reports whether it
+// closed one.
+func (s *Server) evictIdle(dom string, tlsOnly bool) bool {
 	d := &s.dlv
 	d.mu.Lock()
 	var victim *outConn
@@ -105,6 +116,9 @@ func (s *Server) evictIdle(dom string) bool {
 			continue
 		}
 		for i, oc := range l {
+			if tlsOnly && !oc.tlsSlot {
+				continue
+			}
 			if oc.idle.Stop() { // else its idle timer is closing it already
 				d.pool[key] = append(l[:i:i], l[i+1:]...)
 				victim = oc
