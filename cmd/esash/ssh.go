@@ -228,7 +228,16 @@ func (a *appliance) stopSSH() {
 	if srv := a.ssh.srv.Swap(nil); srv != nil {
 		srv.Close()
 	}
-	a.ssh.wg.Wait()
+	// A first start may still be generating the RSA host key, which
+	// cannot be interrupted: do not hold the shutdown for it. The key
+	// file is written atomically, and the server goroutine, seeing the
+	// cancelled context, closes what it made without logging.
+	done := make(chan struct{})
+	go func() { a.ssh.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
 	if srv := a.ssh.srv.Swap(nil); srv != nil {
 		srv.Close()
 	}

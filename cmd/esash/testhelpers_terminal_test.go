@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"esash/sshd"
 )
 
 // Helpers for the tmux-driven terminal tests (terminal_test.go): a private
@@ -298,6 +300,7 @@ type termAppliance struct {
 func newTermAppliance(t *testing.T, srv *tmuxServer, bin string, attached bool) *termAppliance {
 	t.Helper()
 	a := &termAppliance{t: t, srv: srv, bin: bin, data: filepath.Join(t.TempDir(), "data"), attached: attached}
+	seedHostKeys(t, a.data)
 	a.env = []string{"ESASH_DATA=" + a.data, "ESASH_FACTORY_IP=" + termLoopback()}
 	if attached {
 		startDaemon(t, bin, a.data, a.env)
@@ -394,5 +397,57 @@ func startDaemon(t *testing.T, bin, dir string, env []string) {
 			t.Fatalf("esash serve: no console socket at %s after %v; it printed:\n%s", sock, termDeadline, out.String())
 		}
 		time.Sleep(termPoll)
+	}
+}
+
+var (
+	hostKeysOnce sync.Once
+	hostKeyFiles map[string][]byte
+	hostKeysErr  error
+)
+
+// seedHostKeys gives a new data directory the SSH host keys made once for
+// the whole test binary: every terminal appliance serves SSH (the daemon,
+// and the in-process console too), and a dozen RSA-3072 keys generated at
+// once under the race detector slowed the suite past its timeouts.
+// Generating them is tested in sshd.
+func seedHostKeys(t *testing.T, data string) {
+	t.Helper()
+	hostKeysOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "esash-hostkeys-")
+		if err != nil {
+			hostKeysErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		if _, hostKeysErr = sshd.HostKeys(dir); hostKeysErr != nil {
+			return
+		}
+		ents, err := os.ReadDir(filepath.Join(dir, sshd.HostKeyDir))
+		if err != nil {
+			hostKeysErr = err
+			return
+		}
+		hostKeyFiles = map[string][]byte{}
+		for _, e := range ents {
+			b, err := os.ReadFile(filepath.Join(dir, sshd.HostKeyDir, e.Name()))
+			if err != nil {
+				hostKeysErr = err
+				return
+			}
+			hostKeyFiles[e.Name()] = b
+		}
+	})
+	if hostKeysErr != nil {
+		t.Fatalf("host keys: %v", hostKeysErr)
+	}
+	kd := filepath.Join(data, sshd.HostKeyDir)
+	if err := os.MkdirAll(kd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range hostKeyFiles {
+		if err := os.WriteFile(filepath.Join(kd, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
