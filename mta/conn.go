@@ -140,7 +140,7 @@ func (m *mconn) handshakeFailure() string {
 func (m *mconn) Close() error {
 	err := m.Conn.Close()
 	m.closeOnce.Do(func() {
-		m.sock.release(m.ip)
+		m.sock.counts.release(m.ip)
 		m.srv.log.Infof("%s", maillog.ICIDClose(m.icid))
 		m.srv.active.Done()
 	})

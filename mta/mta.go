@@ -90,6 +90,7 @@ type Server struct {
 
 	mu      sync.Mutex // guards everything below
 	sockets map[string]*socket
+	counts  map[string]*connCounts // per listener name, shared by its sockets (countsOf)
 	pending bool
 	closed  bool
 	loops   sync.WaitGroup
@@ -110,6 +111,7 @@ type lrt struct {
 	srv      *Server
 	l        config.Listener
 	iface    config.Interface
+	ip       netip.Addr // one of the interface's addresses (IPv4, IPv6)
 	addr     string
 	hostname string
 	cert     *tls.Certificate
@@ -289,7 +291,7 @@ func (s *Server) prepare(cfg *config.Config, boot bool) (*prepared, error) {
 		}
 		ln, err := listen(addr)
 		if err == nil {
-			p.fresh[addr] = newSocket(s, addr, ln)
+			p.fresh[addr] = newSocket(s, addr, ln, s.countsOf(l.l.Name))
 			continue
 		}
 		reason := bindReason(l, err)
@@ -309,13 +311,27 @@ func (s *Server) prepare(cfg *config.Config, boot bool) (*prepared, error) {
 	return p, errors.Join(bootErrs...)
 }
 
+// countsOf returns the connection counts of the listener named name,
+// shared by its sockets. Called with s.mu held.
+func (s *Server) countsOf(name string) *connCounts {
+	if s.counts == nil {
+		s.counts = map[string]*connCounts{}
+	}
+	c := s.counts[name]
+	if c == nil {
+		c = newConnCounts()
+		s.counts[name] = c
+	}
+	return c
+}
+
 func bindReason(l *lrt, err error) string {
 	var why string
 	switch {
 	case errors.Is(err, syscall.EADDRINUSE):
-		why = fmt.Sprintf("port %d on %s is already in use", l.l.Port, l.iface.IPv4)
+		why = fmt.Sprintf("port %d on %s is already in use", l.l.Port, l.ip)
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
-		why = fmt.Sprintf("address %s (interface %s) is not configured on this host", l.iface.IPv4, l.iface.Name)
+		why = fmt.Sprintf("address %s (interface %s) is not configured on this host", l.ip, l.iface.Name)
 	case errors.Is(err, syscall.EACCES):
 		why = fmt.Sprintf("no permission to listen on port %d", l.l.Port)
 	default:
@@ -326,7 +342,7 @@ func bindReason(l *lrt, err error) string {
 
 func listen(addr string) (net.Listener, error) {
 	lc := net.ListenConfig{}
-	return lc.Listen(context.Background(), "tcp4", addr)
+	return lc.Listen(context.Background(), "tcp", addr)
 }
 
 // release closes the sockets bound for an abandoned configuration.
@@ -398,12 +414,19 @@ func (s *Server) build(cfg *config.Config) (*runtime, error) {
 		if l.Protocol != "" && l.Protocol != "SMTP" {
 			return nil, fmt.Errorf("listener %s: protocol %s is not supported", l.Name, l.Protocol)
 		}
-		ip, err := netip.ParseAddr(in.IPv4)
-		if err != nil || !ip.Is4() {
-			return nil, fmt.Errorf("listener %s: interface %s has no IPv4 address", l.Name, in.Name)
+		// A listener serves every address of its interface, as on
+		// AsyncOS: IPv4, and IPv6 when the interface has one.
+		var ips []netip.Addr
+		if ip, err := netip.ParseAddr(in.IPv4); err == nil && ip.Is4() {
+			ips = append(ips, ip)
 		}
-		addr := net.JoinHostPort(ip.String(), strconv.Itoa(l.Port))
-		x := &lrt{srv: s, l: l, iface: in, addr: addr, hostname: in.Hostname, hat: newHAT(l)}
+		if ip, err := netip.ParseAddr(in.IPv6); err == nil && ip.Is6() && !ip.Is4In6() {
+			ips = append(ips, ip)
+		}
+		if len(ips) == 0 {
+			return nil, fmt.Errorf("listener %s: interface %s has no address", l.Name, in.Name)
+		}
+		x := &lrt{srv: s, l: l, iface: in, hostname: in.Hostname, hat: newHAT(l)}
 		if x.hostname == "" {
 			x.hostname = cfg.Hostname
 		}
@@ -421,6 +444,7 @@ func (s *Server) build(cfg *config.Config) (*runtime, error) {
 			}
 			if needsClientVerify(l) {
 				if roots == nil {
+					var err error
 					if roots, err = clientRoots(cfg, s.opts.SystemRoots); err != nil {
 						return nil, fmt.Errorf("listener %s: %w", l.Name, err)
 					}
@@ -428,11 +452,17 @@ func (s *Server) build(cfg *config.Config) (*runtime, error) {
 				x.roots = roots
 			}
 		}
-		x.servers = map[string]*smtpServer{"": x.newServer(decision{Params: config.EffectiveParams(config.HATParams{}, l.DefaultPolicy)})}
-		for _, p := range l.Policies {
-			x.servers[p.Name] = x.newServer(decision{Policy: p.Name, Action: p.Action, Params: config.EffectiveParams(p.Params, l.DefaultPolicy)})
+		for _, ip := range ips {
+			// One runtime per address: its go-smtp servers hand sessions
+			// to it, and it knows the address it serves.
+			xa := *x
+			xa.ip, xa.addr = ip, net.JoinHostPort(ip.String(), strconv.Itoa(l.Port))
+			xa.servers = map[string]*smtpServer{"": xa.newServer(decision{Params: config.EffectiveParams(config.HATParams{}, l.DefaultPolicy)})}
+			for _, p := range l.Policies {
+				xa.servers[p.Name] = xa.newServer(decision{Policy: p.Name, Action: p.Action, Params: config.EffectiveParams(p.Params, l.DefaultPolicy)})
+			}
+			rt.listeners[xa.addr] = &xa
 		}
-		rt.listeners[addr] = x
 	}
 	return rt, nil
 }

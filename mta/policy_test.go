@@ -305,9 +305,9 @@ func waitIdle(t testing.TB, s *Server) {
 		n := 0
 		s.mu.Lock()
 		for _, sk := range s.sockets {
-			sk.mu.Lock()
-			n += sk.total
-			sk.mu.Unlock()
+			sk.counts.mu.Lock()
+			n += sk.counts.total
+			sk.counts.mu.Unlock()
 		}
 		s.mu.Unlock()
 		if n == 0 {

@@ -94,7 +94,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		return errRcptDenied
 	}
 	p := m.dec.Params
-	if p.RateLimit == "on" && p.MaxRcptsPerHour > 0 && !m.sock.allowRcpt(m.ip, p.MaxRcptsPerHour, time.Now()) {
+	if p.RateLimit == "on" && p.MaxRcptsPerHour > 0 && !m.sock.counts.allowRcpt(m.ip, p.MaxRcptsPerHour, time.Now()) {
 		s.srv().log.Infof("ICID %d Rejected: recipient rate limit of %d per hour exceeded", m.icid, p.MaxRcptsPerHour)
 		return errRate
 	}

@@ -22,12 +22,21 @@ type socket struct {
 	srv  *Server
 	addr string
 	ln   net.Listener
+	// counts are the listener's, shared by its IPv4 and IPv6 sockets:
+	// its limits hold for the listener, not per address.
+	counts *connCounts
 
+	mu     sync.Mutex
+	closed bool
+}
+
+// connCounts are the connections and recipients a listener is serving,
+// for its concurrency and rate limits.
+type connCounts struct {
 	mu      sync.Mutex
 	total   int
 	perHost map[netip.Addr]int
 	rate    map[netip.Addr]*rateWindow
-	closed  bool
 }
 
 type rateWindow struct {
@@ -35,8 +44,12 @@ type rateWindow struct {
 	n     int
 }
 
-func newSocket(s *Server, addr string, ln net.Listener) *socket {
-	return &socket{srv: s, addr: addr, ln: ln, perHost: map[netip.Addr]int{}, rate: map[netip.Addr]*rateWindow{}}
+func newSocket(s *Server, addr string, ln net.Listener, counts *connCounts) *socket {
+	return &socket{srv: s, addr: addr, ln: ln, counts: counts}
+}
+
+func newConnCounts() *connCounts {
+	return &connCounts{perHost: map[netip.Addr]int{}, rate: map[netip.Addr]*rateWindow{}}
 }
 
 func (sk *socket) close() {
@@ -72,7 +85,7 @@ func (sk *socket) serve() {
 
 // acquire counts a connection against the listener's and the host's
 // concurrency limits; it reports which limit refused it.
-func (sk *socket) acquire(ip netip.Addr, listenerMax, hostMax int) string {
+func (sk *connCounts) acquire(ip netip.Addr, listenerMax, hostMax int) string {
 	sk.mu.Lock()
 	defer sk.mu.Unlock()
 	if listenerMax > 0 && sk.total >= listenerMax {
@@ -86,7 +99,7 @@ func (sk *socket) acquire(ip netip.Addr, listenerMax, hostMax int) string {
 	return ""
 }
 
-func (sk *socket) release(ip netip.Addr) {
+func (sk *connCounts) release(ip netip.Addr) {
 	sk.mu.Lock()
 	defer sk.mu.Unlock()
 	if sk.perHost[ip] > 0 {
@@ -99,7 +112,7 @@ func (sk *socket) release(ip netip.Addr) {
 
 // allowRcpt applies "rate limiting per host": at most limit recipients an
 // hour from one address.
-func (sk *socket) allowRcpt(ip netip.Addr, limit int, now time.Time) bool {
+func (sk *connCounts) allowRcpt(ip netip.Addr, limit int, now time.Time) bool {
 	sk.mu.Lock()
 	defer sk.mu.Unlock()
 	w := sk.rate[ip]
@@ -143,7 +156,7 @@ func (sk *socket) handle(c net.Conn) {
 	ip := ap.Addr().Unmap()
 	m := &mconn{Conn: c, srv: s, sock: sk, icid: icid, ip: ip}
 	m.rdns, m.host = s.rdns.lookup(ip)
-	s.log.Infof("%s", maillog.NewICID(icid, x.iface.Name, x.iface.IPv4, ip.String(), m.rdns, m.host != ""))
+	s.log.Infof("%s", maillog.NewICID(icid, x.iface.Name, x.ip.String(), ip.String(), m.rdns, m.host != ""))
 	for attempt := 0; ; attempt++ {
 		m.lst = x
 		m.dec = x.hat.Match(ip, m.host)
@@ -160,7 +173,7 @@ func (sk *socket) handle(c net.Conn) {
 			m.reject()
 			return
 		}
-		if why := sk.acquire(ip, x.l.MaxConnections, m.dec.Params.MaxConcurrency); why != "" {
+		if why := sk.counts.acquire(ip, x.l.MaxConnections, m.dec.Params.MaxConcurrency); why != "" {
 			text := "421 4.4.5 Too many concurrent SMTP connections; please try again later."
 			if why == "host" {
 				text = "421 4.7.0 Too many concurrent SMTP connections from this IP address; please try again later."
@@ -181,7 +194,7 @@ func (sk *socket) handle(c net.Conn) {
 		}
 		// That generation shut down between our look-up and now: take
 		// the connection to the current one.
-		sk.release(ip)
+		sk.counts.release(ip)
 		if x = s.rt.Load().listeners[sk.addr]; x == nil || attempt > 3 {
 			c.Close()
 			s.log.Infof("%s", maillog.ICIDClose(icid))
