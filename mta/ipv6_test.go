@@ -2,6 +2,7 @@ package mta
 
 import (
 	"net"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,8 +42,14 @@ func TestListenerIPv6(t *testing.T) {
 	if err := send(t, addr(cfg), nil, "a@x.test", []string{"b@y.test"}, "over IPv4\r\n"); err != nil {
 		t.Fatalf("IPv4: %v", err)
 	}
+	// A real client over IPv6: swaks (installed by make test).
+	out, err := exec.Command("swaks", "-6", "--server", v6, "--from", "a@x.test", "--to", "b@y.test",
+		"--ehlo", "swaks.test", "--timeout", "10").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "<-  250 ") {
+		t.Fatalf("swaks over IPv6: %v\n%s", err, out)
+	}
 	l := s.Queue().List()
-	if len(l) != 2 || l[0].RemoteIP != "::1" || !strings.HasPrefix(l[1].RemoteIP, "127.") {
+	if len(l) != 3 || l[0].RemoteIP != "::1" || !strings.HasPrefix(l[1].RemoteIP, "127.") || l[2].RemoteIP != "::1" || l[2].HELO != "swaks.test" {
 		t.Fatalf("queued: %+v", l)
 	}
 	waitLog(t, dir, "interface Management (::1) address ::1")

@@ -9,6 +9,8 @@ have openssl || need+=(openssl)
 have swaks || need+=(swaks)
 # swaks --tls needs Net::SSLeay.
 perl -MNet::SSLeay -e1 >/dev/null 2>&1 || need+=(libnet-ssleay-perl)
+# swaks -6 (the IPv6 listener test) needs IO::Socket::INET6.
+perl -MIO::Socket::INET6 -e1 >/dev/null 2>&1 || need+=(libio-socket-inet6-perl)
 # Postfix is the real sending MTA of the MTA tests and the comparison of
 # `make bench`; smtpd/postfix live in /usr/sbin.
 have postfix || [ -x /usr/sbin/postfix ] || need+=(postfix)
