@@ -72,8 +72,7 @@ func (l *connLimits) counts(dom string) (total, tls, domain int) {
 }
 
 // reserveConn takes a connection slot for a delivery to dom. When a limit
-// is reached it closes an idle kept connection (one to dom for the
-// domain's limit, any for the system-wide one) to make room, once.
+// is reached it closes an idle kept connection to make room, once.
 func (s *Server) reserveConn(cfg *config.Config, dc config.DestControl, dom string) bool {
 	lim := &s.dlv.limits
 	for try := 0; ; try++ {
@@ -83,9 +82,12 @@ func (s *Server) reserveConn(cfg *config.Config, dc config.DestControl, dom stri
 		if try > 0 {
 			return false
 		}
-		total, _, perDom := lim.counts(dom)
+		// The domain's limit can only be relieved by one of its own
+		// connections (which frees a system-wide slot too); the
+		// system-wide one by any.
+		_, _, perDom := lim.counts(dom)
 		only := ""
-		if dc.MaxConcurrency > 0 && perDom >= dc.MaxConcurrency && !(cfg.Delivery.MaxConcurrency > 0 && total >= cfg.Delivery.MaxConcurrency) {
+		if dc.MaxConcurrency > 0 && perDom >= dc.MaxConcurrency {
 			only = dom
 		}
 		if !s.evictIdle(only, false) {
