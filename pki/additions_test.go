@@ -220,7 +220,7 @@ func TestSystemRootCertificates(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(certs) == 0 {
-		t.Skip("no PEM trust store on this system")
+		t.Fatal("no PEM trust store: make test installs ca-certificates")
 	}
 	pool, err := TrustPool(true, nil)
 	if err != nil {

@@ -19,6 +19,8 @@ have testssl || have testssl.sh || need+=(testssl.sh)
 # in /usr/sbin.
 have dnsmasq || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq)
 have taskset || need+=(util-linux)
+# The system trust store (certconfig CERTAUTHORITY SYSTEM and its test).
+[ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 # The SSH tests log in with the real OpenSSH client, passwords through sshpass.
 have ssh || need+=(openssh-client)
 have ssh-keyscan || need+=(openssh-client)

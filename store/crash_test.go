@@ -19,7 +19,7 @@ import (
 	"esash/config"
 )
 
-// envCrashChild tells a re-executed test binary to be TestCrashChild,
+// envCrashChild tells a re-executed test binary to be crashChild,
 // committing to the database at the given path until it is killed.
 const envCrashChild = "ESASH_STORE_CRASH_CHILD"
 
@@ -61,24 +61,23 @@ func crashState(c *config.Config) (int, error) {
 	return n, nil
 }
 
-// TestCrashChild is the process TestCrash kills: it commits in a tight
-// loop and prints each revision once Commit has returned.
-func TestCrashChild(t *testing.T) {
-	path := os.Getenv(envCrashChild)
-	if path == "" {
-		t.Skip("run by TestCrash")
-	}
-	db, err := Open(path, Options{Factory: noFactory(t), LockTimeout: 5 * time.Second})
+// crashChild is the process TestCrash kills (TestMain runs it in a
+// re-executed test binary): it commits in a tight loop and prints each
+// revision once Commit has returned. It returns only on failure.
+func crashChild(path string) error {
+	db, err := Open(path, Options{Factory: refuseFactory, LockTimeout: 5 * time.Second})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	d := NewDraft(db, "crash", "test")
 	for {
 		n := len(d.Config().Destinations.Entries) + 1
-		stage(t, d, func(c *config.Config) { crashEdit(c, n) })
+		if err := d.Update(func(c *config.Config) error { crashEdit(c, n); return nil }); err != nil {
+			return fmt.Errorf("update %d: %w", n, err)
+		}
 		res, err := d.Commit(context.Background(), "", false, nil)
 		if err != nil {
-			t.Fatalf("commit %d: %v", n, err)
+			return fmt.Errorf("commit %d: %w", n, err)
 		}
 		fmt.Fprintf(os.Stdout, "REV %d\n", res.Rev)
 	}
@@ -118,7 +117,7 @@ func TestCrash(t *testing.T) {
 	i := 0
 	for ; i < iterations && time.Since(start) < budget; i++ {
 		var stderr bytes.Buffer
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), envCrashChild+"="+path)
 		cmd.Stderr = &stderr
 		out, err := cmd.StdoutPipe()
