@@ -180,6 +180,16 @@ func (s *Server) deliveryLoop() {
 	}
 }
 
+// scanQueue dispatches the due messages. Its listing only names the
+// candidates: by the time the scan reaches a message, a delivery of it
+// that was in progress when the listing was taken may have ended, having
+// delivered some recipients and set a later retry. So each message is
+// claimed first (the in-flight set: never two deliveries of one message at
+// once) and then read again from the queue, and that current record, with
+// the recipients still due and the current retry time, is what is
+// dispatched. A delivery releases its claim only after its queue records
+// (rewrite, retry, removal) are written, so the record read under the
+// claim is never older than the last delivery's outcome.
 func (s *Server) scanQueue() {
 	d := &s.dlv
 	oc := s.outConfig()
@@ -187,22 +197,21 @@ func (s *Server) scanQueue() {
 		return
 	}
 	now := s.opts.Now()
-	for _, m := range s.queue.List() {
-		d.mu.Lock()
-		due := !d.inflight[m.MID] && !now.Before(m.NextTry)
-		if due {
-			d.inflight[m.MID] = true
+	for _, listed := range s.queue.List() {
+		// A retry time can only move earlier through DeliverNow, which
+		// kicks a new scan: a message the listing shows not due yet is
+		// left to that scan or a later one.
+		if now.Before(listed.NextTry) {
+			continue
 		}
-		d.mu.Unlock()
+		m, due := s.claimDue(listed.MID, now)
 		if !due {
 			continue
 		}
 		select {
 		case d.sem <- struct{}{}:
 		case <-d.stop:
-			d.mu.Lock()
-			delete(d.inflight, m.MID)
-			d.mu.Unlock()
+			s.releaseClaim(m.MID)
 			return
 		}
 		d.wg.Add(1)
@@ -210,11 +219,37 @@ func (s *Server) scanQueue() {
 			defer d.wg.Done()
 			defer func() { <-d.sem }()
 			s.deliverMessage(oc, m)
-			d.mu.Lock()
-			delete(d.inflight, m.MID)
-			d.mu.Unlock()
+			s.releaseClaim(m.MID)
 		}(m)
 	}
+}
+
+// claimDue marks mid in flight and returns its current queue record when
+// it is still queued and due at now; otherwise (in flight already, removed,
+// retry later) it claims nothing and reports false.
+func (s *Server) claimDue(mid int64, now time.Time) (queue.Meta, bool) {
+	d := &s.dlv
+	d.mu.Lock()
+	if d.inflight[mid] {
+		d.mu.Unlock()
+		return queue.Meta{}, false
+	}
+	d.inflight[mid] = true
+	d.mu.Unlock()
+	m, ok := s.queue.Get(mid)
+	if !ok || now.Before(m.NextTry) {
+		s.releaseClaim(mid)
+		return queue.Meta{}, false
+	}
+	return m, true
+}
+
+// releaseClaim ends mid's delivery: a later scan may dispatch it again.
+func (s *Server) releaseClaim(mid int64) {
+	d := &s.dlv
+	d.mu.Lock()
+	delete(d.inflight, mid)
+	d.mu.Unlock()
 }
 
 // rcptResult is the outcome for one recipient.
