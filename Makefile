@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 BIN     := bin/esash
 FUZZTIME ?= 20s
 
-.PHONY: build run serve test check deps fuzz bench clean
+.PHONY: build run serve test check deps fuzz bench crash clean
 
 build: ## build bin/esash
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/esash
@@ -41,6 +41,9 @@ fuzz: ## run each fuzz target for FUZZTIME
 bench: ## benchmarks: shell start, a 10,000-line script, commit latency; the MTA against Postfix
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./store/ ./cmd/esash/
 	./cmd/smtpload/bench.sh
+
+crash: ## the MTA killed with SIGKILL 20 times while delivering: logs acknowledged / lost / duplicated
+	ESASH_CRASH_KILLS=20 $(GO) test -race -count=1 -v -run '^TestDeliverCrash$$' ./mta/
 
 clean:
 	rm -rf bin

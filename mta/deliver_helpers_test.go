@@ -58,6 +58,8 @@ type goSink struct {
 	// Sessions open now and the most ever open at once.
 	active, maxActive atomic.Int32
 	tlsActive, maxTLS atomic.Int32
+	// errorLog, when set, takes the server's errors (default: stderr).
+	errorLog smtp.Logger
 }
 
 type goSinkBackend struct{ s *goSink }
@@ -127,6 +129,9 @@ func startGoSink(t testing.TB, cert *config.Certificate, opts ...func(*goSink)) 
 	}
 	srv := smtp.NewServer(goSinkBackend{g})
 	srv.Domain = "sink.test"
+	if g.errorLog != nil {
+		srv.ErrorLog = g.errorLog
+	}
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	if cert != nil {
 		c, err := loadCertificate(*cert)

@@ -7,6 +7,8 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -192,11 +194,29 @@ func queuedAfterKill(t *testing.T, dir string) (queued, toSink map[string]bool) 
 	return queued, toSink
 }
 
+// envCrashKills sets how many times TestDeliverCrash kills its child: 5
+// by default, which fits in a few tens of seconds under -race on a busy
+// machine; `make crash` runs it with 20 (the figure issue 12 asks for),
+// about 90 s under -race here.
+const envCrashKills = "ESASH_CRASH_KILLS"
+
+func crashKills(t *testing.T) int {
+	v := os.Getenv(envCrashKills)
+	if v == "" {
+		return 5
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a number of kills, 1 or more", envCrashKills, v)
+	}
+	return n
+}
+
 // TestDeliverCrash is issue 12 item 5 with faults: a child MTA receives
 // two-recipient messages (one recipient at a sink, one at a closed port)
-// and delivers them, and is killed with SIGKILL 20 times under that load
-// (5 with -short), then runs until every acknowledged message is at the
-// sink. After each kill, every acknowledged message is at the sink or
+// and delivers them, and is killed with SIGKILL under that load
+// (envCrashKills times), then runs until every acknowledged message is at
+// the sink. After each kill, every acknowledged message is at the sink or
 // still queued for it; the recipients the sink has but the queue still
 // lists are those in flight at the kill (delivered, not yet recorded:
 // at most Workers messages). Only those may be delivered again: each
@@ -204,14 +224,12 @@ func queuedAfterKill(t *testing.T, dir string) (queued, toSink map[string]bool) 
 // recipient in flight. The figures (acknowledged / lost / duplicated, in
 // flight at the kills) are logged; run with -v to see them.
 func TestDeliverCrash(t *testing.T) {
-	kills := 20
-	if testing.Short() {
-		kills = 5
-	}
+	kills := crashKills(t)
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	p := newPKI(t)
-	sink := startGoSink(t, nil)
+	// Every kill cuts the sink's sessions: their errors are expected.
+	sink := startGoSink(t, nil, func(g *goSink) { g.errorLog = log.New(io.Discard, "", 0) })
 	deadIP, deadPort := closedPort(t)
 	cfg := outCfg(t, p, config.TLSOutNo, map[string]string{
 		"sink.test": hp(sink.addr, sink.port), "dead.test": hp(deadIP, deadPort)})
