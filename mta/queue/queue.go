@@ -19,7 +19,10 @@
 // what the benchmarks compare it with.
 //
 // A deferred delivery appends a retry record (attempts, next try) for its
-// message. Removing a message (after delivery) appends a tombstone. A segment whose
+// message. Recipients delivered while others are still due are recorded
+// with a recipients record (the recipients still due and their IDs), a
+// few bytes where rewriting the message would copy all of it; like the
+// retry record it updates the message's entry at replay. Removing a message (after delivery) appends a tombstone. A segment whose
 // messages are all removed is deleted once every older segment is gone, so a
 // tombstone never outlives what it buries.
 package queue
@@ -103,6 +106,7 @@ const (
 	recMessage = 'M'
 	recRemove  = 'R'
 	recRetry   = 'T' // a message's Attempts and NextTry changed
+	recRcpts   = 'D' // a message's recipients still due (To, RIDs) changed
 
 	headerLen          = 8
 	defaultSegmentSize = 64 << 20
@@ -381,6 +385,10 @@ func (q *Queue) apply(f *os.File, sg *segment, off, n int64, sum uint32, verifie
 		if e, ok := q.index[m.MID]; ok {
 			e.meta.Attempts, e.meta.NextTry = m.Attempts, m.NextTry
 		}
+	case recRcpts:
+		if e, ok := q.index[m.MID]; ok {
+			e.meta.To, e.meta.RIDs = m.To, m.RIDs
+		}
 	default:
 		return fmt.Errorf("unknown record type %q", head[0])
 	}
@@ -463,6 +471,22 @@ func (q *Queue) SetRetry(mid int64, attempts int, next time.Time) error {
 		return ErrNotFound
 	}
 	return q.submit(recRetry, Meta{MID: mid, Attempts: attempts, NextTry: next}, nil, 0)
+}
+
+// SetRecipients records durably that some recipients of mid were
+// delivered (or bounced): to are those still due, rids their recipient
+// IDs (one each). When it returns nil, a restart delivers to those only.
+func (q *Queue) SetRecipients(mid int64, to []string, rids []int) error {
+	if len(to) == 0 || len(rids) != len(to) {
+		return fmt.Errorf("queue: MID %d: %d recipients with %d recipient IDs (none left is a Remove)", mid, len(to), len(rids))
+	}
+	q.mu.RLock()
+	_, ok := q.index[mid]
+	q.mu.RUnlock()
+	if !ok {
+		return ErrNotFound
+	}
+	return q.submit(recRcpts, Meta{MID: mid, To: slices.Clone(to), RIDs: slices.Clone(rids)}, nil, 0)
 }
 
 func (q *Queue) submit(kind byte, meta Meta, body io.Reader, size int64) error {
@@ -643,6 +667,10 @@ func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
 		case recRetry:
 			if e, ok := q.index[r.meta.MID]; ok {
 				e.meta.Attempts, e.meta.NextTry = r.meta.Attempts, r.meta.NextTry
+			}
+		case recRcpts:
+			if e, ok := q.index[r.meta.MID]; ok {
+				e.meta.To, e.meta.RIDs = r.meta.To, r.meta.RIDs
 			}
 		}
 	}

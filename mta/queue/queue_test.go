@@ -440,3 +440,65 @@ func TestReceivedFromDisk(t *testing.T) {
 		t.Fatalf("unknown MID: %v", err)
 	}
 }
+
+// A recipients record shrinks a message's recipients durably, keeps their
+// IDs, and leaves its bytes and retry schedule alone.
+func TestSetRecipients(t *testing.T) {
+	dir := t.TempDir()
+	q, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "Received: x\r\n\r\nhello\r\n"
+	m := Meta{MID: 1, From: "a@x.test", To: []string{"b@y.test", "c@z.test", "d@z.test"}, Time: time.Unix(1, 0).UTC()}
+	if err := q.Put(m, strings.NewReader(body), int64(len(body))); err != nil {
+		t.Fatal(err)
+	}
+	put(t, q, 2, "two")
+	next := time.Unix(100, 0).UTC()
+	if err := q.SetRetry(1, 2, next); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.SetRecipients(1, []string{"d@z.test"}, []int{2}); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		mid  int64
+		to   []string
+		rids []int
+		want error
+	}{
+		"unknown message": {9, []string{"x@y.test"}, []int{0}, ErrNotFound},
+		"no recipient":    {1, nil, nil, nil},
+		"IDs missing":     {1, []string{"x@y.test"}, nil, nil},
+	} {
+		err := q.SetRecipients(c.mid, c.to, c.rids)
+		if err == nil || c.want != nil && !errors.Is(err, c.want) {
+			t.Errorf("%s: err = %v, want %v", name, err, c.want)
+		}
+	}
+	if err := q.Remove(2); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, q *Queue) {
+		t.Helper()
+		got, ok := q.Get(1)
+		if !ok || fmt.Sprint(got.To, got.RIDs) != "[d@z.test] [2]" || got.Attempts != 2 || !got.NextTry.Equal(next) {
+			t.Fatalf("%s: MID 1 = %+v (found %v)", when, got, ok)
+		}
+		if b, err := q.Read(1); err != nil || string(b) != body {
+			t.Fatalf("%s: read %q %v", when, b, err)
+		}
+		if _, ok := q.Get(2); ok {
+			t.Fatalf("%s: MID 2 still queued", when)
+		}
+	}
+	check("before reopen", q)
+	q.Close()
+	q, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	check("after reopen", q)
+}
