@@ -139,3 +139,66 @@ func TestDeliverNoDuplicates(t *testing.T) {
 		}
 	}
 }
+
+// stallingPeer accepts connections and never greets; it reports each
+// connection it accepts on the returned channel.
+func stallingPeer(t testing.TB) (string, int, chan net.Conn) {
+	t.Helper()
+	ip := sinkIP()
+	ln, err := net.Listen("tcp4", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	conns := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+			conns <- c
+		}
+	}()
+	return ip, ln.Addr().(*net.TCPAddr).Port, conns
+}
+
+// TestDeliveredRecordedBeforeNextDomain: the recipients of one domain
+// that were delivered are recorded in the queue before the next domain
+// is tried, so a crash while that one hangs (up to the delivery timeout)
+// does not send them again: only the delivery in progress is in flight.
+func TestDeliveredRecordedBeforeNextDomain(t *testing.T) {
+	p := newPKI(t)
+	sink := startGoSink(t, nil)
+	slowIP, slowPort, conns := stallingPeer(t)
+	cfg := outCfg(t, p, config.TLSOutNo, map[string]string{
+		"sink.test": hp(sink.addr, sink.port), "slow.test": hp(slowIP, slowPort)})
+	s, _ := startOut(t, cfg, func(o *Options) { o.Delivery.Timeout = time.Minute })
+	mid := enqueue(t, s, "alice@example.com", "bob@sink.test", "carol@slow.test", "dave@sink.test")
+	var c net.Conn
+	waitLong(t, "the connection to slow.test", time.Minute, func() bool {
+		select {
+		case c = <-conns:
+			return true
+		default:
+			return false
+		}
+	})
+	if n := len(sink.list()); n != 1 {
+		t.Fatalf("sink got %d messages, want 1", n)
+	}
+	m, ok := s.queue.Get(mid)
+	if !ok || fmt.Sprint(m.To, m.RIDs) != "[carol@slow.test] [1]" {
+		t.Fatalf("while slow.test is tried, MID %d is queued for %v (RIDs %v), want [carol@slow.test] (RID 1)", mid, m.To, m.RIDs)
+	}
+	// The slow peer goes away: carol is deferred, still RID 1.
+	c.Close()
+	waitLong(t, "the retry recorded", time.Minute, func() bool { m, _ = s.queue.Get(mid); return m.Attempts > 0 })
+	if fmt.Sprint(m.To, m.RIDs) != "[carol@slow.test] [1]" {
+		t.Fatalf("after the attempt, MID %d is queued for %v (RIDs %v)", mid, m.To, m.RIDs)
+	}
+	if n := len(sink.list()); n != 1 {
+		t.Fatalf("sink got %d messages, want 1", n)
+	}
+}
