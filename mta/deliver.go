@@ -17,11 +17,15 @@ import (
 )
 
 // The delivery engine: a loop that takes due messages from the queue,
-// delivers each recipient domain under its destination controls, removes
-// what is done (the queue's tombstone, so a restart never delivers it
-// again; a crash mid-delivery delivers that message again: at-least-once),
-// keeps what is deferred for a retry with back-off, and bounces what failed
-// permanently or stayed longer than the maximum time in queue.
+// delivers each recipient domain under its destination controls, records
+// what is done (a recipients record after each domain, the queue's
+// tombstone once no recipient is left, so a restart never delivers it
+// again; a crash between a server's 250 and that record delivers those
+// recipients again: at-least-once, at most the deliveries in flight, as
+// Postfix), keeps what is deferred for a retry with back-off, and bounces
+// what failed permanently or stayed longer than the maximum time in queue.
+// A message is delivered by one worker at a time (the in-flight set), from
+// its current queue record (see scanQueue).
 
 // DeliveryOptions tune the delivery engine.
 type DeliveryOptions struct {
@@ -290,8 +294,12 @@ func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
 		byDomain[dom] = append(byDomain[dom], i)
 	}
 	results := make([]outcome, len(m.To))
-	for _, dom := range order {
+	recorded := len(m.To) // recipients the queue holds for m
+	for k, dom := range order {
 		s.deliverDomain(oc, m, body, dom, byDomain[dom], results)
+		if k < len(order)-1 {
+			recorded = s.recordProgress(m, results, recorded)
+		}
 	}
 	now := s.opts.Now()
 	expired := now.Sub(m.Time) > s.opts.Delivery.MaxQueueTime
@@ -324,20 +332,40 @@ func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
 		}
 		return
 	}
-	if len(remaining) < len(m.To) {
+	if len(remaining) < recorded {
 		// Record the progress durably: the message is kept for the
 		// recipients still due only.
-		nm := m
-		nm.Received, _ = s.queue.Received(m.MID) // List leaves it out
-		nm.To = remaining
-		nm.RIDs = remainingRIDs
-		if err := s.queue.Put(nm, bytes.NewReader(body), int64(len(body))); err != nil {
-			s.errorf("queue: rewrite MID %d: %v", m.MID, err)
+		if err := s.queue.SetRecipients(m.MID, remaining, remainingRIDs); err != nil {
+			s.errorf("queue: recipients of MID %d not recorded: %v", m.MID, err)
 		}
 	}
 	if deferred { // else only waiting for a free connection: no back-off
 		s.scheduleRetry(m, now)
 	}
+}
+
+// recordProgress records durably which recipients of m are delivered so
+// far, before the next domain is tried: should the process die while
+// that one is in progress (a slow server holds it up to the delivery
+// timeout), a restart does not send them again. Recipients refused for
+// good stay until their bounce is queued, at the end of the attempt. It
+// returns how many recipients the queue holds for m.
+func (s *Server) recordProgress(m queue.Meta, results []outcome, recorded int) int {
+	var to []string
+	var idx []int
+	for i, r := range results {
+		if r.res != rcptDone {
+			to, idx = append(to, m.To[i]), append(idx, i)
+		}
+	}
+	if len(to) == recorded || len(to) == 0 {
+		return recorded
+	}
+	if err := s.queue.SetRecipients(m.MID, to, ridsOf(m, idx)); err != nil {
+		s.errorf("queue: recipients of MID %d not recorded: %v", m.MID, err)
+		return recorded
+	}
+	return len(to)
 }
 
 // scheduleRetry backs m off after a deferred attempt: the delay doubles
