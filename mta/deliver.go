@@ -192,7 +192,7 @@ func (s *Server) deliveryLoop() {
 // once) and then read again from the queue, and that current record, with
 // the recipients still due and the current retry time, is what is
 // dispatched. A delivery releases its claim only after its queue records
-// (rewrite, retry, removal) are written, so the record read under the
+// (recipients, retry, removal) are written, so the record read under the
 // claim is never older than the last delivery's outcome.
 func (s *Server) scanQueue() {
 	d := &s.dlv
