@@ -461,8 +461,10 @@ func (s *Server) closeOut(oc *outConn) {
 // outcome (delivered, bounced or deferred by the remote MTA or the TLS
 // policy); false means the next target may be tried.
 func (s *Server) attempt(oc *outCache, dc config.DestControl, m queue.Meta, body []byte, dom string, t target, rids []int, results []outcome) bool {
-	_, helo := deliveryIface(oc.cfg)
-	key := poolKey(dom, t, dc, helo)
+	// The interface is part of the key: a kept connection is reused only
+	// from the interface this target is delivered from now.
+	oi, _ := deliveryIface(oc.cfg, t.ip)
+	key := poolKey(dom, t, dc, oi.name+"|"+oi.helo)
 	if pc := s.takePooled(key); pc != nil {
 		handled, clean, started := s.transfer(pc, m, body, dom, t, rids, results)
 		if started || handled {
@@ -503,7 +505,8 @@ func (s *Server) finish(key string, dc config.DestControl, c *outConn, clean boo
 func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom string, t target, rids []int, results []outcome) (*outConn, bool) {
 	log := s.log
 	cfg := oc.cfg
-	local, helo := deliveryIface(cfg)
+	oi, ifErr := deliveryIface(cfg, t.ip)
+	helo := oi.helo
 	if !s.reserveConn(cfg, dc, dom) {
 		setAll(results, rids, outcome{res: rcptWaiting})
 		return nil, true
@@ -534,23 +537,23 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 		return nil, true
 	}
 	timeout := s.opts.Delivery.Timeout
-	dialer := net.Dialer{Timeout: timeout}
 	ifIP := "0.0.0.0"
-	if local != nil {
-		dialer.LocalAddr = local
-		ifIP = local.IP.String()
+	if ifErr != nil {
+		log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, "connect", ifIP, ifErr.Error()))
+		releaseSlots()
+		setAll(results, rids, outcome{rcptDeferred, "4.4.1", "unable to connect: " + ifErr.Error()})
+		return nil, false
 	}
+	// Sent from the appliance interface, never from an address the
+	// system would pick (outiface.go).
+	dialer := net.Dialer{Timeout: timeout, LocalAddr: oi.local}
+	ifIP = oi.ip()
 	nc, err := dialer.DialContext(s.dlv.ctx, "tcp", hostPort(t))
 	if err != nil {
 		log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, "connect", ifIP, connReason(err)))
 		releaseSlots()
 		setAll(results, rids, outcome{rcptDeferred, "4.4.1", "unable to connect: " + connReason(err)})
 		return nil, false
-	}
-	if local == nil {
-		if a, ok := nc.LocalAddr().(*net.TCPAddr); ok {
-			ifIP = a.IP.String()
-		}
 	}
 	log.Infof("%s", maillog.NewDCID(dcid, ifIP, t.ip, t.port))
 	c := newSMTPConn(nc, timeout)

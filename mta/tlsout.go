@@ -379,27 +379,4 @@ type noSuchDomain struct{ msg string }
 
 func (e *noSuchDomain) Error() string { return e.msg }
 
-// deliveryIface picks the delivery interface: its address to send from
-// (nil for Auto) and the name to say in EHLO.
-func deliveryIface(cfg *config.Config) (*net.TCPAddr, string) {
-	name := cfg.Delivery.Interface
-	for _, in := range cfg.Interfaces {
-		if in.Name == name && name != "" && name != "Auto" {
-			h := in.Hostname
-			if h == "" {
-				h = cfg.Hostname
-			}
-			if ip := net.ParseIP(in.IPv4); ip != nil {
-				return &net.TCPAddr{IP: ip}, h
-			}
-			return nil, h
-		}
-	}
-	h := cfg.Hostname
-	if h == "" {
-		h = "localhost"
-	}
-	return nil, h
-}
-
 func hostPort(t target) string { return net.JoinHostPort(t.ip, strconv.Itoa(t.port)) }
