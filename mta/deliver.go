@@ -589,34 +589,52 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 		mode = config.TLSOutNo
 	}
 	if mode.On() {
-		res, reason, _ := c.startTLS(oc.tls.config(t.host), timeout)
+		res, reason, tlsErr := c.startTLS(oc.tls.config(t.host), timeout)
 		if res != tlsOK {
 			s.dlv.limits.releaseTLS()
 			out.tlsSlot = false
 		}
 		switch res {
 		case tlsOK:
-			log.Infof("%s", maillog.DCIDTLSSuccess(dcid, versionName(c.tls.Version), cipherName(c.tls.CipherSuite), dom))
+			proto, cipher := versionName(c.tls.Version), cipherName(c.tls.CipherSuite)
+			// "TLS success" only once the policy's checks passed: the
+			// seed guide counts TLS deliveries by that line.
+			verified := true
 			if mode.Verify() {
 				verr := oc.tls.rootsErr
 				if verr == nil {
 					_, verr = verifyPeer(c.tls, oc.tls.roots, s.opts.Now(), t.host, dom)
 				}
 				if verr != nil {
-					log.Infof("%s", maillog.DCIDTLSFailed(dcid, "verify error: "+verr.Error()))
 					if mode.Required() {
+						log.Infof("%s", maillog.DCIDTLSFailed(dcid, "verify error: "+verr.Error()))
 						log.Infof("%s", maillog.DCIDTLSRequired(dcid, t.ip))
 						c.quit()
 						s.tlsAlert(cfg, dom, "verify error: "+verr.Error())
 						return defer401("4.7.5", "TLS verification failed: "+verr.Error())
 					}
+					log.Infof("%s", maillog.DCIDTLSUnverified(dcid, "verify error: "+verr.Error(), proto, cipher))
+					verified = false
 				}
+			}
+			if verified {
+				log.Infof("%s", maillog.DCIDTLSSuccess(dcid, proto, cipher, dom))
 			}
 			if _, err := c.ehlo(helo); err != nil {
 				return connErr("EHLO", err)
 			}
 		case tlsNotOffered, tlsRefused:
-			log.Infof("%s", maillog.DCIDTLSFailed(dcid, reason))
+			var re *replyError
+			switch {
+			case res == tlsRefused && errors.As(tlsErr, &re):
+				// The seed guide's lines for a 454 to STARTTLS.
+				log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, maillog.ReplyDetails(re.r.Code, re.r.Text), ifIP, "unexpected SMTP response"))
+				log.Infof("%s", maillog.DCIDTLSFailed(dcid, "STARTTLS unexpected response"))
+			case mode.Required():
+				log.Infof("%s", maillog.DCIDTLSFailed(dcid, reason))
+			}
+			// A Preferred destination without STARTTLS has no TLS line:
+			// on AsyncOS a delivery without one was not over TLS.
 			if mode.Required() {
 				log.Infof("%s", maillog.DCIDTLSRequired(dcid, t.ip))
 				c.quit()

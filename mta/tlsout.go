@@ -151,7 +151,8 @@ const (
 )
 
 // startTLS issues STARTTLS and handshakes. On tlsRefused the connection
-// is still in its plaintext SMTP state.
+// is still in its plaintext SMTP state and the error is the reply
+// (*replyError).
 func (c *smtpConn) startTLS(cfg *tls.Config, handshakeTimeout time.Duration) (startTLSResult, string, error) {
 	if !c.has("STARTTLS") {
 		return tlsNotOffered, "STARTTLS not offered", nil
@@ -161,7 +162,7 @@ func (c *smtpConn) startTLS(cfg *tls.Config, handshakeTimeout time.Duration) (st
 		return tlsBroken, err.Error(), err
 	}
 	if r.Code != 220 {
-		return tlsRefused, "STARTTLS command rejected: " + r.String(), nil
+		return tlsRefused, "STARTTLS command rejected: " + r.String(), &replyError{r}
 	}
 	if c.br.Buffered() > 0 {
 		return tlsBroken, errInjected.Error(), errInjected
