@@ -665,7 +665,15 @@ func (s *Server) transfer(oc *outConn, m queue.Meta, body []byte, dom string, t 
 		setAll(results, rids, outcome{rcptDeferred, "4.4.2", err.Error()})
 		return false, false, started
 	}
-	r, err := c.cmd("MAIL FROM:<%s>", m.From)
+	rids, utf8 := s.utf8Gate(c, dcid, t, m, rids, results)
+	if len(rids) == 0 {
+		return true, true, false
+	}
+	param := ""
+	if utf8 {
+		param = " SMTPUTF8"
+	}
+	r, err := c.cmd("MAIL FROM:<%s>%s", m.From, param)
 	if err != nil {
 		return connErr("MAIL FROM", err)
 	}
