@@ -16,9 +16,9 @@ func TestSourceInterface(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, setting, dest string
-		routed             func(netip.Addr) (netip.Addr, bool)
-		wantIface, wantIP  string
-		wantErr            string
+		routed              func(netip.Addr) (netip.Addr, bool)
+		wantIface, wantIP   string
+		wantErr             string
 	}{
 		{"Auto: in a network", "Auto", "192.0.2.20", nil, "Data1", "192.0.2.10", ""},
 		{"Auto: the longest prefix wins", "", "192.0.2.140", nil, "Data2", "192.0.2.130", ""},
