@@ -463,7 +463,7 @@ func (s *Server) closeOut(oc *outConn) {
 func (s *Server) attempt(oc *outCache, dc config.DestControl, m queue.Meta, body []byte, dom string, t target, rids []int, results []outcome) bool {
 	// The interface is part of the key: a kept connection is reused only
 	// from the interface this target is delivered from now.
-	oi, _ := deliveryIface(oc.cfg, t.ip)
+	oi, _ := deliveryIface(oc.cfg, ifaceSetting(oc.cfg, m), t.ip)
 	key := poolKey(dom, t, dc, oi.name+"|"+oi.helo)
 	if pc := s.takePooled(key); pc != nil {
 		handled, clean, started := s.transfer(pc, m, body, dom, t, rids, results)
@@ -505,7 +505,7 @@ func (s *Server) finish(key string, dc config.DestControl, c *outConn, clean boo
 func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom string, t target, rids []int, results []outcome) (*outConn, bool) {
 	log := s.log
 	cfg := oc.cfg
-	oi, ifErr := deliveryIface(cfg, t.ip)
+	oi, ifErr := deliveryIface(cfg, ifaceSetting(cfg, m), t.ip)
 	helo := oi.helo
 	if !s.reserveConn(cfg, dc, dom) {
 		setAll(results, rids, outcome{res: rcptWaiting})
@@ -751,7 +751,8 @@ func (s *Server) tlsAlert(cfg *config.Config, dom, reason string) {
 	subject := fmt.Sprintf("Warning <System> %s: TLS required for %s failed", host, dom)
 	text := fmt.Sprintf("The Warning message is:\r\n\r\nA TLS connection to the domain %s was required but could not be negotiated: %s.\r\nMessages to %s stay in the queue and will be retried.\r\n\r\nVersion: esash\r\nHostname: %s\r\n",
 		dom, reason, dom, host)
-	if err := s.inject("alert@"+host, rcpts, subject, text); err != nil {
+	// Sent from alertconfig's interface (ifaceSetting).
+	if err := s.injectFrom(cfg.Alerts.Interface, "alert@"+host, "alert@"+host, rcpts, subject, text); err != nil {
 		s.errorf("alert: %v", err)
 		return
 	}
@@ -779,14 +780,10 @@ func (s *Server) sendDSN(cfg *config.Config, m queue.Meta, body []byte, to []str
 	} else {
 		b.Write(body)
 	}
-	if err := s.injectFrom("", "MAILER-DAEMON@"+host, []string{m.From},
+	if err := s.injectFrom("", "", "MAILER-DAEMON@"+host, []string{m.From},
 		fmt.Sprintf("Delivery Status Notification (Failure) MID %d", m.MID), b.String()); err != nil {
 		s.errorf("bounce MID %d: %v", m.MID, err)
 	}
-}
-
-func (s *Server) inject(from string, to []string, subject, text string) error {
-	return s.injectFrom(from, from, to, subject, text)
 }
 
 // SubmitMessage queues a complete message the appliance writes for an
@@ -806,8 +803,9 @@ func (s *Server) SubmitMessage(from string, to []string, msg []byte) (int64, err
 }
 
 // injectFrom queues a message the appliance itself writes; the delivery
-// loop sends it like any other.
-func (s *Server) injectFrom(envFrom, hdrFrom string, to []string, subject, text string) error {
+// loop sends it like any other, from the interface setting iface when it
+// is not empty (alerts), else from deliveryconfig's.
+func (s *Server) injectFrom(iface, envFrom, hdrFrom string, to []string, subject, text string) error {
 	mid, err := s.mids.Next()
 	if err != nil {
 		return err
@@ -815,7 +813,7 @@ func (s *Server) injectFrom(envFrom, hdrFrom string, to []string, subject, text 
 	now := s.opts.Now()
 	msg := fmt.Sprintf("From: <%s>\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%d.esash@%s>\r\nAuto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s",
 		hdrFrom, "<"+strings.Join(to, ">, <")+">", subject, now.Format(time.RFC1123Z), mid, domainOf(hdrFrom), text)
-	meta := queue.Meta{MID: mid, Listener: "internal", From: envFrom, To: to, Time: now}
+	meta := queue.Meta{MID: mid, Listener: "internal", Interface: iface, From: envFrom, To: to, Time: now}
 	if err := s.queue.Put(meta, strings.NewReader(msg), int64(len(msg))); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"esash/config"
+	"esash/mta/queue"
 )
 
 // The interface a delivery connection leaves from. AsyncOS sends from an
@@ -17,7 +18,7 @@ import (
 // whose network holds the next hop, else the one the host's routing table
 // sends from towards it, else Management). The connection is bound to the
 // chosen address; EHLO says the interface's SMTP HELO name, else its host
-// name.
+// name. Alerts leave from alertconfig's interface the same way.
 
 // outIface is the interface chosen for one connection.
 type outIface struct {
@@ -30,13 +31,13 @@ type outIface struct {
 func (o outIface) ip() string { return o.local.IP.String() }
 
 // deliveryIface picks the interface to reach dest (an IP address) from,
-// under deliveryconfig's setting.
-func deliveryIface(cfg *config.Config, dest string) (outIface, error) {
+// under the interface setting (an interface name or Auto).
+func deliveryIface(cfg *config.Config, setting, dest string) (outIface, error) {
 	to, err := netip.ParseAddr(dest)
 	if err != nil {
 		return outIface{}, fmt.Errorf("next hop %q is not an IP address", dest)
 	}
-	in, a, err := cfg.SourceInterface(cfg.Delivery.Interface, to, RoutedSource)
+	in, a, err := cfg.SourceInterface(setting, to, RoutedSource)
 	if err != nil {
 		return outIface{}, err
 	}
@@ -51,6 +52,17 @@ func deliveryIface(cfg *config.Config, dest string) (outIface, error) {
 		helo = "localhost"
 	}
 	return outIface{name: in.Name, local: &net.TCPAddr{IP: a.AsSlice()}, helo: helo}, nil
+}
+
+// ifaceSetting is the interface setting m leaves under: alertconfig's
+// for the alerts the appliance writes (kept in the queue entry's
+// Interface, which is empty for other internal mail), deliveryconfig's
+// for everything else.
+func ifaceSetting(cfg *config.Config, m queue.Meta) string {
+	if m.Listener == "internal" && m.Interface != "" {
+		return m.Interface
+	}
+	return cfg.Delivery.Interface
 }
 
 // RoutedSource is the source address the host's routing table uses

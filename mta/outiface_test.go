@@ -74,7 +74,9 @@ func (d *dumpSink) messages(t *testing.T) []string {
 	var out []string
 	for _, f := range files {
 		b, err := os.ReadFile(f)
-		if err == nil && strings.Contains(string(b), ".leading dot") { // the whole message is there
+		// The whole message is there: the end of enqueue's body or of an
+		// alert's.
+		if err == nil && (strings.Contains(string(b), ".leading dot") || strings.Contains(string(b), "\nHostname: ")) {
 			out = append(out, string(b))
 		}
 	}
@@ -168,4 +170,31 @@ func TestDeliverInterfaceAuto(t *testing.T) {
 		t.Errorf("configured Data 1: EHLO %s, want its SMTP HELO name", got)
 	}
 	waitLog(t, dir, fmt.Sprintf("interface %s address %s port %d", data.IPv4, outside.addr, outside.port))
+}
+
+// TestDeliverAlertInterface: alerts leave from alertconfig's interface
+// ("Choose the default interface to be used to deliver alerts"), other
+// mail from deliveryconfig's.
+func TestDeliverAlertInterface(t *testing.T) {
+	p := newPKI(t)
+	mx := startDumpSink(t, sinkIP())    // no STARTTLS: Required fails and alerts
+	admin := startDumpSink(t, sinkIP()) // where alerts go
+	cfg, data := ifaceTestConfig(t, p, map[string]string{"sink.test": hp(mx.addr, mx.port), "alerts.test": hp(admin.addr, admin.port)})
+	cfg.Destinations.Default.TLS = config.TLSOutRequired
+	cfg.Destinations.Entries = []config.DestControl{{Domain: "alerts.test", TLS: config.TLSOutNo}}
+	cfg.Destinations.AlertOnTLSFail = true
+	cfg.Alerts.Recipients = []config.AlertRecipient{{Address: "admin@alerts.test", Classes: []string{"System"}, Severities: []string{"Warning"}}}
+	cfg.Alerts.Interface = data.Name
+	s, dir := startOut(t, cfg)
+	enqueue(t, s, "a@example.com", "b@sink.test")
+	waitLog(t, dir, "alert was sent")
+	waitFor(t, "alert", func() bool { return len(admin.messages(t)) == 1 })
+	m := admin.messages(t)[0]
+	if got := header(m, "X-Client-Addr"); got != data.IPv4 {
+		t.Errorf("alert sent from %s, want %s (alertconfig's interface)", got, data.IPv4)
+	}
+	if got := header(m, "X-Helo-Args"); got != data.Hostname {
+		t.Errorf("alert EHLO %s, want %s", got, data.Hostname)
+	}
+	waitLog(t, dir, fmt.Sprintf("interface %s address %s port %d", cfg.Interfaces[0].IPv4, mx.addr, mx.port))
 }

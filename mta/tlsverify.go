@@ -73,7 +73,7 @@ func (s *Server) verifyOne(oc *outCache, t target, domain string, emit func(stri
 	timeout := s.opts.Delivery.Timeout
 	emit(fmt.Sprintf("Connecting to %s on port %d.", t.ip, t.port))
 	// From the interface delivery would use (outiface.go).
-	oi, err := deliveryIface(oc.cfg, t.ip)
+	oi, err := deliveryIface(oc.cfg, oc.cfg.Delivery.Interface, t.ip)
 	if err != nil {
 		emit(fmt.Sprintf("Unable to connect to %s: %s.", t.ip, err))
 		return false
