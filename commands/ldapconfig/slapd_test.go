@@ -87,6 +87,15 @@ directory %[1]s/db
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	// The readiness connections above are logged too: wait for their
+	// lines, so that later ACCEPT lines are the test's own.
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(s.text(), " ACCEPT from ") < len(addrs) {
+		if time.Now().After(deadline) {
+			t.Fatalf("slapd did not log the readiness connections:\n%s", s.text())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	return s
 }
 
