@@ -37,7 +37,7 @@ func deliveryIface(cfg *config.Config, setting, dest string) (outIface, error) {
 	if err != nil {
 		return outIface{}, fmt.Errorf("next hop %q is not an IP address", dest)
 	}
-	in, a, err := cfg.SourceInterface(setting, to, RoutedSource)
+	in, a, err := cfg.SourceInterface(setting, to, routedSource)
 	if err != nil {
 		return outIface{}, err
 	}
@@ -57,17 +57,26 @@ func deliveryIface(cfg *config.Config, setting, dest string) (outIface, error) {
 // ifaceSetting is the interface setting m leaves under: alertconfig's
 // for the alerts the appliance writes (kept in the queue entry's
 // Interface, which is empty for other internal mail), deliveryconfig's
-// for everything else.
+// for everything else, and for an alert whose interface was deleted
+// since it was queued.
 func ifaceSetting(cfg *config.Config, m queue.Meta) string {
-	if m.Listener == "internal" && m.Interface != "" {
+	if m.Listener != "internal" || m.Interface == "" {
+		return cfg.Delivery.Interface
+	}
+	if m.Interface == config.DeliveryAuto {
 		return m.Interface
+	}
+	for _, in := range cfg.Interfaces {
+		if in.Name == m.Interface {
+			return m.Interface
+		}
 	}
 	return cfg.Delivery.Interface
 }
 
-// RoutedSource is the source address the host's routing table uses
+// routedSource is the source address the host's routing table uses
 // towards to: a UDP "connect" chooses it and sends nothing.
-func RoutedSource(to netip.Addr) (netip.Addr, bool) {
+func routedSource(to netip.Addr) (netip.Addr, bool) {
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(to, 25)))
 	if err != nil {
 		return netip.Addr{}, false

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"esash/config"
+	"esash/mta/queue"
 )
 
 // dumpSink is Postfix's smtp-sink writing every transaction to a file of
@@ -197,4 +198,24 @@ func TestDeliverAlertInterface(t *testing.T) {
 		t.Errorf("alert EHLO %s, want %s", got, data.Hostname)
 	}
 	waitLog(t, dir, fmt.Sprintf("interface %s address %s port %d", cfg.Interfaces[0].IPv4, mx.addr, mx.port))
+}
+
+func TestIfaceSetting(t *testing.T) {
+	cfg := &config.Config{Interfaces: []config.Interface{{Name: "Management"}, {Name: "Data1"}},
+		Delivery: config.Delivery{Interface: "Management"}}
+	for _, tc := range []struct {
+		name string
+		m    queue.Meta
+		want string
+	}{
+		{"received mail", queue.Meta{Listener: "IncomingMail", Interface: "Data1"}, "Management"},
+		{"internal mail without an interface (DSN, mailconfig)", queue.Meta{Listener: "internal"}, "Management"},
+		{"alert from Data1", queue.Meta{Listener: "internal", Interface: "Data1"}, "Data1"},
+		{"alert under Auto", queue.Meta{Listener: "internal", Interface: "Auto"}, "Auto"},
+		{"alert from a deleted interface", queue.Meta{Listener: "internal", Interface: "Data9"}, "Management"},
+	} {
+		if got := ifaceSetting(cfg, tc.m); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
 }
