@@ -2,6 +2,7 @@ package mta
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -218,4 +219,43 @@ func TestIfaceSetting(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
+}
+
+// TestDeliverInterfaceIPv6: an IPv6 next hop needs an interface with an
+// IPv6 address: without one the connection is not made from some other
+// address (Connection Error, deferred); with one it leaves from it.
+func TestDeliverInterfaceIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Fatalf("no IPv6 loopback: %v", err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	sink := &rawSink{}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go sink.serve(c)
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	p := newPKI(t)
+	cfg := outCfg(t, p, config.TLSOutNo, map[string]string{"v6.test": fmt.Sprintf("[::1]:%d", port)})
+	// The listener will serve ::1 too, shared with other tests: a port
+	// free there.
+	cfg.Listeners[0].Port = freeV6Port(t)
+	s, dir := startOut(t, cfg)
+	mid := enqueue(t, s, "a@example.com", "b@v6.test")
+	waitLog(t, dir, fmt.Sprintf("Connection Error: DCID 1 domain: v6.test IP: ::1 port: %d details: connect interface: 0.0.0.0 reason: no interface has an IPv6 address", port))
+	if len(sink.list()) != 0 {
+		t.Fatal("delivered without an IPv6 interface")
+	}
+	cfg2 := cfg.Clone()
+	cfg2.Interfaces[0].IPv6, cfg2.Interfaces[0].IPv6Prefix = "::1", 128
+	apply(t, s, cfg2)
+	retryNow(t, s, mid)
+	waitFor(t, "IPv6 delivery", func() bool { return len(sink.list()) == 1 })
+	waitLog(t, dir, fmt.Sprintf("New SMTP DCID 2 interface ::1 address ::1 port %d", port))
 }
