@@ -85,6 +85,12 @@ func TestBuildersSpec(t *testing.T) {
 		{"ConnectionError", ConnectionError(4, "d", "1.2.3.4", 25, "text", "5.6.7.8", "network error"),
 			"Connection Error: DCID 4 domain: d IP: 1.2.3.4 port: 25 details: text interface: 5.6.7.8 reason: network error"},
 		{"AlertSent", AlertSent("System", "Warning", "a@b", "subject"), `A System/Warning alert was sent to <a@b> with subject "subject".`},
+		// The seed guide's failed delivery TLS connection (a 454 to STARTTLS).
+		{"ConnectionError 454", ConnectionError(40986669, "domain", "10.0.0.1", 25, ReplyDetails(454, "TLS not available due to\ntemporary reason"), "192.168.1.1", "unexpected SMTP response"),
+			"Connection Error: DCID 40986669 domain: domain IP: 10.0.0.1 port: 25 details: 454-'TLS not available due to temporary reason' interface: 192.168.1.1 reason: unexpected SMTP response"},
+		{"DCIDTLSFailed 454", DCIDTLSFailed(40986669, "STARTTLS unexpected response"), "DCID 40986669 TLS failed: STARTTLS unexpected response"},
+		{"DCIDTLSUnverified", DCIDTLSUnverified(5, "verify error: certificate name mismatch", "TLSv1.3", "TLS_AES_128_GCM_SHA256"),
+			"DCID 5 TLS failed: verify error: certificate name mismatch; delivering over TLS without verification (protocol TLSv1.3 cipher TLS_AES_128_GCM_SHA256)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,6 +24,20 @@ func DCIDTLSFailed(dcid int64, reason string) string {
 	return fmt.Sprintf("DCID %d TLS failed: %s", dcid, reason)
 }
 
+// DCIDTLSUnverified: a Preferred - Verify session whose certificate
+// failed verification; the delivery goes on over the unverified session,
+// so the line says so instead of "TLS success".
+func DCIDTLSUnverified(dcid int64, reason, proto, cipher string) string {
+	return fmt.Sprintf("DCID %d TLS failed: %s; delivering over TLS without verification (protocol %s cipher %s)", dcid, reason, proto, cipher)
+}
+
+// ReplyDetails renders an unexpected SMTP reply for the details of a
+// Connection Error line, as the seed guide shows a 454 to STARTTLS:
+// 454-'TLS not available due to temporary reason'.
+func ReplyDetails(code int, text string) string {
+	return fmt.Sprintf("%d-'%s'", code, strings.ReplaceAll(text, "\n", " "))
+}
+
 // DCIDTLSRequired: policy demanded TLS and it could not be negotiated.
 func DCIDTLSRequired(dcid int64, ip string) string {
 	return fmt.Sprintf("DCID %d IP %s TLS was required but could not be successfully negotiated", dcid, ip)

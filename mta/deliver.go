@@ -524,8 +524,10 @@ func (s *Server) closeOut(oc *outConn) {
 // outcome (delivered, bounced or deferred by the remote MTA or the TLS
 // policy); false means the next target may be tried.
 func (s *Server) attempt(oc *outCache, dc config.DestControl, m queue.Meta, body []byte, dom string, t target, rids []int, results []outcome) bool {
-	_, helo := deliveryIface(oc.cfg)
-	key := poolKey(dom, t, dc, helo)
+	// The interface is part of the key: a kept connection is reused only
+	// from the interface this target is delivered from now.
+	oi, _ := deliveryIface(oc.cfg, ifaceSetting(oc.cfg, m), t.ip)
+	key := poolKey(dom, t, dc, oi.name+"|"+oi.helo)
 	if pc := s.takePooled(key); pc != nil {
 		handled, clean, started := s.transfer(pc, m, body, dom, t, rids, results)
 		if started || handled {
@@ -566,7 +568,8 @@ func (s *Server) finish(key string, dc config.DestControl, c *outConn, clean boo
 func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom string, t target, rids []int, results []outcome) (*outConn, bool) {
 	log := s.log
 	cfg := oc.cfg
-	local, helo := deliveryIface(cfg)
+	oi, ifErr := deliveryIface(cfg, ifaceSetting(cfg, m), t.ip)
+	helo := oi.helo
 	if !s.reserveConn(cfg, dc, dom) {
 		setAll(results, rids, outcome{res: rcptWaiting})
 		return nil, true
@@ -597,23 +600,23 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 		return nil, true
 	}
 	timeout := s.opts.Delivery.Timeout
-	dialer := net.Dialer{Timeout: timeout}
 	ifIP := "0.0.0.0"
-	if local != nil {
-		dialer.LocalAddr = local
-		ifIP = local.IP.String()
+	if ifErr != nil {
+		log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, "connect", ifIP, ifErr.Error()))
+		releaseSlots()
+		setAll(results, rids, outcome{rcptDeferred, "4.4.1", "unable to connect: " + ifErr.Error()})
+		return nil, false
 	}
+	// Sent from the appliance interface, never from an address the
+	// system would pick (outiface.go).
+	dialer := net.Dialer{Timeout: timeout, LocalAddr: oi.local}
+	ifIP = oi.ip()
 	nc, err := dialer.DialContext(s.dlv.ctx, "tcp", hostPort(t))
 	if err != nil {
 		log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, "connect", ifIP, connReason(err)))
 		releaseSlots()
 		setAll(results, rids, outcome{rcptDeferred, "4.4.1", "unable to connect: " + connReason(err)})
 		return nil, false
-	}
-	if local == nil {
-		if a, ok := nc.LocalAddr().(*net.TCPAddr); ok {
-			ifIP = a.IP.String()
-		}
 	}
 	log.Infof("%s", maillog.NewDCID(dcid, ifIP, t.ip, t.port))
 	c := newSMTPConn(nc, timeout)
@@ -649,34 +652,52 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 		mode = config.TLSOutNo
 	}
 	if mode.On() {
-		res, reason, _ := c.startTLS(oc.tls.config(t.host), timeout)
+		res, reason, tlsErr := c.startTLS(oc.tls.config(t.host), timeout)
 		if res != tlsOK {
 			s.dlv.limits.releaseTLS()
 			out.tlsSlot = false
 		}
 		switch res {
 		case tlsOK:
-			log.Infof("%s", maillog.DCIDTLSSuccess(dcid, versionName(c.tls.Version), cipherName(c.tls.CipherSuite), dom))
+			proto, cipher := versionName(c.tls.Version), cipherName(c.tls.CipherSuite)
+			// "TLS success" only once the policy's checks passed: the
+			// seed guide counts TLS deliveries by that line.
+			verified := true
 			if mode.Verify() {
 				verr := oc.tls.rootsErr
 				if verr == nil {
 					_, verr = verifyPeer(c.tls, oc.tls.roots, s.opts.Now(), t.host, dom)
 				}
 				if verr != nil {
-					log.Infof("%s", maillog.DCIDTLSFailed(dcid, "verify error: "+verr.Error()))
 					if mode.Required() {
+						log.Infof("%s", maillog.DCIDTLSFailed(dcid, "verify error: "+verr.Error()))
 						log.Infof("%s", maillog.DCIDTLSRequired(dcid, t.ip))
 						c.quit()
 						s.tlsAlert(cfg, dom, "verify error: "+verr.Error())
 						return defer401("4.7.5", "TLS verification failed: "+verr.Error())
 					}
+					log.Infof("%s", maillog.DCIDTLSUnverified(dcid, "verify error: "+verr.Error(), proto, cipher))
+					verified = false
 				}
+			}
+			if verified {
+				log.Infof("%s", maillog.DCIDTLSSuccess(dcid, proto, cipher, dom))
 			}
 			if _, err := c.ehlo(helo); err != nil {
 				return connErr("EHLO", err)
 			}
 		case tlsNotOffered, tlsRefused:
-			log.Infof("%s", maillog.DCIDTLSFailed(dcid, reason))
+			var re *replyError
+			switch {
+			case res == tlsRefused && errors.As(tlsErr, &re):
+				// The seed guide's lines for a 454 to STARTTLS.
+				log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, maillog.ReplyDetails(re.r.Code, re.r.Text), ifIP, "unexpected SMTP response"))
+				log.Infof("%s", maillog.DCIDTLSFailed(dcid, "STARTTLS unexpected response"))
+			case mode.Required():
+				log.Infof("%s", maillog.DCIDTLSFailed(dcid, reason))
+			}
+			// A Preferred destination without STARTTLS has no TLS line:
+			// on AsyncOS a delivery without one was not over TLS.
 			if mode.Required() {
 				log.Infof("%s", maillog.DCIDTLSRequired(dcid, t.ip))
 				c.quit()
@@ -707,7 +728,15 @@ func (s *Server) transfer(oc *outConn, m queue.Meta, body []byte, dom string, t 
 		setAll(results, rids, outcome{rcptDeferred, "4.4.2", err.Error()})
 		return false, false, started
 	}
-	r, err := c.cmd("MAIL FROM:<%s>", m.From)
+	rids, utf8 := s.utf8Gate(c, dcid, t, m, rids, results)
+	if len(rids) == 0 {
+		return true, true, false
+	}
+	param := ""
+	if utf8 {
+		param = " SMTPUTF8"
+	}
+	r, err := c.cmd("MAIL FROM:<%s>%s", m.From, param)
 	if err != nil {
 		return connErr("MAIL FROM", err)
 	}
@@ -785,7 +814,8 @@ func (s *Server) tlsAlert(cfg *config.Config, dom, reason string) {
 	subject := fmt.Sprintf("Warning <System> %s: TLS required for %s failed", host, dom)
 	text := fmt.Sprintf("The Warning message is:\r\n\r\nA TLS connection to the domain %s was required but could not be negotiated: %s.\r\nMessages to %s stay in the queue and will be retried.\r\n\r\nVersion: esash\r\nHostname: %s\r\n",
 		dom, reason, dom, host)
-	if err := s.inject("alert@"+host, rcpts, subject, text); err != nil {
+	// Sent from alertconfig's interface (ifaceSetting).
+	if err := s.injectFrom(cfg.Alerts.Interface, "alert@"+host, "alert@"+host, rcpts, subject, text); err != nil {
 		s.errorf("alert: %v", err)
 		return
 	}
@@ -813,14 +843,10 @@ func (s *Server) sendDSN(cfg *config.Config, m queue.Meta, body []byte, to []str
 	} else {
 		b.Write(body)
 	}
-	if err := s.injectFrom("", "MAILER-DAEMON@"+host, []string{m.From},
+	if err := s.injectFrom("", "", "MAILER-DAEMON@"+host, []string{m.From},
 		fmt.Sprintf("Delivery Status Notification (Failure) MID %d", m.MID), b.String()); err != nil {
 		s.errorf("bounce MID %d: %v", m.MID, err)
 	}
-}
-
-func (s *Server) inject(from string, to []string, subject, text string) error {
-	return s.injectFrom(from, from, to, subject, text)
 }
 
 // SubmitMessage queues a complete message the appliance writes for an
@@ -840,8 +866,9 @@ func (s *Server) SubmitMessage(from string, to []string, msg []byte) (int64, err
 }
 
 // injectFrom queues a message the appliance itself writes; the delivery
-// loop sends it like any other.
-func (s *Server) injectFrom(envFrom, hdrFrom string, to []string, subject, text string) error {
+// loop sends it like any other, from the interface setting iface when it
+// is not empty (alerts), else from deliveryconfig's.
+func (s *Server) injectFrom(iface, envFrom, hdrFrom string, to []string, subject, text string) error {
 	mid, err := s.mids.Next()
 	if err != nil {
 		return err
@@ -849,7 +876,7 @@ func (s *Server) injectFrom(envFrom, hdrFrom string, to []string, subject, text 
 	now := s.opts.Now()
 	msg := fmt.Sprintf("From: <%s>\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%d.esash@%s>\r\nAuto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s",
 		hdrFrom, "<"+strings.Join(to, ">, <")+">", subject, now.Format(time.RFC1123Z), mid, domainOf(hdrFrom), text)
-	meta := queue.Meta{MID: mid, Listener: "internal", From: envFrom, To: to, Time: now}
+	meta := queue.Meta{MID: mid, Listener: "internal", Interface: iface, From: envFrom, To: to, Time: now}
 	if err := s.queue.Put(meta, strings.NewReader(msg), int64(len(msg))); err != nil {
 		return err
 	}

@@ -34,6 +34,7 @@ type received struct {
 	to   []string
 	data string
 	tls  bool
+	utf8 bool // MAIL had the SMTPUTF8 parameter
 }
 
 type sinkStore struct {
@@ -55,6 +56,8 @@ type goSink struct {
 	port int
 	// hold delays each message's 250, so that deliveries overlap.
 	hold time.Duration
+	// smtputf8 offers SMTPUTF8.
+	smtputf8 bool
 	// Sessions open now and the most ever open at once.
 	active, maxActive atomic.Int32
 	tlsActive, maxTLS atomic.Int32
@@ -69,6 +72,7 @@ type goSinkSession struct {
 	from string
 	to   []string
 	tls  bool // counted in tlsActive
+	utf8 bool
 }
 
 func (b goSinkBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
@@ -85,8 +89,9 @@ func (x *goSinkSession) Logout() error {
 	}
 	return nil
 }
-func (x *goSinkSession) Mail(from string, _ *smtp.MailOptions) error {
+func (x *goSinkSession) Mail(from string, o *smtp.MailOptions) error {
 	x.from = from
+	x.utf8 = o != nil && o.UTF8
 	if _, isTLS := x.c.TLSConnectionState(); isTLS && !x.tls {
 		x.tls = true
 		n := x.s.tlsActive.Add(1)
@@ -112,7 +117,7 @@ func (x *goSinkSession) Data(r io.Reader) error {
 	}
 	_, isTLS := x.c.TLSConnectionState()
 	time.Sleep(x.s.hold)
-	x.s.add(received{from: x.from, to: x.to, data: string(b), tls: isTLS})
+	x.s.add(received{from: x.from, to: x.to, data: string(b), tls: isTLS, utf8: x.utf8})
 	return nil
 }
 
@@ -132,6 +137,7 @@ func startGoSink(t testing.TB, cert *config.Certificate, opts ...func(*goSink)) 
 	if g.errorLog != nil {
 		srv.ErrorLog = g.errorLog
 	}
+	srv.EnableSMTPUTF8 = g.smtputf8
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	if cert != nil {
 		c, err := loadCertificate(*cert)

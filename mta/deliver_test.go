@@ -143,7 +143,8 @@ func TestDeliverSTARTTLSRefused(t *testing.T) {
 			cfg := outCfg(t, p, mode, map[string]string{"sink.test": hp(sink.addr, sink.port)})
 			s, dir := startOut(t, cfg)
 			mid := enqueue(t, s, "a@example.com", "b@sink.test")
-			waitLog(t, dir, "TLS failed: STARTTLS command rejected: 454 4.7.0 TLS not available")
+			waitLog(t, dir, "details: 454-'4.7.0 TLS not available' interface: ")
+			waitLog(t, dir, "DCID 1 TLS failed: STARTTLS unexpected response")
 			if mode == config.TLSOutPreferred {
 				waitFor(t, "delivery", func() bool { return len(sink.list()) == 1 && !inQueue(s, mid) })
 				return

@@ -151,7 +151,8 @@ const (
 )
 
 // startTLS issues STARTTLS and handshakes. On tlsRefused the connection
-// is still in its plaintext SMTP state.
+// is still in its plaintext SMTP state and the error is the reply
+// (*replyError).
 func (c *smtpConn) startTLS(cfg *tls.Config, handshakeTimeout time.Duration) (startTLSResult, string, error) {
 	if !c.has("STARTTLS") {
 		return tlsNotOffered, "STARTTLS not offered", nil
@@ -161,7 +162,7 @@ func (c *smtpConn) startTLS(cfg *tls.Config, handshakeTimeout time.Duration) (st
 		return tlsBroken, err.Error(), err
 	}
 	if r.Code != 220 {
-		return tlsRefused, "STARTTLS command rejected: " + r.String(), nil
+		return tlsRefused, "STARTTLS command rejected: " + r.String(), &replyError{r}
 	}
 	if c.br.Buffered() > 0 {
 		return tlsBroken, errInjected.Error(), errInjected
@@ -378,28 +379,5 @@ func targets(ctx context.Context, res *net.Resolver, routes *config.RouteIndex, 
 type noSuchDomain struct{ msg string }
 
 func (e *noSuchDomain) Error() string { return e.msg }
-
-// deliveryIface picks the delivery interface: its address to send from
-// (nil for Auto) and the name to say in EHLO.
-func deliveryIface(cfg *config.Config) (*net.TCPAddr, string) {
-	name := cfg.Delivery.Interface
-	for _, in := range cfg.Interfaces {
-		if in.Name == name && name != "" && name != "Auto" {
-			h := in.Hostname
-			if h == "" {
-				h = cfg.Hostname
-			}
-			if ip := net.ParseIP(in.IPv4); ip != nil {
-				return &net.TCPAddr{IP: ip}, h
-			}
-			return nil, h
-		}
-	}
-	h := cfg.Hostname
-	if h == "" {
-		h = "localhost"
-	}
-	return nil, h
-}
 
 func hostPort(t target) string { return net.JoinHostPort(t.ip, strconv.Itoa(t.port)) }

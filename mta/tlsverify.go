@@ -60,9 +60,8 @@ func (s *Server) TLSVerify(ctx context.Context, domain, host string, emit func(s
 			return false
 		}
 	}
-	local, helo := deliveryIface(oc.cfg)
 	for _, t := range tg {
-		if s.verifyOne(oc, t, domain, local, helo, emit) {
+		if s.verifyOne(oc, t, domain, emit) {
 			return true
 		}
 	}
@@ -70,13 +69,17 @@ func (s *Server) TLSVerify(ctx context.Context, domain, host string, emit func(s
 	return false
 }
 
-func (s *Server) verifyOne(oc *outCache, t target, domain string, local *net.TCPAddr, helo string, emit func(string)) bool {
+func (s *Server) verifyOne(oc *outCache, t target, domain string, emit func(string)) bool {
 	timeout := s.opts.Delivery.Timeout
 	emit(fmt.Sprintf("Connecting to %s on port %d.", t.ip, t.port))
-	d := net.Dialer{Timeout: timeout}
-	if local != nil {
-		d.LocalAddr = local
+	// From the interface delivery would use (outiface.go).
+	oi, err := deliveryIface(oc.cfg, oc.cfg.Delivery.Interface, t.ip)
+	if err != nil {
+		emit(fmt.Sprintf("Unable to connect to %s: %s.", t.ip, err))
+		return false
 	}
+	helo := oi.helo
+	d := net.Dialer{Timeout: timeout, LocalAddr: oi.local}
 	nc, err := d.Dial("tcp", hostPort(t))
 	if err != nil {
 		emit(fmt.Sprintf("Unable to connect to %s: %s.", t.ip, connReason(err)))

@@ -19,6 +19,10 @@ have testssl || have testssl.sh || need+=(testssl.sh)
 # in /usr/sbin.
 have dnsmasq || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq)
 have taskset || need+=(util-linux)
+# slapd is the real LDAP server of the ldapconfig tests (its stats log
+# shows each connection's source address); ldap-utils to query it by hand.
+have slapd || [ -x /usr/sbin/slapd ] || need+=(slapd)
+have ldapsearch || need+=(ldap-utils)
 # The system trust store (certconfig CERTAUTHORITY SYSTEM and its test).
 [ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 # The SSH tests log in with the real OpenSSH client, passwords through sshpass.

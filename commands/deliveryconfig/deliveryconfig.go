@@ -5,6 +5,13 @@
 // the system-wide TLS maximum (at most the former), and whether to connect
 // without TLS when the TLS limit is reached (AsyncOS 12.0 and later). One
 // blank line returns to the main prompt (reference section 4).
+//
+// The interface is enforced: every delivery connection is bound to its
+// address and says EHLO with its SMTP HELO name, else its host name. Auto
+// chooses per next hop (config.SourceInterface): the interface whose
+// network holds it, else the one the host's routing table sends from,
+// else Management; mail_logs' "New SMTP DCID n interface <address>" names
+// the address used.
 package deliveryconfig
 
 import (

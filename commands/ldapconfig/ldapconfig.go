@@ -21,6 +21,11 @@
 // ISQALIAS) and SERVER's CACHE, COMPATIBILITY and CONNECTION. Typing one of
 // those keywords is answered as an unknown option.
 //
+// SETUP's interface is where LDAP connections leave from (probe.go binds
+// the source address): a named interface, or Auto, chosen per server as
+// delivery does (config.SourceInterface: the interface whose network holds
+// the server, else the one the routing table sends from, else Management).
+//
 // SETUP's certificate question: AsyncOS 14.x sets the LDAPS client
 // certificate in the GUI's LDAP global settings; no CLI evidence of the
 // question was found (the reference's open question). esash asks it, as

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -31,8 +32,7 @@ func probe(ctx context.Context, cfg *config.Config, srv config.LDAPServer) strin
 	addr := net.JoinHostPort(srv.Host, strconv.Itoa(srv.Port))
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := dial(ctx, cfg, srv.Host, srv.Port)
 	if err != nil {
 		return fmt.Sprintf("Could not connect to the LDAP server %s: %s.", addr, reason(err))
 	}
@@ -69,6 +69,45 @@ func probe(ctx context.Context, cfg *config.Config, srv config.LDAPServer) strin
 		return fmt.Sprintf("The LDAP server %s accepted an anonymous bind.", addr)
 	}
 	return fmt.Sprintf("The LDAP server %s accepted the bind as %q.", addr, dn)
+}
+
+// dial connects to host:port from the interface of SETUP's "IP interface
+// for LDAP traffic" (config.SourceInterface: a named interface, or under
+// Auto the one whose network holds the server, else the one the routing
+// table sends from, else Management), trying each address of host.
+func dial(ctx context.Context, cfg *config.Config, host string, port int) (net.Conn, error) {
+	var ips []netip.Addr
+	if a, err := netip.ParseAddr(host); err == nil {
+		ips = []netip.Addr{a}
+	} else if ips, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host); err != nil {
+		return nil, err
+	}
+	var last error
+	for _, ip := range ips {
+		_, src, err := cfg.SourceInterface(cfg.LDAP.Interface, ip, routedSource)
+		if err != nil {
+			last = err
+			continue
+		}
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src.AsSlice()}}
+		c, err := d.DialContext(ctx, "tcp", netip.AddrPortFrom(ip.Unmap(), uint16(port)).String())
+		if err == nil {
+			return c, nil
+		}
+		last = err
+	}
+	return nil, last
+}
+
+// routedSource is the source address the host's routing table uses
+// towards to: a UDP "connect" chooses it and sends nothing.
+func routedSource(to netip.Addr) (netip.Addr, bool) {
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(to, 389)))
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap(), true
 }
 
 func reason(err error) string {

@@ -58,6 +58,9 @@ func fakeLDAP(t *testing.T, ln net.Listener, dn, pass string) {
 	}()
 }
 
+// loopbackIface is the interface LDAP connections leave from in the tests.
+var loopbackIface = []config.Interface{{Name: "Management", IPv4: "127.0.0.1", PrefixLen: 8}}
+
 func listen(t *testing.T) (net.Listener, int) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -71,7 +74,7 @@ func listen(t *testing.T) (net.Listener, int) {
 func TestProbe(t *testing.T) {
 	ln, port := listen(t)
 	fakeLDAP(t, ln, "cn=esa,dc=example,dc=com", "right")
-	cfg := &config.Config{}
+	cfg := &config.Config{Interfaces: loopbackIface}
 	srv := config.LDAPServer{Host: "127.0.0.1", Port: port, AuthMethod: config.LDAPAuthPassword, BindDN: "cn=esa,dc=example,dc=com", BindPassword: "right"}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	for _, tc := range []struct {
@@ -158,6 +161,7 @@ func TestProbeTLS(t *testing.T) {
 	srv := config.LDAPServer{Host: "127.0.0.1", Port: port, SSL: true, AuthMethod: config.LDAPAuthAnonymous}
 	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}))
 	cfg := &config.Config{
+		Interfaces:   loopbackIface,
 		Certificates: []config.Certificate{client},
 		CAs:          config.TrustedCAs{CustomEnabled: true, Custom: []config.CA{{Name: "Test CA", PEM: caPEM}}},
 		LDAP:         config.LDAP{ValidateCert: true, Certificate: "esa"},

@@ -17,13 +17,20 @@
 //
 // esash has no urllistconfig: the URL list is stored by name, for scripts
 // and exports. The list offered by number holds the list already chosen;
-// a new name may be typed instead of a number. Nothing in esash consults
-// the web security service yet: the settings are staged, checked at commit
-// (the certificate must exist and have its key) and exported.
+// a new name may be typed instead of a number.
+//
+// "websecurityconfig test [host[:port]]" (esash's, no AsyncOS evidence
+// of a CLI test) connects to the web security service presenting the
+// client certificate, as the seed guide's "URL filtering" step means it to
+// be presented, and reports each step (test.go). esash has no URL
+// filtering engine: URL filtering, the URL list and Web Interaction
+// Tracking are stored for script compatibility; the certificate is checked
+// at commit (it must exist and have its key) and used by the test.
 package websecurityconfig
 
 import (
 	"strconv"
+	"strings"
 
 	"esash/config"
 	"esash/shell"
@@ -44,7 +51,10 @@ func (Command) Summary() string { return "Configure web security services settin
 // Run asks the questions and stages the answers once, at the end.
 func (Command) Run(s *shell.Session, args []string) error {
 	if len(args) > 0 {
-		return shell.Invalid(s, "websecurityconfig", "the command takes no arguments")
+		if strings.EqualFold(args[0], "test") {
+			return test(s, args[1:])
+		}
+		return shell.Invalid(s, "websecurityconfig", `the only argument is "test [host[:port]]"`)
 	}
 	cur := s.Draft.Config()
 	ws := cur.WebSecurity
