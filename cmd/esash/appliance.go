@@ -13,6 +13,7 @@ import (
 	"esash/commands/delivernow"
 	"esash/commands/deliveryconfig"
 	"esash/commands/destconfig"
+	"esash/commands/dnsconfig"
 	"esash/commands/grep"
 	"esash/commands/interfaceconfig"
 	"esash/commands/ldapconfig"
@@ -136,6 +137,7 @@ func openAppliance(o options) (*appliance, error) {
 		destconfig.New(),
 		deliveryconfig.New(),
 		smtproutes.New(),
+		dnsconfig.New(),
 		alertconfig.New(),
 		rollbackconfig.New(),
 		ldapconfig.New(),

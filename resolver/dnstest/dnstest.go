@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -49,7 +50,7 @@ func freePort(t testing.TB, ip string) int {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		if u, err := net.ListenPacket("udp", fmt.Sprintf("%s:%d", ip, port)); err == nil {
+		if u, err := net.ListenPacket("udp", net.JoinHostPort(ip, strconv.Itoa(port))); err == nil {
 			u.Close()
 			return port
 		}
@@ -168,7 +169,7 @@ remote-control:
 		anchors.String(), stubs.String())
 	start(t, dir, "unbound", unboundConf, unbound, "-d", "-c")
 	waitUDP(t, resIP, resPort, dir, "unbound.log")
-	return Servers{Resolver: fmt.Sprintf("%s:%d", resIP, resPort), Auth: fmt.Sprintf("%s:%d", authIP, authPort)}
+	return Servers{Resolver: net.JoinHostPort(resIP, strconv.Itoa(resPort)), Auth: net.JoinHostPort(authIP, strconv.Itoa(authPort))}
 }
 
 // start writes name's configuration and runs prog with it until the test
@@ -210,7 +211,7 @@ func waitUDP(t testing.TB, ip string, port int, dir, logName string) {
 	q := []byte{0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		c, err := net.Dial("udp", fmt.Sprintf("%s:%d", ip, port))
+		c, err := net.Dial("udp", net.JoinHostPort(ip, strconv.Itoa(port)))
 		if err == nil {
 			c.SetDeadline(time.Now().Add(200 * time.Millisecond))
 			c.Write(q)
