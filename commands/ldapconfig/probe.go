@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"esash/config"
+	"esash/resolver"
 )
 
 // The "validate setting" check of NEW: connect to the server as the
@@ -32,7 +33,7 @@ func probe(ctx context.Context, cfg *config.Config, srv config.LDAPServer) strin
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := resolver.Dial(ctx, cfg, &d, "tcp", addr) // through dnsconfig's servers
 	if err != nil {
 		return fmt.Sprintf("Could not connect to the LDAP server %s: %s.", addr, reason(err))
 	}
