@@ -164,6 +164,7 @@ remote-control:
   local-zone: "test." nodefault
   local-zone: "invalid." nodefault
   local-zone: "example." nodefault
+  local-zone: "127.in-addr.arpa." nodefault
 %s
 %s`, resIP, resPort, resPort, dir, filepath.Join(dir, "unbound.pid"), filepath.Join(dir, "unbound.log"),
 		anchors.String(), stubs.String())
