@@ -85,3 +85,16 @@ func (s *Server) reverseDNS() (Resolver, time.Duration) {
 	}
 	return resolverFor(cfg), timeout
 }
+
+// FlushDNS empties the DNS caches: every resolver's answers and the
+// reverse names of connecting hosts (dnsflush).
+func (s *Server) FlushDNS() {
+	resolvers.Lock()
+	for _, r := range resolvers.m {
+		r.Flush()
+	}
+	resolvers.Unlock()
+	s.rdns.mu.Lock()
+	clear(s.rdns.m)
+	s.rdns.mu.Unlock()
+}

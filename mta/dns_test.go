@@ -31,7 +31,7 @@ func TestReverseDNSThroughDNSConfig(t *testing.T) {
 	useDNS(cfg, srv.Resolver)
 	cfg.DNS.ReverseTimeout = 30
 	dir := t.TempDir()
-	startMTA(t, dir, cfg, func(o *Options) { o.Resolver = nil })
+	s := startMTA(t, dir, cfg, func(o *Options) { o.Resolver = nil })
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(client)}, Timeout: 10 * time.Second}
 	c, err := d.Dial("tcp", addr(cfg))
 	if err != nil {
@@ -45,4 +45,14 @@ func TestReverseDNSThroughDNSConfig(t *testing.T) {
 	}
 	c.Write([]byte("QUIT\r\n"))
 	waitLog(t, dir, "address "+client+" reverse dns host client.rdns.test verified yes")
+
+	// dnsflush empties both caches.
+	res := resolverFor(cfg)
+	if res.Len() == 0 || len(s.rdns.m) == 0 {
+		t.Fatalf("nothing cached: resolver %d, reverse names %d", res.Len(), len(s.rdns.m))
+	}
+	s.FlushDNS()
+	if res.Len() != 0 || len(s.rdns.m) != 0 {
+		t.Errorf("after FlushDNS: resolver %d, reverse names %d", res.Len(), len(s.rdns.m))
+	}
 }

@@ -344,3 +344,10 @@ func notFound(name string, ans answer) error {
 func Failing(err error) *Resolver {
 	return &Resolver{now: time.Now, cache: map[cacheKey]cached{}, broken: err}
 }
+
+// Len is the number of answers cached.
+func (r *Resolver) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.cache)
+}

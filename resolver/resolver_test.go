@@ -153,7 +153,13 @@ func TestMinTTL(t *testing.T) {
 	if _, _, err := r.LookupMX(ctx, "signed.test"); err == nil {
 		t.Error("past the minimum TTL the answer still came from the cache")
 	}
+	if r.Len() == 0 {
+		t.Fatal("nothing cached")
+	}
 	r.Flush()
+	if r.Len() != 0 {
+		t.Errorf("Flush left %d answers", r.Len())
+	}
 }
 
 // TestRootMode: the Internet-root mode asks the resolvers of resolv.conf.

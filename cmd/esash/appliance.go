@@ -14,6 +14,7 @@ import (
 	"esash/commands/deliveryconfig"
 	"esash/commands/destconfig"
 	"esash/commands/dnsconfig"
+	"esash/commands/dnsflush"
 	"esash/commands/grep"
 	"esash/commands/interfaceconfig"
 	"esash/commands/ldapconfig"
@@ -138,6 +139,7 @@ func openAppliance(o options) (*appliance, error) {
 		deliveryconfig.New(),
 		smtproutes.New(),
 		dnsconfig.New(),
+		dnsflush.New(a.mta),
 		alertconfig.New(),
 		rollbackconfig.New(),
 		ldapconfig.New(),
