@@ -170,3 +170,24 @@ func TestDANEMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestDANEStripTLS: a mail exchanger with authenticated TLSA records that
+// does not offer STARTTLS (an attacker stripping it) gets no message in
+// clear, although the TLS setting alone (Preferred) would send one: the
+// TLSA records make TLS mandatory (RFC 7672 §2.2).
+func TestDANEStripTLS(t *testing.T) {
+	raw := startRawSink(t, func(r *rawSink) {})
+	srv := dnstest.Start(t, daneZone("strip.test", true, raw.addr, raw.port, "3 1 1 "+strings.Repeat("cd", 32)))
+	p := newPKI(t)
+	cfg := outCfg(t, p, config.TLSOutPreferred, nil)
+	cfg.Destinations.Default.DANE = config.DANEOpportunistic
+	useDNS(cfg, srv.Resolver)
+	s, dir := startOut(t, cfg, func(o *Options) { o.Delivery.MXPort = raw.port })
+	mid := enqueue(t, s, "a@example.com", "s@strip.test")
+	waitLog(t, dir, "TLS failed: STARTTLS not offered")
+	waitLog(t, dir, "TLS was required but could not be successfully negotiated")
+	waitLog(t, dir, fmt.Sprintf("MID %d to RID [0] - 4.7.0", mid))
+	if raw.sawMailClear.Load() || len(raw.list()) != 0 || !inQueue(s, mid) {
+		t.Error("a message went in clear to a mail exchanger with TLSA records")
+	}
+}
