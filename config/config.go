@@ -28,6 +28,7 @@ type Config struct {
 	WebSecurity  WebSecurity   `json:"websecurity"`
 	ListenSetup  ListenSetup   `json:"listener_setup"`
 	Users        []User        `json:"users"`
+	DNS          DNS           `json:"dns"` // dnsconfig (dns.go)
 }
 
 // Service is a management service enabled on an interface.
@@ -305,7 +306,6 @@ type Delivery struct {
 	MaxConcurrency    int    `json:"max_concurrency"`
 	MaxTLSConcurrency int    `json:"max_tls_concurrency"`
 	FallbackNoTLS     bool   `json:"fallback_no_tls"`
-	Resolver          string `json:"resolver,omitempty"` // host:port of the DNS server; empty = system
 }
 
 // RouteHost is one destination of an SMTP route (written

@@ -472,6 +472,13 @@ type Loaded struct {
 type exportDecoder struct {
 	seal   *sealer
 	masked []string
+	legacy []func(*Config) error // settings of older files, applied after the rest
+}
+
+// legacySettings read settings older files hold and this version keeps
+// elsewhere, by path (see legacyResolver in dns.go).
+var legacySettings = map[string]func(*Config, string) error{
+	"delivery.resolver": legacyResolver,
 }
 
 // Load turns the file into a configuration. passphrase opens an encrypted
@@ -496,6 +503,11 @@ func (im *Imported) Load(passphrase string, current *Config) (*Loaded, error) {
 	c := &Config{}
 	if err := dec.structure(im.root, reflect.ValueOf(c).Elem(), ""); err != nil {
 		return nil, err
+	}
+	for _, f := range dec.legacy {
+		if err := f(c); err != nil {
+			return nil, err
+		}
 	}
 	out := &Loaded{Config: c}
 	var missing []string
@@ -562,6 +574,20 @@ func (d *exportDecoder) structure(n *xnode, v reflect.Value, path string) error 
 	seen := map[string]bool{}
 	for _, ch := range n.children {
 		f, ok := lookupField(v.Type(), ch.name)
+		if set := legacySettings[join(path, ch.name)]; !ok && set != nil {
+			t, err := d.text(ch)
+			if err != nil {
+				return err
+			}
+			line := ch.line
+			d.legacy = append(d.legacy, func(c *Config) error {
+				if err := set(c, t); err != nil {
+					return &ConfigFileError{Line: line, Msg: err.Error()}
+				}
+				return nil
+			})
+			continue
+		}
 		if !ok {
 			return ch.errf("unknown setting <%s> in <%s>", ch.name, n.name)
 		}

@@ -31,6 +31,7 @@ func Factory(demo Certificate) *Config {
 		Alerts: Alerts{InitialWait: 300, MaxWait: 3600, AutoSupport: true, MaxSaved: 50,
 			Interface: "Auto"},
 		LDAP:  LDAP{Interface: "Auto"},
+		DNS:   DNS{Mode: DNSRoot, Interface: "Auto", ReverseTimeout: DefaultReverseTimeout, MinTTL: DefaultMinTTL},
 		Users: []User{{Name: "admin", FullName: "Administrator", Role: RoleAdmin}},
 	}
 }

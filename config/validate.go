@@ -96,6 +96,7 @@ func ValidateChange(base, cfg *Config, now time.Time) Problems {
 	c.alerts(cfg)
 	c.outbound(cfg) // validate_dest.go
 	c.services(cfg, ifaces, certs)
+	c.dns(cfg, ifaces) // dns.go
 	c.ldapAndWebSecurity(cfg)
 	c.users(cfg)
 	if len(c.ps) == 0 {
@@ -448,11 +449,6 @@ func (c *checker) services(cfg *Config, ifaces map[string]Interface, certs map[s
 	} {
 		if _, ok := ifaces[r.name]; r.name != "" && r.name != "Auto" && !ok {
 			c.errf(r.path, "interface %q does not exist", r.name)
-		}
-	}
-	if r := cfg.Delivery.Resolver; r != "" {
-		if _, err := netip.ParseAddrPort(r); err != nil {
-			c.errf("delivery.resolver", "The value must be an address and port (127.0.0.1:53), not %q.", r)
 		}
 	}
 	keys := make([]string, len(cfg.LDAP.Servers))

@@ -121,8 +121,31 @@ func TestValidateProblems(t *testing.T) {
 			"alerts.max_wait", "initial wait", false},
 		{"delivery interface missing", func(t *testing.T, c *Config) { c.Delivery.Interface = "Data9" },
 			"delivery.default_interface", `"Data9" does not exist`, false},
-		{"resolver", func(t *testing.T, c *Config) { c.Delivery.Resolver = "dns.example.com" },
-			"delivery.resolver", "address and port", false},
+		{"dns server not an address", func(t *testing.T, c *Config) {
+			c.DNS.Mode, c.DNS.Servers = DNSLocal, []DNSServer{{Address: "dns.example.com"}}
+		}, "dns.servers[dns.example.com]", "IP address", false},
+		{"dns priority", func(t *testing.T, c *Config) {
+			c.DNS.Mode, c.DNS.Servers = DNSLocal, []DNSServer{{Address: "192.0.2.1", Priority: 10001}}
+		}, "dns.servers[192.0.2.1].priority", "from 0 to 10000", false},
+		{"dns own servers empty", func(t *testing.T, c *Config) { c.DNS.Mode = DNSLocal },
+			"dns.servers", "list is empty", false},
+		{"dns servers ignored in root mode", func(t *testing.T, c *Config) {
+			c.DNS.Servers = []DNSServer{{Address: "192.0.2.1"}}
+		}, "dns.servers", "would be ignored", false},
+		{"dns alternate twice", func(t *testing.T, c *Config) {
+			c.DNS.Alternates = []DNSAlternate{{Domain: "a.example", Address: "192.0.2.1"}, {Domain: "A.example", Address: "192.0.2.2"}}
+		}, "dns.alternates[A.example]", "already appears to be configured for domain", false},
+		{"dns alternate address", func(t *testing.T, c *Config) {
+			c.DNS.Alternates = []DNSAlternate{{Domain: "a.example", Address: "010.0.0.1"}}
+		}, "dns.alternates[a.example].address", "IP address", false},
+		{"dns interface", func(t *testing.T, c *Config) { c.DNS.Interface = "Data9" },
+			"dns.interface", `"Data9" does not exist`, false},
+		{"dns reverse timeout", func(t *testing.T, c *Config) { c.DNS.ReverseTimeout = 301 },
+			"dns.reverse_timeout", "from 1 to 300", false},
+		{"dns minimum ttl", func(t *testing.T, c *Config) { c.DNS.MinTTL = -1 },
+			"dns.min_ttl", "from 0 to 86400", false},
+		{"dns mode", func(t *testing.T, c *Config) { c.DNS.Mode = "own" },
+			"dns.mode", "root or local", false},
 		{"user role", func(t *testing.T, c *Config) { c.Users[0].Role = "root" },
 			"users[admin].role", "admin, operator or readonly", false},
 		{"duplicate CA", func(t *testing.T, c *Config) {

@@ -447,7 +447,7 @@ type outConn struct {
 const poolIdle = 5 * time.Second
 
 func poolKey(dom string, t target, dc config.DestControl, helo string) string {
-	return dom + "|" + hostPort(t) + "|" + string(dc.TLS) + "|" + helo
+	return dom + "|" + hostPort(t) + "|" + string(dc.TLS) + "|" + dc.DANE + "|" + helo
 }
 
 // takePooled returns an idle connection for key, or nil.
@@ -568,6 +568,10 @@ func (s *Server) finish(key string, dc config.DestControl, c *outConn, clean boo
 func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom string, t target, rids []int, results []outcome) (*outConn, bool) {
 	log := s.log
 	cfg := oc.cfg
+	dn := s.daneFor(oc, dc, t) // dane.go: TLSA records make TLS mandatory
+	if dn.refuse != "" {
+		return s.daneRefused(dn, m, rids, results)
+	}
 	oi, ifErr := deliveryIface(cfg, ifaceSetting(cfg, m), t.ip)
 	helo := oi.helo
 	if !s.reserveConn(cfg, dc, dom) {
@@ -577,7 +581,7 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 	// deliveryconfig's TLS concurrency: when it is used up, a destination
 	// that prefers TLS goes on in clear if fallback is on; others wait for
 	// a TLS slot, without connecting.
-	mode, tlsSlot := dc.TLS, false
+	mode, tlsSlot := dn.tlsMode(dc.TLS), false
 	if mode.On() {
 		tlsSlot = s.reserveTLS(cfg)
 		if !tlsSlot && (!cfg.Delivery.FallbackNoTLS || mode.Required()) {
@@ -665,7 +669,9 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 			verified := true
 			if mode.Verify() {
 				verr := oc.tls.rootsErr
-				if verr == nil {
+				if dn.active() {
+					verr = dn.verify(s, dcid, c.tls, dom) // dane.go: TLSA, not the CA lists
+				} else if verr == nil {
 					_, verr = verifyPeer(c.tls, oc.tls.roots, s.opts.Now(), t.host, dom)
 				}
 				if verr != nil {

@@ -122,7 +122,7 @@ func TestDeliverMX(t *testing.T) {
 		a:  map[string]string{"mx1.mx.test": sink.addr, "bare.test": sink.addr},
 	})
 	cfg := outCfg(t, p, config.TLSOutRequiredVerify, nil)
-	cfg.Delivery.Resolver = dns
+	useDNS(cfg, dns)
 	s, dir := startOut(t, cfg, func(o *Options) { o.Delivery.MXPort = sink.port })
 	mid := enqueue(t, s, "a@example.com", "b@mx.test")
 	waitFor(t, "MX delivery", func() bool { return len(sink.list()) == 1 && !inQueue(s, mid) })
@@ -131,7 +131,7 @@ func TestDeliverMX(t *testing.T) {
 	// bare.test has no MX: its A record; the certificate names the MX
 	// host of another domain, so only Preferred delivers.
 	cfg2 := outCfg(t, p, config.TLSOutPreferred, nil)
-	cfg2.Delivery.Resolver = dns
+	useDNS(cfg2, dns)
 	s2, dir2 := startOut(t, cfg2, func(o *Options) { o.Delivery.MXPort = sink.port })
 	mid2 := enqueue(t, s2, "a@example.com", "b@bare.test")
 	waitFor(t, "A fallback delivery", func() bool { return len(sink.list()) == 2 && !inQueue(s2, mid2) })
@@ -144,7 +144,7 @@ func TestDeliverMX(t *testing.T) {
 
 	// A DNS server that does not answer is temporary: the message waits.
 	cfg3 := outCfg(t, p, config.TLSOutPreferred, nil)
-	cfg3.Delivery.Resolver = sinkIP() + ":9" // nothing listens there
+	useDNS(cfg3, sinkIP()+":9") // nothing listens there
 	s3, dir3 := startOut(t, cfg3, func(o *Options) { o.Delivery.Timeout = 300 * time.Millisecond })
 	mid4 := enqueue(t, s3, "a@example.com", "b@mx.test")
 	waitLog(t, dir3, "Delayed: DCID 0 MID")

@@ -96,7 +96,7 @@ func TestDeliverDnsmasq(t *testing.T) {
 	dns := startDnsmasq(t, sink.addr)
 
 	cfg := outCfg(t, p, config.TLSOutRequiredVerify, nil)
-	cfg.Delivery.Resolver = dns
+	useDNS(cfg, dns)
 	s, dir := startOut(t, cfg, func(o *Options) { o.Delivery.MXPort = sink.port })
 	mid := enqueue(t, s, "a@example.com", "b@dnsmasq.test")
 	waitFor(t, "delivery via the dnsmasq MX", func() bool { return len(sink.list()) == 1 && !inQueue(s, mid) })

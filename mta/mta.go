@@ -53,9 +53,10 @@ type Options struct {
 	LogDir string
 	// Now is the clock of the log lines and Received headers.
 	Now func() time.Time
-	// Resolver answers reverse DNS; nil is the system resolver.
+	// Resolver answers reverse DNS; nil is dnsconfig's resolver (dns.go).
 	Resolver Resolver
-	// DNSTimeout bounds the reverse lookup of a new connection (2 s).
+	// DNSTimeout bounds the reverse lookup of a new connection; 0 is
+	// dnsconfig's reverse-DNS timeout.
 	DNSTimeout time.Duration
 	// ReadTimeout is the wait for each SMTP command (5 min) and bounds
 	// the STARTTLS handshake; WriteTimeout bounds each reply (1 min).
@@ -138,24 +139,18 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.DNSTimeout == 0 {
-		opts.DNSTimeout = 2 * time.Second
-	}
 	if opts.ReadTimeout == 0 {
 		opts.ReadTimeout = 5 * time.Minute
 	}
 	if opts.WriteTimeout == 0 {
 		opts.WriteTimeout = time.Minute
 	}
-	if opts.Resolver == nil {
-		opts.Resolver = net.DefaultResolver
-	}
 	if opts.SystemRoots == nil {
 		opts.SystemRoots = pki.SystemRoots
 	}
 	s := &Server{opts: opts, sockets: map[string]*socket{}}
 	s.deliveryDefaults()
-	s.rdns = newRDNSCache(opts.Resolver, opts.DNSTimeout)
+	s.rdns = newRDNSCache(s.reverseDNS)
 	var err error
 	if s.log, err = maillog.Open(opts.LogDir, "mail_logs", "mail", maillog.Options{Now: opts.Now}); err != nil {
 		return nil, fmt.Errorf("mta: %w", err)

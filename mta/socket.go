@@ -238,10 +238,9 @@ func (m *mconn) reject() {
 // rdnsCache looks up and forward-confirms reverse DNS names, remembering
 // answers for a few minutes: a busy sender opens many connections.
 type rdnsCache struct {
-	r       Resolver
-	timeout time.Duration
-	mu      sync.Mutex
-	m       map[netip.Addr]rdnsEntry
+	source func() (Resolver, time.Duration) // the resolver now, and its timeout
+	mu     sync.Mutex
+	m      map[netip.Addr]rdnsEntry
 }
 
 type rdnsEntry struct {
@@ -249,8 +248,8 @@ type rdnsEntry struct {
 	at             time.Time
 }
 
-func newRDNSCache(r Resolver, timeout time.Duration) *rdnsCache {
-	return &rdnsCache{r: r, timeout: timeout, m: map[netip.Addr]rdnsEntry{}}
+func newRDNSCache(source func() (Resolver, time.Duration)) *rdnsCache {
+	return &rdnsCache{source: source, m: map[netip.Addr]rdnsEntry{}}
 }
 
 // lookup returns the reverse name and, when its forward lookup leads back
@@ -263,12 +262,13 @@ func (c *rdnsCache) lookup(ip netip.Addr) (name, verified string) {
 		return e.name, e.verified
 	}
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	r, timeout := c.source()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	names, err := c.r.LookupAddr(ctx, ip.String())
+	names, err := r.LookupAddr(ctx, ip.String())
 	if err == nil && len(names) > 0 {
 		name = strings.TrimSuffix(names[0], ".")
-		if addrs, err := c.r.LookupHost(ctx, name); err == nil {
+		if addrs, err := r.LookupHost(ctx, name); err == nil {
 			for _, a := range addrs {
 				if p, err := netip.ParseAddr(a); err == nil && p.Unmap() == ip {
 					verified = name

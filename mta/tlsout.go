@@ -16,6 +16,7 @@ import (
 
 	"esash/config"
 	"esash/pki"
+	"esash/resolver"
 )
 
 // The outbound SMTP client. It is a small plaintext client of its own
@@ -294,26 +295,19 @@ type target struct {
 	host string // MX or route host name ("" for an IP literal)
 	ip   string
 	port int
-}
-
-// resolverFor is the resolver of the configuration: the configured DNS
-// server when set, else the system's.
-func resolverFor(cfg *config.Config) *net.Resolver {
-	addr := cfg.Delivery.Resolver
-	if addr == "" {
-		return net.DefaultResolver
-	}
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, addr)
-	}}
+	// tlsaBase is the name whose TLSA records apply (RFC 7672 §2.2.2):
+	// host, when DNSSEC authenticated the way to it; "" when DANE cannot
+	// apply (dane.go).
+	tlsaBase string
 }
 
 // targets resolves where mail to domain goes: the SMTP route, else MX
-// records, else the domain's own addresses.
-func targets(ctx context.Context, res *net.Resolver, routes *config.RouteIndex, domain string, mxPort int) ([]target, bool, error) {
+// records, else the domain's own addresses, through dnsconfig's resolver.
+func targets(ctx context.Context, res *resolver.Resolver, routes *config.RouteIndex, domain string, mxPort int) ([]target, bool, error) {
 	var out []target
-	addHost := func(h string, port int, aOnly bool) error {
+	// secure: the name itself is trusted (a route, the domain, an MX
+	// from an authenticated answer); its addresses must be too for DANE.
+	addHost := func(h string, port int, secure bool) error {
 		if port == 0 {
 			port = 25
 		}
@@ -321,13 +315,16 @@ func targets(ctx context.Context, res *net.Resolver, routes *config.RouteIndex, 
 			out = append(out, target{ip: a.String(), port: port})
 			return nil
 		}
-		_ = aOnly
-		ips, err := res.LookupHost(ctx, h)
+		ips, sec, err := res.LookupIP(ctx, h)
 		if err != nil {
 			return err
 		}
 		for _, ip := range ips {
-			out = append(out, target{host: h, ip: ip, port: port})
+			t := target{host: h, ip: ip.String(), port: port}
+			if secure && sec {
+				t.tlsaBase = h
+			}
+			out = append(out, t)
 		}
 		return nil
 	}
@@ -337,7 +334,7 @@ func targets(ctx context.Context, res *net.Resolver, routes *config.RouteIndex, 
 		}
 		var last error
 		for _, h := range r.Hosts {
-			if err := addHost(h.Host, h.Port, h.ARecords); err != nil {
+			if err := addHost(h.Host, h.Port, true); err != nil {
 				last = err
 			}
 		}
@@ -346,14 +343,18 @@ func targets(ctx context.Context, res *net.Resolver, routes *config.RouteIndex, 
 		}
 		return out, false, nil
 	}
-	mxs, err := res.LookupMX(ctx, domain)
+	mxs, secure, err := res.LookupMX(ctx, domain)
+	var de *net.DNSError
+	if err != nil && !(errors.As(err, &de) && de.IsNotFound) {
+		return nil, false, err // a temporary failure is no proof there is no MX
+	}
 	if err == nil && len(mxs) > 0 {
 		var last error
 		for _, mx := range mxs {
 			if mx.Host == "." {
 				return nil, false, &noSuchDomain{fmt.Sprintf("domain %s accepts no mail (null MX)", domain)}
 			}
-			if err := addHost(strings.TrimSuffix(mx.Host, "."), mxPort, false); err != nil {
+			if err := addHost(strings.TrimSuffix(mx.Host, "."), mxPort, secure); err != nil {
 				last = err
 			}
 		}
@@ -362,8 +363,7 @@ func targets(ctx context.Context, res *net.Resolver, routes *config.RouteIndex, 
 		}
 		return out, false, nil
 	}
-	if err := addHost(domain, mxPort, false); err != nil {
-		var de *net.DNSError
+	if err := addHost(domain, mxPort, true); err != nil {
 		if errors.As(err, &de) && de.IsNotFound {
 			// Neither MX nor address records (RFC 5321 5.1): the
 			// domain cannot receive mail, which no retry will change.

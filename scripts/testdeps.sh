@@ -23,6 +23,11 @@ have taskset || need+=(util-linux)
 # shows each connection's source address); ldap-utils to query it by hand.
 have slapd || [ -x /usr/sbin/slapd ] || need+=(slapd)
 have ldapsearch || need+=(ldap-utils)
+# DNSSEC and DANE (resolver/dnstest): NSD serves zones signed by
+# ldns-signzone, Unbound validates them; both live in /usr/sbin.
+have nsd || [ -x /usr/sbin/nsd ] || need+=(nsd)
+have unbound || [ -x /usr/sbin/unbound ] || need+=(unbound)
+have ldns-signzone || need+=(ldnsutils)
 # The system trust store (certconfig CERTAUTHORITY SYSTEM and its test).
 [ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 # The SSH tests log in with the real OpenSSH client, passwords through sshpass.

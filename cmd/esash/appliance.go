@@ -13,6 +13,8 @@ import (
 	"esash/commands/delivernow"
 	"esash/commands/deliveryconfig"
 	"esash/commands/destconfig"
+	"esash/commands/dnsconfig"
+	"esash/commands/dnsflush"
 	"esash/commands/grep"
 	"esash/commands/interfaceconfig"
 	"esash/commands/ldapconfig"
@@ -136,6 +138,8 @@ func openAppliance(o options) (*appliance, error) {
 		destconfig.New(),
 		deliveryconfig.New(),
 		smtproutes.New(),
+		dnsconfig.New(),
+		dnsflush.New(a.mta),
 		alertconfig.New(),
 		rollbackconfig.New(),
 		ldapconfig.New(),

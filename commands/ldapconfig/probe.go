@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"esash/config"
+	"esash/resolver"
 )
 
 // The "validate setting" check of NEW: connect to the server as the
@@ -76,10 +77,13 @@ func probe(ctx context.Context, cfg *config.Config, srv config.LDAPServer) strin
 // Auto the one whose network holds the server, else the one the routing
 // table sends from, else Management), trying each address of host.
 func dial(ctx context.Context, cfg *config.Config, host string, port int) (net.Conn, error) {
-	var ips []netip.Addr
-	if a, err := netip.ParseAddr(host); err == nil {
-		ips = []netip.Addr{a}
-	} else if ips, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host); err != nil {
+	// The host is resolved through dnsconfig's servers, as delivery's are.
+	r, err := resolver.New(cfg, resolver.Options{})
+	if err != nil {
+		return nil, err
+	}
+	ips, _, err := r.LookupIP(ctx, host)
+	if err != nil {
 		return nil, err
 	}
 	var last error
