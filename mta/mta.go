@@ -57,8 +57,10 @@ type Options struct {
 	Resolver Resolver
 	// DNSTimeout bounds the reverse lookup of a new connection (2 s).
 	DNSTimeout time.Duration
-	// ReadTimeout is the wait for each SMTP command (5 min) and bounds
-	// the STARTTLS handshake; WriteTimeout bounds each reply (1 min).
+	// ReadTimeout is the wait for each read of a client's input (5 min;
+	// shorter under load, see slow.go), so also for each command, for
+	// progress inside a message and for the STARTTLS handshake;
+	// WriteTimeout bounds each reply (1 min).
 	ReadTimeout, WriteTimeout time.Duration
 	// SystemRoots are the system CAs a client certificate may chain to;
 	// nil loads the system pool.
@@ -118,6 +120,7 @@ type lrt struct {
 	roots    *x509.CertPool // for "verify client certificate"
 	hat      hatMatcher
 	servers  map[string]*smtpServer // by policy name ("" = fallback)
+	limits   sessionLimits          // slow clients (slow.go)
 }
 
 type smtpServer struct {
@@ -426,7 +429,7 @@ func (s *Server) build(cfg *config.Config) (*runtime, error) {
 		if len(ips) == 0 {
 			return nil, fmt.Errorf("listener %s: interface %s has no address", l.Name, in.Name)
 		}
-		x := &lrt{srv: s, l: l, iface: in, hostname: in.Hostname, hat: newHAT(l)}
+		x := &lrt{srv: s, l: l, iface: in, hostname: in.Hostname, hat: newHAT(l), limits: newLimits(cfg, l, s.opts)}
 		if x.hostname == "" {
 			x.hostname = cfg.Hostname
 		}
@@ -502,7 +505,10 @@ func (x *lrt) newServer(d decision) *smtpServer {
 	}
 	s.MaxMessageBytes = d.Params.MaxMessageSize
 	s.MaxRecipients = d.Params.MaxRcptsPerMsg
-	s.ReadTimeout = x.srv.opts.ReadTimeout
+	// Read deadlines are the connection's own (mconn.Read, slow.go):
+	// set before every read, shorter under load, bounded by the session
+	// limits. go-smtp's would be overridden anyway.
+	s.ReadTimeout = 0
 	s.WriteTimeout = x.srv.opts.WriteTimeout
 	s.ErrorLog = errorLogger{x.srv}
 	s.EnableSMTPUTF8 = true
