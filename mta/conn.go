@@ -64,6 +64,7 @@ type mconn struct {
 	why           int
 	lastRead      atomic.Int64 // UnixNano of the last byte received
 	evicted       atomic.Bool
+	inMessage     atomic.Bool // between DATA's 354 (or the first BDAT) and the end of the message
 	timeoutLogged atomic.Bool
 	counted       bool
 

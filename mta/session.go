@@ -144,6 +144,8 @@ func accepts(entries []string, rcpt string) bool {
 
 func (s *session) Data(r io.Reader) error {
 	m := s.m
+	m.inMessage.Store(true) // slow.go: a transfer is not an idle connection
+	defer m.inMessage.Store(false)
 	srv := s.srv()
 	buf := newSpool(srv.spool)
 	defer buf.Close()

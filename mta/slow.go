@@ -20,7 +20,9 @@ import (
 //     connection time" (900 s);
 //   - its last accepted message (or its start) plus SETUP's "timeout for
 //     unsuccessful inbound connections" (300 s): NOOP, RSET, HELO, VRFY
-//     and refused commands are no progress.
+//     and refused commands are no progress. It does not cut a message
+//     while it is transferred (a slow link with a large message); the
+//     per-read timeout and the maximum connection time still do.
 //
 // When the listener is full, or connections without an accepted message
 // hold their share of it, a new connection takes the slot of the one of
@@ -89,7 +91,7 @@ func (m *mconn) armRead() {
 	if t := m.start.Add(lim.maxSession); lim.maxSession > 0 && t.Before(d) {
 		d, why = t, whySession
 	}
-	if t := m.lastMsg.Add(lim.unsuccessful); lim.unsuccessful > 0 && t.Before(d) {
+	if t := m.lastMsg.Add(lim.unsuccessful); lim.unsuccessful > 0 && !m.inMessage.Load() && t.Before(d) {
 		d, why = t, whyUnsuccessful
 	}
 	m.why = why

@@ -209,6 +209,31 @@ func TestSessionTimeLimits(t *testing.T) {
 	startMTA(t, dir, cfg, func(o *Options) { o.ReadTimeout = time.Minute })
 	a := addr(cfg)
 
+	// A message that takes longer than the unsuccessful timeout to
+	// arrive, a line every 400 ms, is not cut.
+	slowData := make(chan string, 1)
+	go func() {
+		c, err := net.DialTimeout("tcp", a, 5*time.Second)
+		if err != nil {
+			slowData <- err.Error()
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		r := bufio.NewReader(c)
+		r.ReadString('\n')
+		fmt.Fprintf(c, "HELO slow.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n")
+		for i := 0; i < 4; i++ {
+			r.ReadString('\n')
+		}
+		for i := 0; i < 10; i++ {
+			fmt.Fprintf(c, "line %d\r\n", i)
+			time.Sleep(400 * time.Millisecond)
+		}
+		fmt.Fprintf(c, ".\r\n")
+		line, _ := r.ReadString('\n')
+		slowData <- line
+	}()
 	busy := dialRaw(t, a)
 	busy.reply()
 	mailer := dialRaw(t, a)
@@ -235,6 +260,9 @@ func TestSessionTimeLimits(t *testing.T) {
 		t.Fatalf("busy client without a message: %q, want 421 4.4.2", last)
 	}
 	waitLog(t, dir, "timeout: no message accepted in 3 seconds")
+	if r := <-slowData; !strings.HasPrefix(r, "250 2.0.0 ok:") {
+		t.Fatalf("slow transfer: %q", r)
+	}
 	// The mailer outlives the busy client, until the connection time.
 	for {
 		if r := mailer.message(); r != "250" {
