@@ -27,6 +27,7 @@ func (r *rawConn) closedAfter() string {
 func TestDataTimeoutEndsConnection(t *testing.T) {
 	p := newPKI(t)
 	cfg := baseConfig(t, p, config.TLSInOff)
+	cfg.Listeners[0].AcceptDomains = []string{"y.test"} // the RAT accepts the test's recipients
 	dir := t.TempDir()
 	s := startMTA(t, dir, cfg, func(o *Options) { o.ReadTimeout = 400 * time.Millisecond })
 	for _, bdat := range []bool{false, true} {
@@ -82,6 +83,7 @@ func TestFailedStartTLSEndsConnection(t *testing.T) {
 func TestUnsafeBytes(t *testing.T) {
 	p := newPKI(t)
 	cfg := baseConfig(t, p, config.TLSInOff)
+	cfg.Listeners[0].AcceptDomains = []string{"y.test"} // the RAT accepts the test's recipients
 	dir := t.TempDir()
 	s := startMTA(t, dir, cfg)
 	raw := dialRaw(t, addr(cfg))
@@ -122,6 +124,7 @@ func TestUnsafeBytes(t *testing.T) {
 func TestAsyncOSReplies(t *testing.T) {
 	p := newPKI(t)
 	cfg := baseConfig(t, p, config.TLSInOff)
+	cfg.Listeners[0].AcceptDomains = []string{"y.test"} // the RAT accepts the test's recipients
 	dir := t.TempDir()
 	startMTA(t, dir, cfg)
 	raw := dialRaw(t, addr(cfg))
