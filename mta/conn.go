@@ -67,6 +67,8 @@ type mconn struct {
 	inMessage     atomic.Bool // between DATA's 354 (or the first BDAT) and the end of the message
 	timeoutLogged atomic.Bool
 	counted       bool
+	global        atomic.Bool // counted against the global connection limit
+	tlsSlot       atomic.Bool // counted against the global TLS limit
 
 	closeOnce sync.Once
 }
@@ -161,6 +163,7 @@ func (m *mconn) Close() error {
 	err := m.Conn.Close()
 	m.closeOnce.Do(func() {
 		m.sock.counts.release(m)
+		m.releaseGlobal()
 		m.srv.log.Infof("%s", maillog.ICIDClose(m.icid))
 		m.srv.active.Done()
 	})

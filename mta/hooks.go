@@ -22,10 +22,19 @@ var (
 var beforeTLS = map[string]bool{"EHLO": true, "HELO": true, "NOOP": true, "QUIT": true, "RSET": true, "STARTTLS": true}
 
 // CheckCommand refuses, on a TLS Required policy before STARTTLS, every
-// command but those above with 530, and logs the first refusal.
+// command but those above with 530, and logs the first refusal; and
+// STARTTLS with 454 when SETUP's global limit of TLS connections is
+// reached.
 func (b backend) CheckCommand(c *smtp.Conn, cmd string) error {
 	m := connOf(c.Conn())
-	if m == nil || m.dec.Params.TLS != config.TLSInRequired || m.isTLS() || beforeTLS[cmd] {
+	if m == nil {
+		return nil
+	}
+	if cmd == "STARTTLS" && !m.isTLS() && c.Server().TLSConfig != nil && !m.takeTLS() {
+		m.srv.log.Infof("ICID %d STARTTLS refused: the global limit of %d concurrent TLS connections is reached", m.icid, m.srv.global.maxTLS.Load())
+		return errTLSBusy
+	}
+	if m.dec.Params.TLS != config.TLSInRequired || m.isTLS() || beforeTLS[cmd] {
 		return nil
 	}
 	if m.requiredLog.CompareAndSwap(false, true) {

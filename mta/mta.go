@@ -89,6 +89,7 @@ type Server struct {
 	dlv   delivery
 
 	active sync.WaitGroup // accepted connections not yet closed
+	global globalLimits   // listenerconfig SETUP's shared limits (global.go)
 
 	mu      sync.Mutex // guards everything below
 	sockets map[string]*socket
@@ -323,6 +324,7 @@ func (s *Server) countsOf(name string) *connCounts {
 	c := s.counts[name]
 	if c == nil {
 		c = newConnCounts()
+		c.global = &s.global
 		s.counts[name] = c
 	}
 	return c
@@ -375,6 +377,7 @@ func (p *prepared) activate() {
 			p.release()
 			return
 		}
+		s.global.set(p.rt.cfg)
 		for _, l := range p.rt.listeners {
 			l.start()
 		}

@@ -40,6 +40,7 @@ type connCounts struct {
 	rate    map[netip.Addr]*rateWindow
 	conns   map[*mconn]struct{} // the counted connections, for eviction
 	live    atomic.Int64        // total, read without the lock (load)
+	global  *globalLimits       // the server's, for the rate window
 }
 
 type rateWindow struct {
@@ -171,10 +172,11 @@ func (sk *connCounts) allowRcpt(ip netip.Addr, limit int, now time.Time) bool {
 	sk.mu.Lock()
 	defer sk.mu.Unlock()
 	w := sk.rate[ip]
-	if w == nil || now.Sub(w.start) >= time.Hour || now.Before(w.start) {
+	period := sk.global.period()
+	if w == nil || now.Sub(w.start) >= period || now.Before(w.start) {
 		if len(sk.rate) > 100000 {
 			for k, v := range sk.rate {
-				if now.Sub(v.start) >= time.Hour {
+				if now.Sub(v.start) >= period {
 					delete(sk.rate, k)
 				}
 			}
@@ -235,6 +237,10 @@ func (sk *socket) handle(c net.Conn) {
 			victim.evict()
 			s.log.Infof("ICID %d takes the slot of ICID %d, which has no message and has been silent longest", icid, victim.icid)
 		}
+		if why == "" && !m.takeGlobal() {
+			sk.counts.release(m)
+			why = "global"
+		}
 		if why != "" {
 			text := "421 4.4.5 Too many concurrent SMTP connections; please try again later."
 			if why == "host" {
@@ -257,6 +263,7 @@ func (sk *socket) handle(c net.Conn) {
 		// That generation shut down between our look-up and now: take
 		// the connection to the current one.
 		sk.counts.release(m)
+		m.releaseGlobal()
 		if x = s.rt.Load().listeners[sk.addr]; x == nil || attempt > 3 {
 			c.Close()
 			s.log.Infof("%s", maillog.ICIDClose(icid))
