@@ -55,13 +55,14 @@ type mconn struct {
 	msgs        atomic.Int32 // messages accepted on this connection
 	requiredLog atomic.Bool  // "TLS was required" already logged
 
-	// Slow clients (slow.go). start, seenMsgs, lastMsg and why belong to
-	// the session goroutine (the only reader); counted to the listener's
+	// Slow clients (slow.go). start, seenMsgs and lastMsg belong to the
+	// session goroutine (the only reader); counted to the listener's
 	// connCounts lock.
 	start         time.Time
 	seenMsgs      int32
 	lastMsg       time.Time
-	why           int
+	why           atomic.Int32 // what set the read deadline (why*)
+	deadline      atomic.Int64 // the read deadline, UnixNano
 	lastRead      atomic.Int64 // UnixNano of the last byte received
 	evicted       atomic.Bool
 	inMessage     atomic.Bool // between DATA's 354 (or the first BDAT) and the end of the message

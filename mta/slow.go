@@ -15,7 +15,9 @@ import (
 //   - the per-read timeout: Options.ReadTimeout (5 minutes, RFC 5321
 //     4.5.3.2.7), or the listener's stress timeout (SETUP > SLOWCLIENTS,
 //     10 s) while the listener holds its stress share of its maximum
-//     connections (Postfix's stress-dependent smtpd_timeout);
+//     connections (Postfix's stress-dependent smtpd_timeout); when the
+//     listener comes under load, connections already waiting get the
+//     stress timeout from then;
 //   - the connection's start plus listenerconfig SETUP's "maximum
 //     connection time" (900 s);
 //   - its last accepted message (or its start) plus SETUP's "timeout for
@@ -84,7 +86,7 @@ func (m *mconn) armRead() {
 	if n := m.msgs.Load(); n != m.seenMsgs {
 		m.seenMsgs, m.lastMsg = n, now
 	}
-	d, why := now.Add(lim.idle), whyIdle
+	d, why := now.Add(lim.idle), int32(whyIdle)
 	if lim.stressAt > 0 && m.sock.counts.live.Load() >= lim.stressAt && lim.stressIdle < lim.idle {
 		d, why = now.Add(lim.stressIdle), whyStress
 	}
@@ -94,13 +96,30 @@ func (m *mconn) armRead() {
 	if t := m.lastMsg.Add(lim.unsuccessful); lim.unsuccessful > 0 && !m.inMessage.Load() && t.Before(d) {
 		d, why = t, whyUnsuccessful
 	}
-	m.why = why
+	m.why.Store(why)
+	m.deadline.Store(d.UnixNano())
 	m.Conn.SetReadDeadline(d)
 	// evict stores the flag before it moves the deadline: whichever of
 	// the two deadlines is set last, the read fails at once.
 	if m.evicted.Load() {
-		m.why = whyEvicted
+		m.why.Store(whyEvicted)
 		m.Conn.SetReadDeadline(pastDeadline)
+	}
+}
+
+// underLoad shortens the deadline of a connection that was already
+// waiting when the listener came under load: the stress timeout holds
+// for it from now, not from its next command.
+func (m *mconn) underLoad(now time.Time) {
+	lim := &m.lst.limits
+	if lim.stressIdle >= lim.idle {
+		return
+	}
+	d := now.Add(lim.stressIdle)
+	if m.deadline.Load() > d.UnixNano() {
+		m.why.Store(whyStress)
+		m.deadline.Store(d.UnixNano())
+		m.Conn.SetReadDeadline(d)
 	}
 }
 
@@ -118,11 +137,11 @@ func (m *mconn) readFailed(err error) {
 		return
 	}
 	if m.evicted.Load() {
-		m.why = whyEvicted
+		m.why.Store(whyEvicted)
 	}
 	lim := &m.lst.limits
 	var text string
-	switch m.why {
+	switch m.why.Load() {
 	case whyStress:
 		text = fmt.Sprintf("no input for %s while the listener was under load", seconds(lim.stressIdle))
 	case whySession:

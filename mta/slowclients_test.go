@@ -154,8 +154,9 @@ func TestSlowClientsDoNotLockOutSenders(t *testing.T) {
 	waitLog(t, dir, "which has no message and has been silent longest")
 }
 
-// The per-command timeout is the stress timeout from the next command on
-// while the listener holds its stress share; below it, the normal one.
+// The per-command timeout is the stress timeout while the listener holds
+// its stress share, also for a connection already waiting when the load
+// began; below it, the normal one.
 func TestStressTimeout(t *testing.T) {
 	p := newPKI(t)
 	cfg := baseConfig(t, p, config.TLSInOff)
@@ -179,6 +180,11 @@ func TestStressTimeout(t *testing.T) {
 	}
 	if got := c1.closedAfter(); !strings.HasPrefix(got, "421 4.4.2") {
 		t.Fatalf("silent under load: %q", got)
+	}
+	// c2 was already waiting (with the one-minute timeout) when the load
+	// began: it gets the stress timeout too.
+	if got := c2.closedAfter(); !strings.HasPrefix(got, "421 4.4.2") {
+		t.Fatalf("waiting when the load began: %q", got)
 	}
 	waitLog(t, dir, "timeout: no input for 1 seconds while the listener was under load")
 }

@@ -114,6 +114,14 @@ func (sk *connCounts) acquire(m *mconn, listenerMax, hostMax int, lim *sessionLi
 	sk.conns[m] = struct{}{}
 	m.counted = true
 	sk.live.Store(int64(sk.total))
+	if at := lim.stressAt; at > 0 && int64(sk.total) == at {
+		now := time.Now()
+		for c := range sk.conns {
+			if c != m {
+				c.underLoad(now)
+			}
+		}
+	}
 	return "", victim
 }
 
