@@ -106,6 +106,9 @@ type Listener struct {
 	SenderBaseFiltering string `json:"senderbase_filtering,omitempty"`
 	// OmitReceived: do not add a Received: header (SETUP > RECEIVED).
 	OmitReceived bool `json:"omit_received_header,omitempty"`
+	// Slow clients (SETUP > SLOWCLIENTS, esash's own; zero is the
+	// default, see SlowClients).
+	SlowClients SlowClients `json:"slow_clients"`
 }
 
 // ListenSetup is listenerconfig SETUP: the settings shared by every

@@ -112,6 +112,7 @@ func (c *checker) listenerDetails(cfg *Config, ifaces map[string]Interface, cert
 			seen[strings.ToLower(a)] = true
 		}
 		c.hatDetails(p, l)
+		c.slowClients(p, l.SlowClients)
 	}
 	c.listenSetup(cfg.ListenSetup)
 }

@@ -12,9 +12,43 @@ const TimeLayout = "Mon Jan _2 15:04:05 2006"
 
 // escaper keeps one event on one line. Messages carry remote-controlled text
 // (reverse DNS, envelope addresses, SMTP replies); a raw newline there would let
-// a peer forge log lines and would split a line for Tail and Grep. Escaping
-// rather than dropping keeps the evidence visible.
-var escaper = strings.NewReplacer("\r", `\r`, "\n", `\n`)
+// a peer forge log lines and would split a line for Tail and Grep, and NUL or
+// terminal escapes would reach whoever reads the file. Escaping rather than
+// dropping keeps the evidence visible: CR and LF as \r and \n, every other
+// control byte but TAB (and DEL) as \xNN.
+var escaper controlEscaper
+
+type controlEscaper struct{}
+
+// Replace returns s with its control bytes escaped.
+func (controlEscaper) Replace(s string) string {
+	i := strings.IndexFunc(s, isControl)
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for j := i; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c < 0x20 && c != '\t' || c == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }
+
+// Escape is the escaping FormatLine applies, for callers that build text
+// from remote input for other logs.
+func Escape(s string) string { return escaper.Replace(s) }
 
 // FormatLine renders one log line without the trailing newline.
 func FormatLine(t time.Time, level Level, msg string) string {

@@ -55,6 +55,22 @@ type mconn struct {
 	msgs        atomic.Int32 // messages accepted on this connection
 	requiredLog atomic.Bool  // "TLS was required" already logged
 
+	// Slow clients (slow.go). start, seenMsgs and lastMsg belong to the
+	// session goroutine (the only reader); counted to the listener's
+	// connCounts lock.
+	start         time.Time
+	seenMsgs      int32
+	lastMsg       time.Time
+	why           atomic.Int32 // what set the read deadline (why*)
+	deadline      atomic.Int64 // the read deadline, UnixNano
+	lastRead      atomic.Int64 // UnixNano of the last byte received
+	evicted       atomic.Bool
+	inMessage     atomic.Bool // between DATA's 354 (or the first BDAT) and the end of the message
+	timeoutLogged atomic.Bool
+	counted       bool
+	global        atomic.Bool // counted against the global connection limit
+	tlsSlot       atomic.Bool // counted against the global TLS limit
+
 	closeOnce sync.Once
 }
 
@@ -64,7 +80,14 @@ var (
 )
 
 func (m *mconn) Read(p []byte) (int, error) {
+	m.armRead()
 	n, err := m.Conn.Read(p)
+	if n > 0 {
+		m.lastRead.Store(time.Now().UnixNano())
+	}
+	if err != nil {
+		m.readFailed(err)
+	}
 	if m.phase.Load() == phaseHandshake {
 		if n >= 7 && p[0] == 0x15 && p[1] == 3 {
 			m.alertIn.Store(int32(p[6]) + 1)
@@ -140,7 +163,8 @@ func (m *mconn) handshakeFailure() string {
 func (m *mconn) Close() error {
 	err := m.Conn.Close()
 	m.closeOnce.Do(func() {
-		m.sock.counts.release(m.ip)
+		m.sock.counts.release(m)
+		m.releaseGlobal()
 		m.srv.log.Infof("%s", maillog.ICIDClose(m.icid))
 		m.srv.active.Done()
 	})

@@ -58,8 +58,10 @@ type Options struct {
 	// DNSTimeout bounds the reverse lookup of a new connection; 0 is
 	// dnsconfig's reverse-DNS timeout.
 	DNSTimeout time.Duration
-	// ReadTimeout is the wait for each SMTP command (5 min) and bounds
-	// the STARTTLS handshake; WriteTimeout bounds each reply (1 min).
+	// ReadTimeout is the wait for each read of a client's input (5 min;
+	// shorter under load, see slow.go), so also for each command, for
+	// progress inside a message and for the STARTTLS handshake;
+	// WriteTimeout bounds each reply (1 min).
 	ReadTimeout, WriteTimeout time.Duration
 	// SystemRoots are the system CAs a client certificate may chain to;
 	// nil loads the system pool.
@@ -88,6 +90,7 @@ type Server struct {
 	dlv   delivery
 
 	active sync.WaitGroup // accepted connections not yet closed
+	global globalLimits   // listenerconfig SETUP's shared limits (global.go)
 
 	mu      sync.Mutex // guards everything below
 	sockets map[string]*socket
@@ -119,6 +122,7 @@ type lrt struct {
 	roots    *x509.CertPool // for "verify client certificate"
 	hat      hatMatcher
 	servers  map[string]*smtpServer // by policy name ("" = fallback)
+	limits   sessionLimits          // slow clients (slow.go)
 }
 
 type smtpServer struct {
@@ -315,6 +319,7 @@ func (s *Server) countsOf(name string) *connCounts {
 	c := s.counts[name]
 	if c == nil {
 		c = newConnCounts()
+		c.global = &s.global
 		s.counts[name] = c
 	}
 	return c
@@ -367,6 +372,7 @@ func (p *prepared) activate() {
 			p.release()
 			return
 		}
+		s.global.set(p.rt.cfg)
 		for _, l := range p.rt.listeners {
 			l.start()
 		}
@@ -421,7 +427,7 @@ func (s *Server) build(cfg *config.Config) (*runtime, error) {
 		if len(ips) == 0 {
 			return nil, fmt.Errorf("listener %s: interface %s has no address", l.Name, in.Name)
 		}
-		x := &lrt{srv: s, l: l, iface: in, hostname: in.Hostname, hat: newHAT(l)}
+		x := &lrt{srv: s, l: l, iface: in, hostname: in.Hostname, hat: newHAT(l), limits: newLimits(cfg, l, s.opts)}
 		if x.hostname == "" {
 			x.hostname = cfg.Hostname
 		}
@@ -497,7 +503,10 @@ func (x *lrt) newServer(d decision) *smtpServer {
 	}
 	s.MaxMessageBytes = d.Params.MaxMessageSize
 	s.MaxRecipients = d.Params.MaxRcptsPerMsg
-	s.ReadTimeout = x.srv.opts.ReadTimeout
+	// Read deadlines are the connection's own (mconn.Read, slow.go):
+	// set before every read, shorter under load, bounded by the session
+	// limits. go-smtp's would be overridden anyway.
+	s.ReadTimeout = 0
 	s.WriteTimeout = x.srv.opts.WriteTimeout
 	s.ErrorLog = errorLogger{x.srv}
 	s.EnableSMTPUTF8 = true

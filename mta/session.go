@@ -144,6 +144,8 @@ func accepts(entries []string, rcpt string) bool {
 
 func (s *session) Data(r io.Reader) error {
 	m := s.m
+	m.inMessage.Store(true) // slow.go: a transfer is not an idle connection
+	defer m.inMessage.Store(false)
 	srv := s.srv()
 	buf := newSpool(srv.spool)
 	defer buf.Close()
@@ -157,7 +159,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	received := s.received(now, tinfo)
 	buf.Write([]byte(received + "\r\n"))
-	if _, err := buf.ReadFrom(r); err != nil {
+	if _, err := buf.ReadFrom(m.limitHeaderLines(r)); err != nil {
 		if errors.Is(err, errSpool) {
 			srv.log.Warningf("MID %d ICID %d not queued: %v", s.mid, m.icid, err)
 			return errStorage

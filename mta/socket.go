@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"esash/config"
@@ -37,6 +38,9 @@ type connCounts struct {
 	total   int
 	perHost map[netip.Addr]int
 	rate    map[netip.Addr]*rateWindow
+	conns   map[*mconn]struct{} // the counted connections, for eviction
+	live    atomic.Int64        // total, read without the lock (load)
+	global  *globalLimits       // the server's, for the rate window
 }
 
 type rateWindow struct {
@@ -49,7 +53,7 @@ func newSocket(s *Server, addr string, ln net.Listener, counts *connCounts) *soc
 }
 
 func newConnCounts() *connCounts {
-	return &connCounts{perHost: map[netip.Addr]int{}, rate: map[netip.Addr]*rateWindow{}}
+	return &connCounts{perHost: map[netip.Addr]int{}, rate: map[netip.Addr]*rateWindow{}, conns: map[*mconn]struct{}{}}
 }
 
 func (sk *socket) close() {
@@ -84,30 +88,90 @@ func (sk *socket) serve() {
 }
 
 // acquire counts a connection against the listener's and the host's
-// concurrency limits; it reports which limit refused it.
-func (sk *connCounts) acquire(ip netip.Addr, listenerMax, hostMax int) string {
+// concurrency limits; it reports which limit refused it. When the
+// listener is full, or idleCap connections without an accepted message
+// are open, the one of those that has been silent longest gives its slot
+// to m, if it has been silent for at least lim.evictSilent: it is
+// returned as victim, already uncounted, for the caller to evict.
+func (sk *connCounts) acquire(m *mconn, listenerMax, hostMax int, lim *sessionLimits) (refused string, victim *mconn) {
 	sk.mu.Lock()
 	defer sk.mu.Unlock()
-	if listenerMax > 0 && sk.total >= listenerMax {
-		return "listener"
-	}
-	if hostMax > 0 && sk.perHost[ip] >= hostMax {
-		return "host"
-	}
-	sk.total++
-	sk.perHost[ip]++
-	return ""
-}
-
-func (sk *connCounts) release(ip netip.Addr) {
-	sk.mu.Lock()
-	defer sk.mu.Unlock()
-	if sk.perHost[ip] > 0 {
-		sk.total--
-		if sk.perHost[ip]--; sk.perHost[ip] == 0 {
-			delete(sk.perHost, ip)
+	full := listenerMax > 0 && sk.total >= listenerMax
+	if full || lim.idleCap > 0 && sk.withoutMessage() >= lim.idleCap {
+		victim = sk.longestSilent(time.Now().Add(-lim.evictSilent).UnixNano())
+		if victim == nil && full {
+			return "listener", nil
 		}
 	}
+	if hostMax > 0 && sk.perHost[m.ip] >= hostMax {
+		return "host", nil
+	}
+	if victim != nil {
+		sk.uncount(victim)
+	}
+	sk.total++
+	sk.perHost[m.ip]++
+	sk.conns[m] = struct{}{}
+	m.counted = true
+	sk.live.Store(int64(sk.total))
+	if at := lim.stressAt; at > 0 && int64(sk.total) == at {
+		now := time.Now()
+		for c := range sk.conns {
+			if c != m {
+				c.underLoad(now)
+			}
+		}
+	}
+	return "", victim
+}
+
+func (sk *connCounts) release(m *mconn) {
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	sk.uncount(m)
+}
+
+// uncount takes m out of the counts, once.
+func (sk *connCounts) uncount(m *mconn) {
+	if !m.counted {
+		return
+	}
+	m.counted = false
+	delete(sk.conns, m)
+	sk.total--
+	if sk.perHost[m.ip]--; sk.perHost[m.ip] <= 0 {
+		delete(sk.perHost, m.ip)
+	}
+	sk.live.Store(int64(sk.total))
+}
+
+// withoutMessage counts the connections that have had no message
+// accepted.
+func (sk *connCounts) withoutMessage() int {
+	n := 0
+	for c := range sk.conns {
+		if c.msgs.Load() == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// longestSilent is the connection without an accepted message whose
+// client has sent nothing for the longest time, at least since before,
+// or nil.
+func (sk *connCounts) longestSilent(before int64) *mconn {
+	var victim *mconn
+	var oldest int64
+	for c := range sk.conns {
+		if c.msgs.Load() != 0 || c.lastRead.Load() > before {
+			continue
+		}
+		if t := c.lastRead.Load(); victim == nil || t < oldest {
+			victim, oldest = c, t
+		}
+	}
+	return victim
 }
 
 // allowRcpt applies "rate limiting per host": at most limit recipients an
@@ -116,10 +180,11 @@ func (sk *connCounts) allowRcpt(ip netip.Addr, limit int, now time.Time) bool {
 	sk.mu.Lock()
 	defer sk.mu.Unlock()
 	w := sk.rate[ip]
-	if w == nil || now.Sub(w.start) >= time.Hour || now.Before(w.start) {
+	period := sk.global.period()
+	if w == nil || now.Sub(w.start) >= period || now.Before(w.start) {
 		if len(sk.rate) > 100000 {
 			for k, v := range sk.rate {
-				if now.Sub(v.start) >= time.Hour {
+				if now.Sub(v.start) >= period {
 					delete(sk.rate, k)
 				}
 			}
@@ -154,7 +219,9 @@ func (sk *socket) handle(c net.Conn) {
 	}
 	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 	ip := ap.Addr().Unmap()
-	m := &mconn{Conn: c, srv: s, sock: sk, icid: icid, ip: ip}
+	now := time.Now()
+	m := &mconn{Conn: c, srv: s, sock: sk, icid: icid, ip: ip, start: now, lastMsg: now}
+	m.lastRead.Store(now.UnixNano())
 	m.rdns, m.host = s.rdns.lookup(ip)
 	s.log.Infof("%s", maillog.NewICID(icid, x.iface.Name, x.ip.String(), ip.String(), m.rdns, m.host != ""))
 	for attempt := 0; ; attempt++ {
@@ -173,7 +240,16 @@ func (sk *socket) handle(c net.Conn) {
 			m.reject()
 			return
 		}
-		if why := sk.counts.acquire(ip, x.l.MaxConnections, m.dec.Params.MaxConcurrency); why != "" {
+		why, victim := sk.counts.acquire(m, x.l.MaxConnections, m.dec.Params.MaxConcurrency, &x.limits)
+		if victim != nil {
+			victim.evict()
+			s.log.Infof("ICID %d takes the slot of ICID %d, which has no message and has been silent longest", icid, victim.icid)
+		}
+		if why == "" && !m.takeGlobal() {
+			sk.counts.release(m)
+			why = "global"
+		}
+		if why != "" {
 			text := "421 4.4.5 Too many concurrent SMTP connections; please try again later."
 			if why == "host" {
 				text = "421 4.7.0 Too many concurrent SMTP connections from this IP address; please try again later."
@@ -194,7 +270,8 @@ func (sk *socket) handle(c net.Conn) {
 		}
 		// That generation shut down between our look-up and now: take
 		// the connection to the current one.
-		sk.counts.release(ip)
+		sk.counts.release(m)
+		m.releaseGlobal()
 		if x = s.rt.Load().listeners[sk.addr]; x == nil || attempt > 3 {
 			c.Close()
 			s.log.Infof("%s", maillog.ICIDClose(icid))

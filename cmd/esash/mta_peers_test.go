@@ -215,7 +215,7 @@ func TestMTASwaks(t *testing.T) {
 	serveMTA(t, dir, a)
 	out, code := runTool(t, 30*time.Second, "", swaks, "--server", a, "--tls", "--tls-verify", "--tls-ca-path", p.rootFile,
 		"--tls-sni", mxHost, "--ehlo", "swaks.test", "--from", "alice@sender.test", "--to", "bob@esash.test", "--header", "Subject: via swaks")
-	if code != 0 || !strings.Contains(out, "TLS started with cipher TLSv1.3") || !strings.Contains(out, "<~  250 2.0.0 OK: queued") {
+	if code != 0 || !strings.Contains(out, "TLS started with cipher TLSv1.3") || !strings.Contains(out, "<~  250 2.0.0 ok:  Message ") {
 		t.Fatalf("swaks --tls: exit %d\n%s", code, out)
 	}
 	q, _, _ := esash(t, "", "--data", dir, "-c", "showqueue")
@@ -348,7 +348,7 @@ func TestMTAPostfixSender(t *testing.T) {
 			if !strings.Contains(l, "Verified TLS connection established to "+a) && !strings.Contains(l, "Verified TLS connection established to "+strings.Split(a, ":")[0]) {
 				t.Fatalf("no verified TLS in Postfix's log:\n%s", l)
 			}
-			if !strings.Contains(l, "250 2.0.0 OK: queued") {
+			if !strings.Contains(l, "250 2.0.0 ok:") || !strings.Contains(l, " accepted)") {
 				t.Fatalf("postfix log:\n%s", l)
 			}
 			break

@@ -189,9 +189,13 @@ func (e *editor) setup(s *shell.Session) error {
 		}
 		s.Printf("Default Domain: %s\n", orDefault(l.DefaultDomain, "None"))
 		s.Printf("Add Received Header: %s\n", yesNo(onOff(!l.OmitReceived)))
+		sc := l.SlowClients.Effective()
+		s.Printf("Slow Clients: under load from %d%% of connections, then %s per command; at most %d%% without a message\n",
+			sc.StressPercent, formatDuration(sc.StressTimeout), sc.IdlePercent)
 	}, []shell.MenuItem{
 		{Name: "DEFAULTDOMAIN", Help: "Configure a default domain for this listener.", Run: e.defaultDomain},
 		{Name: "RECEIVED", Help: "Configure whether to add a Received: header.", Run: e.received},
+		{Name: "SLOWCLIENTS", Help: "Configure the limits on slow and idle clients.", Run: e.slowClients},
 	})
 }
 

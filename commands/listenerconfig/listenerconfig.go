@@ -16,6 +16,21 @@
 // they change nothing in how mail is handled. The same holds for the
 // listener's SenderBase filtering and the global SenderBase settings.
 //
+// Slow clients (issue 12): the global SETUP's "timeout for unsuccessful
+// inbound connections" and "maximum connection time" are AsyncOS's own
+// questions (reference section 6.5) and the MTA enforces them: a
+// connection that has had no message accepted for that long (NOOP, RSET
+// and HELO are no progress) is closed, and so is any connection older
+// than the maximum time. AsyncOS asks nothing about load-dependent
+// timeouts or idle connections, so esash's own settings (a stress share
+// of the listener's maximum connections, the per-command timeout under
+// load, the share that connections without a message may hold) are a new
+// item of the listener's EDIT > SETUP sub-menu, SLOWCLIENTS, and the
+// SETUP header prints them. Being a sub-menu item, it asks nothing of an
+// AsyncOS script that does not choose it; adding the questions to the
+// global SETUP would have shifted every answer after them. The wording
+// follows AsyncOS's (percentages and times, times in the 10s/5m form).
+//
 // Blank lines climb one menu level each: from the EDIT sub-menu two reach
 // the main prompt, from HOSTACCESS three, as AsyncOS scripts expect (IAF
 // sends three from the EDIT sub-menu; the third is an empty command).

@@ -44,6 +44,8 @@ type Conn struct {
 	fromReceived bool
 	recipients   []string
 	didAuth      bool
+
+	closed bool // esash patch: Close was called; the command loop stops
 }
 
 func newConn(c net.Conn, s *Server) *Conn {
@@ -106,6 +108,10 @@ func (c *Conn) handle(cmd string, arg string) {
 	}
 
 	cmd = strings.ToUpper(cmd)
+	// esash patch: the backend may refuse a command (530 before STARTTLS).
+	if !c.checkCommand(cmd, arg) {
+		return
+	}
 	switch cmd {
 	case "SEND", "SOML", "SAML", "EXPN", "HELP", "TURN":
 		// These commands are not implemented in any state
@@ -179,6 +185,7 @@ func (c *Conn) Close() error {
 		c.session.Logout()
 		c.session = nil
 	}
+	c.closed = true
 
 	return c.conn.Close()
 }
@@ -246,7 +253,8 @@ func (c *Conn) handleGreet(enhanced bool, arg string) {
 	}
 
 	if !enhanced {
-		c.writeResponse(250, EnhancedCode{2, 0, 0}, fmt.Sprintf("Hello %s", domain))
+		// esash patch: the server's name, not "Hello <client>".
+		c.writeResponse(250, EnhancedCode{2, 0, 0}, c.greetName(domain))
 		return
 	}
 
@@ -309,7 +317,7 @@ func (c *Conn) handleGreet(enhanced bool, arg string) {
 		}
 	}
 
-	args := []string{"Hello " + domain}
+	args := []string{c.greetName(domain)} // esash patch
 	args = append(args, caps...)
 	c.writeResponse(250, NoEnhancedCode, args...)
 }
@@ -444,7 +452,8 @@ func (c *Conn) handleMail(arg string) {
 		return
 	}
 
-	c.writeResponse(250, EnhancedCode{2, 0, 0}, fmt.Sprintf("Roger, accepting mail from <%v>", from))
+	// esash patch: AsyncOS's wording, with RFC 3463's code for a sender.
+	c.writeResponse(250, EnhancedCode{2, 1, 0}, fmt.Sprintf("sender <%v> ok", from))
 	c.fromReceived = true
 }
 
@@ -788,7 +797,8 @@ func (c *Conn) handleRcpt(arg string) {
 		return
 	}
 	c.recipients = append(c.recipients, recipient)
-	c.writeResponse(250, EnhancedCode{2, 0, 0}, fmt.Sprintf("I'll make sure <%v> gets this", recipient))
+	// esash patch: AsyncOS's wording, with RFC 3463's code for a recipient.
+	c.writeResponse(250, EnhancedCode{2, 1, 5}, fmt.Sprintf("recipient <%v> ok", recipient))
 }
 
 func checkNotifySet(values []DSNNotify) error {
@@ -875,7 +885,9 @@ func (c *Conn) handleAuth(arg string) {
 
 		encoded, err = c.readLine()
 		if err != nil {
-			return // TODO: error handling
+			// esash patch: a cut or stalled line ends the connection.
+			c.closeAfterReadError(err, nil)
+			return
 		}
 
 		if encoded == "*" {
@@ -934,6 +946,10 @@ func (c *Conn) handleStartTLS() {
 
 	if err := tlsConn.Handshake(); err != nil {
 		c.writeResponse(550, EnhancedCode{5, 0, 0}, "Handshake error")
+		// esash patch: the TLS state is unknown (part of a handshake may
+		// have been read); going on in plaintext would run whatever
+		// follows as commands. RFC 3207 section 4.1: close.
+		c.Close()
 		return
 	}
 
@@ -984,10 +1000,30 @@ func (c *Conn) handleData(arg string) {
 	}
 
 	r := newDataReader(c)
-	code, enhancedCode, msg := dataErrorToStatus(c.Session().Data(r))
+	dataErr := c.Session().Data(r)
+	code, enhancedCode, msg := dataErrorToStatus(dataErr)
 	r.limited = false
 	io.Copy(ioutil.Discard, r) // Make sure all the data has been consumed
+	// esash patch: a body that did not end with its end-of-data line
+	// (timeout, line too long, connection error) leaves the rest of the
+	// stream unknown: reply and close, never parse it as commands.
+	if r.readErr != nil {
+		c.closeAfterReadError(r.readErr, dataErr)
+		return
+	}
+	if dataErr == nil {
+		msg = c.acceptReply(msg)
+	}
 	c.writeResponse(code, enhancedCode, msg)
+}
+
+// acceptReply is the text of the 250 to an accepted message: the
+// session's, when it implements AcceptReplier (esash patch).
+func (c *Conn) acceptReply(def string) string {
+	if ar, ok := c.Session().(AcceptReplier); ok {
+		return ar.AcceptReply()
+	}
+	return def
 }
 
 func (c *Conn) handleBdat(arg string) {
@@ -1020,7 +1056,7 @@ func (c *Conn) handleBdat(arg string) {
 	if !c.fromReceived || len(c.recipients) == 0 {
 		c.writeResponse(502, EnhancedCode{5, 5, 1}, "Missing RCPT TO command.")
 		// The chunk follows the command even when the command is rejected.
-		io.Copy(ioutil.Discard, io.LimitReader(c.text.R, int64(size)))
+		c.discardChunk(int64(size)) // esash patch: closes on a read error
 		return
 	}
 
@@ -1028,7 +1064,9 @@ func (c *Conn) handleBdat(arg string) {
 		c.writeResponse(552, EnhancedCode{5, 3, 4}, "Max message size exceeded")
 
 		// Discard chunk itself without passing it to backend.
-		io.Copy(ioutil.Discard, io.LimitReader(c.text.R, int64(size)))
+		if !c.discardChunk(int64(size)) { // esash patch: closes on a read error
+			return
+		}
 
 		c.reset()
 		return
@@ -1079,12 +1117,22 @@ func (c *Conn) handleBdat(arg string) {
 		c.lineLimitReader.LineLimit = c.server.MaxLineLength
 	}()
 
-	chunk := io.LimitReader(c.text.R, int64(size))
+	tr := &errTrackingReader{r: c.text.R}
+	chunk := io.LimitReader(tr, int64(size))
 	_, err = io.Copy(c.bdatPipe, chunk)
 	if err != nil {
 		// Backend might return an error early using CloseWithError without consuming
 		// the whole chunk.
-		io.Copy(ioutil.Discard, chunk)
+		if tr.err == nil { // esash patch: no second wait after a read error
+			io.Copy(ioutil.Discard, chunk)
+		}
+
+		// esash patch: a chunk cut by a timeout or a read error leaves
+		// the stream unknown: reply and close.
+		if tr.err != nil {
+			c.closeAfterReadError(tr.err, nil)
+			return
+		}
 
 		c.writeResponse(dataErrorToStatus(err))
 
@@ -1110,7 +1158,11 @@ func (c *Conn) handleBdat(arg string) {
 				c.writeResponse(code, enchCode, "<"+rcpt+"> "+msg)
 			}
 		} else {
-			c.writeResponse(dataErrorToStatus(err))
+			code, enchCode, msg := dataErrorToStatus(err)
+			if err == nil {
+				msg = c.acceptReply(msg) // esash patch
+			}
+			c.writeResponse(code, enchCode, msg)
 		}
 
 		if err == errPanic {
@@ -1331,7 +1383,11 @@ func (c *Conn) readLine() (string, error) {
 		}
 	}
 
-	return c.text.ReadLine()
+	// esash patch: bufio's ReadLine hands back the part of a line read
+	// before a timeout or an error as if it were a whole line (the error
+	// comes with the next call), so a command cut by a timeout would run.
+	// readFullLine returns only lines that ended with their LF.
+	return c.readFullLine()
 }
 
 func (c *Conn) reset() {

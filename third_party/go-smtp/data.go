@@ -54,6 +54,11 @@ type dataReader struct {
 
 	limited bool
 	n       int64 // Maximum bytes remaining
+
+	// esash patch: the first error reading the client's stream (not the
+	// end of data, not the size limit). It is sticky: after a timeout or
+	// a cut line nothing more is read, and the connection is closed.
+	readErr error
 }
 
 func newDataReader(c *Conn) *dataReader {
@@ -70,6 +75,14 @@ func newDataReader(c *Conn) *dataReader {
 }
 
 func (r *dataReader) Read(b []byte) (n int, err error) {
+	if r.readErr != nil {
+		return 0, r.readErr
+	}
+	defer func() {
+		if err != nil && err != io.EOF && err != ErrDataTooLarge {
+			r.readErr = err
+		}
+	}()
 	if r.limited {
 		if r.n <= 0 {
 			return 0, ErrDataTooLarge
@@ -161,12 +174,25 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 				r.state = stateEOF
 				continue
 			}
-			r.state = stateData
+			// esash patch: "." then a bare CR at the start of a line: the
+			// dot was stuffing, the CR ends the line (below). Never an
+			// end of data: only CR LF . CR LF is.
+			r.r.UnreadByte()
+			c = '\r'
+			r.state = stateCR
 		case stateCR:
 			if c == '\n' {
 				r.state = stateBeginLine
 				break
 			}
+			// esash patch: a bare CR is a line end and becomes CR LF, as
+			// AsyncOS's "clean" CR and LF handling does; the byte after it
+			// is read again as line content, so "\r.\r\n" is stored as
+			// "\r\n.\r\n" (a line holding a dot, stuffed again when
+			// relayed) and never relayed with a bare CR a next hop could
+			// take for the end of data (SMTP smuggling).
+			r.r.UnreadByte()
+			c = '\n'
 			r.state = stateData
 		case stateData:
 			if c == '\r' {

@@ -78,6 +78,83 @@ func origDataRead(br *bufio.Reader, state *int, b []byte) (n int, err error) {
 	return
 }
 
+// refDataRead is origDataRead with the esash bare CR rule, written byte
+// by byte as plainly as possible: a CR not followed by LF is a line end
+// and gets an LF after it; the byte after it is line content; ".<CR>" at
+// the start of a line is a stuffed dot before such a line end. The bulk
+// reader must match it.
+func refDataRead(br *bufio.Reader, state *int, b []byte) (n int, err error) {
+	const (
+		stateBeginLine = iota
+		stateDot
+		stateDotCR
+		stateCR
+		stateData
+		stateEOF
+	)
+	for n < len(b) && *state != stateEOF {
+		var c byte
+		c, err = br.ReadByte()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			break
+		}
+		switch *state {
+		case stateBeginLine:
+			if c == '.' {
+				*state = stateDot
+				continue
+			}
+			if c == '\r' {
+				*state = stateCR
+				break
+			}
+			*state = stateData
+		case stateDot:
+			if c == '\r' {
+				*state = stateDotCR
+				continue
+			}
+			*state = stateData
+		case stateDotCR:
+			if c == '\n' {
+				*state = stateEOF
+				continue
+			}
+			br.UnreadByte()
+			c = '\r'
+			*state = stateCR
+		case stateCR:
+			if c == '\n' {
+				*state = stateBeginLine
+				break
+			}
+			br.UnreadByte()
+			c = '\n'
+			*state = stateData
+		case stateData:
+			if c == '\r' {
+				*state = stateCR
+			}
+		}
+		b[n] = c
+		n++
+	}
+	if err == nil && *state == stateEOF {
+		err = io.EOF
+	}
+	return
+}
+
+type refReader struct {
+	br    *bufio.Reader
+	state int
+}
+
+func (o *refReader) Read(b []byte) (int, error) { return refDataRead(o.br, &o.state, b) }
+
 type origReader struct {
 	br    *bufio.Reader
 	state int
@@ -106,7 +183,7 @@ func readAllIn(r io.Reader, br *bufio.Reader, sizes []int) ([]byte, error, []byt
 func compareDataReaders(t *testing.T, input []byte, sizes []int, split func(io.Reader) io.Reader, bufSize int) {
 	t.Helper()
 	obr := bufio.NewReaderSize(split(bytes.NewReader(input)), bufSize)
-	want, wantErr, wantRest := readAllIn(&origReader{br: obr}, obr, sizes)
+	want, wantErr, wantRest := readAllIn(&refReader{br: obr}, obr, sizes)
 	nbr := bufio.NewReaderSize(split(bytes.NewReader(input)), bufSize)
 	got, gotErr, gotRest := readAllIn(&dataReader{r: nbr}, nbr, sizes)
 	if !bytes.Equal(got, want) || !errors.Is(gotErr, wantErr) || !bytes.Equal(gotRest, wantRest) {
@@ -121,6 +198,8 @@ var splits = map[string]func(io.Reader) io.Reader{
 	"half":     iotest.HalfReader,
 }
 
+// TestEsashDataReaderMatchesOriginal compares the bulk reader with the
+// byte-wise reference (v0.25.1 plus the bare CR rule).
 func TestEsashDataReaderMatchesOriginal(t *testing.T) {
 	cases := map[string]string{
 		"empty message":        ".\r\n",
@@ -267,6 +346,32 @@ func BenchmarkEsashDataReader(b *testing.B) {
 						break
 					}
 				}
+			}
+		})
+	}
+}
+
+// The bare CR rule: what the reader stores for bodies carrying the SMTP
+// smuggling sequences. Only CR LF . CR LF ends a message; a bare CR is a
+// line end (CR LF) and never the start of an end-of-data line.
+func TestEsashBareCR(t *testing.T) {
+	cases := []struct {
+		name, in, want, rest string
+	}{
+		{"CR dot CR", "a\r.\r\nMAIL FROM:<x@y>\r\n.\r\nnext", "a\r\n.\r\nMAIL FROM:<x@y>\r\n", "next"},
+		{"CR dot CR LF", "a\r.\r\r\nb\r\n.\r\n", "a\r\n.\r\n\r\nb\r\n", ""},
+		{"LF dot CR LF", "a\n.\r\nb\r\n.\r\n", "a\n.\r\nb\r\n", ""},
+		{"stuffed dot then CR", "a\r\n.\rb\r\n.\r\n", "a\r\n\r\nb\r\n", ""},
+		{"CR CR", "a\r\rb\r\n.\r\n", "a\r\n\r\nb\r\n", ""},
+		{"plain", "a\r\n..b\r\n.\r\n", "a\r\n.b\r\n", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			br := bufio.NewReaderSize(strings.NewReader(c.in), 16)
+			got, err := io.ReadAll(&dataReader{r: br})
+			rest, _ := io.ReadAll(br)
+			if err != nil || string(got) != c.want || string(rest) != c.rest {
+				t.Fatalf("got %q (%v) rest %q, want %q rest %q", got, err, rest, c.want, c.rest)
 			}
 		})
 	}

@@ -176,8 +176,18 @@ func (s *Server) handleConn(c *Conn) error {
 	c.greet()
 
 	for {
+		// esash patch: after Close (QUIT, a read error in DATA, a failed
+		// STARTTLS) nothing more is read, not even buffered lines.
+		if c.isClosed() {
+			return nil
+		}
 		line, err := c.readLine()
 		if err == nil {
+			// esash patch: NUL and bare CR are refused in commands.
+			if unsafeCommand(line) {
+				c.protocolError(errUnsafeCommand.Code, errUnsafeCommand.EnhancedCode, errUnsafeCommand.Message)
+				continue
+			}
 			cmd, arg, err := parseCmd(line)
 			if err != nil {
 				c.protocolError(501, EnhancedCode{5, 5, 2}, "Bad command")

@@ -1,0 +1,179 @@
+package smtp
+
+// esash patch: hooks and helpers added for esash (see ESASH-PATCH.md).
+// Everything here is new code; conn.go and server.go call it at the points
+// marked "esash patch".
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// CommandChecker is an optional Backend interface, consulted before every
+// command (including the first EHLO, before any Session exists). A non-nil
+// error is written as the reply and the command is not run; a refused BDAT
+// has its chunk discarded as RFC 3030 asks. esash uses it for the 530 of
+// a TLS Required policy before STARTTLS (RFC 3207).
+type CommandChecker interface {
+	CheckCommand(c *Conn, cmd string) error
+}
+
+// AcceptReplier is an optional Session interface: the text of the 250
+// reply to a message Data accepted (esash names the message's MID there,
+// as AsyncOS does: "ok:  Message 1234 accepted").
+type AcceptReplier interface {
+	AcceptReply() string
+}
+
+// errUnsafeCommand answers a command line carrying NUL or a bare CR. Both
+// are forbidden in SMTP commands (RFC 5321 4.1.1 and 2.3.8); a CR inside a
+// line is also how command injections through naive parsers start.
+var errUnsafeCommand = &SMTPError{
+	Code:         501,
+	EnhancedCode: EnhancedCode{5, 5, 2},
+	Message:      "Syntax error: NUL or bare CR characters are not allowed in commands",
+}
+
+// unsafeCommand reports whether a command line (without its CRLF)
+// carries NUL or CR.
+func unsafeCommand(line string) bool {
+	return strings.ContainsAny(line, "\x00\r")
+}
+
+// readErrorReply is the reply to a read that failed in the middle of a
+// command or a message: the connection is in an unknown state and is
+// closed after it.
+func readErrorReply(err error) (int, EnhancedCode, string) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrTooLongLine):
+		return 500, EnhancedCode{5, 4, 0}, "Too long line, closing connection"
+	case errors.As(err, &ne) && ne.Timeout():
+		return 421, EnhancedCode{4, 4, 2}, "Timeout exceeded, closing connection"
+	}
+	return 421, EnhancedCode{4, 4, 0}, "Connection error, closing connection"
+}
+
+// closeAfterReadError writes a reply for a read error inside a command or a
+// message and closes the connection: what the client sends after a stalled
+// or cut line must never be parsed as commands. A backend reply of the 4xx
+// or 5xx class is kept (it already explains the failure); otherwise the
+// read error's own reply goes out.
+func (c *Conn) closeAfterReadError(readErr, backendErr error) {
+	code, ec, msg := readErrorReply(readErr)
+	var se *SMTPError
+	if errors.As(backendErr, &se) && se.Code >= 400 {
+		code, ec, msg = se.Code, se.EnhancedCode, se.Message
+	}
+	if !errors.Is(readErr, io.EOF) && !errors.Is(readErr, io.ErrUnexpectedEOF) && !errors.Is(readErr, net.ErrClosed) {
+		c.writeResponse(code, ec, msg)
+	}
+	c.Close()
+}
+
+// errTrackingReader remembers the first error its reader returned other
+// than io.EOF, so that BDAT can tell a client that stopped sending from a
+// backend that stopped reading.
+type errTrackingReader struct {
+	r   io.Reader
+	err error
+}
+
+func (t *errTrackingReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF && t.err == nil {
+		t.err = err
+	}
+	return n, err
+}
+
+// checkCommand runs the Backend's CommandChecker, if any, and answers a
+// refusal. It reports whether the command may run.
+func (c *Conn) checkCommand(cmd, arg string) bool {
+	cc, ok := c.server.Backend.(CommandChecker)
+	if !ok {
+		return true
+	}
+	err := cc.CheckCommand(c, cmd)
+	if err == nil {
+		return true
+	}
+	c.writeError(503, EnhancedCode{5, 5, 1}, err)
+	if cmd == "BDAT" {
+		// The chunk follows the command even when it is refused; if its
+		// size cannot be read, its end cannot be found either.
+		f := strings.Fields(arg)
+		size, perr := uint64(0), error(nil)
+		if len(f) > 0 {
+			size, perr = strconv.ParseUint(f[0], 10, 32)
+		}
+		if len(f) == 0 || perr != nil {
+			c.Close()
+			return false
+		}
+		c.discardChunk(int64(size))
+	}
+	return false
+}
+
+// discardChunk reads and drops a BDAT chunk that is not passed to the
+// backend; a read error closes the connection.
+func (c *Conn) discardChunk(size int64) bool {
+	c.lineLimitReader.LineLimit = 0
+	defer func() { c.lineLimitReader.LineLimit = c.server.MaxLineLength }()
+	tr := &errTrackingReader{r: c.text.R}
+	if n, _ := io.Copy(io.Discard, io.LimitReader(tr, size)); n < size {
+		err := tr.err
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		c.closeAfterReadError(err, nil)
+		return false
+	}
+	return true
+}
+
+// isClosed reports whether Close was called: the command loop stops then,
+// even if more input is buffered.
+func (c *Conn) isClosed() bool {
+	c.locker.Lock()
+	defer c.locker.Unlock()
+	return c.closed
+}
+
+// greetName is the first line of the EHLO reply and the HELO reply: the
+// server's own name, as RFC 5321 4.1.1.1 puts it there ("Hello <client>"
+// upstream, only when no Domain is set).
+func (c *Conn) greetName(client string) string {
+	if c.server.Domain != "" {
+		return c.server.Domain
+	}
+	return "Hello " + client
+}
+
+// readFullLine reads one line that ends with LF and returns it without
+// its line end (LF or CR LF, as textproto's ReadLine). A line cut by an
+// error or a timeout is never returned: only the error is.
+func (c *Conn) readFullLine() (string, error) {
+	var line []byte
+	for {
+		frag, err := c.text.R.ReadSlice('\n')
+		line = append(line, frag...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		break
+	}
+	n := len(line) - 1
+	if n > 0 && line[n-1] == '\r' {
+		n--
+	}
+	return string(line[:n]), nil
+}

@@ -1,0 +1,231 @@
+package smtp_test
+
+// Tests of the esash server patches (see ESASH-PATCH.md): a read error or
+// timeout inside a command, DATA, BDAT or AUTH closes the connection after
+// its reply; a failed STARTTLS closes it; NUL and bare CR are refused in
+// commands; the reply texts and the optional hooks.
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// rest reads every line the server still sends until it closes the
+// connection; it fails the test if the server keeps it open.
+func rest(t *testing.T, c net.Conn, scanner *bufio.Scanner) []string {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var lines []string
+	for scanner.Scan() {
+		lines = append(lines, scanner.Text())
+	}
+	if err := scanner.Err(); err != nil {
+		t.Fatalf("the server did not close the connection: %v (read %q)", err, lines)
+	}
+	return lines
+}
+
+func shortTimeout(s *smtp.Server) { s.ReadTimeout = 300 * time.Millisecond }
+
+// smuggled is what a stalled client sends after the timeout: if it were
+// parsed as commands, a second transaction would be accepted.
+const smuggled = "\r\n.\r\nMAIL FROM:<ceo@bank.example>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\nforged\r\n.\r\n"
+
+func expectClosedAfter421(t *testing.T, c net.Conn, scanner *bufio.Scanner) {
+	t.Helper()
+	lines := rest(t, c, scanner)
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "421 4.4.2 ") {
+		t.Fatalf("after the timeout: %q, want one 421 4.4.2 line and the end", lines)
+	}
+}
+
+func TestEsashDataTimeoutCloses(t *testing.T) {
+	_, s, c, scanner, _ := testServerEhlo(t, shortTimeout)
+	defer s.Close()
+	for _, cmd := range []string{"MAIL FROM:<a@example.org>", "RCPT TO:<b@example.com>", "DATA"} {
+		io.WriteString(c, cmd+"\r\n")
+		scanner.Scan()
+	}
+	io.WriteString(c, "Subject: stalled\r\n\r\nhalf a li")
+	time.Sleep(900 * time.Millisecond) // past the configured 300 ms
+	io.WriteString(c, smuggled)
+	expectClosedAfter421(t, c, scanner)
+}
+
+func TestEsashBdatTimeoutCloses(t *testing.T) {
+	_, s, c, scanner, _ := testServerEhlo(t, shortTimeout)
+	defer s.Close()
+	for _, cmd := range []string{"MAIL FROM:<a@example.org>", "RCPT TO:<b@example.com>"} {
+		io.WriteString(c, cmd+"\r\n")
+		scanner.Scan()
+	}
+	io.WriteString(c, "BDAT 200 LAST\r\nSubject: stalled\r\n")
+	time.Sleep(900 * time.Millisecond)
+	io.WriteString(c, strings.Repeat("x", 200)+smuggled)
+	expectClosedAfter421(t, c, scanner)
+}
+
+func TestEsashCommandTimeoutCloses(t *testing.T) {
+	_, s, c, scanner, _ := testServerEhlo(t, shortTimeout)
+	defer s.Close()
+	io.WriteString(c, "MAIL FROM:<a@exam")
+	time.Sleep(900 * time.Millisecond)
+	io.WriteString(c, "ple.org>\r\nRCPT TO:<b@example.com>\r\n")
+	expectClosedAfter421(t, c, scanner)
+}
+
+func TestEsashAuthTimeoutCloses(t *testing.T) {
+	_, s, c, scanner, _ := testServerEhlo(t, shortTimeout)
+	defer s.Close()
+	io.WriteString(c, "AUTH PLAIN\r\n")
+	scanner.Scan()
+	if scanner.Text() != "334 " {
+		t.Fatalf("AUTH: %q", scanner.Text())
+	}
+	time.Sleep(900 * time.Millisecond)
+	io.WriteString(c, "AHVzZXJuYW1lAHBhc3N3b3Jk\r\nMAIL FROM:<a@example.org>\r\n")
+	expectClosedAfter421(t, c, scanner)
+}
+
+// An overlong line inside DATA: 500, then the end (the rest of the line
+// is never read as commands).
+func TestEsashDataLongLineCloses(t *testing.T) {
+	_, s, c, scanner := testServerAuthenticated(t)
+	defer s.Close()
+	for _, cmd := range []string{"MAIL FROM:<a@example.org>", "RCPT TO:<b@example.com>", "DATA"} {
+		io.WriteString(c, cmd+"\r\n")
+		scanner.Scan()
+	}
+	io.WriteString(c, strings.Repeat("x", 3000)+smuggled)
+	lines := rest(t, c, scanner)
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "500 5.4.0 ") {
+		t.Fatalf("after an overlong DATA line: %q", lines)
+	}
+}
+
+func TestEsashUnsafeCommandBytes(t *testing.T) {
+	for name, line := range map[string]string{
+		"NUL in MAIL":     "MAIL FROM:<a\x00b@example.org>",
+		"bare CR in MAIL": "MAIL FROM:<a@example.org>\rRCPT TO:<x@y>",
+		"CR at the end":   "RCPT TO:<b@example.com>\r",
+		"NUL in EHLO":     "EHLO a\x00b",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, s, c, scanner, _ := testServerEhlo(t)
+			defer s.Close()
+			io.WriteString(c, line+"\r\n")
+			scanner.Scan()
+			if got := scanner.Text(); got != "501 5.5.2 Syntax error: NUL or bare CR characters are not allowed in commands" {
+				t.Fatalf("%q: %q", line, got)
+			}
+		})
+	}
+}
+
+func selfSigned(t *testing.T) tls.Certificate {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		DNSNames: []string{"localhost"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
+}
+
+// A failed STARTTLS handshake ends the connection: nothing that follows
+// runs in plaintext (RFC 3207 4.1).
+func TestEsashStartTLSFailureCloses(t *testing.T) {
+	cert := selfSigned(t)
+	_, s, c, scanner, _ := testServerEhlo(t, func(s *smtp.Server) {
+		s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	})
+	defer s.Close()
+	io.WriteString(c, "STARTTLS\r\n")
+	scanner.Scan()
+	if !strings.HasPrefix(scanner.Text(), "220 ") {
+		t.Fatalf("STARTTLS: %q", scanner.Text())
+	}
+	// Not a ClientHello: plaintext commands, as an injection would send.
+	io.WriteString(c, "EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\n")
+	for _, l := range rest(t, c, scanner) {
+		if strings.HasPrefix(l, "250") {
+			t.Fatalf("a command ran after the failed handshake: %q", l)
+		}
+	}
+}
+
+// The replies: the server's name first in EHLO and HELO, AsyncOS's
+// sender and recipient texts.
+func TestEsashReplies(t *testing.T) {
+	_, s, c, scanner := testServerGreeted(t)
+	defer s.Close()
+	for _, x := range []struct{ cmd, want string }{
+		{"HELO client.example", "250 2.0.0 localhost"},
+		{"MAIL FROM:<a@example.org>", "250 2.1.0 sender <a@example.org> ok"},
+		{"RCPT TO:<b@example.com>", "250 2.1.5 recipient <b@example.com> ok"},
+	} {
+		io.WriteString(c, x.cmd+"\r\n")
+		scanner.Scan()
+		if scanner.Text() != x.want {
+			t.Fatalf("%s: %q, want %q", x.cmd, scanner.Text(), x.want)
+		}
+	}
+}
+
+// hookBackend refuses VRFY and BDAT through CommandChecker and names the
+// message in the reply to the final dot through AcceptReplier.
+type hookBackend struct{ backend }
+
+type hookSession struct{ smtp.Session }
+
+func (hookBackend) CheckCommand(_ *smtp.Conn, cmd string) error {
+	if cmd == "VRFY" || cmd == "BDAT" {
+		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Must issue a STARTTLS command first"}
+	}
+	return nil
+}
+
+func (b *hookBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	s, err := b.backend.NewSession(c)
+	return hookSession{s}, err
+}
+
+func (hookSession) AcceptReply() string { return "ok:  Message 1234 accepted" }
+
+func TestEsashHooks(t *testing.T) {
+	_, s, c, scanner := testServerGreeted(t, func(s *smtp.Server) { s.Backend = &hookBackend{} })
+	defer s.Close()
+	for _, x := range []struct{ send, want string }{
+		{"VRFY postmaster\r\n", "530 5.7.0 Must issue a STARTTLS command first"},
+		// The refused chunk is skipped, not read as commands.
+		{"BDAT 12\r\nNOOP\r\nNOOP\r\n", "530 5.7.0 Must issue a STARTTLS command first"},
+		{"HELO client.example\r\n", "250 2.0.0 localhost"},
+		{"MAIL FROM:<a@example.org>\r\n", "250 2.1.0 sender <a@example.org> ok"},
+		{"RCPT TO:<b@example.com>\r\n", "250 2.1.5 recipient <b@example.com> ok"},
+		{"DATA\r\n", "354 Go ahead. End your data with <CR><LF>.<CR><LF>"},
+		{"hello\r\n.\r\n", "250 2.0.0 ok:  Message 1234 accepted"},
+	} {
+		io.WriteString(c, x.send)
+		scanner.Scan()
+		if scanner.Text() != x.want {
+			t.Fatalf("%q: %q, want %q", x.send, scanner.Text(), x.want)
+		}
+	}
+}
