@@ -2,9 +2,11 @@ package shell
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	prompt "github.com/c-bata/go-prompt"
 	"github.com/chzyer/readline"
@@ -31,12 +33,17 @@ type TermReader struct {
 	anyKey   atomic.Bool // the pager waits: any key ends the line
 	complete func() []prompt.Suggest
 	n        int
+	capped   *lineCapReader // nil on the process's own terminal
 }
 
 // NewTermReader starts readline on a terminal. complete supplies the
 // words that Tab completes at the current prompt.
 func NewTermReader(o TermOptions, complete func() []prompt.Suggest) (*TermReader, error) {
 	t := &TermReader{complete: complete}
+	if o.Stdin != nil {
+		t.capped = &lineCapReader{r: o.Stdin}
+		o.Stdin = t.capped
+	}
 	cfg := &readline.Config{
 		HistoryFile:     o.HistoryFile,
 		HistoryLimit:    1000,
@@ -79,6 +86,13 @@ func (t *TermReader) read(p string, history bool) (string, error) {
 		return "", io.EOF
 	}
 	t.n++
+	if t.capped != nil && utf8.RuneCountInString(line) > MaxTermLine {
+		// A cut line is never run: a command missing its end could do
+		// something else than was meant. Ctrl-C's meaning: back to the
+		// prompt, nothing changed.
+		fmt.Fprintf(t.rl.Stdout(), "The line is longer than %d characters: it was discarded.\n", MaxTermLine)
+		return "", ErrInterrupt
+	}
 	if history && strings.TrimSpace(line) != "" {
 		_ = t.rl.SaveHistory(line)
 	}
