@@ -3,6 +3,7 @@ package shell
 import (
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // MaxTermLine is the longest line a terminal session accepts. readline
@@ -25,10 +26,14 @@ const MaxTermLine = 4096
 type lineCapReader struct {
 	r io.Reader
 
-	mu      sync.Mutex
-	n       int  // characters on the current line
-	inEsc   bool // inside an escape sequence
-	skipUTF bool // dropping a character's continuation bytes
+	mu    sync.Mutex
+	n     int  // characters on the current line
+	inEsc bool // inside an escape sequence
+	// delivered counts the bytes of printable characters passed on,
+	// outside escape sequences: TermReader compares it with what
+	// readline has processed to see a paste still queued.
+	delivered atomic.Int64
+	skipUTF   bool // dropping a character's continuation bytes
 }
 
 func (l *lineCapReader) Read(p []byte) (int, error) {
@@ -71,7 +76,7 @@ func (l *lineCapReader) keep(c byte) bool {
 		return true
 	case c < 0x20:
 		return true
-	case c >= 0x80 && c < 0xc0: // a continuation byte
+	case c >= 0x80 && c < 0xc0: // a continuation byte, counted with its lead
 		return !l.skipUTF
 	}
 	l.skipUTF = false
@@ -80,7 +85,22 @@ func (l *lineCapReader) keep(c byte) bool {
 		return false
 	}
 	l.n++
+	l.delivered.Add(int64(utf8Len(c)))
 	return true
+}
+
+// utf8Len is the length of the UTF-8 sequence lead byte c starts (1 for
+// a byte that cannot start one: readline reads it as U+FFFD).
+func utf8Len(c byte) int {
+	switch {
+	case c >= 0xf0 && c < 0xf8:
+		return 4
+	case c >= 0xe0:
+		return 3
+	case c >= 0xc0:
+		return 2
+	}
+	return 1
 }
 
 func (l *lineCapReader) Close() error {

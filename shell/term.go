@@ -34,15 +34,19 @@ type TermReader struct {
 	complete func() []prompt.Suggest
 	n        int
 	capped   *lineCapReader // nil on the process's own terminal
+	paste    *pasteState    // nil on the process's own terminal
 }
 
 // NewTermReader starts readline on a terminal. complete supplies the
 // words that Tab completes at the current prompt.
 func NewTermReader(o TermOptions, complete func() []prompt.Suggest) (*TermReader, error) {
 	t := &TermReader{complete: complete}
-	if o.Stdin != nil {
+	stdout := o.Stdout
+	if o.Stdin != nil && o.Stdout != nil {
 		t.capped = &lineCapReader{r: o.Stdin}
 		o.Stdin = t.capped
+		t.paste = &pasteState{in: t.capped, out: &muteWriter{w: o.Stdout}}
+		stdout = t.paste.out
 	}
 	cfg := &readline.Config{
 		HistoryFile:     o.HistoryFile,
@@ -50,9 +54,12 @@ func NewTermReader(o TermOptions, complete func() []prompt.Suggest) (*TermReader
 		AutoComplete:    completer{t},
 		InterruptPrompt: "^C",
 		Stdin:           o.Stdin,
-		Stdout:          o.Stdout,
+		Stdout:          stdout,
 		Stderr:          o.Stdout,
 		FuncFilterInputRune: func(r rune) (rune, bool) {
+			if t.paste != nil {
+				t.paste.filter(r)
+			}
 			if t.anyKey.Load() {
 				return readline.CharEnter, true
 			}
@@ -73,12 +80,18 @@ func NewTermReader(o TermOptions, complete func() []prompt.Suggest) (*TermReader
 		return nil, err
 	}
 	t.rl = rl
+	if t.paste != nil {
+		t.paste.rl.Store(rl)
+	}
 	return t, nil
 }
 
 func (t *TermReader) read(p string, history bool) (string, error) {
 	t.rl.SetPrompt(p)
 	line, err := t.rl.Readline()
+	if err != nil && t.paste != nil {
+		t.paste.lineDone("", "")
+	}
 	switch {
 	case errors.Is(err, readline.ErrInterrupt):
 		return "", ErrInterrupt
@@ -86,6 +99,9 @@ func (t *TermReader) read(p string, history bool) (string, error) {
 		return "", io.EOF
 	}
 	t.n++
+	if t.paste != nil {
+		t.paste.lineDone(p, line)
+	}
 	if t.capped != nil && utf8.RuneCountInString(line) > MaxTermLine {
 		// A cut line is never run: a command missing its end could do
 		// something else than was meant. Ctrl-C's meaning: back to the
