@@ -316,8 +316,24 @@ func (n *xnode) errf(format string, args ...any) error {
 	return &ConfigFileError{Line: n.line, Msg: fmt.Sprintf(format, args...)}
 }
 
-// maxExportDepth bounds nesting: a configuration is a handful of levels deep.
-const maxExportDepth = 32
+// Limits of ParseExport. The whole file becomes a tree of xnodes (about
+// 120 bytes each), so a file of nothing but <x/> (4 bytes) once cost 30
+// times its size, 1.8 GB for 48 MB (issue 12, item 7). The limits bound
+// the tree whatever the file, far above any real configuration (10,000
+// destination entries export as 130,000 elements and 4.7 MB):
+const (
+	// maxExportDepth bounds nesting: a configuration is a handful of
+	// levels deep.
+	maxExportDepth = 32
+	// maxExportElements bounds the tree: about 60 MB of nodes at most.
+	maxExportElements = 500_000
+	// maxExportToken bounds one token (a tag with its attributes, a
+	// text, a comment): encoding/xml builds it whole before returning it.
+	maxExportToken = 4 << 20
+	// maxExportAttrs bounds the attributes of one element (<config>
+	// has six).
+	maxExportAttrs = 16
+)
 
 // Imported is a configuration file read by ParseExport, not yet turned into
 // a configuration: an encrypted one needs its passphrase first.
@@ -334,78 +350,9 @@ func ParseExport(data []byte) (*Imported, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, ErrEmptyFile
 	}
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = true
-	d.CharsetReader = func(label string, r io.Reader) (io.Reader, error) {
-		return nil, fmt.Errorf("unsupported encoding %q: the file must be UTF-8", label)
-	}
-	var stack []*xnode
-	var root *xnode
-	for {
-		// RawToken: element nesting is checked here, and namespaces are
-		// refused rather than resolved (a third of the time of Token).
-		tok, err := d.RawToken()
-		if err == io.EOF {
-			if len(stack) > 0 {
-				line, _ := d.InputPos()
-				return nil, &ConfigFileError{Line: line, Msg: fmt.Sprintf("unexpected end of file: <%s> is not closed", stack[len(stack)-1].name)}
-			}
-			break
-		}
-		line, _ := d.InputPos()
-		if err != nil {
-			var se *xml.SyntaxError
-			if errors.As(err, &se) {
-				return nil, &ConfigFileError{Line: se.Line, Msg: se.Msg}
-			}
-			return nil, &ConfigFileError{Line: line, Msg: err.Error()}
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if root != nil && len(stack) == 0 {
-				return nil, &ConfigFileError{Line: line, Msg: "more than one root element"}
-			}
-			if len(stack) >= maxExportDepth {
-				return nil, &ConfigFileError{Line: line, Msg: "elements nested too deep"}
-			}
-			if t.Name.Space != "" {
-				return nil, &ConfigFileError{Line: line, Msg: fmt.Sprintf("unexpected namespace on <%s>", t.Name.Local)}
-			}
-			n := &xnode{name: t.Name.Local, line: line}
-			for _, a := range t.Attr {
-				if n.attrs == nil {
-					n.attrs = map[string]string{}
-				}
-				if a.Name.Space != "" {
-					return nil, &ConfigFileError{Line: line, Msg: fmt.Sprintf("unexpected attribute %s:%s on <%s>", a.Name.Space, a.Name.Local, n.name)}
-				}
-				n.attrs[a.Name.Local] = a.Value
-			}
-			if len(stack) > 0 {
-				p := stack[len(stack)-1]
-				p.children = append(p.children, n)
-			} else {
-				root = n
-			}
-			stack = append(stack, n)
-		case xml.EndElement:
-			if len(stack) == 0 || t.Name.Space != "" || t.Name.Local != stack[len(stack)-1].name {
-				open := "nothing"
-				if len(stack) > 0 {
-					open = "<" + stack[len(stack)-1].name + ">"
-				}
-				return nil, &ConfigFileError{Line: line, Msg: fmt.Sprintf("element %s closed by </%s>", open, t.Name.Local)}
-			}
-			stack = stack[:len(stack)-1]
-		case xml.CharData:
-			if len(stack) == 0 {
-				if len(bytes.TrimSpace(t)) > 0 {
-					return nil, &ConfigFileError{Line: line, Msg: "text outside the root element"}
-				}
-				continue
-			}
-			stack[len(stack)-1].text.Write(t)
-		}
+	root, err := parseTree(data)
+	if err != nil {
+		return nil, err
 	}
 	if root == nil {
 		return nil, ErrEmptyFile

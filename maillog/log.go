@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 )
 
 // Log is one named AsyncOS log (for example "mail_logs" with prefix "mail")
@@ -108,7 +109,28 @@ func (l *Log) Tracef(format string, args ...any) { l.Logf(Trace, format, args...
 func (l *Log) Logf(level Level, format string, args ...any) {
 	// Formatting happens outside the lock so slow Stringers do not
 	// serialise every writer.
-	l.write(level, fmt.Sprintf(format, args...))
+	l.write(level, capLine(fmt.Sprintf(format, args...), l.opts.MaxLine))
+}
+
+// capLine cuts msg to max bytes once escaped, at a character boundary, and
+// says how long it was. Escaping first keeps a cut from splitting an
+// escape sequence.
+func capLine(msg string, max int) string {
+	if max <= 0 || len(msg) <= max {
+		return msg
+	}
+	esc := escaper.Replace(msg)
+	if len(esc) <= max {
+		return msg
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(esc[cut]) {
+		cut--
+	}
+	if cut > 0 && esc[cut-1] == '\\' {
+		cut--
+	}
+	return fmt.Sprintf("%s [cut: %d bytes]", esc[:cut], len(msg))
 }
 
 func (l *Log) write(level Level, msg string) {

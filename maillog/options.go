@@ -23,13 +23,17 @@ type Options struct {
 	MaxFiles int
 	// SubscriberBuffer is the channel capacity handed out by Subscribe.
 	SubscriberBuffer int
+	// MaxLine caps a message at this many bytes after escaping (0: no
+	// cap); the rest is replaced by "[cut: N bytes]", N the message's
+	// length. cli_logs sets it: a pasted line must not fill the log.
+	MaxLine int
 	// Now is the clock for line timestamps and rotated file names;
 	// tests inject a fake one.
 	Now func() time.Time
 }
 
 func (o Options) withDefaults() (Options, error) {
-	if o.MaxSize < 0 || o.MaxFiles < 0 || o.SubscriberBuffer < 0 {
+	if o.MaxSize < 0 || o.MaxFiles < 0 || o.SubscriberBuffer < 0 || o.MaxLine < 0 {
 		return o, fmt.Errorf("maillog: MaxSize %d, MaxFiles %d, SubscriberBuffer %d: %w",
 			o.MaxSize, o.MaxFiles, o.SubscriberBuffer, ErrInvalidOption)
 	}

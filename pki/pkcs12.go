@@ -19,6 +19,9 @@ import (
 // "-legacy", older Windows), which OpenSSL 3 cannot read without its
 // legacy provider, so the caller can suggest re-exporting.
 func DecodePKCS12(data []byte, password string) (key crypto.Signer, leaf *x509.Certificate, chain []*x509.Certificate, legacy bool, err error) {
+	if err := checkPKCS12Work(data); err != nil {
+		return nil, nil, nil, false, err
+	}
 	k, first, rest, err := pkcs12.DecodeChain(data, password)
 	if err != nil {
 		return nil, nil, nil, false, pkcs12Error(err)

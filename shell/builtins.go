@@ -124,7 +124,7 @@ func CommitError(s *Session, err error) error {
 		s.Println("Other commits wait until its author confirms it or it is rolled back.")
 		return errors.New("commit refused: a confirmed commit is pending")
 	case errors.Is(err, store.ErrApply):
-		s.Printf("Commit failed: %v\n", errors.Unwrap(err))
+		s.Printf("Commit failed: %s\n", s.RelativePaths(fmt.Sprint(errors.Unwrap(err))))
 		s.Println("The running configuration is unchanged.")
 		return errors.New("commit failed: cannot apply")
 	}

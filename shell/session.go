@@ -2,11 +2,8 @@ package shell
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -154,79 +151,3 @@ func (e *FileError) Error() string {
 }
 
 func (e *FileError) Unwrap() error { return e.Err }
-
-// ReadConfigFile reads a file the administrator named from the
-// configuration directory: a regular file of at most MaxConfigFile bytes.
-// A bad name is refused with CheckFileName's message, any other failure
-// with a *FileError; both texts can be shown as they are.
-func (s *Session) ReadConfigFile(name string) ([]byte, error) {
-	path, msg := s.ConfigFile(name)
-	if msg != "" {
-		return nil, errors.New(msg)
-	}
-	fail := func(reason string, err error) error {
-		return &FileError{Op: "reading", Reason: reason, Err: err}
-	}
-	st, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, fail(fmt.Sprintf("the file %q does not exist in the configuration directory", name), err)
-	case err != nil:
-		return nil, fail("", err)
-	case !st.Mode().IsRegular():
-		return nil, fail(fmt.Sprintf("%q is not a regular file", name), nil)
-	case st.Size() > MaxConfigFile:
-		return nil, fail(fmt.Sprintf("%q is larger than %d MB", name, MaxConfigFile>>20), nil)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fail("", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxConfigFile+1))
-	if err != nil {
-		return nil, fail("", err)
-	}
-	if len(data) > MaxConfigFile { // it grew since Stat
-		return nil, fail(fmt.Sprintf("%q is larger than %d MB", name, MaxConfigFile>>20), nil)
-	}
-	return data, nil
-}
-
-// WriteConfigFile writes a file into the configuration directory (made if
-// missing) atomically: temporary file, fsync, rename, so an export
-// interrupted half-way never leaves a truncated file under the final name.
-// A bad name is refused with CheckFileName's message, any other failure
-// with a *FileError; both texts can be shown as they are.
-func (s *Session) WriteConfigFile(name string, data []byte, perm os.FileMode) error {
-	path, msg := s.ConfigFile(name)
-	if msg != "" {
-		return errors.New(msg)
-	}
-	dir := filepath.Dir(path)
-	err := os.MkdirAll(dir, 0o700)
-	var tmp *os.File
-	if err == nil {
-		tmp, err = os.CreateTemp(dir, ".export-*")
-	}
-	if err != nil {
-		return &FileError{Op: "writing", Err: err}
-	}
-	defer os.Remove(tmp.Name())
-	if _, err = tmp.Write(data); err == nil {
-		err = tmp.Chmod(perm)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return &FileError{Op: "writing", Err: err}
-	}
-	return nil
-}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -191,9 +192,9 @@ func (sh *Shell) runLine(s *Session, line string) (done bool, code int) {
 			s.Println()
 			s.Println("-- Changes not recorded.")
 		default:
-			s.Println(errorText(err))
+			s.Println(s.errorText(err))
 			if !s.In.Interactive() {
-				s.Errorf("esash: line %d: %s", s.In.Line(), errorText(err))
+				s.Errorf("esash: line %d: %s", s.In.Line(), s.errorText(err))
 				return true, s.abortScript()
 			}
 		}
@@ -211,12 +212,35 @@ func (s *Session) abortScript() int {
 	return 1
 }
 
-func errorText(err error) string {
-	msg := err.Error()
+func (s *Session) errorText(err error) string {
+	msg := s.RelativePaths(err.Error())
 	if msg == "" {
 		return "Error."
 	}
 	return strings.ToUpper(msg[:1]) + msg[1:]
+}
+
+// RelativePaths rewrites paths under the data directory in msg relative
+// to it ("open logs/cli_logs/..."): where the appliance keeps its data is
+// none of an administrator's concern, and errors from the file system
+// carry absolute paths (issue 12, item 11).
+func (s *Session) RelativePaths(msg string) string {
+	if s.DataDir == "" {
+		return msg
+	}
+	dirs := []string{s.DataDir}
+	if abs, err := filepath.Abs(s.DataDir); err == nil && abs != s.DataDir {
+		dirs = append(dirs, abs)
+	}
+	for _, d := range dirs {
+		d = strings.TrimSuffix(d, string(filepath.Separator))
+		if d == "" || d == "." {
+			continue
+		}
+		msg = strings.ReplaceAll(msg, d+string(filepath.Separator), "")
+		msg = strings.ReplaceAll(msg, d, "the data directory")
+	}
+	return msg
 }
 
 // exec runs one command; Ctrl-C or a panic leave the draft as it was

@@ -2,9 +2,11 @@ package shell
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	prompt "github.com/c-bata/go-prompt"
 	"github.com/chzyer/readline"
@@ -31,21 +33,33 @@ type TermReader struct {
 	anyKey   atomic.Bool // the pager waits: any key ends the line
 	complete func() []prompt.Suggest
 	n        int
+	capped   *lineCapReader // nil on the process's own terminal
+	paste    *pasteState    // nil on the process's own terminal
 }
 
 // NewTermReader starts readline on a terminal. complete supplies the
 // words that Tab completes at the current prompt.
 func NewTermReader(o TermOptions, complete func() []prompt.Suggest) (*TermReader, error) {
 	t := &TermReader{complete: complete}
+	stdout := o.Stdout
+	if o.Stdin != nil && o.Stdout != nil {
+		t.capped = &lineCapReader{r: o.Stdin}
+		o.Stdin = t.capped
+		t.paste = &pasteState{in: t.capped, out: &muteWriter{w: o.Stdout}}
+		stdout = t.paste.out
+	}
 	cfg := &readline.Config{
 		HistoryFile:     o.HistoryFile,
 		HistoryLimit:    1000,
 		AutoComplete:    completer{t},
 		InterruptPrompt: "^C",
 		Stdin:           o.Stdin,
-		Stdout:          o.Stdout,
+		Stdout:          stdout,
 		Stderr:          o.Stdout,
 		FuncFilterInputRune: func(r rune) (rune, bool) {
+			if t.paste != nil {
+				t.paste.filter(r)
+			}
 			if t.anyKey.Load() {
 				return readline.CharEnter, true
 			}
@@ -66,12 +80,18 @@ func NewTermReader(o TermOptions, complete func() []prompt.Suggest) (*TermReader
 		return nil, err
 	}
 	t.rl = rl
+	if t.paste != nil {
+		t.paste.rl.Store(rl)
+	}
 	return t, nil
 }
 
 func (t *TermReader) read(p string, history bool) (string, error) {
 	t.rl.SetPrompt(p)
 	line, err := t.rl.Readline()
+	if err != nil && t.paste != nil {
+		t.paste.lineDone("", "")
+	}
 	switch {
 	case errors.Is(err, readline.ErrInterrupt):
 		return "", ErrInterrupt
@@ -79,6 +99,16 @@ func (t *TermReader) read(p string, history bool) (string, error) {
 		return "", io.EOF
 	}
 	t.n++
+	if t.paste != nil {
+		t.paste.lineDone(p, line)
+	}
+	if t.capped != nil && utf8.RuneCountInString(line) > MaxTermLine {
+		// A cut line is never run: a command missing its end could do
+		// something else than was meant. Ctrl-C's meaning: back to the
+		// prompt, nothing changed.
+		fmt.Fprintf(t.rl.Stdout(), "The line is longer than %d characters: it was discarded.\n", MaxTermLine)
+		return "", ErrInterrupt
+	}
 	if history && strings.TrimSpace(line) != "" {
 		_ = t.rl.SaveHistory(line)
 	}

@@ -13,7 +13,10 @@ import (
 //   - per source address (IPv6: its /64): failed passwords and connections
 //     that ended without logging in. Past a few, the source is shut out
 //     for a back-off that doubles with each further failure: its new
-//     connections are dropped and its password attempts refused unchecked;
+//     connections are offered public keys only, and password attempts on
+//     connections already open are refused unchecked. Its connections are
+//     not dropped: a key login from behind the same NAT as an attacker
+//     must still get in;
 //   - per account: failed passwords. Past a few, the account is locked
 //     for a doubling back-off against every source that has failed before;
 //     a source with a clean record can still try, so an attacker cannot
@@ -120,9 +123,6 @@ func (l *limiter) admit(src netip.Prefix, kill func()) (done func(), ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if r := l.sources[src]; r != nil && now.Before(r.until) {
-		return nil, false
-	}
 	if len(l.unauth[src]) >= l.lim.MaxUnauthPerSrc {
 		return nil, false
 	}
@@ -166,6 +166,15 @@ func (l *limiter) removeLocked(p *pending) {
 			return
 		}
 	}
+}
+
+// sourceShutOut reports whether src is in a back-off: its new
+// connections are not offered passwords.
+func (l *limiter) sourceShutOut(src netip.Prefix) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.sources[src]
+	return r != nil && l.now().Before(r.until)
 }
 
 // allowPassword reports whether a password attempt for user from src is

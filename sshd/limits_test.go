@@ -36,11 +36,16 @@ func TestBackoffGrows(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("back-offs %v, want %v", got, want)
 	}
-	if _, ok := l.admit(a, func() {}); ok {
-		t.Fatal("a shut-out source was admitted")
+	// A shut-out source is still admitted (its key logins are never
+	// delayed), its passwords are not.
+	if _, ok := l.admit(a, func() {}); !ok {
+		t.Fatal("a shut-out source was refused a connection: key logins would be too")
+	}
+	if l.allowPassword(a, "admin") {
+		t.Fatal("a shut-out source may try passwords")
 	}
 	c.add(10*time.Second + time.Millisecond)
-	if _, ok := l.admit(a, func() {}); !ok {
+	if !l.allowPassword(a, "admin") {
 		t.Fatal("the source is still shut out after its back-off")
 	}
 	// Failures are forgotten after a quiet hour.

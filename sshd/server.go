@@ -429,7 +429,7 @@ func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 		return &gossh.ServerConfig{NoClientAuth: true,
 			NoClientAuthCallback: func(gossh.ConnMetadata) (*gossh.Permissions, error) { return nil, errDenied }}
 	}
-	return &gossh.ServerConfig{
+	cfg := &gossh.ServerConfig{
 		MaxAuthTries: s.lim.lim.MaxAuthTries,
 		// gliderlabs sets NoClientAuth when none of its own handlers is
 		// set; this callback keeps "none" from ever succeeding.
@@ -445,6 +445,14 @@ func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 		AuthLogCallback: func(c gossh.ConnMetadata, method string, err error) { s.authLog(st, c, method, err) },
 		BannerCallback:  func(gossh.ConnMetadata) string { return s.banner() },
 	}
+	if s.lim.sourceShutOut(st.src) {
+		// Without a password callback x/crypto offers public keys only:
+		// the client is not even asked for a password it could not use,
+		// and the administrator's key still logs in. Not logged: a
+		// source could churn connections to fill the log.
+		cfg.PasswordCallback = nil
+	}
+	return cfg
 }
 
 // banner explains, before login, why a fresh appliance refuses passwords.

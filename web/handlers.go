@@ -63,6 +63,10 @@ func (s *Server) routes() http.Handler {
 			s.plain(w, r)
 			return
 		}
+		// HSTS on every HTTPS response, for a year; not on plain HTTP,
+		// where browsers ignore it (RFC 6797 7.2). Not includeSubDomains:
+		// names under the appliance's are not the appliance's to bind.
+		h.Set("Strict-Transport-Security", "max-age=31536000")
 		secured.ServeHTTP(w, r)
 	})
 }

@@ -101,7 +101,10 @@ func openAppliance(o options) (*appliance, error) {
 		db.Close()
 		return nil, fmt.Errorf("pid file: %w", err)
 	}
-	a.cliLog, err = maillog.Open(filepath.Join(o.dataDir, "logs"), "cli_logs", "cli", maillog.Options{Now: o.now})
+	// A pasted line of 50,000 characters is recorded by its start and
+	// length (issue 12, item 11).
+	const cliLogMaxLine = 2048
+	a.cliLog, err = maillog.Open(filepath.Join(o.dataDir, "logs"), "cli_logs", "cli", maillog.Options{Now: o.now, MaxLine: cliLogMaxLine})
 	if err != nil {
 		a.Close()
 		return nil, err

@@ -259,7 +259,7 @@ func exportCAs(s *shell.Session) error {
 		}
 		list = custom[i : i+1]
 	}
-	fname, path, err := askExportFile(s, "Enter a name for the exported file:", "custom_ca.pem")
+	fname, _, err := askExportFile(s, "Enter a name for the exported file:", "custom_ca.pem")
 	if err != nil {
 		return err
 	}
@@ -267,7 +267,7 @@ func exportCAs(s *shell.Session) error {
 	for _, ca := range list {
 		b.WriteString(ca.PEM)
 	}
-	if err := writeConfigFile(path, []byte(b.String())); err != nil {
+	if err := writeConfigFile(s, fname, []byte(b.String())); err != nil {
 		return refuse(s, "Cannot write configuration/%s: %v.", fname, err)
 	}
 	s.Printf("Exported %s to configuration/%s.\n", plural(len(list), "custom certificate authority"), fname)
@@ -392,11 +392,11 @@ func exportSystemCAs(s *shell.Session) error {
 		s.Println("The system certificate authorities cannot be listed on this platform.")
 		return nil
 	}
-	fname, path, err := askExportFile(s, "Enter a name for the exported file:", "system_ca.pem")
+	fname, _, err := askExportFile(s, "Enter a name for the exported file:", "system_ca.pem")
 	if err != nil {
 		return err
 	}
-	if err := writeConfigFile(path, pki.EncodeCertificatePEM(certs...)); err != nil {
+	if err := writeConfigFile(s, fname, pki.EncodeCertificatePEM(certs...)); err != nil {
 		return refuse(s, "Cannot write configuration/%s: %v.", fname, err)
 	}
 	s.Printf("Exported %s to configuration/%s.\n", plural(len(certs), "system certificate authority"), fname)

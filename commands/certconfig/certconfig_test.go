@@ -173,11 +173,13 @@ func TestKeygenProgress(t *testing.T) {
 
 // Exports are written with mode 0600, also over an existing file.
 func TestWriteConfigFileMode(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
+	e := newEnv(t, testNow)
+	p := filepath.Join(e.Dir, "configuration", "f")
 	if err := os.WriteFile(p, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeConfigFile(p, []byte("new")); err != nil {
+	s := &shell.Session{DataDir: e.Dir}
+	if err := writeConfigFile(s, "f", []byte("new")); err != nil {
 		t.Fatal(err)
 	}
 	st, err := os.Stat(p)

@@ -121,11 +121,11 @@ func showCSR(s *shell.Session, p config.Certificate, strict bool) error {
 	}
 	s.Printf("%s\n", strings.TrimRight(string(csr), "\n"))
 	fname := p.Name + ".csr"
-	path, msg := s.ConfigFile(fname)
+	_, msg := s.ConfigFile(fname)
 	if msg != "" {
 		return refuse(s, "%s", msg)
 	}
-	if err := writeConfigFile(path, csr); err != nil {
+	if err := writeConfigFile(s, fname, csr); err != nil {
 		return refuse(s, "Cannot write configuration/%s: %v.", fname, err)
 	}
 	s.Printf("The CSR was written to configuration/%s.\n", fname)

@@ -17,7 +17,7 @@ func exportProfile(s *shell.Session) error {
 	if err != nil {
 		return err
 	}
-	fname, path, err := askExportFile(s, "Enter a name for the exported file:", p.Name+".p12")
+	fname, _, err := askExportFile(s, "Enter a name for the exported file:", p.Name+".p12")
 	if err != nil {
 		return err
 	}
@@ -34,7 +34,7 @@ func exportProfile(s *shell.Session) error {
 	if err != nil {
 		return refuse(s, "Cannot export profile %s: %v.", p.Name, err)
 	}
-	if err := writeConfigFile(path, der); err != nil {
+	if err := writeConfigFile(s, fname, der); err != nil {
 		return refuse(s, "Cannot write configuration/%s: %v.", fname, err)
 	}
 	s.Printf("Certificate profile %s was exported to configuration/%s (PKCS#12, AES-256).\n", p.Name, fname)

@@ -3,6 +3,7 @@ package certconfig
 import (
 	"crypto"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -124,16 +125,12 @@ func (t trust) source(root *x509.Certificate) string {
 }
 
 // readConfigFile reads a file the administrator named in the
-// configuration directory, refusing oversized ones before reading them
-// whole.
+// configuration directory, never through a symbolic link (shell's
+// OpenConfigFile), refusing oversized ones before reading them whole.
 func readConfigFile(s *shell.Session, fname string) ([]byte, error) {
-	path, msg := s.ConfigFile(fname)
-	if msg != "" {
-		return nil, fmt.Errorf("%s", msg)
-	}
-	f, err := os.Open(path)
+	f, err := s.OpenConfigFile(fname)
 	if err != nil {
-		return nil, fmt.Errorf("the file %q cannot be read: %w", fname, errUnwrapPath(err))
+		return nil, fmt.Errorf("the file %q cannot be read: %w", fname, fileReason(err))
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, pki.MaxInputSize+1))
@@ -156,6 +153,19 @@ func errUnwrapPath(err error) error {
 	return err
 }
 
+// fileReason is what the shell's *FileError says the administrator can
+// act on, or the bare system error, never a path.
+func fileReason(err error) error {
+	var fe *shell.FileError
+	if errors.As(err, &fe) {
+		if fe.Reason != "" {
+			return errors.New(fe.Reason)
+		}
+		return errUnwrapPath(fe.Err)
+	}
+	return err
+}
+
 // fileExists is the check of a question asking for a file to import.
 func fileExists(s *shell.Session) func(string) string {
 	return func(fname string) string {
@@ -171,21 +181,11 @@ func fileExists(s *shell.Session) func(string) string {
 }
 
 // writeConfigFile writes an export with mode 0600, also when it replaces
-// an existing file (O_CREATE keeps the mode of a file that exists).
-func writeConfigFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return errUnwrapPath(err)
-	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return errUnwrapPath(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return errUnwrapPath(err)
-	}
-	return errUnwrapPath(f.Close())
+// an existing file, through the shell's WriteConfigFile: a new file
+// renamed over the name, so that a symbolic link there is replaced rather
+// than written through.
+func writeConfigFile(s *shell.Session, fname string, data []byte) error {
+	return fileReason(s.WriteConfigFile(fname, data, 0o600))
 }
 
 // askExportFile asks for the name of a file to write in the configuration

@@ -385,7 +385,6 @@ func (e *editor) hatPrint(s *shell.Session) error {
 }
 
 func (e *editor) hatImport(s *shell.Session) error {
-	var path string
 	name, err := s.Ask("Enter the name of the file to import:", "", func(a string) string {
 		p, msg := s.ConfigFile(a)
 		if msg != "" {
@@ -394,13 +393,12 @@ func (e *editor) hatImport(s *shell.Session) error {
 		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
 			return fmt.Sprintf("The file %q does not exist in the configuration directory.", a)
 		}
-		path = p
 		return ""
 	})
 	if err != nil {
 		return err
 	}
-	text, err := readLimited(path)
+	text, err := readLimited(s, name)
 	if err != nil {
 		return reject(s, fmt.Sprintf("The file %q cannot be read: %v", name, err))
 	}
@@ -418,8 +416,10 @@ func (e *editor) hatImport(s *shell.Session) error {
 	return nil
 }
 
-func readLimited(path string) (string, error) {
-	f, err := os.Open(path)
+// readLimited reads a file of the configuration directory, never
+// through a symbolic link (shell's OpenConfigFile).
+func readLimited(s *shell.Session, name string) (string, error) {
+	f, err := s.OpenConfigFile(name)
 	if err != nil {
 		return "", err
 	}
@@ -439,16 +439,16 @@ func (e *editor) hatExport(s *shell.Session) error {
 	if err != nil {
 		return err
 	}
-	var path string
 	name, err := s.Ask("Enter a name for the exported file:", "", func(a string) string {
-		p, msg := s.ConfigFile(a)
-		path = p
+		_, msg := s.ConfigFile(a)
 		return msg
 	})
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, []byte(config.FormatHAT(l)), 0o600); err != nil {
+	// A new file renamed over the name: a link there is replaced, never
+	// written through.
+	if err := s.WriteConfigFile(name, []byte(config.FormatHAT(l)), 0o600); err != nil {
 		return reject(s, fmt.Sprintf("The file %q cannot be written: %v", name, err))
 	}
 	s.Printf("The host access table was exported to %q.\n", name)

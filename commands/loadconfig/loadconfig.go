@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strings"
 
 	"esash/config"
@@ -91,13 +90,13 @@ func (Command) Run(s *shell.Session, args []string) error {
 }
 
 func readFile(s *shell.Session, name string) ([]byte, error) {
-	path, _ := s.ConfigFile(name)
-	f, err := os.Open(path)
+	// Never through a symbolic link (shell's OpenConfigFile).
+	f, err := s.OpenConfigFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("Error: the file %q does not exist.", name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("Error: the file %q cannot be read: %w", name, err)
+		return nil, err
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))

@@ -60,11 +60,8 @@ func write(s *shell.Session, data []byte) (string, error) {
 		if i > 1 {
 			name = fmt.Sprintf("%s-%d.xml", base, i)
 		}
-		path, msg := s.ConfigFile(name)
-		if msg != "" {
-			return "", errors.New(msg)
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		// A new file only, never through a link (shell's CreateConfigFile).
+		f, err := s.CreateConfigFile(name, 0o600)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
@@ -79,7 +76,8 @@ func write(s *shell.Session, data []byte) (string, error) {
 			err = cerr
 		}
 		if err != nil {
-			os.Remove(path)
+			path, _ := s.ConfigFile(name)
+			os.Remove(path) // the name is fresh: ours, a file, not a link
 			return "", fmt.Errorf("cannot save the configuration: %w", err)
 		}
 		return name, nil
