@@ -56,6 +56,7 @@ type mconn struct {
 	requiredLog atomic.Bool  // "TLS was required" already logged
 
 	closeOnce sync.Once
+	lost      atomic.Bool // the client hung up without QUIT (see peerVanished)
 }
 
 var (
@@ -65,6 +66,9 @@ var (
 
 func (m *mconn) Read(p []byte) (int, error) {
 	n, err := m.Conn.Read(p)
+	if err != nil && peerVanished(err) {
+		m.lost.Store(true)
+	}
 	if m.phase.Load() == phaseHandshake {
 		if n >= 7 && p[0] == 0x15 && p[1] == 3 {
 			m.alertIn.Store(int32(p[6]) + 1)
@@ -141,6 +145,9 @@ func (m *mconn) Close() error {
 	err := m.Conn.Close()
 	m.closeOnce.Do(func() {
 		m.sock.counts.release(m.ip)
+		if m.lost.Load() {
+			m.srv.log.Infof("%s", maillog.ICIDLost(m.icid))
+		}
 		m.srv.log.Infof("%s", maillog.ICIDClose(m.icid))
 		m.srv.active.Done()
 	})

@@ -46,7 +46,7 @@ func TestRejectAndTCPRefuse(t *testing.T) {
 	if r := raw.cmd("QUIT"); !strings.HasPrefix(r, "221 ") {
 		t.Fatalf("QUIT: %q", r)
 	}
-	waitLog(t, dir, "ICID 1 REJECT SG TESTERS match 127.0.0.0/8 SBRS none")
+	waitLog(t, dir, "ICID 1 REJECT SG TESTERS match 127.0.0.0/8 SBRS None")
 	waitLog(t, dir, "ICID 1 close")
 
 	next := cfg.Clone()

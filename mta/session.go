@@ -187,6 +187,7 @@ func (s *session) Data(r io.Reader) error {
 		return errStorage
 	}
 	srv.log.Infof("%s", maillog.MIDReady(s.mid, buf.Len(), s.from))
+	srv.log.Infof("%s", maillog.MIDQueued(s.mid)) // Put returned: durable
 	srv.KickDelivery()
 	m.msgs.Add(1)
 	return nil
