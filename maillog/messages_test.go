@@ -91,7 +91,7 @@ func TestBuildersSpec(t *testing.T) {
 		{"DCIDTLSRequired", DCIDTLSRequired(4, "1.2.3.4"), "DCID 4 IP 1.2.3.4 TLS was required but could not be successfully negotiated"},
 		{"ConnectionError", ConnectionError(4, "d", "1.2.3.4", 25, "text", "5.6.7.8", "network error"),
 			"Connection Error: DCID 4 domain: d IP: 1.2.3.4 port: 25 details: text interface: 5.6.7.8 reason: network error"},
-		{"AlertSent", AlertSent("System", "Warning", "a@b", "subject"), `A System/Warning alert was sent to <a@b> with subject "subject".`},
+		{"AlertSent", AlertSent("System", "Warning", "a@b", "subject"), `A System/Warning alert was sent to a@b with subject "subject".`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
