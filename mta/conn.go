@@ -51,12 +51,12 @@ type mconn struct {
 	readErr    atomic.Pointer[error]
 	closeAfter atomic.Bool // close once the next reply is written
 	greeted    atomic.Bool // the greeting went out
+	lost       atomic.Bool // the client hung up without QUIT (see peerVanished)
 
 	msgs        atomic.Int32 // messages accepted on this connection
 	requiredLog atomic.Bool  // "TLS was required" already logged
 
 	closeOnce sync.Once
-	lost      atomic.Bool // the client hung up without QUIT (see peerVanished)
 }
 
 var (
@@ -66,9 +66,6 @@ var (
 
 func (m *mconn) Read(p []byte) (int, error) {
 	n, err := m.Conn.Read(p)
-	if err != nil && peerVanished(err) {
-		m.lost.Store(true)
-	}
 	if m.phase.Load() == phaseHandshake {
 		if n >= 7 && p[0] == 0x15 && p[1] == 3 {
 			m.alertIn.Store(int32(p[6]) + 1)
@@ -76,6 +73,9 @@ func (m *mconn) Read(p []byte) (int, error) {
 		if err != nil {
 			m.readErr.Store(&err)
 		}
+	}
+	if err != nil && peerVanished(err) {
+		m.lost.Store(true)
 	}
 	return n, err
 }
@@ -142,12 +142,12 @@ func (m *mconn) handshakeFailure() string {
 }
 
 func (m *mconn) Close() error {
+	if m.lost.CompareAndSwap(true, false) { // logged once, before "close"
+		m.srv.log.Infof("%s", maillog.ICIDLost(m.icid))
+	}
 	err := m.Conn.Close()
 	m.closeOnce.Do(func() {
 		m.sock.counts.release(m.ip)
-		if m.lost.Load() {
-			m.srv.log.Infof("%s", maillog.ICIDLost(m.icid))
-		}
 		m.srv.log.Infof("%s", maillog.ICIDClose(m.icid))
 		m.srv.active.Done()
 	})
