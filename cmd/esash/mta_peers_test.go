@@ -100,11 +100,12 @@ const mxHost = "mx.peer.test"
 
 // mtaData makes a data directory whose factory interface is on a fresh
 // loopback address, whose listener receives mail for the test domains
-// (esash.test, y.test), and commits edit on top, as a session would. It
-// returns the directory and the listener's address.
+// (a RAT entry for .test and one for example.com), and commits edit on
+// top, as a session would. It returns the directory and the listener's
+// address.
 func mtaData(t *testing.T, edit func(*config.Config)) (string, string) {
 	t.Helper()
-	return mtaDataRAT(t, []string{"esash.test", "y.test"}, edit)
+	return mtaDataRAT(t, []string{".test", "example.com"}, edit)
 }
 
 // mtaDataRAT is mtaData with the listener's recipient access table given:
