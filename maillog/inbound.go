@@ -59,12 +59,13 @@ func MIDTo(mid, icid int64, rid int, addr string) string {
 	return fmt.Sprintf("MID %d ICID %d RID %d To: <%s>", mid, icid, rid, addr)
 }
 
-// MIDToRejected: a recipient refused at RCPT TO; by names what refused it
-// ("RAT" for the recipient access table). A refused recipient has no RID.
-// AsyncOS's shape, from IronPort's mail_logs parsers: "MID 1347675626 ICID
-// 306398794 To: <...> Rejected by Receiving Control" and the "Rejected by
-// RAT" / "Rejected by LDAPACCEPT" recipient counts of its mailflow report
-// (see the comment on errRcptDenied in mta/session.go).
+// MIDToRejected: a recipient refused at RCPT TO; by names what refused it:
+// "RAT" (the recipient access table) or "Receiving Control" (the mail flow
+// policy's rate limit). A refused recipient has no RID. AsyncOS's shape,
+// from parsers of its mail_logs: "MID 1347675626 ICID 306398794 To: <...>
+// Rejected by Receiving Control", and the "Rejected by RAT", "Rejected by
+// Receiving Control" and "Rejected by LDAPACCEPT" recipient counts of
+// IronPort's mailflow report script.
 func MIDToRejected(mid, icid int64, addr, by string) string {
 	return fmt.Sprintf("MID %d ICID %d To: <%s> Rejected by %s", mid, icid, addr, by)
 }

@@ -27,6 +27,7 @@ var builderCases = []struct {
 	{"MIDFrom null sender", MIDFrom(2, 5, "")},
 	{"MIDTo", MIDTo(1, 5, 0, "bob@example.net")},
 	{"MIDToRejected RAT", MIDToRejected(1, 5, "victim@third.example", "RAT")},
+	{"MIDToRejected rate limit", MIDToRejected(1, 5, "r@example.com", "Receiving Control")},
 	{"MIDReady", MIDReady(1, 1234, "alice@example.com")},
 	{"MIDQueued", MIDQueued(1)},
 	{"ICIDLost", ICIDLost(5)},

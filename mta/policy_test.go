@@ -131,6 +131,7 @@ func TestPolicyLimits(t *testing.T) {
 	if smtpCode(last) != 452 || used != 8 {
 		t.Fatalf("rate limit after %d: %v", used, last)
 	}
+	waitLog(t, dir, " To: <r1@y.test> Rejected by Receiving Control")
 }
 
 // The recipient access table, when configured, limits what ACCEPT takes;

@@ -99,7 +99,8 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	}
 	p := m.dec.Params
 	if p.RateLimit == "on" && p.MaxRcptsPerHour > 0 && !m.sock.counts.allowRcpt(m.ip, p.MaxRcptsPerHour, time.Now()) {
-		s.srv().log.Infof("ICID %d Rejected: recipient rate limit of %d per hour exceeded", m.icid, p.MaxRcptsPerHour)
+		// The HAT's rate limit is AsyncOS's "Receiving Control".
+		s.srv().log.Infof("%s", maillog.MIDToRejected(s.mid, m.icid, to, "Receiving Control"))
 		return errRate
 	}
 	s.srv().log.Infof("%s", maillog.MIDTo(s.mid, m.icid, len(s.to), to))
