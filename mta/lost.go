@@ -10,6 +10,9 @@ import (
 // go-smtp answers 221 and closes without reading again, so a client that
 // says QUIT is never "lost") or a timeout (answered 421 by the server).
 // AsyncOS logs such a connection "ICID n lost" before "ICID n close".
+// One case escapes it: a TLS client that sends close_notify and then hangs
+// up without QUIT ends go-smtp's read before our socket sees the end of
+// the stream, so it is logged as closed, not lost.
 func peerVanished(err error) bool {
 	if errors.Is(err, net.ErrClosed) {
 		return false
