@@ -81,7 +81,11 @@ const (
 	Blackhole ListenerType = "Blackhole"
 )
 
-// Listener is an SMTP listener on an interface.
+// Listener is an SMTP listener on an interface. AcceptDomains is its
+// recipient access table (RCPTACCESS): the ACCEPT entries, in order, before
+// the final ALL REJECT every table has and PRINT shows; empty (the factory
+// table) accepts no recipient. Only connections whose mail flow policy is
+// RELAY are not subject to it.
 type Listener struct {
 	Name           string           `json:"name" cfg:"key"`
 	Type           ListenerType     `json:"type"`

@@ -16,11 +16,15 @@ func NewICID(icid int64, ifName, ifIP, remoteIP, rdns string, verified bool) str
 		icid, ifName, ifIP, remoteIP, rdns, yesNo(verified))
 }
 
-// ICIDPolicy: the HAT decision for a connection. An empty sbrs is "none"
-// (no reputation score available).
+// ICIDPolicy: the HAT decision for a connection. An empty sbrs is "None",
+// AsyncOS's word when a host has no reputation score (the user guide's
+// Logging chapter, "Message Receiving": "ICID 282204970 SBRS None"); esash
+// has no reputation service, so every line says None. A connection no
+// sender group matched is "SG None" (Cisco TN 212837: "ICID 3160 ACCEPT SG
+// None match ALL ...").
 func ICIDPolicy(icid int64, action, sg, rule, sbrs string) string {
 	if sbrs == "" {
-		sbrs = "none"
+		sbrs = "None"
 	}
 	return fmt.Sprintf("ICID %d %s SG %s match %s SBRS %s", icid, action, sg, rule, sbrs)
 }
@@ -55,9 +59,35 @@ func MIDTo(mid, icid int64, rid int, addr string) string {
 	return fmt.Sprintf("MID %d ICID %d RID %d To: <%s>", mid, icid, rid, addr)
 }
 
+// MIDToRejected: a recipient refused at RCPT TO; by names what refused it:
+// "RAT" (the recipient access table) or "Receiving Control" (the mail flow
+// policy's rate limit). A refused recipient has no RID. AsyncOS's shape,
+// from parsers of its mail_logs: "MID 1347675626 ICID 306398794 To: <...>
+// Rejected by Receiving Control", and the "Rejected by RAT", "Rejected by
+// Receiving Control" and "Rejected by LDAPACCEPT" recipient counts of
+// IronPort's mailflow report script.
+func MIDToRejected(mid, icid int64, addr, by string) string {
+	return fmt.Sprintf("MID %d ICID %d To: <%s> Rejected by %s", mid, icid, addr, by)
+}
+
 // MIDReady: the message body was received and queued.
 func MIDReady(mid, size int64, from string) string {
 	return fmt.Sprintf("MID %d ready %d bytes from <%s>", mid, size, from)
+}
+
+// MIDQueued: the message is durable in the delivery queue, after its
+// "ready" line (the user guide's "Message Receiving" example: "MID
+// 200257070 ready 24663 bytes from <...>" ... "MID 200257070 queued for
+// delivery").
+func MIDQueued(mid int64) string {
+	return fmt.Sprintf("MID %d queued for delivery", mid)
+}
+
+// ICIDLost: the client went away without QUIT (the seed's example: "ICID
+// 590052584 lost" between a failed TLS handshake and "ICID 590052584
+// close").
+func ICIDLost(icid int64) string {
+	return fmt.Sprintf("ICID %d lost", icid)
 }
 
 // ICIDClose: the inbound connection ended.

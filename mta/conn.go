@@ -51,6 +51,7 @@ type mconn struct {
 	readErr    atomic.Pointer[error]
 	closeAfter atomic.Bool // close once the next reply is written
 	greeted    atomic.Bool // the greeting went out
+	lost       atomic.Bool // the client hung up without QUIT (see peerVanished)
 
 	msgs        atomic.Int32 // messages accepted on this connection
 	requiredLog atomic.Bool  // "TLS was required" already logged
@@ -95,6 +96,9 @@ func (m *mconn) Read(p []byte) (int, error) {
 		if err != nil {
 			m.readErr.Store(&err)
 		}
+	}
+	if err != nil && peerVanished(err) {
+		m.lost.Store(true)
 	}
 	return n, err
 }
@@ -161,6 +165,9 @@ func (m *mconn) handshakeFailure() string {
 }
 
 func (m *mconn) Close() error {
+	if m.lost.CompareAndSwap(true, false) { // logged once, before "close"
+		m.srv.log.Infof("%s", maillog.ICIDLost(m.icid))
+	}
 	err := m.Conn.Close()
 	m.closeOnce.Do(func() {
 		m.sock.counts.release(m)

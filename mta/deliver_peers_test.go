@@ -81,7 +81,7 @@ func TestDeliverSmtpSink(t *testing.T) {
 	s2, dir2 := startOut(t, cfg2)
 	mid2 := enqueue(t, s2, "a@example.com", "b@sink.test")
 	waitLog(t, dir2, "TLS was required but could not be successfully negotiated")
-	waitLog(t, dir2, "A System/Warning alert was sent to <admin@alerts.test>")
+	waitLog(t, dir2, "A System/Warning alert was sent to admin@alerts.test")
 	waitFor(t, "alert", func() bool { return len(alerts.list()) == 1 })
 	if !inQueue(s2, mid2) {
 		t.Error("Required delivered to smtp-sink in clear")

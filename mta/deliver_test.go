@@ -174,7 +174,7 @@ func TestDeliverStrippedSTARTTLS(t *testing.T) {
 			s, dir := startOut(t, cfg)
 			mid := enqueue(t, s, "a@example.com", "b@sink.test")
 			waitLog(t, dir, "TLS failed: STARTTLS not offered")
-			waitLog(t, dir, `A System/Warning alert was sent to <admin@alerts.test> with subject "Warning <System>`)
+			waitLog(t, dir, `A System/Warning alert was sent to admin@alerts.test with subject "Warning <System>`)
 			waitFor(t, "alert delivery", func() bool { return len(alerts.list()) == 1 })
 			a := alerts.list()[0]
 			if !strings.Contains(a.data, "sink.test") || !strings.Contains(a.data, "Subject: Warning <System>") {

@@ -8,7 +8,7 @@ import (
 
 // decision is what the host access table decided for one connection.
 type decision struct {
-	Group  string // sender group, "NONE" when nothing matched
+	Group  string // sender group, "None" when nothing matched (AsyncOS: "SG None")
 	Rule   string // the host entry that matched, as the log names it
 	Policy string // mail flow policy name; "" = none matched
 	Action config.Action
@@ -32,7 +32,7 @@ func (h hat) Match(ip netip.Addr, verifiedHost string) decision {
 	g, p, params := h.m.Match(ip, verifiedHost)
 	d := decision{Group: g.Name, Policy: p.Name, Action: p.Action, Params: *params, Rule: "none"}
 	if g.Name == "" {
-		d.Group = "NONE"
+		d.Group = "None"
 		return d
 	}
 	for _, raw := range g.Hosts {

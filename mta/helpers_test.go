@@ -118,6 +118,9 @@ func baseConfig(t testing.TB, p *testPKI, tlsIn config.TLSIn) *config.Config {
 	cfg.Interfaces[0].IPv4 = testIP()
 	cfg.Interfaces[0].Hostname = "mx.test.local"
 	cfg.Listeners[0].DefaultPolicy.TLS = tlsIn
+	// The appliance receives mail for the test domains; the factory table
+	// (ALL REJECT) would refuse every recipient.
+	cfg.Listeners[0].AcceptDomains = []string{".test", "example.com", "example.net"}
 	cfg.CAs = config.TrustedCAs{CustomEnabled: true, Custom: []config.CA{{Name: "root", PEM: p.RootPEM}}}
 	if probs := config.Validate(cfg, time.Now()); len(probs.Errors()) > 0 {
 		t.Fatalf("test configuration invalid: %v", probs.Errors())

@@ -72,7 +72,7 @@ func TestPreferredDeliversOverTLS(t *testing.T) {
 	for _, want := range []string{
 		"Info: New SMTP ICID 1 interface Management (" + cfg.Interfaces[0].IPv4 + ") address ",
 		" reverse dns host unknown verified no",
-		"Info: ICID 1 ACCEPT SG ALL match ALL SBRS none",
+		"Info: ICID 1 ACCEPT SG ALL match ALL SBRS None",
 		"Info: ICID 1 TLS success protocol TLSv1.3 cipher TLS_",
 		"Info: Start MID 1 ICID 1",
 		"Info: MID 1 ICID 1 From: <a@x.test>",

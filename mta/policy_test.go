@@ -46,7 +46,7 @@ func TestRejectAndTCPRefuse(t *testing.T) {
 	if r := raw.cmd("QUIT"); !strings.HasPrefix(r, "221 ") {
 		t.Fatalf("QUIT: %q", r)
 	}
-	waitLog(t, dir, "ICID 1 REJECT SG TESTERS match 127.0.0.0/8 SBRS none")
+	waitLog(t, dir, "ICID 1 REJECT SG TESTERS match 127.0.0.0/8 SBRS None")
 	waitLog(t, dir, "ICID 1 close")
 
 	next := cfg.Clone()
@@ -131,6 +131,7 @@ func TestPolicyLimits(t *testing.T) {
 	if smtpCode(last) != 452 || used != 8 {
 		t.Fatalf("rate limit after %d: %v", used, last)
 	}
+	waitLog(t, dir, " To: <r1@y.test> Rejected by Receiving Control")
 }
 
 // The recipient access table, when configured, limits what ACCEPT takes;

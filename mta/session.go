@@ -26,8 +26,12 @@ var (
 		Message: "Too many messages for this session; closing connection"}
 	errRate = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 2},
 		Message: "Too many recipients received this hour"}
-	errRcptDenied = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 0},
-		Message: "Address rejected"}
+	// errRcptDenied is AsyncOS's answer to a recipient its RAT refuses,
+	// enhanced code included in its own "#5.1.0" form, as Cisco appliances
+	// send it (seen in senders' logs: "SMTP error from remote mail server
+	// after RCPT TO:<...>: 550 #5.1.0 Address rejected.").
+	errRcptDenied = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.NoEnhancedCode,
+		Message: "#5.1.0 Address rejected."}
 	errNoService = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
 		Message: "Service not available, closing transmission channel"}
 )
@@ -90,12 +94,13 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	m := s.m
 	if m.dec.Action != config.Relay && !accepts(m.lst.l.AcceptDomains, to) {
-		s.srv().log.Infof("MID %d ICID %d RID %d To: <%s> Rejected by RAT", s.mid, m.icid, len(s.to), to)
+		s.srv().log.Infof("%s", maillog.MIDToRejected(s.mid, m.icid, to, "RAT"))
 		return errRcptDenied
 	}
 	p := m.dec.Params
 	if p.RateLimit == "on" && p.MaxRcptsPerHour > 0 && !m.sock.counts.allowRcpt(m.ip, p.MaxRcptsPerHour, time.Now()) {
-		s.srv().log.Infof("ICID %d Rejected: recipient rate limit of %d per hour exceeded", m.icid, p.MaxRcptsPerHour)
+		// The HAT's rate limit is AsyncOS's "Receiving Control".
+		s.srv().log.Infof("%s", maillog.MIDToRejected(s.mid, m.icid, to, "Receiving Control"))
 		return errRate
 	}
 	s.srv().log.Infof("%s", maillog.MIDTo(s.mid, m.icid, len(s.to), to))
@@ -103,39 +108,37 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	return nil
 }
 
-// accepts is the recipient access table: with no entries configured every
-// recipient is accepted; otherwise an entry must match: ALL, the domain
-// (example.com), a parent domain (.example.com), the local part
-// (postmaster@) or the whole address (joe@example.com).
+// accepts is the recipient access table (RAT) of a connection whose mail
+// flow policy is not RELAY: the listener's ACCEPT entries, then the
+// implicit final ALL REJECT that listenerconfig's RCPTACCESS prints, so an
+// empty table (the factory's) accepts nothing. An entry is ALL, a domain
+// (example.com), a parent domain (.example.com), a user name at any
+// domain (postmaster@) or a whole address (joe@example.com); comparisons
+// ignore case and a trailing dot of the domain. It runs for every RCPT and
+// allocates nothing.
 func accepts(entries []string, rcpt string) bool {
-	if len(entries) == 0 {
-		return true
-	}
-	local, dom, ok := strings.Cut(strings.ToLower(rcpt), "@")
-	if !ok {
+	at := strings.LastIndexByte(rcpt, '@')
+	if at < 0 {
 		return false
 	}
-	dom = strings.TrimSuffix(dom, ".")
+	local, dom := rcpt[:at], strings.TrimSuffix(rcpt[at+1:], ".")
 	for _, e := range entries {
 		if e == "ALL" {
 			return true
 		}
-		e = strings.ToLower(e)
-		l, d, hasAt := strings.Cut(e, "@")
-		switch {
-		case hasAt && d == "":
-			if l == local {
+		if i := strings.LastIndexByte(e, '@'); i >= 0 {
+			if strings.EqualFold(e[:i], local) && (i == len(e)-1 || strings.EqualFold(e[i+1:], dom)) {
 				return true
 			}
-		case hasAt:
-			if l == local && d == dom {
+			continue
+		}
+		if strings.HasPrefix(e, ".") {
+			if len(dom) > len(e) && strings.EqualFold(dom[len(dom)-len(e):], e) {
 				return true
 			}
-		case strings.HasPrefix(e, "."):
-			if strings.HasSuffix(dom, e) {
-				return true
-			}
-		case e == dom:
+			continue
+		}
+		if strings.EqualFold(e, dom) {
 			return true
 		}
 	}
@@ -187,6 +190,7 @@ func (s *session) Data(r io.Reader) error {
 		return errStorage
 	}
 	srv.log.Infof("%s", maillog.MIDReady(s.mid, buf.Len(), s.from))
+	srv.log.Infof("%s", maillog.MIDQueued(s.mid)) // Put returned: durable
 	srv.KickDelivery()
 	m.msgs.Add(1)
 	return nil

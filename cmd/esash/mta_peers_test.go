@@ -99,9 +99,18 @@ func (p *peerPKI) profile(t *testing.T, name, host string) config.Certificate {
 const mxHost = "mx.peer.test"
 
 // mtaData makes a data directory whose factory interface is on a fresh
-// loopback address and commits edit on top, as a session would. It
-// returns the directory and the listener's address.
+// loopback address, whose listener receives mail for the test domains
+// (a RAT entry for .test and one for example.com), and commits edit on
+// top, as a session would. It returns the directory and the listener's
+// address.
 func mtaData(t *testing.T, edit func(*config.Config)) (string, string) {
+	t.Helper()
+	return mtaDataRAT(t, []string{".test", "example.com"}, edit)
+}
+
+// mtaDataRAT is mtaData with the listener's recipient access table given:
+// nil keeps the factory table (ALL REJECT).
+func mtaDataRAT(t *testing.T, rat []string, edit func(*config.Config)) (string, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	os.MkdirAll(dir, 0o700)
@@ -118,6 +127,7 @@ func mtaData(t *testing.T, edit func(*config.Config)) (string, string) {
 		// no test may look up real domains: every domain is routed to a
 		// closed loopback port, so delivery is deferred.
 		cfg.Routes = []config.Route{{Domain: "ALL", Hosts: []config.RouteHost{{Host: "127.0.0.1", Port: 9}}}}
+		cfg.Listeners[0].AcceptDomains = rat
 		return cfg, nil
 	}})
 	if err != nil {
@@ -361,6 +371,25 @@ func TestMTAPostfixSender(t *testing.T) {
 	q, _, _ := esash(t, "", "--data", dir, "-c", "showqueue")
 	if !strings.Contains(q, "<sender@pf.test>") || !strings.Contains(q, "TLSv1.3") {
 		t.Fatalf("showqueue:\n%s", q)
+	}
+
+	// The listener is not an open relay: a third-party recipient bounces in
+	// Postfix with AsyncOS's RAT answer.
+	if out, code := runTool(t, 30*time.Second, "Subject: relay?\n\nx\n", sendmail, "-C", pf, "-f", "sender@pf.test", "victim@third.example"); code != 0 {
+		t.Fatalf("sendmail: %d %s", code, out)
+	}
+	for deadline = time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		raw, _ := os.ReadFile(logFile)
+		l := string(raw)
+		if strings.Contains(l, "status=bounced") {
+			if !strings.Contains(l, "<victim@third.example>") || !strings.Contains(l, "550 #5.1.0 Address rejected.") {
+				t.Fatalf("postfix log:\n%s", l)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Postfix did not bounce the third-party recipient:\n%s", l)
+		}
 	}
 }
 

@@ -239,8 +239,9 @@ func (e *editor) received(s *shell.Session) error {
 }
 
 // rcptaccess is the Recipient Access Table: the addresses a listener
-// accepts mail for; everything else is refused (the implicit ALL REJECT).
-// esash keeps ACCEPT entries only.
+// accepts mail for; everything else is refused by the final ALL REJECT,
+// which the MTA enforces (see the package comment). esash keeps ACCEPT
+// entries only.
 func (e *editor) rcptaccess(s *shell.Session) error {
 	return s.Menu(func(s *shell.Session) {
 		l, err := e.listener(s)

@@ -31,6 +31,16 @@
 // global SETUP would have shifted every answer after them. The wording
 // follows AsyncOS's (percentages and times, times in the 10s/5m form).
 //
+// Recipient access (RCPTACCESS) holds ACCEPT entries before the final ALL
+// REJECT that PRINT shows and the MTA enforces: the factory table, and any
+// table emptied by CLEAR, accepts no recipient (a refused one is answered
+// "550 #5.1.0 Address rejected." and logged "Rejected by RAT", as on
+// AsyncOS). Connections whose mail flow policy is RELAY (AsyncOS's
+// $RELAYED, the private listener's RELAYLIST) are not subject to it and
+// relay to any domain; every other policy's connections are, on every
+// listener type. esash has no per-entry REJECT, TCPREFUSE or custom
+// response: NEW adds ACCEPT entries only.
+//
 // Blank lines climb one menu level each: from the EDIT sub-menu two reach
 // the main prompt, from HOSTACCESS three, as AsyncOS scripts expect (IAF
 // sends three from the EDIT sub-menu; the third is an empty command).
