@@ -28,6 +28,7 @@ type Config struct {
 	WebSecurity  WebSecurity   `json:"websecurity"`
 	ListenSetup  ListenSetup   `json:"listener_setup"`
 	Users        []User        `json:"users"`
+	SSL          SSL           `json:"ssl"` // sslconfig (ssl.go)
 }
 
 // Service is a management service enabled on an interface.

@@ -32,6 +32,7 @@ func Factory(demo Certificate) *Config {
 			Interface: "Auto"},
 		LDAP:  LDAP{Interface: "Auto"},
 		Users: []User{{Name: "admin", FullName: "Administrator", Role: RoleAdmin}},
+		SSL:   DefaultSSL(),
 	}
 }
 

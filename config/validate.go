@@ -98,6 +98,7 @@ func ValidateChange(base, cfg *Config, now time.Time) Problems {
 	c.services(cfg, ifaces, certs)
 	c.ldapAndWebSecurity(cfg)
 	c.users(cfg)
+	c.ssl(cfg) // ssl.go
 	if len(c.ps) == 0 {
 		return nil
 	}
