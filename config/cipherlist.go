@@ -232,13 +232,14 @@ func special(el string) (int, error) {
 }
 
 // secure applies OpenSSL's security level to a suite: level 2 needs 112
-// bits, level 3 128 bits and forward secrecy, 4 192 bits, 5 256 bits.
+// bits, level 3 128 bits and forward secrecy, 4 192 bits and no SHA-1
+// MAC, 5 256 bits.
 func secure(c CipherSuite, level int) bool {
 	minBits := [...]int{0, 80, 112, 128, 192, 256}[level]
 	if c.Bits < minBits {
 		return false
 	}
-	return level < 3 || c.Kx != "RSA"
+	return (level < 3 || c.Kx != "RSA") && (level < 4 || c.Mac != macSHA1)
 }
 
 // cipherRule is one element without its prefix: names and keywords
