@@ -315,6 +315,20 @@ func foldKeyword(w string) string {
 	return ""
 }
 
+// CipherSuiteName is OpenSSL's name of a suite crypto/tls negotiated
+// (TLS 1.3 suites have one name everywhere), or crypto/tls's name for one
+// the tables do not hold.
+func CipherSuiteName(id uint16) string {
+	for _, list := range [][]CipherSuite{goSuites, tls13Suites} {
+		for _, c := range list {
+			if c.ID == id {
+				return c.Name
+			}
+		}
+	}
+	return tls.CipherSuiteName(id)
+}
+
 // CipherSuiteIDs lists the identifiers of suites, for tls.Config.
 func CipherSuiteIDs(cs []CipherSuite) []uint16 {
 	out := make([]uint16, len(cs))
