@@ -3,6 +3,8 @@ package sslconfig
 import (
 	"strings"
 	"testing"
+
+	"esash/shell/shelltest"
 )
 
 func TestParseMethodAnswer(t *testing.T) {
@@ -39,5 +41,28 @@ func TestParseMethodAnswer(t *testing.T) {
 				t.Fatalf("parseMethodAnswer(%q) = %d, %d, %q; want %d, %d", tc.ans, lo, hi, msg, tc.lo, tc.hi)
 			}
 		})
+	}
+}
+
+// TestTerminalAsksAgain: on a terminal a bad answer is shown and the
+// question asked again (the version list too); what is finally answered
+// is staged, as the settings block printed after the edit shows.
+func TestTerminalAsksAgain(t *testing.T) {
+	input := strings.Join([]string{"sslconfig", "INBOUND", "1,3", "5", "1-2", "ECDHE+AESGCM", "HIGH:!kRSA", "1", "x", "0", "", ""}, "\n") + "\n"
+	out, _, _ := shelltest.RunSession(t, true, input, New())
+	for _, want := range []string{
+		"The TLS versions must be consecutive: TLS v1.0 and TLS v1.2 can be enabled together only with TLS v1.1 in between (for example 1-3).",
+		"The value must be a number from 1 to 4, a range such as 1-3, a list such as 2,3 or the name of a version listed.",
+		`"ECDHE+AESGCM" selects no suite that TLS v1.0 or TLS v1.1 can use`,
+		"TLS Renegotiation cannot be enabled",
+		"The value must be 1 (enable) or 0 (disable).",
+		"  Inbound SMTP method: tlsv1_0tlsv1_1\n  Inbound SMTP ciphers:\n   HIGH\n   !kRSA\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if n := strings.Count(out, "Enter the inbound SMTP ssl method you want to use.\n1. TLS v1.0"); n != 3 {
+		t.Errorf("method question with its list shown %d times, want 3", n)
 	}
 }
