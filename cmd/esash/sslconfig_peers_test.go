@@ -53,11 +53,27 @@ func sClient(t *testing.T, openssl, addr string, smtp bool, args ...string) stri
 	return proto + " " + cipher
 }
 
+// refusesRenegotiation asks for a TLS 1.2 renegotiation (s_client's "R")
+// and fails the test unless the appliance refuses it: sslconfig accepts
+// only "disabled" for TLS Renegotiation, and this is what enforces it.
+func refusesRenegotiation(t *testing.T, openssl, addr string, smtp bool) {
+	t.Helper()
+	a := []string{"s_client", "-connect", addr, "-brief", "-tls1_2"}
+	if smtp {
+		a = append(a, "-starttls", "smtp")
+	}
+	out, code := runTool(t, 30*time.Second, "R\n", openssl, a...)
+	if code == 0 || !strings.Contains(out, "RENEGOTIATING") || !strings.Contains(out, "alert unexpected message") {
+		t.Fatalf("renegotiation with %s: exit %d\n%s", addr, code, out)
+	}
+}
+
 // TestSSLConfigPeers drives sslconfig on a running appliance and checks
 // each commit with openssl s_client: TLS v1.3 alone refuses a TLS 1.2
 // sender and going back accepts it again; the listener accepts exactly the
 // suites of its cipher string; an old TLS 1.0 sender gets in once allowed;
-// the GUI's HTTPS refuses a version the GUI setting leaves out.
+// the GUI's HTTPS refuses a version the GUI setting leaves out; neither
+// service renegotiates.
 func TestSSLConfigPeers(t *testing.T) {
 	t.Parallel()
 	openssl := needTool(t, "openssl")
@@ -71,6 +87,8 @@ func TestSSLConfigPeers(t *testing.T) {
 	if got := sClient(t, openssl, a, true, "-tls1_2"); !strings.HasPrefix(got, "TLSv1.2 ") {
 		t.Fatalf("factory setting: a TLS 1.2 sender got %q", got)
 	}
+	refusesRenegotiation(t, openssl, a, true)
+	refusesRenegotiation(t, openssl, gui, false)
 	sslconfigCommit(t, dir, "INBOUND", "4", "")
 	if got := sClient(t, openssl, a, true, "-tls1_2"); got != "" {
 		t.Fatalf("INBOUND TLS v1.3: a TLS 1.2 sender got %q", got)

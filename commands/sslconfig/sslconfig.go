@@ -30,7 +30,9 @@
 //   - TLS Renegotiation (GUI and INBOUND, AsyncOS 13.0 and later) is asked
 //     as IAF scripts answer it, 1 to enable or 0 to disable [U wording],
 //     and enabling is refused: crypto/tls never renegotiates as a server,
-//     so the setting could not be enforced. It is not stored.
+//     so the setting could not be enforced. It is not stored; "disabled"
+//     is what runs (openssl s_client's renegotiation gets an alert from
+//     the listeners and the GUI: TestSSLConfigPeers in cmd/esash).
 //   - VERIFY's question and output are [U]: the question mirrors the
 //     others, the output is openssl ciphers -v's, TLS 1.3 suites first as
 //     OpenSSL prints them, then the TLS 1.2 suites the string selects in
