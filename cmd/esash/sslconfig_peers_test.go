@@ -2,6 +2,8 @@ package main
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -146,5 +148,60 @@ func TestSSLConfigPeers(t *testing.T) {
 	// The listener kept its own setting.
 	if got := sClient(t, openssl, a, true, "-tls1_2"); !strings.HasPrefix(got, "TLSv1.2 ") {
 		t.Fatalf("INBOUND after GUI: TLS 1.2 got %q", got)
+	}
+}
+
+// TestSSLConfigTestssl: testssl.sh, run against a listener whose sslconfig
+// INBOUND allows TLS v1.0 to v1.2 with two suites, finds exactly those
+// protocols offered and, per protocol, exactly the suites of the string
+// that protocol can use.
+func TestSSLConfigTestssl(t *testing.T) {
+	t.Parallel()
+	testssl := needTool(t, "testssl", "testssl.sh")
+	p := newPeerPKI(t)
+	setup := useProfile(p.profile(t, "PeerCert", mxHost), config.TLSInPreferred)
+	dir, a := mtaData(t, func(c *config.Config) {
+		setup(c)
+		c.SSL.Inbound = config.SSLService{Method: "tlsv1_0tlsv1_1tlsv1_2",
+			Ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-SHA"}
+	})
+	serveMTA(t, dir, a)
+	jsonFile := filepath.Join(t.TempDir(), "testssl.json")
+	out, _ := runTool(t, 6*time.Minute, "", testssl, "--quiet", "--color", "0", "--warnings", "off", "--ip", "one",
+		"-t", "smtp", "-p", "-E", "--jsonfile", jsonFile, a)
+	raw, err := os.ReadFile(jsonFile)
+	if err != nil {
+		t.Fatalf("testssl wrote no JSON: %v\n%s", err, out)
+	}
+	j := string(raw)
+	for id, want := range map[string]string{"TLS1": "offered", "TLS1_1": "offered", "TLS1_2": "offered", "TLS1_3": "not offered"} {
+		if f := finding(j, id); f != want && !strings.HasPrefix(f, want+" ") {
+			t.Errorf("protocol %s: %q, want %q", id, f, want)
+		}
+	}
+	// -E lists each suite offered per protocol as cipher-<proto>_x<hex>.
+	got := map[string][]string{}
+	for _, line := range strings.Split(j, "\n") {
+		if !strings.Contains(line, `"id"           : "cipher-`) {
+			continue
+		}
+		id := strings.TrimSuffix(strings.TrimSpace(strings.SplitN(line, ":", 2)[1]), ",")
+		id = strings.Trim(id, `" `)
+		proto, suite, _ := strings.Cut(strings.TrimPrefix(id, "cipher-"), "_x")
+		got[proto] = append(got[proto], suite)
+	}
+	want := map[string][]string{"tls1": {"c009"}, "tls1_1": {"c009"}, "tls1_2": {"c009", "c02c"}}
+	for proto, suites := range want {
+		g := got[proto]
+		slices.Sort(g)
+		if !slices.Equal(g, suites) {
+			t.Errorf("%s: suites offered %q, want %q", proto, g, suites)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("protocols with suites: %v", got)
+	}
+	if t.Failed() {
+		t.Logf("testssl output:\n%s", out)
 	}
 }
