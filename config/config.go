@@ -29,6 +29,7 @@ type Config struct {
 	ListenSetup  ListenSetup   `json:"listener_setup"`
 	Users        []User        `json:"users"`
 	DNS          DNS           `json:"dns"` // dnsconfig (dns.go)
+	SSL          SSL           `json:"ssl"` // sslconfig (ssl.go)
 }
 
 // Service is a management service enabled on an interface.

@@ -33,6 +33,7 @@ func Factory(demo Certificate) *Config {
 		LDAP:  LDAP{Interface: "Auto"},
 		DNS:   DNS{Mode: DNSRoot, Interface: "Auto", ReverseTimeout: DefaultReverseTimeout, MinTTL: DefaultMinTTL},
 		Users: []User{{Name: "admin", FullName: "Administrator", Role: RoleAdmin}},
+		SSL:   DefaultSSL(),
 	}
 }
 

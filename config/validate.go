@@ -99,6 +99,7 @@ func ValidateChange(base, cfg *Config, now time.Time) Problems {
 	c.dns(cfg, ifaces) // dns.go
 	c.ldapAndWebSecurity(cfg)
 	c.users(cfg)
+	c.ssl(cfg) // ssl.go
 	if len(c.ps) == 0 {
 		return nil
 	}

@@ -103,7 +103,8 @@ type Server struct {
 // runtime is one immutable generation of the MTA's configuration.
 type runtime struct {
 	cfg       *config.Config
-	listeners map[string]*lrt // by listening address
+	inTLS     config.TLSPolicy // sslconfig INBOUND
+	listeners map[string]*lrt  // by listening address
 	down      map[string]string
 	// down: address -> why its listener does not run (boot, or a later
 	// commit that left it as it was); such an address failing again does
@@ -397,6 +398,13 @@ func (p *prepared) activate() {
 // build compiles cfg into a runtime, without touching sockets.
 func (s *Server) build(cfg *config.Config) (*runtime, error) {
 	rt := &runtime{cfg: cfg, listeners: map[string]*lrt{}, down: map[string]string{}}
+	var err error
+	if rt.inTLS, err = cfg.SSL.InboundPolicy(); err != nil {
+		return nil, fmt.Errorf("ssl.inbound: %w", err)
+	}
+	if _, err := cfg.SSL.OutboundPolicy(); err != nil {
+		return nil, fmt.Errorf("ssl.outbound: %w", err)
+	}
 	ifaces := map[string]config.Interface{}
 	for _, in := range cfg.Interfaces {
 		ifaces[in.Name] = in
@@ -512,10 +520,11 @@ func (x *lrt) newServer(d decision) *smtpServer {
 	s.EnableSMTPUTF8 = true
 	if x.cert != nil && (d.Params.TLS == config.TLSInPreferred || d.Params.TLS == config.TLSInRequired) {
 		verify := d.Params.VerifyClientCert == "on"
+		// The handshake runs entirely under handshakeConfig (the sslconfig
+		// policy and certificate committed last); this outer config only
+		// makes go-smtp offer STARTTLS.
 		s.TLSConfig = &tls.Config{
-			MinVersion:             tls.VersionTLS12,
 			SessionTicketsDisabled: true,
-			CipherSuites:           cipherSuites,
 			GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 				return x.srv.handshakeConfig(hello, verify)
 			},
@@ -564,8 +573,9 @@ func (rt *runtime) shutdown(ctx context.Context) {
 }
 
 // handshakeConfig is the TLS configuration of one STARTTLS handshake: the
-// certificate of the listener as configured now (a commit's new certificate
-// serves the next handshake), the rest from the connection's own policy.
+// sslconfig INBOUND versions and suites and the certificate of the
+// listener as configured now (a commit's new setting serves the next
+// handshake), client verification from the connection's own policy.
 func (s *Server) handshakeConfig(hello *tls.ClientHelloInfo, verify bool) (*tls.Config, error) {
 	m := connOf(hello.Conn)
 	if m == nil {
@@ -573,15 +583,12 @@ func (s *Server) handshakeConfig(hello *tls.ClientHelloInfo, verify bool) (*tls.
 	}
 	m.sawHello.Store(true)
 	cert := m.lst.cert
-	if cur := s.rt.Load().listeners[m.sock.addr]; cur != nil && cur.cert != nil {
+	rt := s.rt.Load()
+	if cur := rt.listeners[m.sock.addr]; cur != nil && cur.cert != nil {
 		cert = cur.cert
 	}
-	cfg := &tls.Config{
-		MinVersion:             tls.VersionTLS12,
-		SessionTicketsDisabled: true,
-		CipherSuites:           cipherSuites,
-		Certificates:           []tls.Certificate{*cert},
-	}
+	cfg := rt.inTLS.ServerConfig()
+	cfg.Certificates = []tls.Certificate{*cert}
 	roots := m.lst.roots
 	if verify && roots != nil {
 		cfg.ClientAuth = tls.RequireAnyClientCert

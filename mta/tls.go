@@ -11,33 +11,10 @@ import (
 	"esash/pki"
 )
 
-// cipherSuites are the TLS 1.2 suites offered: forward secret AEAD only,
-// no CBC, no static RSA (TLS 1.3 suites are not configurable and all good).
-var cipherSuites = []uint16{
-	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-}
-
-// openSSLNames are the TLS 1.2 suites as AsyncOS (OpenSSL) logs them;
-// TLS 1.3 suites have one name everywhere.
-var openSSLNames = map[uint16]string{
-	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:       "ECDHE-ECDSA-AES128-GCM-SHA256",
-	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:       "ECDHE-ECDSA-AES256-GCM-SHA384",
-	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
-	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:         "ECDHE-RSA-AES128-GCM-SHA256",
-	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:         "ECDHE-RSA-AES256-GCM-SHA384",
-	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:   "ECDHE-RSA-CHACHA20-POLY1305",
-}
-
+// cipherName names a negotiated suite as AsyncOS (OpenSSL) logs it. The
+// suites offered are the sslconfig policy's (config.TLSPolicy).
 func cipherName(id uint16) string {
-	if n, ok := openSSLNames[id]; ok {
-		return n
-	}
-	return tls.CipherSuiteName(id)
+	return config.CipherSuiteName(id)
 }
 
 func versionName(v uint16) string {

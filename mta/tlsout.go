@@ -221,10 +221,12 @@ type outTLS struct {
 	roots      *x509.CertPool
 	rootsErr   error
 	clientCert *tls.Certificate
+	policy     config.TLSPolicy // sslconfig OUTBOUND (build refuses a bad one)
 }
 
 func buildOutTLS(cfg *config.Config, system func() (*x509.CertPool, error)) outTLS {
 	var o outTLS
+	o.policy, _ = cfg.SSL.OutboundPolicy()
 	o.roots, o.rootsErr = clientRoots(cfg, system)
 	if name := cfg.Destinations.Certificate; name != "" {
 		for _, ct := range cfg.Certificates {
@@ -240,11 +242,11 @@ func buildOutTLS(cfg *config.Config, system func() (*x509.CertPool, error)) outT
 
 func (o outTLS) config(serverName string) *tls.Config {
 	cfg := &tls.Config{
-		MinVersion: tls.VersionTLS12,
 		// Verification is the policy's business (verifyPeer), done after
 		// the handshake so that Preferred - Verify can go on unverified.
 		InsecureSkipVerify: true,
 	}
+	o.policy.Apply(cfg)
 	if _, err := netip.ParseAddr(serverName); err != nil && serverName != "" {
 		cfg.ServerName = serverName
 	}

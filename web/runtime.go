@@ -63,6 +63,7 @@ type endpoint struct {
 // runtime is one committed configuration as the service runs it.
 type runtime struct {
 	cfg       *config.Config
+	guiTLS    config.TLSPolicy // sslconfig GUI
 	endpoints map[netip.AddrPort]*endpoint
 }
 
@@ -71,6 +72,8 @@ type runtime struct {
 func build(cfg *config.Config) (*runtime, map[netip.AddrPort]error) {
 	rt := &runtime{cfg: cfg, endpoints: map[netip.AddrPort]*endpoint{}}
 	bad := map[netip.AddrPort]error{}
+	guiTLS, policyErr := cfg.SSL.GUIPolicy()
+	rt.guiTLS = guiTLS
 	certs := map[string]config.Certificate{}
 	for _, c := range cfg.Certificates {
 		certs[c.Name] = c
@@ -88,6 +91,10 @@ func build(cfg *config.Config) (*runtime, map[netip.AddrPort]error) {
 			continue
 		}
 		ep := &endpoint{Endpoint: e, iface: in}
+		if e.Service == HTTPS && policyErr != nil {
+			bad[e.Addr] = fmt.Errorf("HTTPS on interface %s: ssl.gui: %w", in.Name, policyErr)
+			continue
+		}
 		if e.Service == HTTPS {
 			ct, ok := certs[in.HTTPSCert]
 			if !ok {

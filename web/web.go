@@ -385,47 +385,44 @@ func (sk *socket) close() {
 	sk.closeOnce.Do(func() { sk.Listener.Close() })
 }
 
-// cipherSuites are the TLS 1.2 suites offered: forward secret AEAD only
-// (TLS 1.3 suites are not configurable and all good), as the MTA offers.
-var cipherSuites = []uint16{
-	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-}
-
-// tlsConfig is the configuration of one address: its certificate comes
-// from the runtime at each handshake. Session tickets are off so that
-// every connection is a full handshake: after a commit no client resumes
-// a session made with the old certificate.
+// tlsConfig is the configuration of one address. Each handshake runs
+// under the sslconfig GUI policy committed last (versions, suites) with
+// the certificate the runtime has for the address. Session tickets are
+// off so that every connection is a full handshake: after a commit no
+// client resumes a session made with the old certificate or policy.
 func (s *Server) tlsConfig(ap netip.AddrPort) *tls.Config {
 	return &tls.Config{
-		MinVersion:             tls.VersionTLS12,
-		CipherSuites:           cipherSuites,
 		SessionTicketsDisabled: true,
-		NextProtos:             []string{"http/1.1"},
-		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			for {
-				rt := s.rt.Load()
-				ep := rt.endpoints[ap]
-				if ep == nil || ep.cert == nil {
-					return nil, fmt.Errorf("no HTTPS certificate for %s", ap)
-				}
-				tc, ok := hello.Conn.(*trackedConn)
-				if !ok {
-					return ep.cert, nil
-				}
-				// Recorded before the runtime is checked again: a commit
-				// that swaps it after this check retires the connection;
-				// one that swapped it before is seen here.
-				tc.served(ep.cert)
-				if s.rt.Load() == rt {
-					return ep.cert, nil
-				}
-			}
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			c := s.rt.Load().guiTLS.ServerConfig()
+			c.NextProtos = []string{"http/1.1"}
+			c.GetCertificate = s.certificate(ap)
+			return c, nil
 		},
+	}
+}
+
+// certificate serves the runtime's certificate for ap.
+func (s *Server) certificate(ap netip.AddrPort) func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		for {
+			rt := s.rt.Load()
+			ep := rt.endpoints[ap]
+			if ep == nil || ep.cert == nil {
+				return nil, fmt.Errorf("no HTTPS certificate for %s", ap)
+			}
+			tc, ok := hello.Conn.(*trackedConn)
+			if !ok {
+				return ep.cert, nil
+			}
+			// Recorded before the runtime is checked again: a commit
+			// that swaps it after this check retires the connection;
+			// one that swapped it before is seen here.
+			tc.served(ep.cert)
+			if s.rt.Load() == rt {
+				return ep.cert, nil
+			}
+		}
 	}
 }
 

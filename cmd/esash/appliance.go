@@ -29,6 +29,7 @@ import (
 	"esash/commands/showqueue"
 	"esash/commands/smtproutes"
 	"esash/commands/sshconfig"
+	"esash/commands/sslconfig"
 	"esash/commands/tail"
 	"esash/commands/tlsverify"
 	"esash/commands/userconfig"
@@ -153,6 +154,7 @@ func openAppliance(o options) (*appliance, error) {
 		userconfig.New(),
 		passwd.New(),
 		sshconfig.New(a.hostKeys),
+		sslconfig.New(),
 		who.New(),
 		who.NewWhoAmI(),
 	)
