@@ -98,6 +98,7 @@ func ValidateChange(base, cfg *Config, now time.Time) Problems {
 	c.services(cfg, ifaces, certs)
 	c.ldapAndWebSecurity(cfg)
 	c.users(cfg)
+	c.inventory(cfg) // validate_inventory.go
 	if len(c.ps) == 0 {
 		return nil
 	}
