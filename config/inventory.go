@@ -56,24 +56,28 @@ type SettingInfo struct {
 	EnforcedBy string
 	// ProvenBy names the test that proves it: package.TestName.
 	ProvenBy string
+	// Accepts and Why are, for a refused setting, the values the commit
+	// check accepts and why no other works on esash.
+	Accepts, Why string
 }
 
 // Pending is the EnforcedBy prefix of a setting whose enforcement arrives
 // with work merged at the same time as the inventory.
 const Pending = "enforced by "
 
-func enforced(by, test string) SettingInfo { return SettingInfo{Enforced, by, test} }
-func pending(area string) SettingInfo      { return SettingInfo{Enforced, Pending + area, ""} }
+func enforced(by, test string) SettingInfo {
+	return SettingInfo{Class: Enforced, EnforcedBy: by, ProvenBy: test}
+}
+func pending(area string) SettingInfo {
+	return SettingInfo{Class: Enforced, EnforcedBy: Pending + area}
+}
 func compat(engine string) SettingInfo {
-	return SettingInfo{StoredForCompat, "no " + engine + " on esash", ""}
+	return SettingInfo{Class: StoredForCompat, EnforcedBy: "no " + engine + " on esash"}
 }
 
-// acceptsPrefix starts the EnforcedBy of a refused setting: the rest is
-// what the commit check accepts, and its message repeats it.
-const acceptsPrefix = "config.Validate accepts only "
-
-func refused(accepts string) SettingInfo {
-	return SettingInfo{RefusedAtCommit, acceptsPrefix + accepts, "config.TestValidateInventoryRefuses"}
+func refused(accepts, why string) SettingInfo {
+	return SettingInfo{Class: RefusedAtCommit, EnforcedBy: "commit accepts only " + accepts + " (" + why + ")",
+		ProvenBy: "config.TestValidateInventoryRefuses", Accepts: accepts, Why: why}
 }
 
 // Inventory maps every setting path pattern to its class.
@@ -133,12 +137,12 @@ func (m inventory) interfaces() {
 	m[p+"https_certificate"] = enforced("web/runtime.go serves the profile's chain", "web.TestServesChosenChain")
 	m[p+"redirect_http"] = enforced("web/handlers.go", tHTTPRedirect)
 	for _, svc := range []string{"ftp", "telnet", "ccs", "euq_http", "euq_https", "api_http", "api_https"} {
-		m[p+svc+".enabled"] = refused("false: esash runs no such service")
-		m[p+svc+".port"] = refused("any port while the service is disabled (the service is refused)")
+		m[p+svc+".enabled"] = refused("false", "esash runs no such service")
+		m[p+svc+".port"] = refused("any value while the service is disabled", "the service itself is refused")
 	}
-	m[p+"euq_redirect_http"] = refused("false: esash has no spam quarantine")
-	m[p+"euq_default_interface"] = refused("false: esash has no spam quarantine")
-	m[p+"euq_base_url"] = refused("an empty value: esash has no spam quarantine")
+	m[p+"euq_redirect_http"] = refused("false", "esash has no spam quarantine")
+	m[p+"euq_default_interface"] = refused("false", "esash has no spam quarantine")
+	m[p+"euq_base_url"] = refused("an empty value", "esash has no spam quarantine")
 	m[p+"smtp_helo"] = pending("outbound (the EHLO name of deliveries from the interface)")
 }
 
@@ -151,7 +155,7 @@ func (m inventory) listeners() {
 	m[p+"port"] = enforced("mta/mta.go", "mta.TestPrepareFailuresLeaveOldRuntime")
 	m[p+"certificate"] = enforced("mta/mta.go (STARTTLS certificate)", "mta.TestReloadSwapsCertificate")
 	m[p+"max_connections"] = enforced("mta/socket.go (connection slots of the listener)", "mta.TestListenerIPv6")
-	m[p+"default_domain"] = refused("an empty value: bare recipient addresses are not completed")
+	m[p+"default_domain"] = refused("an empty value", "bare recipient addresses are not completed")
 	m[p+"rcpt_access"] = enforced("mta/session.go (Rcpt: the recipient access table); enforced by relay", "mta.TestRecipientAccess")
 	m[p+"policies[*].name"] = enforced("mta/hat.go (sender groups name their policy)", "mta.TestRejectAndTCPRefuse")
 	m[p+"policies[*].action"] = enforced("mta/socket.go (ACCEPT, REJECT, TCPREFUSE, RELAY, CONTINUE)", "mta.TestRejectAndTCPRefuse")
@@ -159,11 +163,11 @@ func (m inventory) listeners() {
 	m[p+"sender_groups[*].policy"] = enforced("mta/hat.go", "mta.TestRejectAndTCPRefuse")
 	m[p+"sender_groups[*].hosts"] = enforced("mta/hat.go, config/hat_match.go", "config.TestHATMatcher")
 	m[p+"sender_groups[*].comment"] = enforced("config.FormatHAT (a description: no behaviour)", "config.TestFormatHATFactory")
-	m[p+"tcp_queue"] = refused("50: the system's listen backlog is used")
-	m[p+"queue_to_disk"] = refused("false: a Blackhole listener discards without writing")
-	m[p+"bounce_profile"] = refused(`"Default": esash has no bounce profiles`)
+	m[p+"tcp_queue"] = refused("50", "the system's listen backlog is used")
+	m[p+"queue_to_disk"] = refused("false", "a Blackhole listener discards without writing")
+	m[p+"bounce_profile"] = refused(`"Default"`, "esash has no bounce profiles")
 	m[p+"senderbase_filtering"] = compat("SenderBase reputation service")
-	m[p+"omit_received_header"] = refused("false: the Received: header is always added")
+	m[p+"omit_received_header"] = refused("false", "the Received: header is always added")
 }
 
 // hatParams classifies the mail flow policy parameters: each row covers
@@ -181,19 +185,19 @@ func (m inventory) hatParams() {
 		"smtp_reject_text":         enforced("mta/socket.go (REJECT reply)", "mta.TestRejectAndTCPRefuse"),
 		"use_rate_limit":           enforced("mta/session.go (Rcpt: recipients per hour per client)", tPolicyLimits),
 		"max_rcpts_per_hour":       enforced("mta/session.go (Rcpt)", tPolicyLimits),
-		"max_rcpts_per_hour_code":  refused("452, the reply the rate limit sends"),
-		"max_rcpts_per_hour_text":  refused("an empty value: the rate limit sends its own text"),
-		"use_sender_rate_limit":    refused(`"off": no rate limit per envelope sender`),
-		"max_rcpts_per_sender":     refused("no value: no rate limit per envelope sender"),
-		"sender_rate_interval":     refused("no value: no rate limit per envelope sender"),
+		"max_rcpts_per_hour_code":  refused("452", "the rate limit answers 452"),
+		"max_rcpts_per_hour_text":  refused("an empty value", "the rate limit answers with its own text"),
+		"use_sender_rate_limit":    refused(`"off"`, "esash has no rate limit per envelope sender"),
+		"max_rcpts_per_sender":     refused("0 (unset)", "esash has no rate limit per envelope sender"),
+		"sender_rate_interval":     refused("0 (unset)", "esash has no rate limit per envelope sender"),
 		"dhap":                     compat("directory harvest prevention (it counts LDAP acceptance and SMTP call-ahead rejections)"),
 		"dhap_limit":               compat("directory harvest prevention"),
 		"dhap_action":              compat("directory harvest prevention"),
 		"dhap_code":                compat("directory harvest prevention"),
 		"dhap_text":                compat("directory harvest prevention"),
 		"use_sb":                   compat("SenderBase reputation service"),
-		"host_grouping":            refused(`"off": rate limits count per client address`),
-		"significant_bits":         refused("no value: rate limits count per client address"),
+		"host_grouping":            refused(`"off"`, "rate limits count per client address"),
+		"significant_bits":         refused("0 (unset)", "rate limits count per client address"),
 		"spam_check":               compat("anti-spam engine"),
 		"virus_check":              compat("anti-virus engine"),
 		"sdr_check":                compat("sender domain reputation service"),
@@ -204,8 +208,8 @@ func (m inventory) hatParams() {
 		"message_filters":          compat("message filters"),
 		"tls":                      enforced("mta/mta.go (STARTTLS offered), mta/session.go (530 before STARTTLS)", "mta.TestRequiredRefusesPlainMail"),
 		"tls_verify_client":        enforced("mta/mta.go (client certificate verified)", "mta.TestVerifyClientCertificate"),
-		"smtp_auth":                refused(`"off": the MTA offers no SMTP AUTH`),
-		"smtp_auth_requires_tls":   refused(`"off": the MTA offers no SMTP AUTH`),
+		"smtp_auth":                refused(`"off"`, "the MTA offers no SMTP AUTH"),
+		"smtp_auth_requires_tls":   refused(`"off"`, "the MTA offers no SMTP AUTH"),
 		"dkim_signing":             compat("DKIM signing"),
 		"smime_harvest":            compat("S/MIME engine"),
 		"smime_harvest_on_failure": compat("S/MIME engine"),
@@ -222,15 +226,15 @@ func (m inventory) hatParams() {
 		"dmarc_verify":             compat("DMARC verification"),
 		"dmarc_verify_profile":     compat("DMARC verification"),
 		"dmarc_aggregate_reports":  compat("DMARC verification"),
-		"enforce_sender_verify":    refused(`"off": envelope senders are not checked in DNS`),
-		"malformed_sender_code":    refused("553, the default"),
-		"malformed_sender_text":    refused("an empty value"),
-		"unresolved_sender_code":   refused("451, the default"),
-		"unresolved_sender_text":   refused("an empty value"),
-		"nonexistent_sender_code":  refused("553, the default"),
-		"nonexistent_sender_text":  refused("an empty value"),
-		"domain_exception_table":   refused(`"off": envelope senders are not checked in DNS`),
-		"accept_untagged_bounces":  refused(`"off": esash tags no bounces`),
+		"enforce_sender_verify":    refused(`"off"`, "envelope senders are not checked in DNS"),
+		"malformed_sender_code":    refused("553", "envelope senders are not checked in DNS"),
+		"malformed_sender_text":    refused("an empty value", "envelope senders are not checked in DNS"),
+		"unresolved_sender_code":   refused("451", "envelope senders are not checked in DNS"),
+		"unresolved_sender_text":   refused("an empty value", "envelope senders are not checked in DNS"),
+		"nonexistent_sender_code":  refused("553", "envelope senders are not checked in DNS"),
+		"nonexistent_sender_text":  refused("an empty value", "envelope senders are not checked in DNS"),
+		"domain_exception_table":   refused(`"off"`, "envelope senders are not checked in DNS"),
+		"accept_untagged_bounces":  refused(`"off"`, "esash tags no bounces"),
 	}
 	for k, s := range rows {
 		m["listeners[*].default_policy."+k] = s
@@ -258,16 +262,16 @@ func (m inventory) destinations() {
 	rows := map[string]SettingInfo{
 		"domain":                      enforced("config.DestIndex (the entry a domain uses)", "config.TestDestLookup"),
 		"max_host_concurrency":        enforced("mta/limits.go", "mta.TestDeliverConcurrencyLimits"),
-		"recipient_limit":             refused("no value: no recipient rate limit per destination"),
-		"recipient_minutes":           refused("no value: no recipient rate limit per destination"),
-		"limit_type":                  refused(`"host": concurrency counts per domain`),
-		"limit_apply":                 refused(`"system": esash has no virtual gateways`),
+		"recipient_limit":             refused("0 (unset)", "esash has no recipient rate limit per destination"),
+		"recipient_minutes":           refused("0 (unset)", "esash has no recipient rate limit per destination"),
+		"limit_type":                  refused(`"host"`, "concurrency counts per domain"),
+		"limit_apply":                 refused(`"system"`, "esash has no virtual gateways"),
 		"max_messages_per_connection": enforced("mta/deliver.go (connection reuse)", "mta.TestDeliverReuse"),
 		"tls":                         enforced("mta/deliver.go, mta/tlsout.go", tDeliverPolicy),
 		"dane":                        pending("dnsdane (DANE through a DNSSEC-validating resolver)"),
-		"bounce_validation":           refused(`"off": esash tags no bounces`),
-		"bounce_profile":              refused(`"Default": esash has no bounce profiles`),
-		"ip_sort_pref":                refused(`"PREFER_V6": addresses are tried in the resolver's RFC 6724 order`),
+		"bounce_validation":           refused(`"off"`, "esash tags no bounces"),
+		"bounce_profile":              refused(`"Default"`, "esash has no bounce profiles"),
+		"ip_sort_pref":                refused(`"PREFER_V6"`, "addresses are tried in the resolver's RFC 6724 order"),
 	}
 	for k, s := range rows {
 		m["destinations.default."+k] = s
@@ -277,7 +281,7 @@ func (m inventory) destinations() {
 
 func (m inventory) delivery() {
 	m["delivery.default_interface"] = pending("outbound (delivery interface Auto or the one selected)")
-	m["delivery.possible_delivery"] = refused("false")
+	m["delivery.possible_delivery"] = refused("false", "esash does not mark interrupted deliveries as possibly delivered")
 	m["delivery.max_concurrency"] = enforced("mta/limits.go", "mta.TestDeliverConcurrencyLimits")
 	m["delivery.max_tls_concurrency"] = enforced("mta/limits.go", "mta.TestDeliverTLSConcurrency")
 	m["delivery.fallback_no_tls"] = enforced("mta/deliver.go (plain delivery when TLS slots are taken)", "mta.TestDeliverTLSConcurrency")
@@ -288,18 +292,18 @@ func (m inventory) delivery() {
 
 func (m inventory) alerts() {
 	const p = "alerts."
-	m[p+"from"] = refused(`an empty value: alerts come from alert@<hostname>`)
+	m[p+"from"] = refused("an empty value", "alerts are sent from alert@<hostname>")
 	m[p+"recipients[*].address"] = enforced("mta/deliver.go (tlsAlert), config.TLSFailAlertRecipients", "mta.TestDeliverStrippedSTARTTLS")
 	m[p+"recipients[*].classes"] = enforced("config.TLSFailAlertRecipients", "config.TestTLSFailAlertRecipients")
 	m[p+"recipients[*].severities"] = enforced("config.TLSFailAlertRecipients", "config.TestTLSFailAlertRecipients")
 	m[p+"recipients[*].levels"] = enforced("config.TLSFailAlertRecipients", "config.TestTLSFailAlertRecipients")
-	m[p+"initial_wait"] = refused("300: alerts repeat on the MTA's fixed interval")
-	m[p+"max_wait"] = refused("3600: alerts repeat on the MTA's fixed interval")
+	m[p+"initial_wait"] = refused("300", "a repeated alert waits the MTA's fixed interval")
+	m[p+"max_wait"] = refused("3600", "a repeated alert waits the MTA's fixed interval")
 	m[p+"autosupport"] = compat("Cisco AutoSupport service")
 	m[p+"weekly_reports"] = compat("Cisco AutoSupport service")
-	m[p+"max_saved"] = refused("50: esash keeps no alert history")
-	m[p+"interface"] = refused(`"Auto": alerts leave through the delivery interface`)
-	m[p+"tls"] = refused("false: alerts follow the destconfig TLS policy")
+	m[p+"max_saved"] = refused("50", "esash keeps no alert history")
+	m[p+"interface"] = refused(`"Auto"`, "alerts leave through the delivery interface")
+	m[p+"tls"] = refused("false", "alerts follow the destconfig TLS policy")
 }
 
 func (m inventory) ldap() {
@@ -331,10 +335,10 @@ func (m inventory) setup() {
 	}
 	m[p+"senderbase_cache"] = compat("SenderBase reputation service")
 	m[p+"senderbase_cache_time"] = compat("SenderBase reputation service")
-	m[p+"received_hostname"] = refused(`"interface": esash has no virtual gateways`)
-	m[p+"add_message_id"] = refused(`"off": incoming messages are not given a Message-ID`)
-	m[p+"reject_at_rcpt"] = refused(`"off": a REJECT policy answers at the banner`)
-	m[p+"max_subject_size"] = refused("255: mail_logs log no subjects")
+	m[p+"received_hostname"] = refused(`"interface"`, "esash has no virtual gateways")
+	m[p+"add_message_id"] = refused(`"off"`, "incoming messages are not given a Message-ID")
+	m[p+"reject_at_rcpt"] = refused(`"off"`, "a REJECT policy answers at the banner")
+	m[p+"max_subject_size"] = refused("255", "mail_logs log no subjects")
 }
 
 // SettingPattern turns a setting path (listeners[IncomingMail].certificate)

@@ -228,6 +228,48 @@ func TestValidateInventoryRefuses(t *testing.T) {
 	}
 }
 
+// oddValues are non-default values the other checks accept, by the last
+// element of the setting's name; others get "odd", 7 or true.
+var oddValues = map[string]any{
+	"from": "alerts@example.com", "interface": "Management", "max_wait": 7200, "initial_wait": 60,
+	"bounce_validation": "on", "ip_sort_pref": "PREFER_V4", "limit_apply": "VG", "limit_type": "MXIP",
+	"euq_base_url": "https://q.example.com:83/", "add_message_id": "on", "received_hostname": "vgateway",
+	"reject_at_rcpt": "on", "use_sender_rate_limit": "on", "host_grouping": "on", "smtp_auth": "preferred",
+	"smtp_auth_requires_tls": "on", "enforce_sender_verify": "on", "domain_exception_table": "on",
+	"accept_untagged_bounces": "on", "max_rcpts_per_hour_code": 450, "malformed_sender_code": 550,
+	"unresolved_sender_code": 450, "nonexistent_sender_code": 550, "default_domain": "example.com",
+	"bounce_profile": "Slow", "recipient_minutes": 30, "recipient_limit": 100, "max_subject_size": 512,
+	"tcp_queue": 200,
+}
+
+// TestValidateInventoryOldValues: a refused value that the committed
+// configuration already holds is a warning, so that it does not block
+// unrelated commits; a new or changed one is an error. Destination entries
+// unchanged since the commit are not checked again, as in validate.go.
+func TestValidateInventoryOldValues(t *testing.T) {
+	base := factory(t)
+	base.Listeners[0].DefaultPolicy.SMTPAuth = "preferred"
+	base.Destinations.Entries = []DestControl{{Domain: "old.example.com", BounceVerify: "on"}}
+	next := base.Clone()
+	next.Hostname = "other.example.com"
+	ps := ValidateChange(base, next, testNow)
+	if len(ps.Errors()) != 0 || len(ps.Warnings()) != 1 || ps.Warnings()[0].Path != "listeners[IncomingMail].default_policy.smtp_auth" {
+		t.Errorf("unchanged old value: %v", ps)
+	}
+	next.Listeners[0].DefaultPolicy.SMTPAuth = "required"
+	next.Destinations.Entries[0].BounceProfile = "Slow"
+	var got []string
+	for _, p := range ValidateChange(base, next, testNow).Errors() {
+		got = append(got, p.Path)
+	}
+	// bounce_validation kept its old value: still a warning.
+	want := []string{"destinations.entries[old.example.com].bounce_profile", "listeners[IncomingMail].default_policy.smtp_auth"}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("changed values: errors at %q, want %q", got, want)
+	}
+}
+
 // setOdd writes a value no default has into the setting pattern names in
 // cfg (the first item of each list), and returns the setting's path.
 func setOdd(t *testing.T, cfg *Config, pattern string) string {
@@ -246,15 +288,20 @@ func setOdd(t *testing.T, cfg *Config, pattern string) string {
 		t.Fatalf("%s: %v", path, err)
 	}
 	v := tg.v
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString("odd")
-	case reflect.Int, reflect.Int64:
-		v.SetInt(7)
-	case reflect.Bool:
-		v.SetBool(true)
-	default:
-		t.Fatalf("%s: kind %s", path, v.Kind())
+	last := pattern[strings.LastIndex(pattern, ".")+1:]
+	if odd, ok := oddValues[last]; ok {
+		v.Set(reflect.ValueOf(odd).Convert(v.Type()))
+	} else {
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString("odd")
+		case reflect.Int, reflect.Int64:
+			v.SetInt(7)
+		case reflect.Bool:
+			v.SetBool(true)
+		default:
+			t.Fatalf("%s: kind %s", path, v.Kind())
+		}
 	}
 	if strings.HasSuffix(path, ".port") { // a port counts with its service enabled
 		parent, _ := resolve(reflect.ValueOf(cfg), strings.TrimSuffix(path, ".port")+".enabled")

@@ -122,7 +122,11 @@ func (c *checker) refusedIn(path, pattern string, v reflect.Value, f field, pare
 	switch {
 	case f.keyed:
 		key := keyFunc(v, f.keyIdx)
+		es, isDest := destEntries(v)
 		for i := 0; i < v.Len(); i++ {
+			if isDest && c.entryUnchanged(i, es[i]) {
+				continue // checked when base was committed, as in validate.go
+			}
 			item := v.Index(i)
 			for _, g := range fieldsOf(item.Type()) {
 				c.refusedIn(join(itemPath(path, key(i)), g.name), join(pattern+"[*]", g.name), item.Field(g.index), g, item)
@@ -134,10 +138,30 @@ func (c *checker) refusedIn(path, pattern string, v reflect.Value, f field, pare
 		}
 	default:
 		if ok, refused := refusals[pattern]; refused && !ok(parent, v) {
-			accepts := strings.TrimPrefix(Inventory[pattern].EnforcedBy, acceptsPrefix)
-			c.errf(path, "The value %s is not supported on this appliance; it accepts only %s.", showValue(v), accepts)
+			c.refuse(path, pattern, v)
 		}
 	}
+}
+
+// refuse reports a refused value: an error, unless another check already
+// reported the setting, or a warning when base committed the very same
+// value (before this check existed): an old value must not block
+// unrelated commits, but every commit names it.
+func (c *checker) refuse(path, pattern string, v reflect.Value) {
+	for _, p := range c.ps {
+		if p.Path == path && !p.Warning {
+			return
+		}
+	}
+	s := Inventory[pattern]
+	msg := fmt.Sprintf("The value %s is not supported on this appliance (%s); the value must be %s.", showValue(v), s.Why, s.Accepts)
+	if c.base != nil {
+		if t, err := resolve(reflect.ValueOf(c.base), path); err == nil && t.v.IsValid() && equal(t.v, v) {
+			c.warnf(path, "%s", msg)
+			return
+		}
+	}
+	c.errf(path, "%s", msg)
 }
 
 func showValue(v reflect.Value) string {
