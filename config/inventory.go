@@ -292,7 +292,7 @@ func (m inventory) delivery() {
 
 func (m inventory) alerts() {
 	const p = "alerts."
-	m[p+"from"] = refused("an empty value", "alerts are sent from alert@<hostname>")
+	m[p+"from"] = enforced("mta/deliver.go (tlsAlert: envelope and header From, else alert@<hostname>)", "mta.TestAlertFrom")
 	m[p+"recipients[*].address"] = enforced("mta/deliver.go (tlsAlert), config.TLSFailAlertRecipients", "mta.TestDeliverStrippedSTARTTLS")
 	m[p+"recipients[*].classes"] = enforced("config.TLSFailAlertRecipients", "config.TestTLSFailAlertRecipients")
 	m[p+"recipients[*].severities"] = enforced("config.TLSFailAlertRecipients", "config.TestTLSFailAlertRecipients")

@@ -80,7 +80,7 @@ func buildRefusals() map[string]refusal {
 	}
 	r["delivery.possible_delivery"] = zeroOr()
 	for k, ok := range map[string]refusal{
-		"from": zeroOr(), "initial_wait": zeroOr(300), "max_wait": zeroOr(3600), "max_saved": zeroOr(50),
+		"initial_wait": zeroOr(300), "max_wait": zeroOr(3600), "max_saved": zeroOr(50),
 		"interface": zeroOr("Auto"), "tls": zeroOr(),
 	} {
 		r["alerts."+k] = ok

@@ -722,7 +722,11 @@ func (s *Server) tlsAlert(cfg *config.Config, dom, reason string) {
 	subject := fmt.Sprintf("Warning <System> %s: TLS required for %s failed", host, dom)
 	text := fmt.Sprintf("The Warning message is:\r\n\r\nA TLS connection to the domain %s was required but could not be negotiated: %s.\r\nMessages to %s stay in the queue and will be retried.\r\n\r\nVersion: esash\r\nHostname: %s\r\n",
 		dom, reason, dom, host)
-	if err := s.inject("alert@"+host, rcpts, subject, text); err != nil {
+	from := cfg.Alerts.From // alertconfig FROM; AsyncOS's default otherwise
+	if from == "" {
+		from = "alert@" + host
+	}
+	if err := s.inject(from, rcpts, subject, text); err != nil {
 		s.errorf("alert: %v", err)
 		return
 	}
