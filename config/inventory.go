@@ -263,7 +263,7 @@ func (m inventory) destinations() {
 		"domain":                      enforced("config.DestIndex (the entry a domain uses)", "config.TestDestLookup"),
 		"max_host_concurrency":        enforced("mta/limits.go", "mta.TestDeliverConcurrencyLimits"),
 		"recipient_limit":             refused("0 (unset)", "esash has no recipient rate limit per destination"),
-		"recipient_minutes":           refused("0 (unset)", "esash has no recipient rate limit per destination"),
+		"recipient_minutes":           refused("any value while recipient_limit is 0", "esash has no recipient rate limit per destination"),
 		"limit_type":                  refused(`"host"`, "concurrency counts per domain"),
 		"limit_apply":                 refused(`"system"`, "esash has no virtual gateways"),
 		"max_messages_per_connection": enforced("mta/deliver.go (connection reuse)", "mta.TestDeliverReuse"),

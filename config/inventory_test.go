@@ -303,6 +303,10 @@ func setOdd(t *testing.T, cfg *Config, pattern string) string {
 			t.Fatalf("%s: kind %s", path, v.Kind())
 		}
 	}
+	if strings.HasSuffix(path, ".recipient_minutes") { // minutes count with a limit
+		parent, _ := resolve(reflect.ValueOf(cfg), strings.TrimSuffix(path, "minutes")+"limit")
+		parent.v.SetInt(100)
+	}
 	if strings.HasSuffix(path, ".port") { // a port counts with its service enabled
 		parent, _ := resolve(reflect.ValueOf(cfg), strings.TrimSuffix(path, ".port")+".enabled")
 		parent.v.SetBool(true)

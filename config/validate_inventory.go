@@ -39,6 +39,12 @@ func portOfDisabled(parent, _ reflect.Value) bool {
 	return !parent.FieldByName("Enabled").Bool()
 }
 
+// minutesWithoutLimit accepts the minutes of a recipient limit that is not
+// set; the limit is refused on its own.
+func minutesWithoutLimit(parent, v reflect.Value) bool {
+	return v.IsZero() || parent.FieldByName("RecipientLimit").Int() == 0
+}
+
 var refusals = buildRefusals()
 
 func buildRefusals() map[string]refusal {
@@ -71,7 +77,7 @@ func buildRefusals() map[string]refusal {
 		r["listeners[*].policies[*].params."+k] = ok
 	}
 	for k, ok := range map[string]refusal{
-		"recipient_limit": zeroOr(), "recipient_minutes": zeroOr(), "limit_type": zeroOr("host"),
+		"recipient_limit": zeroOr(), "recipient_minutes": minutesWithoutLimit, "limit_type": zeroOr("host"),
 		"limit_apply": zeroOr("system"), "bounce_validation": zeroOr("off"), "bounce_profile": zeroOr("Default"),
 		"ip_sort_pref": zeroOr("PREFER_V6"),
 	} {

@@ -172,14 +172,14 @@ func screen(s *shell.Session) {
 		s.Printf("Alerts will be sent from: %s\n", a.From)
 	}
 	if a.AutoSupport {
-		s.Println("Cisco IronPort AutoSupport: Enabled")
+		s.Println(config.MarkInactive("alerts.autosupport", "Cisco IronPort AutoSupport: Enabled"))
 		if a.WeeklyReports {
-			s.Println("You will receive a copy of the weekly AutoSupport reports.")
+			s.Println(config.MarkInactive("alerts.weekly_reports", "You will receive a copy of the weekly AutoSupport reports."))
 		} else {
-			s.Println("You will not receive a copy of the weekly AutoSupport reports.")
+			s.Println(config.MarkInactive("alerts.weekly_reports", "You will not receive a copy of the weekly AutoSupport reports."))
 		}
 	} else {
-		s.Println("Cisco IronPort AutoSupport: Disabled")
+		s.Println(config.MarkInactive("alerts.autosupport", "Cisco IronPort AutoSupport: Disabled"))
 	}
 	iface := a.Interface
 	if iface == "" {
