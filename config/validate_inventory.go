@@ -33,6 +33,12 @@ func zeroOr(defaults ...any) refusal {
 	}
 }
 
+// only accepts exactly the default: for settings whose zero value is a
+// setting of its own (0 seconds: no duplicate alerts).
+func only(def int) refusal {
+	return func(_, v reflect.Value) bool { return v.Int() == int64(def) }
+}
+
 // portOfDisabled accepts any port of a service that is not enabled; the
 // enabled service is refused on its own.
 func portOfDisabled(parent, _ reflect.Value) bool {
@@ -86,7 +92,7 @@ func buildRefusals() map[string]refusal {
 	}
 	r["delivery.possible_delivery"] = zeroOr()
 	for k, ok := range map[string]refusal{
-		"initial_wait": zeroOr(300), "max_wait": zeroOr(3600), "max_saved": zeroOr(50),
+		"initial_wait": only(300), "max_wait": only(3600), "max_saved": only(50),
 		"interface": zeroOr("Auto"), "tls": zeroOr(),
 	} {
 		r["alerts."+k] = ok
