@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -404,5 +405,41 @@ func SettingPaths() []string {
 		out = append(out, p)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// InactiveValue is a setting stored for script compatibility that holds a
+// value, with its concrete path.
+type InactiveValue struct {
+	Path  string // listeners[IncomingMail].default_policy.spam_check
+	Value string // as showconfig writes it: on, 25, true
+}
+
+// InactiveValues lists, in configuration order, the settings of cfg stored
+// for script compatibility that hold a value other than zero (the status
+// page lists them, marked).
+func InactiveValues(cfg *Config) []InactiveValue {
+	var out []InactiveValue
+	var walk func(path string, v reflect.Value)
+	walk = func(path string, v reflect.Value) {
+		for _, f := range fieldsOf(v.Type()) {
+			fv := v.Field(f.index)
+			p := join(path, f.name)
+			switch {
+			case f.keyed:
+				if _, isDest := destEntries(fv); isDest {
+					continue // no destination setting is stored for compatibility
+				}
+				for i := 0; i < fv.Len(); i++ {
+					walk(itemPath(p, keyOf(fv, i, f.keyIdx)), fv.Index(i))
+				}
+			case fv.Kind() == reflect.Struct:
+				walk(p, fv)
+			case !fv.IsZero() && Inactive(p):
+				out = append(out, InactiveValue{Path: p, Value: fmt.Sprint(fv.Interface())})
+			}
+		}
+	}
+	walk("", reflect.ValueOf(cfg).Elem())
 	return out
 }

@@ -405,3 +405,29 @@ func mdCell(s string) string {
 	}
 	return strings.ReplaceAll(s, "|", `\|`)
 }
+
+// TestInactiveValues: the factory configuration's values of settings
+// stored for compatibility, by concrete path; nothing else.
+func TestInactiveValues(t *testing.T) {
+	got := map[string]string{}
+	for _, iv := range InactiveValues(factory(t)) {
+		got[iv.Path] = iv.Value
+		if !Inactive(iv.Path) {
+			t.Errorf("%s is not stored for compatibility", iv.Path)
+		}
+	}
+	for path, want := range map[string]string{
+		"listeners[IncomingMail].default_policy.spam_check":           "on",
+		"listeners[IncomingMail].default_policy.dhap_limit":           "25",
+		"listeners[IncomingMail].policies[TRUSTED].params.spam_check": "off",
+		"listeners[IncomingMail].senderbase_filtering":                "on",
+		"alerts.autosupport": "true",
+	} {
+		if got[path] != want {
+			t.Errorf("%s = %q, want %q", path, got[path], want)
+		}
+	}
+	if _, ok := got["listeners[IncomingMail].default_policy.tls"]; ok {
+		t.Error("an enforced setting is listed")
+	}
+}
