@@ -112,9 +112,9 @@ func buildInventory() map[string]SettingInfo {
 }
 
 func (m inventory) system() {
-	m["hostname"] = enforced("mta (banner and EHLO of interfaces without a hostname), shell prompt", "sshd.TestThreeWaysIn")
+	m["hostname"] = enforced("mta (banner and EHLO of interfaces without a hostname), the shell prompt", "cmd/esash.TestScripts/sethostname")
 	m["users[*].name"] = enforced("shell/access.go, sshd and web logins", "sshd.TestRoles")
-	m["users[*].full_name"] = enforced("userconfig LIST (a description: no behaviour)", "shell.TestRoles")
+	m["users[*].full_name"] = enforced("userconfig and sshconfig lists (a description: no behaviour)", "cmd/esash.TestScripts/sshconfig_userkeys")
 	m["users[*].role"] = enforced("shell/access.go (commands allowed per role), web/auth.go", "sshd.TestRoles")
 	m["users[*].password_hash"] = enforced("shell/access.go, sshd/server.go, web/auth.go", "shell.TestPasswords")
 	m["users[*].ssh_keys"] = enforced("sshd/server.go (public key login)", "sshd.TestThreeWaysIn")
@@ -149,10 +149,10 @@ func (m inventory) interfaces() {
 
 func (m inventory) listeners() {
 	const p = "listeners[*]."
-	m[p+"name"] = enforced("mta (mail_logs name the listener); the key of the list", "mta.TestPreferredDeliversOverTLS")
-	m[p+"type"] = enforced("mta/session.go (Blackhole discards); relaying of Private listeners: enforced by relay", "mta.TestRecipientAccess")
+	m[p+"name"] = enforced("mta (mail_logs name the listener); the key of the list", "mta.TestBlackholeDiscards")
+	m[p+"type"] = enforced("mta/session.go (Blackhole discards); relaying of Private listeners: enforced by relay", "mta.TestBlackholeDiscards")
 	m[p+"interface"] = enforced("mta/mta.go binds the interface's addresses", "mta.TestListenerIPv6")
-	m[p+"protocol"] = enforced("mta/mta.go refuses anything but SMTP", "mta.TestPrepareFailuresLeaveOldRuntime")
+	m[p+"protocol"] = enforced("mta/mta.go refuses anything but SMTP", "mta.TestListenerProtocolSMTPOnly")
 	m[p+"port"] = enforced("mta/mta.go", "mta.TestPrepareFailuresLeaveOldRuntime")
 	m[p+"certificate"] = enforced("mta/mta.go (STARTTLS certificate)", "mta.TestReloadSwapsCertificate")
 	m[p+"max_connections"] = enforced("mta/socket.go (connection slots of the listener)", "mta.TestListenerIPv6")
@@ -249,7 +249,7 @@ func (m inventory) certificates() {
 	m["certificates[*].private_key"] = enforced("mta/tls.go, web/runtime.go", "web.TestServesChosenChain")
 	m["certificates[*].intermediates"] = enforced("mta/tls.go, web/runtime.go serve them after the leaf", "mta.TestPreferredDeliversOverTLS")
 	m["certificates[*].csr"] = enforced("certconfig (the signing request printed for the CA, matched to the key on EDIT)", "commands/certconfig.TestUserStoryOpenSSL")
-	m["certauthority.system_enabled"] = enforced("mta/tls.go, pki.TrustPool (trusted roots)", "web.TestChromiumChainAndSwap")
+	m["certauthority.system_enabled"] = enforced("mta/tls.go, pki.TrustPool (trusted roots)", "pki.TestTrustPoolCustomOnly")
 	m["certauthority.custom_enabled"] = enforced("mta/tls.go, pki.TrustPool (trusted roots)", "mta.TestDeliverPolicies")
 	m["certauthority.custom[*].name"] = enforced("the key of the custom list (certconfig CERTAUTHORITY)", "mta.TestDeliverPolicies")
 	m["certauthority.custom[*].pem"] = enforced("mta/tls.go (verification of peers)", "mta.TestDeliverPolicies")
@@ -258,7 +258,7 @@ func (m inventory) certificates() {
 // destinations classifies destconfig: each DestControl row covers the
 // default entry and every domain entry.
 func (m inventory) destinations() {
-	m["destinations.certificate"] = enforced("mta/tlsout.go (the client certificate offered)", "mta.TestDeliverInterface")
+	m["destinations.certificate"] = enforced("mta/tlsout.go (the client certificate offered)", "mta.TestDeliverOffersClientCertificate")
 	m["destinations.tls_alert"] = enforced("mta/deliver.go (tlsAlert)", "mta.TestDeliverStrippedSTARTTLS")
 	rows := map[string]SettingInfo{
 		"domain":                      enforced("config.DestIndex (the entry a domain uses)", "config.TestDestLookup"),

@@ -182,6 +182,12 @@ func testExists(t *testing.T, name string) bool {
 	if !ok {
 		return false
 	}
+	fn, script, sub := strings.Cut(fn, "/")
+	if sub { // a transcript of TestScripts
+		if _, err := os.Stat(filepath.Join("..", pkg, "testdata", "script", script+".txtar")); err != nil {
+			return false
+		}
+	}
 	src, seen := testFuncs[pkg]
 	if !seen {
 		files, _ := filepath.Glob(filepath.Join("..", pkg, "*_test.go"))
