@@ -70,8 +70,9 @@ type ExportOptions struct {
 	Version    string    // the header's Version line; empty leaves it out
 	Iterations int       // PBKDF2 work factor; 0 is DefaultIterations
 	Rand       io.Reader // salt and nonces; nil is crypto/rand
-	// MarkInactive follows each value of a setting stored for script
-	// compatibility with an XML comment saying so (showconfig).
+	// MarkInactive follows each value (other than zero: not set) of a
+	// setting stored for script compatibility with an XML comment saying
+	// so (showconfig).
 	MarkInactive bool
 }
 
@@ -231,7 +232,7 @@ func (e *exportEncoder) value(depth int, name string, v reflect.Value, path stri
 		e.b.WriteString(">")
 		xml.EscapeText(&e.b, []byte(text))
 		fmt.Fprintf(&e.b, "</%s>", name)
-		if e.mark && Inactive(path) {
+		if e.mark && !v.IsZero() && Inactive(path) {
 			e.b.WriteString(" <!-- " + InactiveNote + " -->")
 		}
 		e.b.WriteString("\n")
