@@ -303,7 +303,7 @@ func (m inventory) alerts() {
 	m[p+"autosupport"] = compat("Cisco AutoSupport service")
 	m[p+"weekly_reports"] = compat("Cisco AutoSupport service")
 	m[p+"max_saved"] = refused("50", "esash keeps no alert history")
-	m[p+"interface"] = refused(`"Auto"`, "alerts leave through the delivery interface")
+	m[p+"interface"] = pending("outbound (alerts leave from alertconfig's interface)")
 	m[p+"tls"] = refused("false", "alerts follow the destconfig TLS policy")
 }
 
