@@ -302,7 +302,7 @@ func (m inventory) alerts() {
 	m[p+"max_wait"] = refused("3600", "a repeated alert waits the MTA's fixed interval")
 	m[p+"autosupport"] = compat("Cisco AutoSupport service")
 	m[p+"weekly_reports"] = compat("Cisco AutoSupport service")
-	m[p+"max_saved"] = refused("50", "esash keeps no alert history")
+	m[p+"max_saved"] = compat("alert history (the list of alerts sent)")
 	m[p+"interface"] = pending("outbound (alerts leave from alertconfig's interface)")
 	m[p+"tls"] = refused("false", "alerts follow the destconfig TLS policy")
 }

@@ -92,7 +92,7 @@ func buildRefusals() map[string]refusal {
 	}
 	r["delivery.possible_delivery"] = zeroOr()
 	for k, ok := range map[string]refusal{
-		"initial_wait": only(300), "max_wait": only(3600), "max_saved": only(50),
+		"initial_wait": only(300), "max_wait": only(3600),
 		"tls": zeroOr(),
 	} {
 		r["alerts."+k] = ok

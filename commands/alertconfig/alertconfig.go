@@ -165,7 +165,7 @@ func screen(s *shell.Session) {
 	}
 	s.Printf("Initial number of seconds to wait before sending a duplicate alert: %d\n", a.InitialWait)
 	s.Printf("Maximum number of seconds to wait before sending a duplicate alert: %d\n", a.MaxWait)
-	s.Printf("Maximum number of alerts to save: %d\n", a.MaxSaved)
+	s.Println(config.MarkInactive("alerts.max_saved", fmt.Sprintf("Maximum number of alerts to save: %d", a.MaxSaved)))
 	if a.From == "" {
 		s.Println("Alerts will be sent using the system-default From Address.")
 	} else {
