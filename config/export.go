@@ -70,10 +70,15 @@ type ExportOptions struct {
 	Version    string    // the header's Version line; empty leaves it out
 	Iterations int       // PBKDF2 work factor; 0 is DefaultIterations
 	Rand       io.Reader // salt and nonces; nil is crypto/rand
+	// MarkInactive follows each value (other than zero: not set) of a
+	// setting stored for script compatibility with an XML comment saying
+	// so (showconfig).
+	MarkInactive bool
 }
 
 type exportEncoder struct {
 	b    bytes.Buffer
+	mark bool
 	mode SecretMode
 	seal *sealer
 	err  error
@@ -81,7 +86,7 @@ type exportEncoder struct {
 
 // Export writes c as a configuration file.
 func Export(c *Config, o ExportOptions) ([]byte, error) {
-	e := &exportEncoder{mode: o.Secrets}
+	e := &exportEncoder{mode: o.Secrets, mark: o.MarkInactive}
 	attrs := []xml.Attr{{Name: xml.Name{Local: "version"}, Value: ExportVersion}, {Name: xml.Name{Local: "passphrases"}, Value: string(o.Secrets)}}
 	switch o.Secrets {
 	case MaskSecrets, PlainSecrets:
@@ -226,7 +231,11 @@ func (e *exportEncoder) value(depth int, name string, v reflect.Value, path stri
 		}
 		e.b.WriteString(">")
 		xml.EscapeText(&e.b, []byte(text))
-		fmt.Fprintf(&e.b, "</%s>\n", name)
+		fmt.Fprintf(&e.b, "</%s>", name)
+		if e.mark && !v.IsZero() && Inactive(path) {
+			e.b.WriteString(" <!-- " + InactiveNote + " -->")
+		}
+		e.b.WriteString("\n")
 	}
 }
 

@@ -9,7 +9,9 @@ import (
 
 // The host access table as text: what listenerconfig > HOSTACCESS > PRINT
 // shows and EXPORT writes, and what IMPORT reads back. It follows the
-// AsyncOS layout:
+// AsyncOS layout, with one addition: a parameter esash stores only for
+// script compatibility (spam_check ...) is followed by the comment
+// "# (not active on this appliance)", which IMPORT skips:
 //
 //	$THROTTLED
 //	    ACCEPT {
@@ -79,13 +81,37 @@ func paramLines(p HATParams) []string {
 		if f.IsZero() {
 			continue
 		}
+		var ln string
 		if f.Kind() == reflect.String {
-			out = append(out, sp.key+" = "+strconv.Quote(f.String()))
+			ln = sp.key + " = " + strconv.Quote(f.String())
 		} else {
-			out = append(out, fmt.Sprintf("%s = %d", sp.key, f.Int()))
+			ln = fmt.Sprintf("%s = %d", sp.key, f.Int())
 		}
+		if HATParamInactive(sp.key) {
+			ln += "  # " + InactiveNote
+		}
+		out = append(out, ln)
 	}
 	return out
+}
+
+// stripComment removes a "# ..." comment after a parameter's value (PRINT
+// and EXPORT mark the parameters esash stores only for compatibility so).
+func stripComment(val string) string {
+	if strings.HasPrefix(val, `"`) {
+		q, err := strconv.QuotedPrefix(val)
+		if err != nil {
+			return val
+		}
+		if rest := strings.TrimSpace(val[len(q):]); strings.HasPrefix(rest, "#") {
+			return q
+		}
+		return val
+	}
+	if i := strings.Index(val, "#"); i >= 0 {
+		return strings.TrimSpace(val[:i])
+	}
+	return val
 }
 
 // HATSyntaxError is a host access table text that cannot be imported: the
@@ -303,7 +329,7 @@ func (p *hatParser) action(t string) error {
 
 func (p *hatParser) param(t string) error {
 	key, val, ok := strings.Cut(t, "=")
-	key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+	key, val = strings.TrimSpace(key), stripComment(strings.TrimSpace(val))
 	if !ok || key == "" || val == "" {
 		return p.errf("expected key = value, not %q", t)
 	}

@@ -45,7 +45,7 @@ $THROTTLED
 $TRUSTED
     ACCEPT {
         use_rate_limit = "off"
-        spam_check = "off"
+        spam_check = "off"  # (not active on this appliance)
     }
 ALLOWED_LIST:
         $TRUSTED (My trusted senders have no anti-spam scanning or rate limiting)
@@ -150,13 +150,15 @@ func TestParseHATErrors(t *testing.T) {
 }
 
 func TestParseHATTolerates(t *testing.T) {
-	text := "# exported\r\n$A\r\n\tACCEPT {}\r\n$B\n    relay {\n    # a comment\n    max_rcpts_per_hour = -1\n}\n" +
+	text := "# exported\r\n$A\r\n\tACCEPT {}\r\n$B\n    relay {\n    # a comment\n    max_rcpts_per_hour = -1\n" +
+		"    dhap_limit = 5  # (not active on this appliance)\n    spam_check = \"on\" # x\n    smtp_banner_text = \"a # b\"\n}\n" +
 		"G :\n    10.0.0.1, .example.com\n        $A ( spaced )\n\nALL\n  $B\n"
 	ps, gs, err := ParseHAT(text)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ps) != 2 || ps[1].Action != Relay || ps[1].Params.RateLimit != "off" {
+	if len(ps) != 2 || ps[1].Action != Relay || ps[1].Params.RateLimit != "off" || ps[1].Params.DHAPLimit != 5 ||
+		ps[1].Params.SpamCheck != "on" || ps[1].Params.BannerText != "a # b" {
 		t.Errorf("policies = %+v", ps)
 	}
 	if len(gs) != 2 || gs[0].Name != "G" || gs[0].Comment != "spaced" || len(gs[0].Hosts) != 2 ||

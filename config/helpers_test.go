@@ -73,7 +73,7 @@ func withEntries(c *Config, n int) *Config {
 		case 1:
 			e.TLS = TLSOutRequired
 		case 2:
-			e.MaxConcurrency, e.RecipientLimit, e.RecipientMinutes = 10+i%90, 100, 60
+			e.MaxConcurrency, e.MaxMsgsPerConn = 10+i%90, 20
 		case 3:
 			e.Domain = ".sub" + e.Domain
 			e.DANE = "opportunistic"

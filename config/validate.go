@@ -99,7 +99,8 @@ func ValidateChange(base, cfg *Config, now time.Time) Problems {
 	c.dns(cfg, ifaces) // dns.go
 	c.ldapAndWebSecurity(cfg)
 	c.users(cfg)
-	c.ssl(cfg) // ssl.go
+	c.ssl(cfg)       // ssl.go
+	c.inventory(cfg) // validate_inventory.go
 	if len(c.ps) == 0 {
 		return nil
 	}

@@ -39,9 +39,9 @@ func TestValidateOutbound(t *testing.T) {
 		{"entry concurrency", func(c *Config) {
 			c.Destinations.Entries = []DestControl{{Domain: "x.example.com", MaxConcurrency: 20000}}
 		}, "destinations.entries[x.example.com].max_host_concurrency", "from 1 to 10000", false},
-		{"recipient limit without minutes", func(c *Config) {
-			c.Destinations.Entries = []DestControl{{Domain: "x.example.com", RecipientLimit: 5}}
-		}, "destinations.entries[x.example.com].recipient_minutes", "minutes", false},
+		{"recipient limit out of range", func(c *Config) {
+			c.Destinations.Entries = []DestControl{{Domain: "x.example.com", RecipientLimit: -1}}
+		}, "destinations.entries[x.example.com].recipient_limit", "from 1 to", false},
 		{"bad DANE", func(c *Config) { c.Destinations.Entries = []DestControl{{Domain: "x.example.com", DANE: "yes"}} },
 			"destinations.entries[x.example.com].dane", "off, opportunistic, mandatory", false},
 		{"bounce profile", func(c *Config) {

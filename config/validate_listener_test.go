@@ -134,8 +134,7 @@ func TestValidateListenerAccepts(t *testing.T) {
 	c := factory(t)
 	c.Interfaces = append(c.Interfaces, Interface{Name: "Data1", IPv4: "127.0.0.2", PrefixLen: 8,
 		IPv6: "::1", IPv6Prefix: 128, Hostname: "data1.example.com", Ethernet: "Data 1",
-		SSH: Service{Enabled: true, Port: 22}, SpamQuarantineHTTPS: Service{Enabled: true, Port: 83},
-		HTTPSCert: "Demo", QuarantineURL: "https://q.example.com:83/", SMTPHelo: "helo.example.com"})
+		SSH: Service{Enabled: true, Port: 22}, HTTPSCert: "Demo", SMTPHelo: "helo.example.com"})
 	l := FactoryListener("Inbound2", Public, "Data1", 25)
 	l.AcceptDomains = []string{"example.com", ".example.com", "postmaster@", "joe@[192.0.2.1]"}
 	l.SenderGroups[0].Hosts = []string{"10.0.0.0/8", "10.1.1.1-50", ".example.net", "mx.example.org", "2001:db8::1"}

@@ -282,7 +282,7 @@ func TestValidateChangeUnchangedProfile(t *testing.T) {
 func TestValidateChangeUnchangedEntries(t *testing.T) {
 	base := withEntries(factory(t), 100)
 	// An entry the current rules refuse, committed by an older version.
-	base.Destinations.Entries[10].RecipientMinutes = 99
+	base.Destinations.Entries[10].MaxConcurrency = 20000
 	tests := []struct {
 		name    string
 		edit    func(c *Config)
@@ -291,18 +291,18 @@ func TestValidateChangeUnchangedEntries(t *testing.T) {
 		warning string   // path of a warning, if one is expected
 	}{
 		{"unchanged entry not checked again", func(c *Config) { c.Hostname = "x.example.com" }, base, nil, ""},
-		{"whole check sees it", func(c *Config) {}, nil, []string{"destinations.entries[d00010.example.com].recipient_minutes"}, ""},
-		{"changed entry checked", func(c *Config) { c.Destinations.Entries[20].RecipientMinutes = 61 }, base,
+		{"whole check sees it", func(c *Config) {}, nil, []string{"destinations.entries[d00010.example.com].max_host_concurrency"}, ""},
+		{"changed entry checked", func(c *Config) { c.Destinations.Entries[20].RecipientLimit = 5 }, base,
 			[]string{"destinations.entries[d00020.example.com].recipient_minutes", "destinations.entries[d00020.example.com].recipient_limit"}, ""},
 		{"moved entry checked", func(c *Config) { c.Destinations.Entries = c.Destinations.Entries[1:] }, base,
-			[]string{"destinations.entries[d00010.example.com].recipient_minutes"}, ""},
+			[]string{"destinations.entries[d00010.example.com].max_host_concurrency"}, ""},
 		{"duplicate of an unchanged entry", func(c *Config) { c.Destinations.Entries[50].Domain = "d00040.example.com" }, base,
 			[]string{"destinations.entries[d00040.example.com]"}, ""},
 		{"CA lists switched off", func(c *Config) {
 			c.CAs.SystemEnabled, c.CAs.CustomEnabled = false, false
 		}, func() *Config {
 			b := jsonCopy(t, base)
-			b.Destinations.Entries[10].RecipientMinutes = 60
+			b.Destinations.Entries[10].MaxConcurrency = 50
 			b.Destinations.Entries[30].TLS = TLSOutPreferredVerify
 			return b
 		}(), nil, "destinations.entries[d00030.example.com].tls"},

@@ -820,8 +820,13 @@ func (s *Server) tlsAlert(cfg *config.Config, dom, reason string) {
 	subject := fmt.Sprintf("Warning <System> %s: TLS required for %s failed", host, dom)
 	text := fmt.Sprintf("The Warning message is:\r\n\r\nA TLS connection to the domain %s was required but could not be negotiated: %s.\r\nMessages to %s stay in the queue and will be retried.\r\n\r\nVersion: esash\r\nHostname: %s\r\n",
 		dom, reason, dom, host)
-	// Sent from alertconfig's interface (ifaceSetting).
-	if err := s.injectFrom(cfg.Alerts.Interface, "alert@"+host, "alert@"+host, rcpts, subject, text); err != nil {
+	// Sent from alertconfig's interface (ifaceSetting), from alertconfig's
+	// FROM address or AsyncOS's default.
+	from := cfg.Alerts.From
+	if from == "" {
+		from = "alert@" + host
+	}
+	if err := s.injectFrom(cfg.Alerts.Interface, from, from, rcpts, subject, text); err != nil {
 		s.errorf("alert: %v", err)
 		return
 	}

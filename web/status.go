@@ -31,7 +31,12 @@ type statusView struct {
 	Dest       destGlobal
 	Dests      []destView
 	TLS        tlsView
+	// Inactive are the settings stored only so that AsyncOS scripts carry
+	// over (engines esash does not have), each marked as not active.
+	Inactive []inactiveView
 }
+
+type inactiveView struct{ Path, Value string }
 
 type revView struct {
 	Rev                         uint64
@@ -148,6 +153,9 @@ func (s *Server) statusView(rt *runtime, sess *session) statusView {
 			Inherited: e.TLS == config.TLSOutDefault})
 	}
 	v.TLS = s.recentTLS()
+	for _, iv := range config.InactiveValues(cfg) {
+		v.Inactive = append(v.Inactive, inactiveView{Path: iv.Path, Value: config.MarkInactive(iv.Path, iv.Value)})
+	}
 	return v
 }
 

@@ -165,21 +165,21 @@ func screen(s *shell.Session) {
 	}
 	s.Printf("Initial number of seconds to wait before sending a duplicate alert: %d\n", a.InitialWait)
 	s.Printf("Maximum number of seconds to wait before sending a duplicate alert: %d\n", a.MaxWait)
-	s.Printf("Maximum number of alerts to save: %d\n", a.MaxSaved)
+	s.Println(config.MarkInactive("alerts.max_saved", fmt.Sprintf("Maximum number of alerts to save: %d", a.MaxSaved)))
 	if a.From == "" {
 		s.Println("Alerts will be sent using the system-default From Address.")
 	} else {
 		s.Printf("Alerts will be sent from: %s\n", a.From)
 	}
 	if a.AutoSupport {
-		s.Println("Cisco IronPort AutoSupport: Enabled")
+		s.Println(config.MarkInactive("alerts.autosupport", "Cisco IronPort AutoSupport: Enabled"))
 		if a.WeeklyReports {
-			s.Println("You will receive a copy of the weekly AutoSupport reports.")
+			s.Println(config.MarkInactive("alerts.weekly_reports", "You will receive a copy of the weekly AutoSupport reports."))
 		} else {
-			s.Println("You will not receive a copy of the weekly AutoSupport reports.")
+			s.Println(config.MarkInactive("alerts.weekly_reports", "You will not receive a copy of the weekly AutoSupport reports."))
 		}
 	} else {
-		s.Println("Cisco IronPort AutoSupport: Disabled")
+		s.Println(config.MarkInactive("alerts.autosupport", "Cisco IronPort AutoSupport: Disabled"))
 	}
 	iface := a.Interface
 	if iface == "" {

@@ -236,7 +236,8 @@ func summary(s *shell.Session, sv config.LDAPServer) {
 		base = "NONE"
 	}
 	s.Printf("Name: %s\nHostname: %s Port %d%s\nServer Type: %s\nAuthentication Type: %s\nBase: %s\n",
-		sv.Name, sv.Host, sv.Port, ssl, typeName(sv.ServerType), auth, base)
+		sv.Name, sv.Host, sv.Port, ssl, config.MarkInactive("ldap.servers[*].server_type", typeName(sv.ServerType)), auth,
+		config.MarkInactive("ldap.servers[*].base_dn", base))
 }
 
 func (c Command) newServer(s *shell.Session) error {

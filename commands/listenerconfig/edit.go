@@ -75,7 +75,7 @@ func (e *editor) header(s *shell.Session) {
 	s.Printf("SMTP Authentication: %s\n", titleCase(l.DefaultPolicy.SMTPAuth))
 	s.Printf("Bounce Profile: %s\n", orDefault(l.BounceProfile, "Default"))
 	if l.Type == config.Public {
-		s.Printf("Use SenderBase For Reputation Filters and IP Profiling: %s\n", yesNo(l.SenderBaseFiltering))
+		s.Printf("Use SenderBase For Reputation Filters and IP Profiling: %s\n", config.MarkInactive("listeners[*].senderbase_filtering", yesNo(l.SenderBaseFiltering)))
 	}
 	s.Printf("Add Received Header: %s\n", yesNo(onOff(!l.OmitReceived)))
 }

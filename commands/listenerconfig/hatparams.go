@@ -451,31 +451,33 @@ func printDefaults(s *shell.Session, p config.HATParams) {
 		return strconv.Itoa(n)
 	}
 	tls := map[config.TLSIn]string{config.TLSInOff: "No", config.TLSInPreferred: "Preferred", config.TLSInRequired: "Required"}[p.TLS]
+	// mark: settings esash stores only for script compatibility say so (docs/settings.md).
+	mark := func(key, v string) string { return config.MarkInactive("listeners[*].default_policy."+key, v) }
 	s.Println("Default Policy Parameters")
 	s.Println("==========================")
 	s.Printf("Maximum Message Size: %s\n", formatSize(p.MaxMessageSize))
 	s.Printf("Maximum Number Of Concurrent Connections From A Single IP: %d\n", p.MaxConcurrency)
 	s.Printf("Maximum Number Of Messages Per Connection: %d\n", p.MaxMsgsPerConn)
 	s.Printf("Maximum Number Of Recipients Per Message: %d\n", p.MaxRcptsPerMsg)
-	s.Printf("Directory Harvest Attack Prevention: %s\n", enabled(p.DHAP))
+	s.Printf("Directory Harvest Attack Prevention: %s\n", mark("dhap", enabled(p.DHAP)))
 	if p.DHAP == "on" {
-		s.Printf("Maximum Number Of Invalid Recipients Per Hour: %d\n", p.DHAPLimit)
+		s.Printf("Maximum Number Of Invalid Recipients Per Hour: %s\n", mark("dhap_limit", strconv.Itoa(p.DHAPLimit)))
 	}
 	s.Printf("Maximum Number Of Recipients Per Hour: %s\n", perHour(p.RateLimit, p.MaxRcptsPerHour))
 	s.Printf("Maximum Number Of Recipients Per Envelope Sender: %s\n", perHour(p.SenderRateLimit, p.MaxRcptsPerSender))
-	s.Printf("Use SenderBase for Flow Control: %s\n", yesNo(p.UseSenderBase))
-	s.Printf("Spam Detection Enabled: %s\n", yesNo(p.SpamCheck))
-	s.Printf("Virus Detection Enabled: %s\n", yesNo(p.VirusCheck))
+	s.Printf("Use SenderBase for Flow Control: %s\n", mark("use_sb", yesNo(p.UseSenderBase)))
+	s.Printf("Spam Detection Enabled: %s\n", mark("spam_check", yesNo(p.SpamCheck)))
+	s.Printf("Virus Detection Enabled: %s\n", mark("virus_check", yesNo(p.VirusCheck)))
 	s.Printf("Allow TLS Connections: %s\n", tls)
 	if p.TLS != config.TLSInOff {
 		s.Printf("Verify Client Certificate: %s\n", yesNo(p.VerifyClientCert))
 	}
 	s.Printf("Allow SMTP Authentication: %s\n", titleCase(p.SMTPAuth))
 	s.Printf("Require TLS To Offer SMTP authentication: %s\n", yesNo(p.RequireTLSForAuth))
-	s.Printf("DKIM/DomainKeys Signing Enabled: %s\n", yesNo(p.DKIMSigning))
-	s.Printf("DKIM Verification Enabled: %s\n", yesNo(p.DKIMVerify))
-	s.Printf("SPF/SIDF Verification Enabled: %s\n", yesNo(p.SPFVerify))
-	s.Printf("DMARC Verification Enabled: %s\n", yesNo(p.DMARCVerify))
+	s.Printf("DKIM/DomainKeys Signing Enabled: %s\n", mark("dkim_signing", yesNo(p.DKIMSigning)))
+	s.Printf("DKIM Verification Enabled: %s\n", mark("dkim_verify", yesNo(p.DKIMVerify)))
+	s.Printf("SPF/SIDF Verification Enabled: %s\n", mark("spf_verify", yesNo(p.SPFVerify)))
+	s.Printf("DMARC Verification Enabled: %s\n", mark("dmarc_verify", yesNo(p.DMARCVerify)))
 	s.Printf("Envelope Sender DNS Verification Enabled: %s\n", yesNo(p.EnvelopeSenderVerify))
 	s.Printf("Domain Exception Table Enabled: %s\n", yesNo(p.DomainExceptionTable))
 	s.Printf("Accept Untagged Bounces: %s\n", yesNo(p.UntaggedBounces))
