@@ -72,7 +72,8 @@ type ExportOptions struct {
 	Rand       io.Reader // salt and nonces; nil is crypto/rand
 	// MarkInactive follows each value (other than zero: not set) of a
 	// setting stored for script compatibility with an XML comment saying
-	// so (showconfig).
+	// so, and each recipient access table with its implied final ALL
+	// REJECT (showconfig).
 	MarkInactive bool
 }
 
@@ -211,7 +212,9 @@ func (e *exportEncoder) value(depth int, name string, v reflect.Value, path stri
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() != reflect.Uint8:
 		e.indent(depth)
 		if v.Len() == 0 {
-			fmt.Fprintf(&e.b, "<%s/>\n", name)
+			fmt.Fprintf(&e.b, "<%s/>", name)
+			e.impliedEnd(path)
+			e.b.WriteString("\n")
 			return
 		}
 		fmt.Fprintf(&e.b, "<%s>\n", name)
@@ -220,7 +223,9 @@ func (e *exportEncoder) value(depth int, name string, v reflect.Value, path stri
 			e.value(depth+1, item, v.Index(i), exportItemPath(path, v, i, keyIdx), secret)
 		}
 		e.indent(depth)
-		fmt.Fprintf(&e.b, "</%s>\n", name)
+		fmt.Fprintf(&e.b, "</%s>", name)
+		e.impliedEnd(path)
+		e.b.WriteString("\n")
 	default:
 		text, attrs := e.leaf(v, path, secret)
 		e.indent(depth)
@@ -236,6 +241,17 @@ func (e *exportEncoder) value(depth int, name string, v reflect.Value, path stri
 			e.b.WriteString(" <!-- " + InactiveNote + " -->")
 		}
 		e.b.WriteString("\n")
+	}
+}
+
+// impliedEnd says, in printouts, what a list does past its last entry
+// when that is not written in it: the recipient access table's final
+// ALL REJECT, which RCPTACCESS PRINT shows and the MTA enforces (an empty
+// table refuses every recipient), so that showconfig reads as the
+// appliance behaves.
+func (e *exportEncoder) impliedEnd(path string) {
+	if e.mark && SettingPattern(path) == "listeners[*].rcpt_access" {
+		e.b.WriteString(" <!-- then ALL REJECT: every other recipient is refused -->")
 	}
 }
 

@@ -437,3 +437,36 @@ func TestInactiveValues(t *testing.T) {
 		t.Error("an enforced setting is listed")
 	}
 }
+
+// TestShowconfigRATImpliedEnd: showconfig (MarkInactive) says what an
+// empty or short recipient access table does with other recipients, as
+// RCPTACCESS PRINT and the MTA do; saveconfig files say nothing extra.
+func TestShowconfigRATImpliedEnd(t *testing.T) {
+	c := Factory(Certificate{})
+	const note = "<!-- then ALL REJECT: every other recipient is refused -->"
+	for _, tc := range []struct {
+		name   string
+		accept []string
+		mark   bool
+		want   string
+	}{
+		{"factory table printed", nil, true, "<rcpt_access/> " + note},
+		{"entries printed", []string{"example.com"}, true, "</rcpt_access> " + note},
+		{"saved file", nil, false, "<rcpt_access/>\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := c.Clone()
+			cfg.Listeners[0].AcceptDomains = tc.accept
+			out, err := Export(cfg, ExportOptions{Secrets: MaskSecrets, MarkInactive: tc.mark})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Errorf("export lacks %q", tc.want)
+			}
+			if !tc.mark && strings.Contains(string(out), note) {
+				t.Error("saved file carries the printout's note")
+			}
+		})
+	}
+}
