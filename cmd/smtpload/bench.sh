@@ -9,6 +9,10 @@
 #
 # Knobs: CONCS="1 8 50 200" PERS="1 10" SIZES="4096 102400" DUR=4s
 #        TARGETS="esash-rsa esash-ecdsa postfix" IDLE=1000 OUT=dir
+#        BASE=REV adds the target esash-base: the esash of git revision REV
+#        (built in a temporary worktree, RSA), to compare a change with what
+#        came before it in one run, e.g.
+#        BASE=HEAD~3 TARGETS="esash-base esash-rsa esash-base esash-rsa" CONCS=50 PERS=10 SIZES=4096
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CONCS=${CONCS:-"1 8 50 200"}
@@ -27,6 +31,11 @@ echo "bench: results in $OUT"
 ./scripts/testdeps.sh >/dev/null
 go build -o "$W/esash" ./cmd/esash
 go build -o "$W/smtpload" ./cmd/smtpload
+if [ -n "${BASE:-}" ]; then
+  git worktree add -q --detach "$W/base-src" "$BASE"
+  (cd "$W/base-src" && go build -o "$W/esash-base" ./cmd/esash)
+  git worktree remove --force "$W/base-src"
+fi
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/rsa.key" -out "$W/rsa.pem" -days 30 \
   -subj /CN=mx.bench.test -addext subjectAltName=DNS:mx.bench.test 2>/dev/null
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/ec.key" -out "$W/ec.pem" -days 30 \
@@ -78,19 +87,19 @@ matrix() {
   done
 }
 
-start_esash() { # label data ip
+start_esash() { # label data ip [binary]
   # One core for the server (esash itself keeps at least two Go Ps, so a
   # P blocked in fdatasync does not stall the sessions).
-  taskset -c "$SRV_CPU" "$W/esash" serve --data "$2" >>"$OUT/$1.log" 2>&1 &
+  taskset -c "$SRV_CPU" "${4:-$W/esash}" serve --data "$2" >>"$OUT/$1.log" 2>&1 &
   SRV_PID=$!
   wait_port "$3:2525"
 }
 
-run_esash() { # label cert key
-  local label=$1 data="$W/esash-data-$1" ip=127.9.0.1
+run_esash() { # label cert key [binary]
+  local label=$1 data="$W/esash-data-$1" ip=127.9.0.1 bin=${4:-$W/esash}
   rm -rf "$data"
   "$W/smtpload" setup -data "$data" -ip "$ip" -cert "$2" -key "$3" -tls required
-  start_esash "$label" "$data" "$ip"
+  start_esash "$label" "$data" "$ip" "$bin"
   matrix "$label" "$ip:2525" "$SRV_PID"
   if [ "$IDLE" -gt 0 ]; then
     # A fresh daemon on an empty queue: neither the heap the load left
@@ -99,7 +108,7 @@ run_esash() { # label cert key
     stop_server
     rm -rf "$data"
     "$W/smtpload" setup -data "$data" -ip "$ip" -cert "$2" -key "$3" -tls required
-    start_esash "$label" "$data" "$ip"
+    start_esash "$label" "$data" "$ip" "$bin"
     taskset -c "$GEN_CPU" "$W/smtpload" -addr "$ip:2525" -idle "$IDLE" -hold 3s -srvpid "$SRV_PID" -json -label "$label/idle" |
       tee -a "$OUT/results.txt"
   fi
@@ -158,6 +167,7 @@ for t in $TARGETS; do
   case $t in
     esash-rsa) run_esash esash-rsa "$W/rsa.pem" "$W/rsa.key" ;;
     esash-ecdsa) run_esash esash-ecdsa "$W/ec.pem" "$W/ec.key" ;;
+    esash-base) run_esash esash-base "$W/rsa.pem" "$W/rsa.key" "$W/esash-base" ;;
     postfix) run_postfix ;;
     *) echo "bench: unknown target $t" >&2; exit 1 ;;
   esac

@@ -61,6 +61,10 @@ func setup(args []string) int {
 		l.DefaultPolicy.TLS = config.TLSIn(*tlsIn)
 		l.DefaultPolicy.MaxConcurrency = 1000
 		l.DefaultPolicy.MaxMsgsPerConn = 100000
+		// The load's recipients (sink@bench.test) are accepted by a RAT
+		// entry, as Postfix's relay_domains accepts them: the factory
+		// table refuses every recipient.
+		l.AcceptDomains = []string{"bench.test"}
 		for i := range l.Policies {
 			p := &l.Policies[i]
 			p.Params.MaxConcurrency, p.Params.MaxMsgsPerConn, p.Params.RateLimit = 0, 0, ""
