@@ -184,8 +184,8 @@ type HATParams struct {
 	// The rest is asked in the reference's order and stored for script
 	// compatibility; the MTA enforces only the fields above (sizes,
 	// connections, messages, recipients, banners, rate limit per host,
-	// TLS and SMTP AUTH over TLS). All are strings "on"/"off" or numbers,
-	// so that the zero value always means "use the listener default".
+	// TLS and SMTP AUTH over TLS). All are OnOff, texts or numbers, so
+	// that the zero value always means "use the listener default".
 	RateLimitCode         int    `json:"max_rcpts_per_hour_code,omitempty"`
 	RateLimitText         string `json:"max_rcpts_per_hour_text,omitempty"`
 	SenderRateLimit       OnOff  `json:"use_sender_rate_limit,omitempty"`
