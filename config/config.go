@@ -293,7 +293,7 @@ type DestControl struct {
 	MaxMsgsPerConn   int    `json:"max_messages_per_connection,omitempty"`
 	TLS              TLSOut `json:"tls,omitempty"`
 	DANE             string `json:"dane,omitempty"` // "off", "opportunistic", "mandatory"
-	BounceVerify     string `json:"bounce_validation,omitempty"`
+	BounceVerify     OnOff  `json:"bounce_validation,omitempty"`
 	BounceProfile    string `json:"bounce_profile,omitempty"`
 	IPSort           string `json:"ip_sort_pref,omitempty"`
 }

@@ -23,7 +23,7 @@ func Factory(demo Certificate) *Config {
 			Certificate: "Demo",
 			Default: DestControl{
 				Domain: "DEFAULT", MaxConcurrency: 500, LimitType: "host", LimitApply: "system",
-				MaxMsgsPerConn: 50, TLS: TLSOutNo, DANE: "off", BounceVerify: "off",
+				MaxMsgsPerConn: 50, TLS: TLSOutNo, DANE: "off", BounceVerify: Off,
 				BounceProfile: "Default", IPSort: "PREFER_V6",
 			},
 		},
