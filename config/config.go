@@ -108,7 +108,7 @@ type Listener struct {
 	BounceProfile string `json:"bounce_profile,omitempty"`
 	// SenderBaseFiltering ("on", "off", "") is stored only: esash has no
 	// reputation service.
-	SenderBaseFiltering string `json:"senderbase_filtering,omitempty"`
+	SenderBaseFiltering OnOff `json:"senderbase_filtering,omitempty"`
 	// OmitReceived: do not add a Received: header (SETUP > RECEIVED).
 	OmitReceived bool `json:"omit_received_header,omitempty"`
 	// Slow clients (SETUP > SLOWCLIENTS, esash's own; zero is the
@@ -128,8 +128,8 @@ type ListenSetup struct {
 	IdleTimeout       int    `json:"unsuccessful_timeout,omitempty"`    // seconds, 300
 	MaxConnTime       int    `json:"max_connection_time,omitempty"`     // seconds, 900
 	ReceivedHostname  string `json:"received_hostname,omitempty"`       // "interface" (""), "vgateway"
-	AddMessageID      string `json:"add_message_id,omitempty"`          // "on", "off" ("")
-	RejectAtRcpt      string `json:"reject_at_rcpt,omitempty"`          // "on", "off" ("")
+	AddMessageID      OnOff  `json:"add_message_id,omitempty"`          // "on", "off" ("")
+	RejectAtRcpt      OnOff  `json:"reject_at_rcpt,omitempty"`          // "on", "off" ("")
 	MaxSubjectLog     int    `json:"max_subject_size,omitempty"`        // bytes, 255
 }
 
@@ -168,64 +168,64 @@ type HATParams struct {
 	BannerText           string `json:"smtp_banner_text,omitempty"`
 	RejectCode           int    `json:"smtp_reject_code,omitempty"`
 	RejectText           string `json:"smtp_reject_text,omitempty"`
-	RateLimit            string `json:"use_rate_limit,omitempty"` // "on", "off", "" = default
+	RateLimit            OnOff  `json:"use_rate_limit,omitempty"` // "on", "off", "" = default
 	MaxRcptsPerHour      int    `json:"max_rcpts_per_hour,omitempty"`
 	TLS                  TLSIn  `json:"tls,omitempty"`
-	VerifyClientCert     string `json:"tls_verify_client,omitempty"` // "on", "off", ""
+	VerifyClientCert     OnOff  `json:"tls_verify_client,omitempty"` // "on", "off", ""
 	SMTPAuth             string `json:"smtp_auth,omitempty"`         // "off", "preferred", "required", ""
-	RequireTLSForAuth    string `json:"smtp_auth_requires_tls,omitempty"`
-	SpamCheck            string `json:"spam_check,omitempty"` // stored only: esash has no scanning engines
-	VirusCheck           string `json:"virus_check,omitempty"`
-	UseSenderBase        string `json:"use_sb,omitempty"`
-	ContentFilters       string `json:"content_filters,omitempty"`
-	MessageFilters       string `json:"message_filters,omitempty"`
-	EnvelopeSenderVerify string `json:"enforce_sender_verify,omitempty"`
+	RequireTLSForAuth    OnOff  `json:"smtp_auth_requires_tls,omitempty"`
+	SpamCheck            OnOff  `json:"spam_check,omitempty"` // stored only: esash has no scanning engines
+	VirusCheck           OnOff  `json:"virus_check,omitempty"`
+	UseSenderBase        OnOff  `json:"use_sb,omitempty"`
+	ContentFilters       OnOff  `json:"content_filters,omitempty"`
+	MessageFilters       OnOff  `json:"message_filters,omitempty"`
+	EnvelopeSenderVerify OnOff  `json:"enforce_sender_verify,omitempty"`
 
 	// The rest is asked in the reference's order and stored for script
 	// compatibility; the MTA enforces only the fields above (sizes,
 	// connections, messages, recipients, banners, rate limit per host,
-	// TLS and SMTP AUTH over TLS). All are strings "on"/"off" or numbers,
-	// so that the zero value always means "use the listener default".
+	// TLS and SMTP AUTH over TLS). All are OnOff, texts or numbers, so
+	// that the zero value always means "use the listener default".
 	RateLimitCode         int    `json:"max_rcpts_per_hour_code,omitempty"`
 	RateLimitText         string `json:"max_rcpts_per_hour_text,omitempty"`
-	SenderRateLimit       string `json:"use_sender_rate_limit,omitempty"`
+	SenderRateLimit       OnOff  `json:"use_sender_rate_limit,omitempty"`
 	MaxRcptsPerSender     int    `json:"max_rcpts_per_sender,omitempty"`
 	SenderRateInterval    int    `json:"sender_rate_interval,omitempty"` // minutes
-	DHAP                  string `json:"dhap,omitempty"`
+	DHAP                  OnOff  `json:"dhap,omitempty"`
 	DHAPLimit             int    `json:"dhap_limit,omitempty"`
 	DHAPAction            string `json:"dhap_action,omitempty"` // "drop", "code"
 	DHAPCode              int    `json:"dhap_code,omitempty"`
 	DHAPText              string `json:"dhap_text,omitempty"`
-	HostGrouping          string `json:"host_grouping,omitempty"`
+	HostGrouping          OnOff  `json:"host_grouping,omitempty"`
 	SignificantBits       int    `json:"significant_bits,omitempty"`
-	SDRCheck              string `json:"sdr_check,omitempty"`
-	OutbreakFilters       string `json:"outbreak_filters,omitempty"`
-	PhishingCheck         string `json:"advanced_phishing,omitempty"`
-	GraymailCheck         string `json:"graymail_check,omitempty"`
-	DKIMSigning           string `json:"dkim_signing,omitempty"`
-	SMIMEHarvest          string `json:"smime_harvest,omitempty"`
-	SMIMEHarvestOnFailure string `json:"smime_harvest_on_failure,omitempty"`
-	SMIMEHarvestUpdated   string `json:"smime_harvest_updated,omitempty"`
-	SMIMEGateway          string `json:"smime_gateway,omitempty"`
+	SDRCheck              OnOff  `json:"sdr_check,omitempty"`
+	OutbreakFilters       OnOff  `json:"outbreak_filters,omitempty"`
+	PhishingCheck         OnOff  `json:"advanced_phishing,omitempty"`
+	GraymailCheck         OnOff  `json:"graymail_check,omitempty"`
+	DKIMSigning           OnOff  `json:"dkim_signing,omitempty"`
+	SMIMEHarvest          OnOff  `json:"smime_harvest,omitempty"`
+	SMIMEHarvestOnFailure OnOff  `json:"smime_harvest_on_failure,omitempty"`
+	SMIMEHarvestUpdated   OnOff  `json:"smime_harvest_updated,omitempty"`
+	SMIMEGateway          OnOff  `json:"smime_gateway,omitempty"`
 	SMIMESignature        string `json:"smime_signature,omitempty"` // "preserve", "remove"
-	DKIMVerify            string `json:"dkim_verify,omitempty"`
+	DKIMVerify            OnOff  `json:"dkim_verify,omitempty"`
 	DKIMProfile           string `json:"dkim_verify_profile,omitempty"`
-	SPFVerify             string `json:"spf_verify,omitempty"`
+	SPFVerify             OnOff  `json:"spf_verify,omitempty"`
 	SPFLevel              string `json:"spf_level,omitempty"` // "spf_only", "sidf_compatible", "sidf_strict"
-	SPFDowngradePRA       string `json:"spf_downgrade_pra,omitempty"`
-	SPFHelo               string `json:"spf_helo_check,omitempty"`
+	SPFDowngradePRA       OnOff  `json:"spf_downgrade_pra,omitempty"`
+	SPFHelo               OnOff  `json:"spf_helo_check,omitempty"`
 	SPFTimeout            int    `json:"spf_timeout,omitempty"` // seconds
-	DMARCVerify           string `json:"dmarc_verify,omitempty"`
+	DMARCVerify           OnOff  `json:"dmarc_verify,omitempty"`
 	DMARCProfile          string `json:"dmarc_verify_profile,omitempty"`
-	DMARCReports          string `json:"dmarc_aggregate_reports,omitempty"`
+	DMARCReports          OnOff  `json:"dmarc_aggregate_reports,omitempty"`
 	MalformedSenderCode   int    `json:"malformed_sender_code,omitempty"`
 	MalformedSenderText   string `json:"malformed_sender_text,omitempty"`
 	UnresolvedSenderCode  int    `json:"unresolved_sender_code,omitempty"`
 	UnresolvedSenderText  string `json:"unresolved_sender_text,omitempty"`
 	MissingSenderCode     int    `json:"nonexistent_sender_code,omitempty"`
 	MissingSenderText     string `json:"nonexistent_sender_text,omitempty"`
-	DomainExceptionTable  string `json:"domain_exception_table,omitempty"`
-	UntaggedBounces       string `json:"accept_untagged_bounces,omitempty"`
+	DomainExceptionTable  OnOff  `json:"domain_exception_table,omitempty"`
+	UntaggedBounces       OnOff  `json:"accept_untagged_bounces,omitempty"`
 }
 
 // MailFlowPolicy is a named HAT policy.
@@ -293,7 +293,7 @@ type DestControl struct {
 	MaxMsgsPerConn   int    `json:"max_messages_per_connection,omitempty"`
 	TLS              TLSOut `json:"tls,omitempty"`
 	DANE             string `json:"dane,omitempty"` // "off", "opportunistic", "mandatory"
-	BounceVerify     string `json:"bounce_validation,omitempty"`
+	BounceVerify     OnOff  `json:"bounce_validation,omitempty"`
 	BounceProfile    string `json:"bounce_profile,omitempty"`
 	IPSort           string `json:"ip_sort_pref,omitempty"`
 }

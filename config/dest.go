@@ -103,8 +103,8 @@ func IPSortLabel(v string) string {
 
 // Bounce verification tagging values (bounce_validation).
 const (
-	BounceVerifyOn  = "on"
-	BounceVerifyOff = "off"
+	BounceVerifyOn  OnOff = On
+	BounceVerifyOff OnOff = Off
 )
 
 // DefaultBounceProfile is the bounce profile every appliance has.
@@ -167,9 +167,7 @@ func (e DestControl) Inherit(def DestControl) DestControl {
 	if !e.TLS.On() {
 		e.DANE = DANEOff // DANE only means something over TLS
 	}
-	if e.BounceVerify == "" {
-		e.BounceVerify = def.BounceVerify
-	}
+	e.BounceVerify = e.BounceVerify.Or(def.BounceVerify)
 	if e.BounceProfile == "" {
 		e.BounceProfile = def.BounceProfile
 	}

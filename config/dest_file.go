@@ -114,7 +114,7 @@ func writeDest(b *bytes.Buffer, e DestControl, all bool) {
 	str("limit_apply", e.LimitApply)
 	str("tls", string(e.TLS))
 	str("dane", e.DANE)
-	str("bounce_validation", e.BounceVerify)
+	str("bounce_validation", string(e.BounceVerify))
 	if e.BounceProfile != "" {
 		put("bounce_profile", e.BounceProfile)
 	}
@@ -300,11 +300,13 @@ func setDestParam(e *DestControl, k, v string, isDefault bool) string {
 	case "bounce_validation":
 		switch v {
 		case "1":
-			v = BounceVerifyOn
+			v = string(BounceVerifyOn)
 		case "0":
-			v = BounceVerifyOff
+			v = string(BounceVerifyOff)
 		}
-		e.BounceVerify, msg = oneOf(BounceVerifyOn, BounceVerifyOff)
+		var bv string
+		bv, msg = oneOf(string(BounceVerifyOn), string(BounceVerifyOff))
+		e.BounceVerify = OnOff(bv)
 	case "bounce_profile":
 		if msg = CheckBounceProfile(v); msg == "" {
 			e.BounceProfile = v

@@ -23,7 +23,7 @@ func Factory(demo Certificate) *Config {
 			Certificate: "Demo",
 			Default: DestControl{
 				Domain: "DEFAULT", MaxConcurrency: 500, LimitType: "host", LimitApply: "system",
-				MaxMsgsPerConn: 50, TLS: TLSOutNo, DANE: "off", BounceVerify: "off",
+				MaxMsgsPerConn: 50, TLS: TLSOutNo, DANE: "off", BounceVerify: Off,
 				BounceProfile: "Default", IPSort: "PREFER_V6",
 			},
 		},
@@ -45,24 +45,24 @@ func FactoryListener(name string, typ ListenerType, iface string, port int) List
 		Certificate: "Demo", MaxConnections: 50,
 		DefaultPolicy: HATParams{
 			MaxMessageSize: 10485760, MaxConcurrency: 10, MaxMsgsPerConn: 10, MaxRcptsPerMsg: 50,
-			BannerCode: 220, RejectCode: 554, RateLimit: "off", TLS: TLSInOff,
-			VerifyClientCert: "off", SMTPAuth: "off", RequireTLSForAuth: "off",
-			SpamCheck: "on", VirusCheck: "on", UseSenderBase: "on",
-			ContentFilters: "on", MessageFilters: "on", EnvelopeSenderVerify: "off",
-			RateLimitCode: 452, SenderRateLimit: "off", DHAP: "off", DHAPAction: "drop",
-			DHAPCode: 550, HostGrouping: "off", SDRCheck: "off", OutbreakFilters: "on",
-			PhishingCheck: "off", GraymailCheck: "on", DKIMSigning: "off", SMIMEHarvest: "off",
-			SMIMEGateway: "off", DKIMVerify: "off", SPFVerify: "off", DMARCVerify: "off",
+			BannerCode: 220, RejectCode: 554, RateLimit: Off, TLS: TLSInOff,
+			VerifyClientCert: Off, SMTPAuth: "off", RequireTLSForAuth: Off,
+			SpamCheck: On, VirusCheck: On, UseSenderBase: On,
+			ContentFilters: On, MessageFilters: On, EnvelopeSenderVerify: Off,
+			RateLimitCode: 452, SenderRateLimit: Off, DHAP: Off, DHAPAction: "drop",
+			DHAPCode: 550, HostGrouping: Off, SDRCheck: Off, OutbreakFilters: On,
+			PhishingCheck: Off, GraymailCheck: On, DKIMSigning: Off, SMIMEHarvest: Off,
+			SMIMEGateway: Off, DKIMVerify: Off, SPFVerify: Off, DMARCVerify: Off,
 			MalformedSenderCode: 553, UnresolvedSenderCode: 451, MissingSenderCode: 553,
-			DomainExceptionTable: "off", UntaggedBounces: "off",
+			DomainExceptionTable: Off, UntaggedBounces: Off,
 		},
 		TCPQueue: 50, BounceProfile: "Default",
 		Policies: []MailFlowPolicy{
 			{Name: "ACCEPTED", Action: Accept},
 			{Name: "BLOCKED", Action: Reject},
 			{Name: "THROTTLED", Action: Accept, Params: HATParams{MaxConcurrency: 1,
-				MaxMsgsPerConn: 1, MaxRcptsPerMsg: 25, RateLimit: "on", MaxRcptsPerHour: 20}},
-			{Name: "TRUSTED", Action: Accept, Params: HATParams{RateLimit: "off", SpamCheck: "off"}},
+				MaxMsgsPerConn: 1, MaxRcptsPerMsg: 25, RateLimit: On, MaxRcptsPerHour: 20}},
+			{Name: "TRUSTED", Action: Accept, Params: HATParams{RateLimit: Off, SpamCheck: Off}},
 		},
 		SenderGroups: []SenderGroup{
 			{Name: "ALLOWED_LIST", Policy: "TRUSTED", Comment: "My trusted senders have no anti-spam scanning or rate limiting"},
@@ -73,8 +73,8 @@ func FactoryListener(name string, typ ListenerType, iface string, port int) List
 		},
 	}
 	if typ == Public {
-		l.DefaultPolicy.DHAP, l.DefaultPolicy.DHAPLimit = "on", 25
-		l.SenderBaseFiltering = "on"
+		l.DefaultPolicy.DHAP, l.DefaultPolicy.DHAPLimit = On, 25
+		l.SenderBaseFiltering = On
 	}
 	if typ == Private {
 		l.Policies = []MailFlowPolicy{{Name: "RELAYED", Action: Relay}, {Name: "BLOCKED", Action: Reject}}

@@ -3,7 +3,6 @@ package config
 import (
 	"container/heap"
 	"net/netip"
-	"reflect"
 	"sort"
 	"strings"
 )
@@ -253,17 +252,4 @@ func buildSegments(ivs []interval, none int) segments {
 		s.rank = append(s.rank, r)
 	}
 	return s
-}
-
-// EffectiveParams is a policy's parameters with every zero value taken from
-// the listener's default policy, as AsyncOS's "Use Default".
-func EffectiveParams(policy, def HATParams) HATParams {
-	out := policy
-	v, d := reflect.ValueOf(&out).Elem(), reflect.ValueOf(def)
-	for i := 0; i < v.NumField(); i++ {
-		if f := v.Field(i); f.IsZero() {
-			f.Set(d.Field(i))
-		}
-	}
-	return out
 }

@@ -13,7 +13,7 @@ type paramKind int
 const (
 	pNumber paramKind = iota // a count or size: 1..max
 	pCode                    // an SMTP reply code: 200..599
-	pOnOff                   // "on" or "off"
+	pOnOff                   // an OnOff: "on" or "off"
 	pEnum                    // one of enum
 	pText                    // free text (banners, responses, profile names)
 	pHost                    // a host name
@@ -129,8 +129,8 @@ func (sp *paramSpec) check(v reflect.Value) string {
 			return fmt.Sprintf("The value must be an SMTP code from 200 to 599, not %d.", n)
 		}
 	case pOnOff:
-		if s := v.String(); s != "" && s != "on" && s != "off" {
-			return fmt.Sprintf("The value must be \"on\" or \"off\", not %q.", s)
+		if o := OnOff(v.String()); !o.Valid() {
+			return fmt.Sprintf("The value must be \"on\" or \"off\", not %q.", string(o))
 		}
 	case pEnum:
 		if s := v.String(); s != "" && !contains(sp.enum, s) {

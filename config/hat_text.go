@@ -359,7 +359,7 @@ func (p *hatParser) param(t string) error {
 			return p.errf("the value of %s must be a number, not %s", key, val)
 		case key == "max_rcpts_per_hour" && n == -1:
 			// AsyncOS writes a disabled rate limit as -1.
-			pp.RateLimit, n = "off", 0
+			pp.RateLimit, n = Off, 0
 		}
 		f.SetInt(n)
 	}

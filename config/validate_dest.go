@@ -67,7 +67,7 @@ func (c *checker) destEntry(p string, e DestControl, isDefault, noCA bool) {
 	oneOf("limit_type", e.LimitType, LimitPerDomain, LimitPerMXIP)
 	oneOf("limit_apply", e.LimitApply, LimitSystem, LimitPerVG)
 	oneOf("dane", e.DANE, DANEChoices...)
-	oneOf("bounce_validation", e.BounceVerify, BounceVerifyOn, BounceVerifyOff)
+	oneOf("bounce_validation", string(e.BounceVerify), string(BounceVerifyOn), string(BounceVerifyOff))
 	oneOf("ip_sort_pref", e.IPSort, IPSortChoices...)
 	if e.BounceProfile != "" {
 		if r := CheckBounceProfile(e.BounceProfile); r != "" {

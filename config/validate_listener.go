@@ -43,12 +43,8 @@ func (g ListenSetup) Effective() ListenSetup {
 	if g.ReceivedHostname == "" {
 		g.ReceivedHostname = "interface"
 	}
-	if g.AddMessageID == "" {
-		g.AddMessageID = "off"
-	}
-	if g.RejectAtRcpt == "" {
-		g.RejectAtRcpt = "off"
-	}
+	g.AddMessageID = g.AddMessageID.Or(Off)
+	g.RejectAtRcpt = g.RejectAtRcpt.Or(Off)
 	return g
 }
 
@@ -88,7 +84,7 @@ func (c *checker) listenerDetails(cfg *Config, ifaces map[string]Interface, cert
 		if l.TCPQueue < 0 || l.TCPQueue > 10000 {
 			c.errf(p+".tcp_queue", "The value must be a number from 1 to 10000, not %d.", l.TCPQueue)
 		}
-		if s := l.SenderBaseFiltering; s != "" && s != "on" && s != "off" {
+		if s := l.SenderBaseFiltering; !s.Valid() {
 			c.errf(p+".senderbase_filtering", "The value must be \"on\" or \"off\", not %q.", s)
 		}
 		if d := l.DefaultDomain; d != "" && CheckDomain(d) != "" {
@@ -167,7 +163,7 @@ func (c *checker) hatDetails(p string, l Listener) {
 			if e.TLS == TLSInPreferred || e.TLS == TLSInRequired {
 				usesTLS = true
 			}
-			if e.SMTPAuth != "" && e.SMTPAuth != "off" && e.RequireTLSForAuth == "on" && e.TLS == TLSInOff {
+			if e.SMTPAuth != "" && e.SMTPAuth != "off" && e.RequireTLSForAuth.EqualBool(true) && e.TLS == TLSInOff {
 				c.warnf(itemPath(p+".policies", mp.Name)+".params.smtp_auth_requires_tls",
 					"SMTP authentication is offered only over TLS, but TLS is off: no client can authenticate")
 			}
@@ -224,8 +220,8 @@ func (c *checker) listenSetup(g ListenSetup) {
 	}{
 		{"senderbase_cache", g.SenderBaseCache, []string{"auto", "off", "custom"}},
 		{"received_hostname", g.ReceivedHostname, []string{"interface", "vgateway"}},
-		{"add_message_id", g.AddMessageID, []string{"on", "off"}},
-		{"reject_at_rcpt", g.RejectAtRcpt, []string{"on", "off"}},
+		{"add_message_id", string(g.AddMessageID), []string{"on", "off"}},
+		{"reject_at_rcpt", string(g.RejectAtRcpt), []string{"on", "off"}},
 	} {
 		if f.v != "" && !contains(f.ok, f.v) {
 			c.errf(p+"."+f.key, "The value must be one of %s, not %q.", quoteList(f.ok), f.v)

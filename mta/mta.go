@@ -489,11 +489,11 @@ func needsTLS(l config.Listener) bool {
 }
 
 func needsClientVerify(l config.Listener) bool {
-	if l.DefaultPolicy.VerifyClientCert == "on" {
+	if l.DefaultPolicy.VerifyClientCert.EqualBool(true) {
 		return true
 	}
 	for _, p := range l.Policies {
-		if p.Params.VerifyClientCert == "on" {
+		if p.Params.VerifyClientCert.EqualBool(true) {
 			return true
 		}
 	}
@@ -519,7 +519,7 @@ func (x *lrt) newServer(d decision) *smtpServer {
 	s.ErrorLog = errorLogger{x.srv}
 	s.EnableSMTPUTF8 = true
 	if x.cert != nil && (d.Params.TLS == config.TLSInPreferred || d.Params.TLS == config.TLSInRequired) {
-		verify := d.Params.VerifyClientCert == "on"
+		verify := d.Params.VerifyClientCert.EqualBool(true)
 		// The handshake runs entirely under handshakeConfig (the sslconfig
 		// policy and certificate committed last); this outer config only
 		// makes go-smtp offer STARTTLS.

@@ -98,7 +98,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		return errRcptDenied
 	}
 	p := m.dec.Params
-	if p.RateLimit == "on" && p.MaxRcptsPerHour > 0 && !m.sock.counts.allowRcpt(m.ip, p.MaxRcptsPerHour, time.Now()) {
+	if p.RateLimit.EqualBool(true) && p.MaxRcptsPerHour > 0 && !m.sock.counts.allowRcpt(m.ip, p.MaxRcptsPerHour, time.Now()) {
 		// The HAT's rate limit is AsyncOS's "Receiving Control".
 		s.srv().log.Infof("%s", maillog.MIDToRejected(s.mid, m.icid, to, "Receiving Control"))
 		return errRate

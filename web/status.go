@@ -181,8 +181,8 @@ func tlsInLabel(t config.TLSIn) string {
 	return "Off"
 }
 
-func onOff(v string) string {
-	if v == "on" {
+func onOff(v config.OnOff) string {
+	if v.EqualBool(true) {
 		return "verify client certificate"
 	}
 	return ""

@@ -322,11 +322,11 @@ func entryDialog(s *shell.Session, e config.DestControl, isNew bool) (config.Des
 	}
 	e.BounceVerify = ""
 	if yes {
-		on, err := s.YesNo("Perform bounce verification address tagging?", or(old.BounceVerify, def.BounceVerify) == config.BounceVerifyOn)
+		on, err := s.YesNo("Perform bounce verification address tagging?", old.BounceVerify.Or(def.BounceVerify).EqualBool(true))
 		if err != nil {
 			return e, err
 		}
-		e.BounceVerify = onOff(on)
+		e.BounceVerify = config.NewOnOff(on)
 	}
 
 	// Bounce profile.
@@ -396,11 +396,11 @@ func editDefault(s *shell.Session) error {
 			e.TLS, e.DANE = old.TLS, old.DANE
 		}
 	}
-	on, err := s.YesNo("Do you wish to perform bounce verification address tagging?", old.BounceVerify == config.BounceVerifyOn)
+	on, err := s.YesNo("Do you wish to perform bounce verification address tagging?", old.BounceVerify.EqualBool(true))
 	if err != nil {
 		return err
 	}
-	e.BounceVerify = onOff(on)
+	e.BounceVerify = config.NewOnOff(on)
 	if e.IPSort, err = askIPSort(s, or(old.IPSort, config.IPPreferV6)); err != nil {
 		return err
 	}
@@ -590,13 +590,6 @@ func atoi(a string) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, true
-}
-
-func onOff(b bool) string {
-	if b {
-		return config.BounceVerifyOn
-	}
-	return config.BounceVerifyOff
 }
 
 // or returns v unless it is the zero value, else def.

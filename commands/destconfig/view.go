@@ -19,8 +19,8 @@ func inherited(set bool, label string) string {
 	return "Default (" + label + ")"
 }
 
-func onOffLabel(v string) string {
-	if v == config.BounceVerifyOn {
+func onOffLabel(v config.OnOff) string {
+	if v.EqualBool(true) {
 		return "On"
 	}
 	return "Off"

@@ -77,7 +77,7 @@ func (e *editor) header(s *shell.Session) {
 	if l.Type == config.Public {
 		s.Printf("Use SenderBase For Reputation Filters and IP Profiling: %s\n", config.MarkInactive("listeners[*].senderbase_filtering", yesNo(l.SenderBaseFiltering)))
 	}
-	s.Printf("Add Received Header: %s\n", yesNo(onOff(!l.OmitReceived)))
+	s.Printf("Add Received Header: %s\n", yesNo(config.NewOnOff(!l.OmitReceived)))
 }
 
 func titleCase(v string) string {
@@ -188,7 +188,7 @@ func (e *editor) setup(s *shell.Session) error {
 			return
 		}
 		s.Printf("Default Domain: %s\n", orDefault(l.DefaultDomain, "None"))
-		s.Printf("Add Received Header: %s\n", yesNo(onOff(!l.OmitReceived)))
+		s.Printf("Add Received Header: %s\n", yesNo(config.NewOnOff(!l.OmitReceived)))
 		sc := l.SlowClients.Effective()
 		s.Printf("Slow Clients: under load from %d%% of connections, then %s per command; at most %d%% without a message\n",
 			sc.StressPercent, formatDuration(sc.StressTimeout), sc.IdlePercent)

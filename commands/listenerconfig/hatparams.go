@@ -10,8 +10,8 @@ import (
 	"esash/shell"
 )
 
-// The mail flow policy parameter dialog, in the order of AsyncOS's three
-// blocks. For a named policy each question shows the value in force (the
+// The mail flow policy parameter dialog, in the order of AsyncOS's
+// questions, as named steps (hatsteps.go). For a named policy each question shows the value in force (the
 // policy's own or, when it has none, the listener default's); an answer
 // equal to it keeps the policy as it was, inheriting or not, and numbers
 // and texts also take the word "default" to go back to inheriting. For the
@@ -37,9 +37,21 @@ func editParams(s *shell.Session, p *config.HATParams, def *config.HATParams, cf
 		banner = in.Hostname
 	}
 	for _, step := range []func() error{
-		func() error { return d.block1(banner) },
-		d.block2,
-		func() error { return d.block3(l.Certificate) },
+		d.askMessageLimits,
+		func() error { return d.askBanners(banner) },
+		d.askRateLimits,
+		d.askHarvestPrevention,
+		d.askSenderBase,
+		d.askScanning,
+		func() error { return d.askTLS(l.Certificate) },
+		d.askSMTPAuth,
+		d.askDKIMSigning,
+		d.askSMIME,
+		d.askDKIMVerification,
+		d.askSPF,
+		d.askDMARC,
+		d.askSenderVerification,
+		d.askUntaggedBounces,
 	} {
 		if err := step(); err != nil {
 			return err
@@ -48,20 +60,16 @@ func editParams(s *shell.Session, p *config.HATParams, def *config.HATParams, cf
 	return nil
 }
 
-// onoff asks a yes/no question about an "on"/"off" parameter.
-func (d *paramDialog) onoff(q string, cur *string, inherited string, fallback bool) (bool, error) {
-	eff := *cur
-	if eff == "" {
-		eff = inherited
-	}
-	if eff == "" {
-		eff = onOff(fallback)
-	}
-	on, err := d.s.YesNo(q, eff == "on")
+// onoff asks a yes/no question about an on/off parameter. The answer
+// offered is the value in force: the policy's own, else the inherited
+// one, else fallback.
+func (d *paramDialog) onoff(q string, cur *config.OnOff, inherited config.OnOff, fallback bool) (bool, error) {
+	eff := cur.Or(inherited).Or(config.NewOnOff(fallback))
+	on, err := d.s.YesNo(q, eff.EqualBool(true))
 	if err != nil {
 		return false, err
 	}
-	if v := onOff(on); d.dp || v != eff {
+	if v := config.NewOnOff(on); d.dp || v != eff {
 		*cur = v
 	}
 	return on, nil
@@ -155,297 +163,18 @@ func (d *paramDialog) response(q string, code *int, text *string, inCode int, in
 	return nil
 }
 
-func (d *paramDialog) block1(bannerHost string) error {
-	p, def := d.p, d.def
-	size := p.MaxMessageSize
-	if size == 0 {
-		size = def.MaxMessageSize
-	}
-	if size == 0 {
-		size = 10 << 20
-	}
-	a, err := d.s.Ask("Enter the maximum message size. Add a trailing k for kilobytes, M for megabytes, or no letter for bytes.", formatSize(size), func(a string) string {
-		if !d.dp && strings.EqualFold(a, "default") {
-			return ""
-		}
-		if _, ok := parseSize(a); !ok {
-			return "The value must be a size from 1 byte to 1024M: a number, optionally followed by k or M."
-		}
-		return ""
-	})
-	if err != nil {
-		return err
-	}
-	if strings.EqualFold(a, "default") {
-		p.MaxMessageSize = 0
-	} else if n, _ := parseSize(a); d.dp || n != size {
-		p.MaxMessageSize = n
-	}
-	if err := d.number("Enter the maximum number of concurrent connections allowed from a single IP address.", &p.MaxConcurrency, def.MaxConcurrency, 10, 1, 1000); err != nil {
-		return err
-	}
-	if err := d.number("Enter the maximum number of messages per connection.", &p.MaxMsgsPerConn, def.MaxMsgsPerConn, 10, 1, 100000); err != nil {
-		return err
-	}
-	if err := d.number("Enter the maximum number of recipients per message.", &p.MaxRcptsPerMsg, def.MaxRcptsPerMsg, 50, 1, 100000); err != nil {
-		return err
-	}
-	host := p.BannerHostname
-	if host == "" {
-		host = def.BannerHostname
-	}
-	override, err := d.s.YesNo("Do you want to override the hostname in the SMTP banner?", host != "")
-	if err != nil {
-		return err
-	}
-	if !override {
-		p.BannerHostname = ""
-	} else {
-		if host == "" {
-			host = bannerHost
-		}
-		h, err := d.s.Ask("Enter the hostname to use in the SMTP banner.", host, config.CheckHostname)
-		if err != nil {
-			return err
-		}
-		if d.dp || h != host || p.BannerHostname != "" {
-			p.BannerHostname = h
-		}
-	}
-	if err := d.response("Would you like to specify a custom SMTP response?", &p.BannerCode, &p.BannerText, def.BannerCode, def.BannerText, 220); err != nil {
-		return err
-	}
-	return d.response("Would you like to specify a custom SMTP rejection response?", &p.RejectCode, &p.RejectText, def.RejectCode, def.RejectText, 554)
-}
-
-func (d *paramDialog) block2() error {
-	p, def := d.p, d.def
-	on, err := d.onoff("Do you want to enable rate limiting per host?", &p.RateLimit, def.RateLimit, false)
-	if err != nil {
-		return err
-	}
-	if on {
-		if err := d.number("Enter the maximum number of recipients per hour from a remote host.", &p.MaxRcptsPerHour, def.MaxRcptsPerHour, 1000, 1, 100000000); err != nil {
-			return err
-		}
-		if err := d.response("Would you like to specify a custom SMTP limit exceeded response?", &p.RateLimitCode, &p.RateLimitText, def.RateLimitCode, def.RateLimitText, 452); err != nil {
-			return err
-		}
-	}
-	if on, err = d.onoff("Do you want to enable rate limiting per envelope sender?", &p.SenderRateLimit, def.SenderRateLimit, false); err != nil {
-		return err
-	}
-	if on {
-		if err := d.number("Enter the maximum number of recipients per envelope sender.", &p.MaxRcptsPerSender, def.MaxRcptsPerSender, 1000, 1, 100000000); err != nil {
-			return err
-		}
-		if err := d.number("Enter the time interval in minutes for Envelope Sender Rate Limiting.", &p.SenderRateInterval, def.SenderRateInterval, 60, 1, 1440); err != nil {
-			return err
-		}
-	}
-	if on, err = d.onoff("Do you want to enable Directory Harvest Attack Prevention per host?", &p.DHAP, def.DHAP, false); err != nil {
-		return err
-	}
-	if on {
-		if err := d.number("Enter the maximum number of invalid recipients per hour from a remote host.", &p.DHAPLimit, def.DHAPLimit, 25, 1, 100000000); err != nil {
-			return err
-		}
-		if _, err := d.choice("Select an action to apply when a recipient is rejected due to DHAP:", &p.DHAPAction, def.DHAPAction,
-			[]string{"Drop the connection", "Send an SMTP code"}, []string{"drop", "code"}); err != nil {
-			return err
-		}
-		if err := d.response("Would you like to specify a custom SMTP DHAP response?", &p.DHAPCode, &p.DHAPText, def.DHAPCode, def.DHAPText, 550); err != nil {
-			return err
-		}
-	}
-	// AsyncOS asks next for an Address List of exceptions; esash has no
-	// address lists, so there is nothing to choose and nothing is asked.
-	return nil
-}
-
-func (d *paramDialog) block3(cert string) error {
-	p, def := d.p, d.def
-	sb, err := d.onoff("Would you like to use SenderBase for flow control by default?", &p.UseSenderBase, def.UseSenderBase, true)
-	if err != nil {
-		return err
-	}
-	if !sb {
-		grp, err := d.onoff("Would you like to group hosts by the similarity of their IP addresses?", &p.HostGrouping, def.HostGrouping, false)
-		if err != nil {
-			return err
-		}
-		if grp {
-			if err := d.number("Enter the number of bits of IP address to treat as significant, from 16 to 32.", &p.SignificantBits, def.SignificantBits, 24, 16, 32); err != nil {
-				return err
-			}
-		}
-	}
-	for _, q := range []struct {
-		text     string
-		cur      *string
-		inh      string
-		fallback bool
-	}{
-		{"Would you like to enable anti-spam scanning?", &p.SpamCheck, def.SpamCheck, true},
-		{"Would you like to enable anti-virus scanning?", &p.VirusCheck, def.VirusCheck, true},
-		{"Would you like to enable Sender Domain Reputation scanning?", &p.SDRCheck, def.SDRCheck, false},
-		{"Would you like to enable Outbreak Filters?", &p.OutbreakFilters, def.OutbreakFilters, true},
-		{"Would you like to enable Advanced Phishing Protection scanning?", &p.PhishingCheck, def.PhishingCheck, false},
-		{"Would you like to enable Graymail scanning?", &p.GraymailCheck, def.GraymailCheck, true},
-		{"Would you like to enable Content Filters?", &p.ContentFilters, def.ContentFilters, true},
-		{"Would you like to enable Message Filters?", &p.MessageFilters, def.MessageFilters, true},
-	} {
-		if _, err := d.onoff(q.text, q.cur, q.inh, q.fallback); err != nil {
-			return err
-		}
-	}
-	tlsCur := string(p.TLS)
-	tls, err := d.choice("Do you want to allow encrypted TLS connections?", &tlsCur, string(def.TLS),
-		[]string{"No", "Preferred", "Required"}, []string{"off", "preferred", "required"})
-	if err != nil {
-		return err
-	}
-	p.TLS = config.TLSIn(tlsCur)
-	if tls != "off" {
-		if _, err := d.onoff("Would you like to verify client certificates?", &p.VerifyClientCert, def.VerifyClientCert, false); err != nil {
-			return err
-		}
-		if cert == "Demo" || cert == "" {
-			d.s.Println("You may use the demo certificate to test TLS, but this will not be secure.")
-			ok, err := d.s.YesNo("Do you really wish to use the demo certificate?", true)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				p.TLS = config.TLSInOff
-				if !d.dp && def.TLS == config.TLSInOff {
-					p.TLS = config.TLSInDefault
-				}
-				d.s.Println("TLS stays off. Choose a certificate with EDIT > CERTIFICATE, then allow TLS.")
-			}
-		}
-	}
-	auth, err := d.choice("Do you want to allow SMTP authentication?", &p.SMTPAuth, def.SMTPAuth,
-		[]string{"No", "Preferred", "Required"}, []string{"off", "preferred", "required"})
-	if err != nil {
-		return err
-	}
-	if auth != "off" {
-		if _, err := d.onoff("Require TLS to offer SMTP authentication?", &p.RequireTLSForAuth, def.RequireTLSForAuth, false); err != nil {
-			return err
-		}
-	}
-	if _, err := d.onoff("Would you like to enable DKIM/DomainKeys signing?", &p.DKIMSigning, def.DKIMSigning, false); err != nil {
-		return err
-	}
-	on, err := d.onoff("Would you like to enable S/MIME Public Key Harvesting?", &p.SMIMEHarvest, def.SMIMEHarvest, false)
-	if err != nil {
-		return err
-	}
-	if on {
-		if _, err := d.onoff("Would you like to harvest certificate on verification failure?", &p.SMIMEHarvestOnFailure, def.SMIMEHarvestOnFailure, false); err != nil {
-			return err
-		}
-		if _, err := d.onoff("Would you like to harvest updated certificate?", &p.SMIMEHarvestUpdated, def.SMIMEHarvestUpdated, true); err != nil {
-			return err
-		}
-	}
-	if on, err = d.onoff("Would you like to enable S/MIME gateway decryption/verification?", &p.SMIMEGateway, def.SMIMEGateway, false); err != nil {
-		return err
-	}
-	if on {
-		if _, err := d.choice("Select the appropriate operation for the S/MIME signature processing:", &p.SMIMESignature, def.SMIMESignature,
-			[]string{"Preserve Signature", "Remove Signature"}, []string{"preserve", "remove"}); err != nil {
-			return err
-		}
-	}
-	if on, err = d.onoff("Would you like to enable DKIM verification?", &p.DKIMVerify, def.DKIMVerify, false); err != nil {
-		return err
-	}
-	if on {
-		if _, err := d.choice("Select the DKIM verification profile to use:", &p.DKIMProfile, def.DKIMProfile,
-			[]string{"DEFAULT"}, []string{"DEFAULT"}); err != nil {
-			return err
-		}
-	}
-	if err := d.spf(); err != nil {
-		return err
-	}
-	if on, err = d.onoff("Would you like to enable DMARC verification?", &p.DMARCVerify, def.DMARCVerify, false); err != nil {
-		return err
-	}
-	if on {
-		if _, err := d.choice("Select the DMARC verification profile to use:", &p.DMARCProfile, def.DMARCProfile,
-			[]string{"DEFAULT"}, []string{"DEFAULT"}); err != nil {
-			return err
-		}
-		if _, err := d.onoff("Would you like to send aggregate reports?", &p.DMARCReports, def.DMARCReports, false); err != nil {
-			return err
-		}
-	}
-	if on, err = d.onoff("Would you like to enable envelope sender verification?", &p.EnvelopeSenderVerify, def.EnvelopeSenderVerify, false); err != nil {
-		return err
-	}
-	if on {
-		if err := d.response("Would you like to specify a custom SMTP response for malformed envelope senders?",
-			&p.MalformedSenderCode, &p.MalformedSenderText, def.MalformedSenderCode, def.MalformedSenderText, 553); err != nil {
-			return err
-		}
-		if err := d.response("Would you like to specify a custom SMTP response for envelope sender domains which do not resolve?",
-			&p.UnresolvedSenderCode, &p.UnresolvedSenderText, def.UnresolvedSenderCode, def.UnresolvedSenderText, 451); err != nil {
-			return err
-		}
-		if err := d.response("Would you like to specify a custom SMTP response for envelope sender domains which do not exist?",
-			&p.MissingSenderCode, &p.MissingSenderText, def.MissingSenderCode, def.MissingSenderText, 553); err != nil {
-			return err
-		}
-		if _, err := d.onoff("Would you like to enable use of the domain exception table?", &p.DomainExceptionTable, def.DomainExceptionTable, false); err != nil {
-			return err
-		}
-	}
-	_, err = d.onoff("Would you like to accept untagged bounces?", &p.UntaggedBounces, def.UntaggedBounces, false)
-	return err
-}
-
-func (d *paramDialog) spf() error {
-	p, def := d.p, d.def
-	change, err := d.s.YesNo("Would you like to change SPF/SIDF settings?", false)
-	if err != nil || !change {
-		return err
-	}
-	on, err := d.onoff("Would you like to perform SPF/SIDF Verification?", &p.SPFVerify, def.SPFVerify, true)
-	if err != nil || !on {
-		return err
-	}
-	level, err := d.choice("What Conformance Level would you like to use?", &p.SPFLevel, def.SPFLevel,
-		[]string{"SPF only", "SIDF compatible", "SIDF strict"}, []string{"spf_only", "sidf_compatible", "sidf_strict"})
-	if err != nil {
-		return err
-	}
-	if level == "sidf_compatible" {
-		if _, err := d.onoff(`Would you like to Downgrade PRA verification result "Pass" to "None" if the "Resent-Sender:" or "Resent-From:" headers are present?`,
-			&p.SPFDowngradePRA, def.SPFDowngradePRA, false); err != nil {
-			return err
-		}
-	}
-	if _, err := d.onoff("Would you like to have the HELO check performed?", &p.SPFHelo, def.SPFHelo, true); err != nil {
-		return err
-	}
-	return d.number("Verification timeout (in seconds):", &p.SPFTimeout, def.SPFTimeout, 40, 1, 60)
-}
-
 // printDefaults is the Default Policy Parameters summary AsyncOS shows
 // above HOSTACCESS and before NEW's "change the default host access
 // policy" question.
 func printDefaults(s *shell.Session, p config.HATParams) {
-	enabled := func(v string) string {
-		if v == "on" {
+	enabled := func(v config.OnOff) string {
+		if v.EqualBool(true) {
 			return "Enabled"
 		}
 		return "Disabled"
 	}
-	perHour := func(on string, n int) string {
-		if on != "on" {
+	perHour := func(on config.OnOff, n int) string {
+		if !on.EqualBool(true) {
 			return "Disabled"
 		}
 		return strconv.Itoa(n)
@@ -460,7 +189,7 @@ func printDefaults(s *shell.Session, p config.HATParams) {
 	s.Printf("Maximum Number Of Messages Per Connection: %d\n", p.MaxMsgsPerConn)
 	s.Printf("Maximum Number Of Recipients Per Message: %d\n", p.MaxRcptsPerMsg)
 	s.Printf("Directory Harvest Attack Prevention: %s\n", mark("dhap", enabled(p.DHAP)))
-	if p.DHAP == "on" {
+	if p.DHAP.EqualBool(true) {
 		s.Printf("Maximum Number Of Invalid Recipients Per Hour: %s\n", mark("dhap_limit", strconv.Itoa(p.DHAPLimit)))
 	}
 	s.Printf("Maximum Number Of Recipients Per Hour: %s\n", perHour(p.RateLimit, p.MaxRcptsPerHour))

@@ -212,7 +212,7 @@ func newListener(s *shell.Session) error {
 		if err != nil {
 			return err
 		}
-		l.SenderBaseFiltering = onOff(sb)
+		l.SenderBaseFiltering = config.NewOnOff(sb)
 	case config.Private:
 		list, err := s.Ask(relayHelp, "", checkHostList)
 		if err != nil {
@@ -234,7 +234,7 @@ func newListener(s *shell.Session) error {
 			if err != nil {
 				return err
 			}
-			l.DefaultPolicy.RateLimit = "on"
+			l.DefaultPolicy.RateLimit = config.On
 			l.DefaultPolicy.MaxRcptsPerHour, _ = strconv.Atoi(n)
 		}
 	}
@@ -413,15 +413,10 @@ func checkRange(lo, hi int) func(string) string {
 	}
 }
 
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
-}
-
-func yesNo(v string) string {
-	if v == "on" {
+// yesNo is how AsyncOS prints an on/off setting; unset prints as its
+// default, off.
+func yesNo(v config.OnOff) string {
+	if v.EqualBool(true) {
 		return "Yes"
 	}
 	return "No"

@@ -83,16 +83,16 @@ func globalSetup(s *shell.Session) error {
 		return err
 	}
 	g.ReceivedHostname = recv[k]
-	mid, err := s.YesNo("The system will always add a Message-ID header to outgoing messages that don't already have one. Would you like to do the same for incoming messages? (Not recommended.)", e.AddMessageID == "on")
+	mid, err := s.YesNo("The system will always add a Message-ID header to outgoing messages that don't already have one. Would you like to do the same for incoming messages? (Not recommended.)", e.AddMessageID.EqualBool(true))
 	if err != nil {
 		return err
 	}
-	g.AddMessageID = onOff(mid)
-	rcpt, err := s.YesNo("By default connections with a HAT REJECT policy will be closed with a banner message at the start of the SMTP conversation. Would you like to do the rejection at the message recipient level instead for more detailed logging of rejected mail?", e.RejectAtRcpt == "on")
+	g.AddMessageID = config.NewOnOff(mid)
+	rcpt, err := s.YesNo("By default connections with a HAT REJECT policy will be closed with a banner message at the start of the SMTP conversation. Would you like to do the rejection at the message recipient level instead for more detailed logging of rejected mail?", e.RejectAtRcpt.EqualBool(true))
 	if err != nil {
 		return err
 	}
-	g.RejectAtRcpt = onOff(rcpt)
+	g.RejectAtRcpt = config.NewOnOff(rcpt)
 	if err := ask("Enter the maximum size of the subject, in bytes, to be logged.", &g.MaxSubjectLog, e.MaxSubjectLog, 1, 10000); err != nil {
 		return err
 	}
