@@ -39,6 +39,7 @@ import (
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
+	"esash/accounts"
 	"esash/config"
 	"esash/shell"
 )
@@ -304,7 +305,7 @@ func (s *Server) Prepare(_ context.Context, cfg *config.Config) (activate, abort
 		}
 		s.configured = want
 		for c := range s.conns {
-			if shell.FindUser(cfg, c.user) == nil {
+			if accounts.FindUser(cfg, c.user) == nil {
 				s.opts.Log("Closing the SSH connection of deleted user %s from %s", c.user, c.addr)
 				go c.conn.Close()
 			}
@@ -457,7 +458,7 @@ func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 
 // banner explains, before login, why a fresh appliance refuses passwords.
 func (s *Server) banner() string {
-	if shell.HasAdminCredential(s.opts.Head()) {
+	if accounts.HasAdminCredential(s.opts.Head()) {
 		return ""
 	}
 	return "This appliance has no administrator password yet: password login is closed.\r\n" +
@@ -473,15 +474,15 @@ func (s *Server) password(st *connState, c gossh.ConnMetadata, pw []byte) (*goss
 		return nil, errThrottled
 	}
 	head := s.opts.Head()
-	if !shell.HasAdminCredential(head) {
-		shell.CheckPassword("", string(pw))
+	if !accounts.HasAdminCredential(head) {
+		accounts.CheckPassword("", string(pw))
 		return nil, errFirstStart
 	}
 	hash := ""
-	if u := shell.FindUser(head, user); u != nil {
+	if u := accounts.FindUser(head, user); u != nil {
 		hash = u.PasswordHash
 	}
-	if !shell.CheckPassword(hash, string(pw)) {
+	if !accounts.CheckPassword(hash, string(pw)) {
 		st.pwFailures.Add(1)
 		src, acc := s.lim.failPassword(st.src, user)
 		s.opts.Log("An authentication attempt by the user %s from %s failed", user, st.addr)
@@ -504,18 +505,11 @@ func (s *Server) logPenalty(st *connState, user string, src, acc penalty) {
 
 // authorizedKey returns the fingerprint of key when it is one of user's.
 func authorizedKey(head *config.Config, user string, key gossh.PublicKey) (string, bool) {
-	u := shell.FindUser(head, user)
+	u := accounts.FindUser(head, user)
 	if u == nil {
 		return "", false
 	}
-	want := key.Marshal()
-	for _, k := range u.SSHKeys {
-		pk, _, _, _, err := gossh.ParseAuthorizedKey([]byte(k))
-		if err == nil && string(pk.Marshal()) == string(want) {
-			return gossh.FingerprintSHA256(pk), true
-		}
-	}
-	return "", false
+	return accounts.AuthorizedKey(u, key)
 }
 
 // publicKey answers whether a key would do. It grants nothing: a client
@@ -583,20 +577,14 @@ func (s *Server) identity(sess ssh.Session) (user string, role config.Role, err 
 		return "", "", errDenied
 	}
 	head := s.opts.Head()
-	u := shell.FindUser(head, user)
+	u := accounts.FindUser(head, user)
 	if u == nil {
-		return "", "", shell.ErrNoAccount
+		return "", "", accounts.ErrNoAccount
 	}
 	switch ext[extMethod] {
 	case "password":
 	case "publickey":
-		found := false
-		for _, k := range u.SSHKeys {
-			if shell.KeyFingerprint(k) == ext[extKey] {
-				found = true
-			}
-		}
-		if !found {
+		if !accounts.HasKey(u, ext[extKey]) {
 			return "", "", errors.New("your key is no longer authorized")
 		}
 	default:
