@@ -184,9 +184,8 @@ func (a *appliance) startSSH(ctx context.Context, stderr io.Writer) error {
 		started := sync.OnceFunc(func() { close(a.ssh.started) })
 		defer started()
 		srv, err := sshd.New(sshd.Options{
-			Shell: a.shell, DataDir: a.dir, Ctx: ctx,
+			Run: a.serveSSHSession, DataDir: a.dir, Ctx: ctx,
 			Head:        func() *config.Config { return a.db.Head().Config },
-			HistoryFile: a.historyFile,
 			Log:         func(format string, args ...any) { log.Infof(format, args...) },
 			IdleTimeout: idle, HandshakeTimeout: handshake,
 		})
@@ -218,6 +217,20 @@ func (a *appliance) startSSH(ctx context.Context, stderr io.Writer) error {
 		<-ctx.Done()
 	}()
 	return nil
+}
+
+// serveSSHSession runs an SSH session in the shell, with the account's
+// role in its context and the user's command history.
+func (a *appliance) serveSSHSession(ss sshd.Session) (int, error) {
+	return a.shell.Serve(shell.Conn{
+		Ctx:  shell.WithRole(ss.Ctx, ss.Role),
+		User: ss.User, Source: ss.Source, DataDir: a.dir,
+		HistoryFile: a.historyFile(ss.User),
+		Stdin:       ss.Stdin, Stdout: ss.Stdout, Stderr: ss.Stderr,
+		Terminal: ss.Terminal, Remote: ss.Terminal,
+		Width: ss.Width, Height: ss.Height, OnResize: ss.OnResize,
+		Batch: ss.Command,
+	})
 }
 
 // stopSSH closes the SSH server and its sessions.
