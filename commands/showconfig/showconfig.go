@@ -5,8 +5,8 @@
 package showconfig
 
 import (
-	"esash/commands/saveconfig/backup"
 	"esash/shell"
+	"esash/shell/backup"
 )
 
 // Command is showconfig.
