@@ -389,18 +389,16 @@ func (sk *socket) close() {
 // tlsConfig is the configuration of one address. Each handshake runs
 // under the sslconfig GUI policy committed last (versions, suites) with
 // the certificate the runtime has for the address. Session tickets are
-// off so that every connection is a full handshake: after a commit no
-// client resumes a session made with the old certificate or policy.
+// off (config.ListenerTLSConfig, as the MTA's) so that every connection is
+// a full handshake: after a commit no client resumes a session made with
+// the old certificate or policy.
 func (s *Server) tlsConfig(ap netip.AddrPort) *tls.Config {
-	return &tls.Config{
-		SessionTicketsDisabled: true,
-		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
-			c := s.rt.Load().guiTLS.ServerConfig()
-			c.NextProtos = []string{"http/1.1"}
-			c.GetCertificate = s.certificate(ap)
-			return c, nil
-		},
-	}
+	return config.ListenerTLSConfig(func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		c := s.rt.Load().guiTLS.ServerConfig()
+		c.NextProtos = []string{"http/1.1"}
+		c.GetCertificate = s.certificate(ap)
+		return c, nil
+	})
 }
 
 // certificate serves the runtime's certificate for ap.
