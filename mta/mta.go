@@ -521,14 +521,11 @@ func (x *lrt) newServer(d decision) *smtpServer {
 	if x.cert != nil && (d.Params.TLS == config.TLSInPreferred || d.Params.TLS == config.TLSInRequired) {
 		verify := d.Params.VerifyClientCert.EqualBool(true)
 		// The handshake runs entirely under handshakeConfig (the sslconfig
-		// policy and certificate committed last); this outer config only
-		// makes go-smtp offer STARTTLS.
-		s.TLSConfig = &tls.Config{
-			SessionTicketsDisabled: true,
-			GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-				return x.srv.handshakeConfig(hello, verify)
-			},
-		}
+		// policy and certificate committed last); the listener's config
+		// also makes go-smtp offer STARTTLS.
+		s.TLSConfig = config.ListenerTLSConfig(func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			return x.srv.handshakeConfig(hello, verify)
+		})
 	}
 	ln := newChanListener(&net.TCPAddr{})
 	return &smtpServer{s: s, ln: ln}

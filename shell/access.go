@@ -2,23 +2,14 @@ package shell
 
 import (
 	"context"
-	"crypto/rsa"
-	"errors"
-	"fmt"
-	"strings"
-	"sync"
-	"unicode/utf8"
 
-	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/crypto/ssh"
-
+	"esash/accounts"
 	"esash/config"
 	"esash/store"
 )
 
-// Access control: what a session's role lets it run, and the account
-// helpers (passwords, SSH keys) that userconfig, passwd, sshconfig and the
-// SSH server share.
+// Access control: what a session's role lets it run. The accounts
+// themselves (passwords, keys, roles' names) are package accounts'.
 //
 // A session opened through SSH carries its account's role in its context
 // (WithRole). A session without one is the local console or a script on
@@ -81,7 +72,7 @@ func (s *Session) Role() config.Role {
 	if s.Console() {
 		return config.RoleAdmin
 	}
-	if u := FindUser(s.Head().Config, s.User); u != nil {
+	if u := accounts.FindUser(s.Head().Config, s.User); u != nil {
 		return u.Role
 	}
 	return ""
@@ -95,7 +86,7 @@ func (s *Session) permit(c Command) error {
 	need := accessOf(c)
 	switch s.Role() {
 	case "":
-		return ErrNoAccount
+		return accounts.ErrNoAccount
 	case config.RoleAdmin:
 		return nil
 	case config.RoleOperator:
@@ -126,161 +117,6 @@ func (s *Session) afterCommand(saved store.Saved, err error) error {
 	s.shell.sessions.touch(s)
 	return err
 }
-
-// RoleName is how AsyncOS lists a role.
-func RoleName(r config.Role) string {
-	switch r {
-	case config.RoleAdmin:
-		return "Administrators"
-	case config.RoleOperator:
-		return "Operators"
-	case config.RoleReadOnly:
-		return "Read-Only Operators"
-	}
-	return string(r)
-}
-
-// RoleHelp describes a role as userconfig offers it.
-func RoleHelp(r config.Role) string {
-	switch r {
-	case config.RoleAdmin:
-		return "Administrators have full access to all settings of the system."
-	case config.RoleOperator:
-		return "Operators are restricted from creating new user accounts."
-	case config.RoleReadOnly:
-		return "Read-Only operators may only view settings and status information."
-	}
-	return ""
-}
-
-// Roles lists the roles in the order userconfig offers them.
-func Roles() []config.Role {
-	return []config.Role{config.RoleAdmin, config.RoleOperator, config.RoleReadOnly}
-}
-
-// FindUser returns the account named name, or nil.
-func FindUser(c *config.Config, name string) *config.User {
-	for i := range c.Users {
-		if c.Users[i].Name == name {
-			return &c.Users[i]
-		}
-	}
-	return nil
-}
-
-// Passwords are stored as bcrypt hashes; bcrypt reads at most 72 bytes.
-const (
-	minPassword = 8
-	maxPassword = 72
-	// BcryptCost is the work factor of stored passwords.
-	BcryptCost = bcrypt.DefaultCost
-)
-
-// CheckNewPassword returns "" for an acceptable new password of user, or
-// the message saying what is accepted.
-func CheckNewPassword(user, pw string) string {
-	switch {
-	case utf8.RuneCountInString(pw) < minPassword:
-		return fmt.Sprintf("The password must be at least %d characters long.", minPassword)
-	case len(pw) > maxPassword:
-		return fmt.Sprintf("The password must be at most %d bytes long.", maxPassword)
-	case strings.EqualFold(pw, user):
-		return "The password must not be the user name."
-	case strings.TrimSpace(pw) != pw:
-		return "The password must not begin or end with a space."
-	}
-	return ""
-}
-
-// HashPassword hashes a password for config.User.PasswordHash.
-func HashPassword(pw string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), BcryptCost)
-	if err != nil {
-		return "", err
-	}
-	return string(h), nil
-}
-
-// dummyHash makes a login with an unknown name or without a password cost
-// what a real one costs, so timing does not tell which names exist.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("esash: no such account"), BcryptCost)
-	return h
-})
-
-// CheckPassword reports whether pw matches hash. An empty hash (no
-// password set) never matches, but takes as long as a real check.
-func CheckPassword(hash, pw string) bool {
-	if hash == "" {
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(pw))
-		return false
-	}
-	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) == nil
-}
-
-// ParseUserKey parses one public key in authorized_keys form (type, base64,
-// optional comment; options are refused). It returns the key as stored, its
-// SHA256 fingerprint, or the message saying what is accepted.
-func ParseUserKey(line string) (stored, fingerprint, msg string) {
-	line = strings.TrimSpace(line)
-	if line == "" {
-		return "", "", "You must enter a public key."
-	}
-	pk, comment, options, rest, err := ssh.ParseAuthorizedKey([]byte(line))
-	switch {
-	case err != nil:
-		return "", "", "The value must be an SSH public key in OpenSSH format (ssh-ed25519 AAAA... comment)."
-	case len(options) > 0:
-		return "", "", "The value must be a public key without authorized_keys options."
-	case len(strings.TrimSpace(string(rest))) > 0:
-		return "", "", "The value must be a single public key."
-	}
-	switch pk.Type() {
-	case ssh.KeyAlgoDSA:
-		return "", "", "The value must not be a DSA key: DSA keys are no longer accepted."
-	case ssh.KeyAlgoRSA:
-		if ck, ok := pk.(ssh.CryptoPublicKey); ok {
-			if rk, ok := ck.CryptoPublicKey().(*rsa.PublicKey); ok && rk.N.BitLen() < 2048 {
-				return "", "", "The value must be an RSA key of at least 2048 bits."
-			}
-		}
-	}
-	stored = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))
-	if comment = strings.TrimSpace(comment); comment != "" {
-		stored += " " + comment
-	}
-	return stored, ssh.FingerprintSHA256(pk), ""
-}
-
-// KeyFingerprint is the SHA256 fingerprint of a stored key, "" if it does
-// not parse.
-func KeyFingerprint(stored string) string {
-	pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(stored))
-	if err != nil {
-		return ""
-	}
-	return ssh.FingerprintSHA256(pk)
-}
-
-// HasAdminCredential reports whether some administrator can log in over
-// SSH: a password or a key. Until one can, the appliance is in its first
-// start and SSH password login is closed.
-func HasAdminCredential(c *config.Config) bool {
-	for _, u := range c.Users {
-		if u.Role == config.RoleAdmin && (u.PasswordHash != "" || len(u.SSHKeys) > 0) {
-			return true
-		}
-	}
-	return false
-}
-
-// FirstStartNotice says how to open SSH on an appliance no administrator
-// can log in to yet.
-const FirstStartNotice = `No administrator password is set: SSH password login is closed.
-Set one here with "passwd", or start the daemon with "esash serve --admin-key FILE".`
-
-// ErrNoAccount is an SSH session whose account was deleted meanwhile.
-var ErrNoAccount = errors.New("your account no longer exists")
 
 // CommitNow applies one change at once as its own revision, outside the
 // session's draft (passwd: a new password takes effect without commit, as

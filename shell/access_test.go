@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
+	"esash/accounts"
 	"esash/config"
 	"esash/store"
 )
@@ -93,7 +92,7 @@ func TestRoles(t *testing.T) {
 		if c.allowed && err != nil {
 			t.Errorf("%s (%s) %q: %v", c.user, c.role, c.line, err)
 		}
-		if !c.allowed && !errors.Is(err, ErrDenied) && !errors.Is(err, ErrNoAccount) {
+		if !c.allowed && !errors.Is(err, ErrDenied) && !errors.Is(err, accounts.ErrNoAccount) {
 			t.Errorf("%s (%s) %q: allowed (err %v)\n%s", c.user, c.role, c.line, err, out)
 		}
 		if c.role == config.RoleReadOnly && s.Draft.Changed() {
@@ -138,94 +137,16 @@ func TestCommitNow(t *testing.T) {
 	sh := roleShell(t)
 	s, _ := roleSession(sh, "ro", config.RoleReadOnly, "")
 	if err := s.CommitNow("passwd", func(c *config.Config) error {
-		FindUser(c, "ro").PasswordHash = "x"
+		accounts.FindUser(c, "ro").PasswordHash = "x"
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	h := s.Head()
-	if FindUser(h.Config, "ro").PasswordHash != "x" || h.Meta.User != "ro" || h.Meta.Source != "ssh:127.0.0.1" {
+	if accounts.FindUser(h.Config, "ro").PasswordHash != "x" || h.Meta.User != "ro" || h.Meta.Source != "ssh:127.0.0.1" {
 		t.Fatalf("head: %+v", h.Meta)
 	}
 	if s.Draft.Changed() {
 		t.Fatal("CommitNow staged in the session's draft")
 	}
-}
-
-func TestPasswords(t *testing.T) {
-	for pw, want := range map[string]string{
-		"short":                   "at least 8",
-		"alice":                   "at least 8",
-		"AliceAlice":              "",
-		"correct horse":           "",
-		" padded-pw":              "begin or end with a space",
-		strings.Repeat("x", 73):   "at most 72 bytes",
-		strings.Repeat("é", 37):   "at most 72 bytes",
-		"aliceali":                "",
-		"ALICEXYZ":                "",
-		"alicealice-but-not-name": "",
-	} {
-		got := CheckNewPassword("alice", pw)
-		if want == "" && got != "" || want != "" && !strings.Contains(got, want) {
-			t.Errorf("CheckNewPassword(%q) = %q, want %q", pw, got, want)
-		}
-	}
-	if CheckNewPassword("longusername", "LongUserName") == "" {
-		t.Error("a password equal to the user name was accepted")
-	}
-	// Stored hashes use the production cost (slow under -race: once).
-	h, err := HashPassword("correct horse")
-	if err != nil || !strings.HasPrefix(h, "$2a$10$") {
-		t.Fatalf("hash %q: %v", h, err)
-	}
-	cheap, _ := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
-	if !CheckPassword(string(cheap), "correct horse") || CheckPassword(string(cheap), "wrong horse") {
-		t.Error("CheckPassword")
-	}
-}
-
-func TestParseUserKey(t *testing.T) {
-	const ed = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
-	stored, fp, msg := ParseUserKey("  " + ed + "  admin@laptop  ")
-	if msg != "" || stored != ed+" admin@laptop" || !strings.HasPrefix(fp, "SHA256:") {
-		t.Fatalf("%q %q %q", stored, fp, msg)
-	}
-	if KeyFingerprint(stored) != fp {
-		t.Error("KeyFingerprint differs")
-	}
-	for in, want := range map[string]string{
-		"":                                   "You must enter",
-		"not a key":                          "OpenSSH format",
-		`command="ls" ` + ed:                 "without authorized_keys options",
-		ed + " c\n" + ed:                     "single public key",
-		"ssh-dss AAAAB3NzaC1kc3MAAACBAP0000": "OpenSSH format",
-	} {
-		if _, _, msg := ParseUserKey(in); !strings.Contains(msg, want) {
-			t.Errorf("ParseUserKey(%q) = %q, want %q", in, msg, want)
-		}
-	}
-}
-
-// FuzzParseUserKey: whatever an administrator pastes, a key is either
-// refused with a message or stored in a form that parses back to the same
-// fingerprint, on one line.
-func FuzzParseUserKey(f *testing.F) {
-	f.Add("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl admin@laptop")
-	f.Add("")
-	f.Add("ssh-rsa AAAA")
-	f.Fuzz(func(t *testing.T, in string) {
-		stored, fp, msg := ParseUserKey(in)
-		if msg != "" {
-			if stored != "" || fp != "" {
-				t.Fatalf("refused %q but returned %q %q", in, stored, fp)
-			}
-			return
-		}
-		if strings.ContainsAny(stored, "\r\n") || KeyFingerprint(stored) != fp || fp == "" {
-			t.Fatalf("%q stored as %q (%s), which parses to %s", in, stored, fp, KeyFingerprint(stored))
-		}
-		if again, fp2, msg2 := ParseUserKey(stored); msg2 != "" || again != stored || fp2 != fp {
-			t.Fatalf("stored form %q does not parse to itself: %q %q %q", stored, again, fp2, msg2)
-		}
-	})
 }

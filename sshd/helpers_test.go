@@ -169,7 +169,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		t.Fatal(err)
 	}
 	f.srv, err = New(Options{
-		Shell: f.sh, DataDir: dir, Head: func() *config.Config { return db.Head().Config },
+		Run: f.serve, DataDir: dir, Head: func() *config.Config { return db.Head().Config },
 		Log: f.log.logf, Signers: []gossh.Signer{hostSigner()}, Limits: o.limits,
 		HandshakeTimeout: o.handshake, IdleTimeout: o.idle, Now: o.now,
 	})
@@ -188,6 +188,18 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		}
 	})
 	return f
+}
+
+// serve runs a session in the shell as the daemon does.
+func (f *fixture) serve(ss Session) (int, error) {
+	return f.sh.Serve(shell.Conn{
+		Ctx:  shell.WithRole(ss.Ctx, ss.Role),
+		User: ss.User, Source: ss.Source,
+		Stdin: ss.Stdin, Stdout: ss.Stdout, Stderr: ss.Stderr,
+		Terminal: ss.Terminal, Remote: ss.Terminal,
+		Width: ss.Width, Height: ss.Height, OnResize: ss.OnResize,
+		Batch: ss.Command,
+	})
 }
 
 func (f *fixture) addr() string { return net.JoinHostPort(f.ip, fmt.Sprint(f.port)) }

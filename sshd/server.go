@@ -2,16 +2,18 @@
 // enabled in the committed configuration accepts administrators, who get
 // the same shell as the local console, in one of three ways:
 //
-//   - with a pty (ssh esa): readline, with history, completion, window size
-//     and Ctrl-C;
+//   - with a pty (ssh esa): the line editor, with history, completion,
+//     window size and Ctrl-C;
 //   - with a command (ssh esa 'cmd1; cmd2'): batch mode, the exit status
 //     is the commands';
 //   - with neither (ssh esa < script): script mode, each line echoed after
 //     its prompt, stopping at the first error.
 //
-// Accounts, passwords (bcrypt), keys and roles come from the running
-// configuration (config.User), read at each login, so a commit changes who
-// may log in at once. Listeners follow commits through Prepare, which the
+// The session itself runs in the function the daemon passes (Options.Run:
+// the shell's), so this package links neither the shell nor its line
+// editor. Accounts, passwords (bcrypt), keys and roles come from the
+// running configuration (config.User) through package accounts, read at
+// each login, so a commit changes who may log in at once. Listeners follow commits through Prepare, which the
 // daemon composes with the other services' into the store's PrepareFunc.
 //
 // gliderlabs/ssh v0.3.8 carries the session protocol; authentication is
@@ -39,13 +41,17 @@ import (
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
+	"esash/accounts"
 	"esash/config"
-	"esash/shell"
 )
 
 // Options configure a Server.
 type Options struct {
-	Shell   *shell.Shell
+	// Run runs one logged-in session and returns its exit status: the
+	// daemon passes the shell's, so that this package links neither the
+	// shell nor its line editor.
+	Run func(Session) (int, error)
+	// DataDir holds the host keys.
 	DataDir string
 	// Head is the running configuration.
 	Head func() *config.Config
@@ -53,8 +59,6 @@ type Options struct {
 	// connection's, so that a commit a client started completes even when
 	// it disconnects halfway.
 	Ctx context.Context
-	// HistoryFile is where a user's command history is kept.
-	HistoryFile func(user string) string
 	// Log records logins, failures and refusals (never a secret).
 	Log func(format string, args ...any)
 	// Signers are the host keys; nil loads or creates them in DataDir.
@@ -113,17 +117,14 @@ func Endpoints(cfg *config.Config) []Endpoint {
 
 // New builds the server; it listens once Start runs.
 func New(o Options) (*Server, error) {
-	if o.Shell == nil || o.Head == nil {
-		return nil, errors.New("sshd: a shell and the running configuration are required")
+	if o.Run == nil || o.Head == nil {
+		return nil, errors.New("sshd: a session runner and the running configuration are required")
 	}
 	if o.Ctx == nil {
 		o.Ctx = context.Background()
 	}
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
-	}
-	if o.HistoryFile == nil {
-		o.HistoryFile = func(string) string { return "" }
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -304,7 +305,7 @@ func (s *Server) Prepare(_ context.Context, cfg *config.Config) (activate, abort
 		}
 		s.configured = want
 		for c := range s.conns {
-			if shell.FindUser(cfg, c.user) == nil {
+			if accounts.FindUser(cfg, c.user) == nil {
 				s.opts.Log("Closing the SSH connection of deleted user %s from %s", c.user, c.addr)
 				go c.conn.Close()
 			}
@@ -457,7 +458,7 @@ func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 
 // banner explains, before login, why a fresh appliance refuses passwords.
 func (s *Server) banner() string {
-	if shell.HasAdminCredential(s.opts.Head()) {
+	if accounts.HasAdminCredential(s.opts.Head()) {
 		return ""
 	}
 	return "This appliance has no administrator password yet: password login is closed.\r\n" +
@@ -473,15 +474,15 @@ func (s *Server) password(st *connState, c gossh.ConnMetadata, pw []byte) (*goss
 		return nil, errThrottled
 	}
 	head := s.opts.Head()
-	if !shell.HasAdminCredential(head) {
-		shell.CheckPassword("", string(pw))
+	if !accounts.HasAdminCredential(head) {
+		accounts.CheckPassword("", string(pw))
 		return nil, errFirstStart
 	}
 	hash := ""
-	if u := shell.FindUser(head, user); u != nil {
+	if u := accounts.FindUser(head, user); u != nil {
 		hash = u.PasswordHash
 	}
-	if !shell.CheckPassword(hash, string(pw)) {
+	if !accounts.CheckPassword(hash, string(pw)) {
 		st.pwFailures.Add(1)
 		src, acc := s.lim.failPassword(st.src, user)
 		s.opts.Log("An authentication attempt by the user %s from %s failed", user, st.addr)
@@ -504,18 +505,11 @@ func (s *Server) logPenalty(st *connState, user string, src, acc penalty) {
 
 // authorizedKey returns the fingerprint of key when it is one of user's.
 func authorizedKey(head *config.Config, user string, key gossh.PublicKey) (string, bool) {
-	u := shell.FindUser(head, user)
+	u := accounts.FindUser(head, user)
 	if u == nil {
 		return "", false
 	}
-	want := key.Marshal()
-	for _, k := range u.SSHKeys {
-		pk, _, _, _, err := gossh.ParseAuthorizedKey([]byte(k))
-		if err == nil && string(pk.Marshal()) == string(want) {
-			return gossh.FingerprintSHA256(pk), true
-		}
-	}
-	return "", false
+	return accounts.AuthorizedKey(u, key)
 }
 
 // publicKey answers whether a key would do. It grants nothing: a client
@@ -583,20 +577,14 @@ func (s *Server) identity(sess ssh.Session) (user string, role config.Role, err 
 		return "", "", errDenied
 	}
 	head := s.opts.Head()
-	u := shell.FindUser(head, user)
+	u := accounts.FindUser(head, user)
 	if u == nil {
-		return "", "", shell.ErrNoAccount
+		return "", "", accounts.ErrNoAccount
 	}
 	switch ext[extMethod] {
 	case "password":
 	case "publickey":
-		found := false
-		for _, k := range u.SSHKeys {
-			if shell.KeyFingerprint(k) == ext[extKey] {
-				found = true
-			}
-		}
-		if !found {
+		if !accounts.HasKey(u, ext[extKey]) {
 			return "", "", errors.New("your key is no longer authorized")
 		}
 	default:
@@ -605,14 +593,15 @@ func (s *Server) identity(sess ssh.Session) (user string, role config.Role, err 
 	return user, u.Role, nil
 }
 
-// stdin is a session channel as a terminal's input: readline closes its
-// input when it stops, but the channel must stay open for the exit status.
+// stdin is a session channel as a terminal's input: the line editor
+// closes its input when it stops, but the channel must stay open for the
+// exit status.
 type stdin struct{ io.Reader }
 
 func (stdin) Close() error { return nil }
 
-// handle runs one session: a pty gets readline, a command runs in batch
-// mode, anything else is a script. The exit status always goes back.
+// handle runs one session: a pty gets the line editor, a command runs in
+// batch mode, anything else is a script. The exit status always goes back.
 func (s *Server) handle(sess ssh.Session) {
 	s.mu.Lock()
 	if s.closed {
@@ -637,11 +626,9 @@ func (s *Server) run(sess ssh.Session) int {
 	if ap, err := netip.ParseAddrPort(sess.RemoteAddr().String()); err == nil {
 		addr = ap.Addr().Unmap().String()
 	}
-	c := shell.Conn{
-		Ctx:  shell.WithRole(s.opts.Ctx, role),
-		User: user, Source: "ssh:" + addr, DataDir: s.opts.DataDir,
-		HistoryFile: s.opts.HistoryFile(user),
-		Stdin:       stdin{sess}, Stdout: sess, Stderr: sess.Stderr(),
+	c := Session{
+		Ctx: s.opts.Ctx, User: user, Role: role, Source: "ssh:" + addr,
+		Stdin: stdin{sess}, Stdout: sess, Stderr: sess.Stderr(),
 	}
 	if pty, winCh, isPty := sess.Pty(); isPty {
 		t := newTerm(pty.Window)
@@ -653,16 +640,16 @@ func (s *Server) run(sess ssh.Session) int {
 				t.resize(w)
 			}
 		}()
-		c.Terminal, c.Remote = true, true
+		c.Terminal = true
 		c.Width, c.Height, c.OnResize = t.width, t.height, t.onResize
 		// With a pty, gliderlabs turns "\n" into "\r\n" on the channel;
 		// errors share it so that they appear in order.
 		c.Stderr = sess
 	}
 	if cmd := sess.RawCommand(); cmd != "" {
-		c.Batch = &cmd
+		c.Command = &cmd
 	}
-	code, err := s.opts.Shell.Serve(c)
+	code, err := s.opts.Run(c)
 	if err != nil {
 		fmt.Fprintf(c.Stderr, "esash: %v\n", err)
 		return 1

@@ -16,8 +16,8 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"esash/accounts"
 	"esash/config"
-	"esash/shell"
 	"esash/store"
 )
 
@@ -33,7 +33,7 @@ const (
 	roPass    = "ro-pass-123"
 )
 
-func accounts(t testing.TB) []config.User {
+func testUsers(t testing.TB) []config.User {
 	return []config.User{
 		{Name: "admin", FullName: "Administrator", Role: config.RoleAdmin, PasswordHash: hash(t, adminPass),
 			SSHKeys: []string{authorized(adminKey(), "admin@test")}},
@@ -46,7 +46,7 @@ func accounts(t testing.TB) []config.User {
 // The three ways in, by password and by key; the commit records the
 // account and ssh:<ip>.
 func TestThreeWaysIn(t *testing.T) {
-	f := newFixture(t, fixtureOpts{users: accounts(t)})
+	f := newFixture(t, fixtureOpts{users: testUsers(t)})
 
 	c, err := f.dial("127.0.0.5", "admin", gossh.Password(adminPass))
 	if err != nil {
@@ -124,7 +124,7 @@ func TestThreeWaysIn(t *testing.T) {
 // Roles: read-only may look but not stage or commit; operators may not
 // manage accounts.
 func TestRoles(t *testing.T) {
-	f := newFixture(t, fixtureOpts{users: accounts(t)})
+	f := newFixture(t, fixtureOpts{users: testUsers(t)})
 	ro, err := f.dial("", "ro", gossh.Password(roPass))
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestRoles(t *testing.T) {
 	// A demotion takes effect at the session's next command.
 	in, outp, wait := shellSession(t, op)
 	outp.waitFor(t, "> ", 1)
-	f.commit(func(c *config.Config) { shell.FindUser(c, "alice").Role = config.RoleReadOnly })
+	f.commit(func(c *config.Config) { accounts.FindUser(c, "alice").Role = config.RoleReadOnly })
 	fmt.Fprint(in, "sethostname demoted.example.com\n")
 	outp.waitFor(t, "not in the correct access group", 1)
 	in.Close()
@@ -193,7 +193,7 @@ func TestFirstStart(t *testing.T) {
 		t.Fatal("logged in without authenticating")
 	}
 	// Once an administrator can log in, the banner goes.
-	f.commit(func(c *config.Config) { shell.FindUser(c, "admin").PasswordHash = hash(t, adminPass) })
+	f.commit(func(c *config.Config) { accounts.FindUser(c, "admin").PasswordHash = hash(t, adminPass) })
 	banner = ""
 	c, err := dialSSH(f.addr(), "", "admin", func(b string) error { banner += b; return nil }, gossh.Password(adminPass))
 	if err != nil {
@@ -211,7 +211,7 @@ func TestBruteForce(t *testing.T) {
 	clock.Store(testNow.UnixNano())
 	now := func() time.Time { return time.Unix(0, clock.Load()) }
 	advance := func(d time.Duration) { clock.Add(int64(d)) }
-	f := newFixture(t, fixtureOpts{users: accounts(t), now: now, limits: Limits{
+	f := newFixture(t, fixtureOpts{users: testUsers(t), now: now, limits: Limits{
 		SourceFree: 3, SourceBackoff: time.Second, SourceMaxBackoff: time.Hour,
 		AccountFree: 10, AccountBackoff: time.Second, AccountMaxBackoff: time.Hour,
 	}})
@@ -309,7 +309,7 @@ func (k keyOnly) Sign(io.Reader, []byte) (*gossh.Signature, error) {
 // SSH-3: offering a key is not logging in with it. The client offers B
 // (authorized for admin) and proves A: the identity is never admin.
 func TestOfferedKeyIsNotIdentity(t *testing.T) {
-	f := newFixture(t, fixtureOpts{users: accounts(t)})
+	f := newFixture(t, fixtureOpts{users: testUsers(t)})
 	st := &connState{src: sourceOf(netip.MustParseAddr("127.0.0.9"))}
 	// The query for B as admin succeeds (x/crypto then asks for a
 	// signature) but grants nothing.
@@ -351,7 +351,7 @@ func TestOfferedKeyIsNotIdentity(t *testing.T) {
 		t.Fatalf("whoami: %s", out)
 	}
 	// A key removed after login: the next session is refused.
-	f.commit(func(c *config.Config) { shell.FindUser(c, "alice").SSHKeys = nil })
+	f.commit(func(c *config.Config) { accounts.FindUser(c, "alice").SSHKeys = nil })
 	out, code := run(t, c, "whoami", "")
 	if code == 0 || !strings.Contains(out, "no longer authorized") {
 		t.Fatalf("session after the key was removed: %d %s", code, out)
@@ -370,7 +370,7 @@ func (m meta) LocalAddr() net.Addr   { return &net.TCPAddr{IP: net.IPv4(127, 0, 
 
 // SSH-4: 200 connections that never authenticate.
 func TestUnauthenticatedFlood(t *testing.T) {
-	f := newFixture(t, fixtureOpts{users: accounts(t), handshake: 20 * time.Second,
+	f := newFixture(t, fixtureOpts{users: testUsers(t), handshake: 20 * time.Second,
 		limits: Limits{MaxUnauth: 40, MaxUnauthPerSrc: 8}})
 	var conns []net.Conn
 	defer func() {
@@ -443,7 +443,7 @@ func TestUnauthenticatedFlood(t *testing.T) {
 // An unauthenticated connection is closed at the handshake deadline, an
 // idle one at the idle timeout.
 func TestTimeouts(t *testing.T) {
-	f := newFixture(t, fixtureOpts{users: accounts(t), handshake: time.Second, idle: 500 * time.Millisecond})
+	f := newFixture(t, fixtureOpts{users: testUsers(t), handshake: time.Second, idle: 500 * time.Millisecond})
 	c, err := net.Dial("tcp", f.addr())
 	if err != nil {
 		t.Fatal(err)
@@ -476,7 +476,7 @@ func TestTimeouts(t *testing.T) {
 // commit is refused; a moved port listens at once; sessions on the old one
 // go on; a deleted account's connections close.
 func TestFollowsCommits(t *testing.T) {
-	f := newFixture(t, fixtureOpts{users: accounts(t)})
+	f := newFixture(t, fixtureOpts{users: testUsers(t)})
 	old, err := f.dial("", "alice", gossh.PublicKeys(aliceKey()))
 	if err != nil {
 		t.Fatal(err)
@@ -577,7 +577,7 @@ func TestHostKeysStable(t *testing.T) {
 // A client that disconnects in the middle of a dialog loses only its own
 // draft; another session's staged changes and commits are untouched.
 func TestDisconnectMidDialog(t *testing.T) {
-	f := newFixture(t, fixtureOpts{users: accounts(t)})
+	f := newFixture(t, fixtureOpts{users: testUsers(t)})
 	a, err := f.dial("127.0.0.7", "admin", gossh.PublicKeys(adminKey()))
 	if err != nil {
 		t.Fatal(err)
@@ -612,7 +612,7 @@ func TestDisconnectMidDialog(t *testing.T) {
 	bin.Close()
 	bwait()
 	h := f.db.Head()
-	if h.Config.Hostname != "kept.example.com" || shell.FindUser(h.Config, "zed") != nil || h.Meta.User != "alice" {
+	if h.Config.Hostname != "kept.example.com" || accounts.FindUser(h.Config, "zed") != nil || h.Meta.User != "alice" {
 		t.Fatalf("head after the disconnect: %q %+v", h.Config.Hostname, h.Meta)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"esash/accounts"
 	"esash/config"
 )
 
@@ -92,9 +93,9 @@ func (ss *sessions) get(tok string, cfg *config.Config) *session {
 	if s == nil {
 		return nil
 	}
-	u := findUser(cfg, s.user)
+	u := accounts.FindUser(cfg, s.user)
 	if now.Sub(s.lastSeen) > ss.idle || now.Sub(s.created) > ss.max || u == nil ||
-		!validRole(u.Role) || hashDigest(u.PasswordHash) != s.hash {
+		!accounts.ValidRole(u.Role) || hashDigest(u.PasswordHash) != s.hash {
 		delete(ss.m, k)
 		return nil
 	}
@@ -115,21 +116,6 @@ func (ss *sessions) pruneLocked(now time.Time) {
 			delete(ss.m, k)
 		}
 	}
-}
-
-func findUser(cfg *config.Config, name string) *config.User {
-	for i := range cfg.Users {
-		if cfg.Users[i].Name == name {
-			return &cfg.Users[i]
-		}
-	}
-	return nil
-}
-
-// validRole: every account may read the status page; an account with a
-// role this appliance does not know may not.
-func validRole(r config.Role) bool {
-	return r == config.RoleAdmin || r == config.RoleOperator || r == config.RoleReadOnly
 }
 
 func tokensEqual(a, b string) bool {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"esash/accounts"
 )
 
 //go:embed templates/*.html templates/style.css
@@ -226,9 +228,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt := s.rt.Load()
-	u := findUser(rt.cfg, user)
+	u := accounts.FindUser(rt.cfg, user)
 	hash := ""
-	if u != nil && validRole(u.Role) {
+	if u != nil && accounts.ValidRole(u.Role) {
 		hash = u.PasswordHash
 	}
 	ok := s.opts.CheckPassword(hash, pw) // an unknown name costs what a known one does

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"esash/accounts"
 	"esash/config"
 	"esash/maillog"
 	"esash/pki"
@@ -95,7 +96,7 @@ func (s *Server) statusView(rt *runtime, sess *session) statusView {
 	now := s.opts.Now()
 	v := statusView{User: sess.user, Token: sess.csrf, Hostname: cfg.Hostname,
 		Now: now.Format(maillog.TimeLayout)}
-	if u := findUser(cfg, sess.user); u != nil {
+	if u := accounts.FindUser(cfg, sess.user); u != nil {
 		v.Role = roleName(u.Role)
 	}
 	if s.opts.Revision != nil {

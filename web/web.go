@@ -16,9 +16,8 @@
 // new chain, connections already open keep theirs.
 //
 // The package reads the configuration (config), mail_logs (maillog) and
-// certificates (pki); accounts are checked with the function the wiring
-// supplies (the shell's bcrypt check), so passwords are verified in one
-// place only.
+// certificates (pki); accounts and passwords are package accounts', the
+// one SSH and the shell use, so passwords are verified in one place only.
 package web
 
 import (
@@ -36,6 +35,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"esash/accounts"
 	"esash/config"
 )
 
@@ -51,8 +51,9 @@ type Revision struct {
 // Options configure a Server.
 type Options struct {
 	// CheckPassword reports whether pw matches a stored password hash
-	// (config.User.PasswordHash); an empty hash never matches. Required:
-	// the wiring passes the function the SSH server and passwd use.
+	// (config.User.PasswordHash); an empty hash never matches. nil is
+	// accounts.CheckPassword, the check of SSH and passwd; tests pass a
+	// cheaper one.
 	CheckPassword func(hash, pw string) bool
 	// Revision describes the committed head; nil shows none.
 	Revision func() Revision
@@ -95,7 +96,7 @@ type Server struct {
 // New builds the server; it listens once Start runs.
 func New(o Options) (*Server, error) {
 	if o.CheckPassword == nil {
-		return nil, errors.New("web: a password check is required")
+		o.CheckPassword = accounts.CheckPassword
 	}
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
@@ -388,18 +389,16 @@ func (sk *socket) close() {
 // tlsConfig is the configuration of one address. Each handshake runs
 // under the sslconfig GUI policy committed last (versions, suites) with
 // the certificate the runtime has for the address. Session tickets are
-// off so that every connection is a full handshake: after a commit no
-// client resumes a session made with the old certificate or policy.
+// off (config.ListenerTLSConfig, as the MTA's) so that every connection is
+// a full handshake: after a commit no client resumes a session made with
+// the old certificate or policy.
 func (s *Server) tlsConfig(ap netip.AddrPort) *tls.Config {
-	return &tls.Config{
-		SessionTicketsDisabled: true,
-		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
-			c := s.rt.Load().guiTLS.ServerConfig()
-			c.NextProtos = []string{"http/1.1"}
-			c.GetCertificate = s.certificate(ap)
-			return c, nil
-		},
-	}
+	return config.ListenerTLSConfig(func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		c := s.rt.Load().guiTLS.ServerConfig()
+		c.NextProtos = []string{"http/1.1"}
+		c.GetCertificate = s.certificate(ap)
+		return c, nil
+	})
 }
 
 // certificate serves the runtime's certificate for ap.

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"esash/accounts"
 	"esash/commands/sshconfig"
 	"esash/config"
 	"esash/maillog"
@@ -93,8 +94,8 @@ func (a *appliance) hostKeys() ([]sshconfig.HostKey, error) {
 // firstStartNotice tells an administrator at the console that nobody can
 // log in over SSH yet, and how to change that.
 func (a *appliance) firstStartNotice(c shell.Conn) {
-	if c.Terminal && c.Batch == nil && !shell.HasAdminCredential(a.db.Head().Config) {
-		fmt.Fprintf(c.Stdout, "%s\n\n", shell.FirstStartNotice)
+	if c.Terminal && c.Batch == nil && !accounts.HasAdminCredential(a.db.Head().Config) {
+		fmt.Fprintf(c.Stdout, "%s\n\n", accounts.FirstStartNotice)
 	}
 }
 
@@ -113,7 +114,7 @@ func (a *appliance) addAdminKeys(ctx context.Context, path string, stderr io.Wri
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		k, fp, msg := shell.ParseUserKey(line)
+		k, fp, msg := accounts.ParseUserKey(line)
 		if msg != "" {
 			return fmt.Errorf("--admin-key: %s line %d: %s", path, i+1, msg)
 		}
@@ -125,13 +126,13 @@ func (a *appliance) addAdminKeys(ctx context.Context, path string, stderr io.Wri
 	d := store.NewDraft(a.db, "admin", "admin-key")
 	var added []string
 	err = d.Update(func(c *config.Config) error {
-		u := shell.FindUser(c, "admin")
+		u := accounts.FindUser(c, "admin")
 		if u == nil {
 			return errors.New("the admin account does not exist")
 		}
 		have := map[string]bool{}
 		for _, k := range u.SSHKeys {
-			have[shell.KeyFingerprint(k)] = true
+			have[accounts.KeyFingerprint(k)] = true
 		}
 		for i, k := range keys {
 			if !have[fps[i]] {
@@ -183,9 +184,8 @@ func (a *appliance) startSSH(ctx context.Context, stderr io.Writer) error {
 		started := sync.OnceFunc(func() { close(a.ssh.started) })
 		defer started()
 		srv, err := sshd.New(sshd.Options{
-			Shell: a.shell, DataDir: a.dir, Ctx: ctx,
+			Run: a.serveSSHSession, DataDir: a.dir, Ctx: ctx,
 			Head:        func() *config.Config { return a.db.Head().Config },
-			HistoryFile: a.historyFile,
 			Log:         func(format string, args ...any) { log.Infof(format, args...) },
 			IdleTimeout: idle, HandshakeTimeout: handshake,
 		})
@@ -217,6 +217,20 @@ func (a *appliance) startSSH(ctx context.Context, stderr io.Writer) error {
 		<-ctx.Done()
 	}()
 	return nil
+}
+
+// serveSSHSession runs an SSH session in the shell, with the account's
+// role in its context and the user's command history.
+func (a *appliance) serveSSHSession(ss sshd.Session) (int, error) {
+	return a.shell.Serve(shell.Conn{
+		Ctx:  shell.WithRole(ss.Ctx, ss.Role),
+		User: ss.User, Source: ss.Source, DataDir: a.dir,
+		HistoryFile: a.historyFile(ss.User),
+		Stdin:       ss.Stdin, Stdout: ss.Stdout, Stderr: ss.Stderr,
+		Terminal: ss.Terminal, Remote: ss.Terminal,
+		Width: ss.Width, Height: ss.Height, OnResize: ss.OnResize,
+		Batch: ss.Command,
+	})
 }
 
 // stopSSH closes the SSH server and its sessions.

@@ -8,13 +8,12 @@ import (
 	"sync/atomic"
 
 	"esash/config"
-	"esash/shell"
 	"esash/web"
 )
 
 // The HTTPS service's wiring: it runs in the daemon only, next to SSH,
 // follows commits through the store's PrepareFunc, checks passwords with
-// the shell's function (the one SSH and passwd use) and logs logins to the
+// package accounts (as SSH and passwd do) and logs logins to the
 // authentication log.
 
 // webHook is the daemon's HTTPS service as commits see it: nothing in the
@@ -35,7 +34,6 @@ func (h *webHook) prepare(ctx context.Context, cfg *config.Config) (activate, ab
 // commit tries them again.
 func (a *appliance) startWeb(stderr io.Writer) error {
 	srv, err := web.New(web.Options{
-		CheckPassword: shell.CheckPassword,
 		Revision: func() web.Revision {
 			h := a.db.Head()
 			return web.Revision{Rev: h.Rev, User: h.Meta.User, Source: h.Meta.Source, Comment: h.Meta.Comment, Time: h.Meta.Time}

@@ -10,9 +10,9 @@ import (
 	"fmt"
 	"strings"
 
-	"esash/commands/saveconfig/backup"
 	"esash/config"
 	"esash/shell"
+	"esash/shell/backup"
 )
 
 // Mailer queues a message for delivery; cmd/esash passes the MTA.

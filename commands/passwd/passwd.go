@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 
+	"esash/accounts"
 	"esash/config"
 	"esash/shell"
 )
@@ -36,35 +37,35 @@ func (Command) Run(s *shell.Session, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("Invalid arguments when processing: passwd takes no arguments")
 	}
-	u := shell.FindUser(s.Head().Config, s.User)
+	u := accounts.FindUser(s.Head().Config, s.User)
 	if u == nil {
-		return shell.ErrNoAccount
+		return accounts.ErrNoAccount
 	}
-	first := !shell.HasAdminCredential(s.Head().Config)
+	first := !accounts.HasAdminCredential(s.Head().Config)
 	if u.PasswordHash != "" && !s.Console() {
 		old, err := s.Secret("Old password:")
 		if err != nil {
 			return err
 		}
-		if !shell.CheckPassword(u.PasswordHash, old) {
+		if !accounts.CheckPassword(u.PasswordHash, old) {
 			return errors.New("The old password is not correct; the password was not changed.")
 		}
 	}
 	user := s.User
 	pw, err := s.NewSecret("New password:", "Retype new password:", func(p string) string {
-		return shell.CheckNewPassword(user, p)
+		return accounts.CheckNewPassword(user, p)
 	})
 	if err != nil {
 		return err
 	}
-	hash, err := shell.HashPassword(pw)
+	hash, err := accounts.HashPassword(pw)
 	if err != nil {
 		return err
 	}
 	err = s.CommitNow("passwd: "+user+" changed the password", func(c *config.Config) error {
-		u := shell.FindUser(c, user)
+		u := accounts.FindUser(c, user)
 		if u == nil {
-			return shell.ErrNoAccount
+			return accounts.ErrNoAccount
 		}
 		u.PasswordHash = hash
 		return nil
@@ -73,7 +74,7 @@ func (Command) Run(s *shell.Session, args []string) error {
 		return err
 	}
 	s.Println("Password changed.")
-	if first && shell.HasAdminCredential(s.Head().Config) {
+	if first && accounts.HasAdminCredential(s.Head().Config) {
 		s.Println("SSH password login is now open.")
 	}
 	return nil

@@ -13,9 +13,9 @@ import (
 	"os"
 	"strings"
 
-	"esash/commands/saveconfig/backup"
 	"esash/config"
 	"esash/shell"
+	"esash/shell/backup"
 )
 
 // Command is saveconfig.

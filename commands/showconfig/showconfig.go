@@ -12,9 +12,9 @@
 package showconfig
 
 import (
-	"esash/commands/saveconfig/backup"
 	"esash/config"
 	"esash/shell"
+	"esash/shell/backup"
 )
 
 // Command is showconfig.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"esash/accounts"
 	"esash/config"
 	"esash/shell"
 )
@@ -82,8 +83,8 @@ func (c Command) sshd(s *shell.Session) error {
 		}
 	}
 	b.WriteString("Authentication: public key, password (bcrypt); at most 6 attempts per connection.\n")
-	if !shell.HasAdminCredential(s.Head().Config) {
-		b.WriteString(shell.FirstStartNotice + "\n")
+	if !accounts.HasAdminCredential(s.Head().Config) {
+		b.WriteString(accounts.FirstStartNotice + "\n")
 	}
 	b.WriteString("\n")
 	return s.Page(b.String())
@@ -109,7 +110,7 @@ func userKeys(s *shell.Session) error {
 }
 
 func (e *keyEditor) keys(s *shell.Session) []string {
-	if u := shell.FindUser(s.Draft.Config(), e.user); u != nil {
+	if u := accounts.FindUser(s.Draft.Config(), e.user); u != nil {
 		return u.SSHKeys
 	}
 	return nil
@@ -127,7 +128,7 @@ func (e *keyEditor) list(s *shell.Session) {
 // short shows a key as its type, fingerprint and comment.
 func short(k string) string {
 	f := strings.Fields(k)
-	out := f[0] + " " + shell.KeyFingerprint(k)
+	out := f[0] + " " + accounts.KeyFingerprint(k)
 	if len(f) > 2 {
 		out += " " + strings.Join(f[2:], " ")
 	}
@@ -152,21 +153,21 @@ func (e *keyEditor) add(s *shell.Session) error {
 		return shell.ErrBack
 	}
 	// Terminals wrap long keys when they are pasted: join the pieces.
-	stored, fp, msg := shell.ParseUserKey(strings.Join(lines, ""))
+	stored, fp, msg := accounts.ParseUserKey(strings.Join(lines, ""))
 	if msg != "" {
-		if stored, fp, msg = shell.ParseUserKey(strings.Join(lines, " ")); msg != "" {
+		if stored, fp, msg = accounts.ParseUserKey(strings.Join(lines, " ")); msg != "" {
 			return shell.Invalid(s, "key", msg)
 		}
 	}
 	for _, k := range e.keys(s) {
-		if shell.KeyFingerprint(k) == fp {
+		if accounts.KeyFingerprint(k) == fp {
 			s.Printf("This key (%s) is already installed for %s.\n", fp, e.user)
 			return shell.ErrBack
 		}
 	}
 	user := e.user
 	return s.Draft.Update(func(c *config.Config) error {
-		u := shell.FindUser(c, user)
+		u := accounts.FindUser(c, user)
 		if u == nil {
 			return fmt.Errorf("user %s no longer exists", user)
 		}
@@ -199,15 +200,15 @@ func (e *keyEditor) remove(s *shell.Session) error {
 	if err != nil {
 		return err
 	}
-	fp := shell.KeyFingerprint(e.keys(s)[i])
+	fp := accounts.KeyFingerprint(e.keys(s)[i])
 	user := e.user
 	return s.Draft.Update(func(c *config.Config) error {
-		u := shell.FindUser(c, user)
+		u := accounts.FindUser(c, user)
 		if u == nil {
 			return fmt.Errorf("user %s no longer exists", user)
 		}
 		for j, k := range u.SSHKeys {
-			if shell.KeyFingerprint(k) == fp {
+			if accounts.KeyFingerprint(k) == fp {
 				u.SSHKeys = append(u.SSHKeys[:j], u.SSHKeys[j+1:]...)
 				break
 			}

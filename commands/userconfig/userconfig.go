@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"esash/accounts"
 	"esash/config"
 	"esash/shell"
 )
@@ -37,8 +38,8 @@ func (c Command) Run(s *shell.Session, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("Invalid arguments when processing: userconfig takes no arguments")
 	}
-	if !shell.HasAdminCredential(s.Head().Config) {
-		s.Println(shell.FirstStartNotice)
+	if !accounts.HasAdminCredential(s.Head().Config) {
+		s.Println(accounts.FirstStartNotice)
 	}
 	return s.Menu(listUsers, []shell.MenuItem{
 		{Name: "NEW", Help: "Create a new account.", Run: newUser},
@@ -52,7 +53,7 @@ func listUsers(s *shell.Session) {
 	s.Println()
 	s.Println("Users:")
 	for i, u := range s.Draft.Config().Users {
-		s.Printf("%d. %s - %q (%s)\n", i+1, u.Name, u.FullName, shell.RoleName(u.Role))
+		s.Printf("%d. %s - %q (%s)\n", i+1, u.Name, u.FullName, accounts.RoleName(u.Role))
 	}
 	s.Println()
 }
@@ -65,7 +66,7 @@ func checkNewName(s *shell.Session) func(string) string {
 		if len(name) > 32 {
 			return "The value must be a user name of at most 32 characters."
 		}
-		if shell.FindUser(s.Draft.Config(), name) != nil {
+		if accounts.FindUser(s.Draft.Config(), name) != nil {
 			return fmt.Sprintf("The value must be a new user name: %s already exists.", name)
 		}
 		return ""
@@ -84,11 +85,11 @@ func checkFullName(v string) string {
 
 // askRole offers the roles and returns the one chosen.
 func askRole(s *shell.Session, name string, def config.Role) (config.Role, error) {
-	roles := shell.Roles()
+	roles := accounts.Roles()
 	items := make([]string, len(roles))
 	d := 1
 	for i, r := range roles {
-		items[i] = shell.RoleName(r) + " - " + shell.RoleHelp(r)
+		items[i] = accounts.RoleName(r) + " - " + accounts.RoleHelp(r)
 		if r == def {
 			d = i + 1
 		}
@@ -102,12 +103,12 @@ func askRole(s *shell.Session, name string, def config.Role) (config.Role, error
 
 func askPassword(s *shell.Session, name, first string) (string, error) {
 	pw, err := s.NewSecret(first, "Please enter the new password again:", func(p string) string {
-		return shell.CheckNewPassword(name, p)
+		return accounts.CheckNewPassword(name, p)
 	})
 	if err != nil {
 		return "", err
 	}
-	return shell.HashPassword(pw)
+	return accounts.HashPassword(pw)
 }
 
 func newUser(s *shell.Session) error {
@@ -176,7 +177,7 @@ func editUser(s *shell.Session) error {
 		return err
 	}
 	return s.Draft.Update(func(c *config.Config) error {
-		p := shell.FindUser(c, u.Name)
+		p := accounts.FindUser(c, u.Name)
 		if p == nil {
 			return fmt.Errorf("user %s no longer exists", u.Name)
 		}
@@ -223,7 +224,7 @@ func setPassword(s *shell.Session) error {
 		return err
 	}
 	return s.Draft.Update(func(c *config.Config) error {
-		p := shell.FindUser(c, u.Name)
+		p := accounts.FindUser(c, u.Name)
 		if p == nil {
 			return fmt.Errorf("user %s no longer exists", u.Name)
 		}

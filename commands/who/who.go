@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"esash/accounts"
 	"esash/shell"
 )
 
@@ -110,12 +111,12 @@ func (WhoAmI) Access() shell.Access { return shell.AccessRead }
 // Run describes the caller's account.
 func (WhoAmI) Run(s *shell.Session, _ []string) error {
 	full := ""
-	if u := shell.FindUser(s.Head().Config, s.User); u != nil {
+	if u := accounts.FindUser(s.Head().Config, s.User); u != nil {
 		full = u.FullName
 	}
 	s.Printf("Username: %s\n", s.User)
 	s.Printf("Full Name: %s\n", full)
-	s.Printf("Groups: %s\n", shell.RoleName(s.Role()))
+	s.Printf("Groups: %s\n", accounts.RoleName(s.Role()))
 	s.Printf("Logged in from: %s\n", s.Source)
 	return nil
 }

@@ -1,11 +1,13 @@
-// Package backup is the dialog that showconfig and saveconfig share: the
-// passphrase menu and the export of the committed configuration. The file
-// format itself is config.Export's.
+// Package backup is the export dialog that saveconfig, showconfig and
+// mailconfig share: the note about uncommitted changes, the passphrase menu
+// (or its batch arguments, config.ParseExportArgs), the export of the
+// committed configuration and its audit entry. The file format itself is
+// config.Export's. It lives beside the shell rather than in a command so
+// that no command imports another.
 package backup
 
 import (
 	"fmt"
-	"strings"
 
 	"esash/config"
 	"esash/shell"
@@ -23,8 +25,6 @@ const (
 	Plain    = "Plain passphrases"
 )
 
-var modes = []config.SecretMode{config.MaskSecrets, config.EncryptSecrets, config.PlainSecrets}
-
 // Options are what the passphrase dialog chose.
 type Options struct {
 	Secrets    config.SecretMode
@@ -38,7 +38,7 @@ type Options struct {
 func Ask(s *shell.Session, args []string) (Options, error) {
 	var o Options
 	if len(args) > 0 {
-		m, msg := fromArgs(args)
+		m, msg := config.ParseExportArgs(args)
 		if msg != "" {
 			return o, shell.Invalid(s, "passphrase option", msg)
 		}
@@ -48,7 +48,7 @@ func Ask(s *shell.Session, args []string) (Options, error) {
 		if err != nil {
 			return o, err
 		}
-		o.Secrets = modes[i]
+		o.Secrets = config.ExportSecretModes()[i]
 	}
 	if o.Secrets == config.EncryptSecrets {
 		p, err := s.NewSecret("Enter the passphrase to encrypt the passphrases in the file:", "Confirm the passphrase:", config.CheckExportPassphrase)
@@ -58,46 +58,6 @@ func Ask(s *shell.Session, args []string) (Options, error) {
 		o.Passphrase = p
 	}
 	return o, nil
-}
-
-const argsMsg = `The value must be 1 (mask), 2 (encrypt) or 3 (plain), or "y" or "n" (mask the passphrases?) followed by an optional option number.`
-
-func fromArgs(args []string) (config.SecretMode, string) {
-	num := func(a string) (config.SecretMode, bool) {
-		switch a {
-		case "1", "2", "3":
-			return modes[a[0]-'1'], true
-		}
-		return "", false
-	}
-	if len(args) > 2 {
-		return "", argsMsg
-	}
-	if m, ok := num(args[0]); ok {
-		if len(args) > 1 {
-			return "", argsMsg
-		}
-		return m, ""
-	}
-	var mask bool
-	switch strings.ToLower(args[0]) {
-	case "y", "yes":
-		mask = true
-	case "n", "no":
-	default:
-		return "", argsMsg
-	}
-	if len(args) == 1 {
-		if mask {
-			return config.MaskSecrets, ""
-		}
-		return config.PlainSecrets, ""
-	}
-	m, ok := num(args[1])
-	if !ok || mask != (m == config.MaskSecrets) {
-		return "", argsMsg
-	}
-	return m, ""
 }
 
 // Export writes the committed configuration (never the session's
