@@ -115,10 +115,10 @@ func buildInventory() map[string]SettingInfo {
 
 func (m inventory) system() {
 	m["hostname"] = enforced("mta (banner and EHLO of interfaces without a hostname), the shell prompt", "cmd/esash.TestScripts/sethostname")
-	m["users[*].name"] = enforced("shell/access.go, sshd and web logins", "sshd.TestRoles")
+	m["users[*].name"] = enforced("accounts (FindUser), sshd and web logins", "sshd.TestRoles")
 	m["users[*].full_name"] = enforced("userconfig and sshconfig lists (a description: no behaviour)", "cmd/esash.TestScripts/sshconfig_userkeys")
 	m["users[*].role"] = enforced("shell/access.go (commands allowed per role), web/auth.go", "sshd.TestRoles")
-	m["users[*].password_hash"] = enforced("shell/access.go, sshd/server.go, web/auth.go", "shell.TestPasswords")
+	m["users[*].password_hash"] = enforced("accounts (CheckPassword), sshd/server.go, web/auth.go", "accounts.TestPasswords")
 	m["users[*].ssh_keys"] = enforced("sshd/server.go (public key login)", "sshd.TestThreeWaysIn")
 }
 
