@@ -196,6 +196,10 @@ type Queue struct {
 	closed bool
 	broken error
 	bytes  int64
+
+	// beforeRead, set by tests, runs in Read once the message's location
+	// is known and before its bytes are read from disk.
+	beforeRead func(mid int64)
 }
 
 type request struct {
@@ -755,6 +759,9 @@ func (q *Queue) Read(mid int64) ([]byte, error) {
 	sg := q.segs[e.seg]
 	if sg == nil {
 		return nil, ErrNotFound
+	}
+	if q.beforeRead != nil {
+		q.beforeRead(mid)
 	}
 	if e.verified.Load() {
 		b := make([]byte, e.meta.Size)
