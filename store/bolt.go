@@ -203,6 +203,17 @@ func (s *DB) loadHead() error {
 // held in its prepare step, is invisible until it is durable and active.
 func (s *DB) Head() Snapshot { return s.current().head }
 
+// SettledHead is the head once any commit in progress has finished: it
+// waits for the commit lock. It is for start-up code that registers a
+// service for commits and must not miss one whose prepare step ran before
+// the service was registered (start it on the head, then check that
+// SettledHead is still that revision). Everything else uses Head.
+func (s *DB) SettledHead() Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.current().head
+}
+
 // Commit implements Backend.
 func (s *DB) Commit(ctx context.Context, req CommitRequest) (Result, error) {
 	s.mu.Lock()

@@ -183,3 +183,21 @@ func TestCommitsStillSerialise(t *testing.T) {
 		t.Errorf("head = %q port %d, want both commits", h.Config.Hostname, h.Config.Listeners[0].Port)
 	}
 }
+
+// TestSettledHeadWaitsForCommit: unlike Head, SettledHead reports a
+// commit that was in progress when it was called (start-up code relies on
+// it not to miss a commit whose prepare step did not yet see its service).
+func TestSettledHeadWaitsForCommit(t *testing.T) {
+	db, _ := newDB(t)
+	before := db.Head()
+	held := startHeldCommit(t, db, "prepare", "settled.example.com")
+	settled := make(chan Snapshot, 1)
+	go func() { settled <- db.SettledHead() }()
+	if h := db.Head(); h.Rev != before.Rev {
+		t.Fatalf("head = revision %d during the held commit", h.Rev)
+	}
+	res := held.finish(t)
+	if h := <-settled; h.Rev != res.Rev || h.Config.Hostname != "settled.example.com" {
+		t.Errorf("settled head = revision %d %q, want %d settled.example.com", h.Rev, h.Config.Hostname, res.Rev)
+	}
+}
