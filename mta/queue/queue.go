@@ -853,10 +853,19 @@ func (q *Queue) Close() error {
 	return q.closeFiles()
 }
 
+// closeFiles closes the segment files; one a reader is still reading (see
+// pin) is closed by that reader when it is done, so a read that began
+// before Close completes.
 func (q *Queue) closeFiles() error {
 	var errs []error
 	for _, sg := range q.segs {
-		if err := sg.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		sg.dropped.Store(true)
+		if sg.readers.Load() > 0 {
+			continue
+		}
+		var err error
+		sg.closeOnce.Do(func() { err = sg.f.Close() })
+		if err != nil && !errors.Is(err, os.ErrClosed) {
 			errs = append(errs, err)
 		}
 	}

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"bytes"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,5 +86,42 @@ func TestReadHoldsNoLock(t *testing.T) {
 	}
 	if _, err := q.Read(1); err == nil {
 		t.Error("a removed message can still be read")
+	}
+}
+
+// TestReadDuringClose: a read that began before Close still gets the
+// message (Close used to wait for it on the lock; now the reader keeps the
+// segment's file open), and a read after Close fails with ErrClosed.
+func TestReadDuringClose(t *testing.T) {
+	q, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("c", 300<<10)
+	put(t, q, 1, body)
+	held, release := make(chan struct{}), make(chan struct{})
+	q.beforeRead = func(int64) {
+		close(held)
+		<-release
+	}
+	read := make(chan []byte, 1)
+	go func() {
+		b, err := q.Read(1)
+		if err != nil {
+			t.Errorf("read begun before Close: %v", err)
+		}
+		read <- b
+	}()
+	<-held
+	if err := q.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	close(release)
+	if b := <-read; string(b) != body {
+		t.Errorf("read begun before Close = %d bytes, want %d", len(b), len(body))
+	}
+	q.beforeRead = nil
+	if _, err := q.Read(1); !errors.Is(err, ErrClosed) {
+		t.Errorf("read after Close = %v, want ErrClosed", err)
 	}
 }
