@@ -112,7 +112,8 @@ type AuditEntry struct {
 
 // Backend is the configuration store every session commits through.
 type Backend interface {
-	// Head is the running configuration.
+	// Head is the running configuration. It never waits for a commit in
+	// progress (see the package comment).
 	Head() Snapshot
 	// Commit checks, merges and records a draft as the new head.
 	Commit(ctx context.Context, req CommitRequest) (Result, error)
