@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -56,9 +57,29 @@ type DB struct {
 	db  *bolt.DB
 	now func() time.Time
 
-	mu      sync.Mutex // serialises commits; guards head and pending
+	// mu is the commit lock: it serialises the writers (Commit, Confirm,
+	// RevertPending) and nothing else. Readers never take it.
+	mu sync.Mutex
+	// published is what readers see: replaced whole, under mu, once a
+	// revision is durable and activated; never modified in place.
+	published atomic.Pointer[published]
+}
+
+// published is the immutable state readers share: the head and the commit
+// awaiting confirmation.
+type published struct {
 	head    Snapshot
 	pending *Pending
+}
+
+// current is the published state. Writers call it under mu, where it
+// cannot change under them.
+func (s *DB) current() *published { return s.published.Load() }
+
+// publish makes head and pending what readers see. Only a writer holding
+// mu calls it, after the state is durable (and, for a commit, activated).
+func (s *DB) publish(head Snapshot, pending *Pending) {
+	s.published.Store(&published{head: head, pending: pending})
 }
 
 var _ Backend = (*DB)(nil)
@@ -141,12 +162,13 @@ func (s *DB) init(opts Options) error {
 func (s *DB) loadHead() error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		rev := binary.BigEndian.Uint64(tx.Bucket(bucketMeta).Get(keyHead))
+		var pending *Pending
 		if raw := tx.Bucket(bucketMeta).Get(keyConfirm); raw != nil {
 			var p Pending
 			if err := json.Unmarshal(raw, &p); err != nil {
 				return fmt.Errorf("pending confirmation: %w", err)
 			}
-			s.pending = &p
+			pending = &p
 		}
 		cb := tx.Bucket(bucketConfig)
 		recs := make(map[string][]byte, cb.Stats().KeyN)
@@ -172,16 +194,24 @@ func (s *DB) loadHead() error {
 				return fmt.Errorf("revision %d: %w", rev, err)
 			}
 		}
-		s.head = Snapshot{Rev: rev, Meta: r.Meta, Config: cfg}
+		s.publish(Snapshot{Rev: rev, Meta: r.Meta, Config: cfg}, pending)
 		return nil
 	})
 }
 
-// Head implements Backend.
-func (s *DB) Head() Snapshot {
+// Head implements Backend. It never waits: a commit in progress, even one
+// held in its prepare step, is invisible until it is durable and active.
+func (s *DB) Head() Snapshot { return s.current().head }
+
+// SettledHead is the head once any commit in progress has finished: it
+// waits for the commit lock. It is for start-up code that registers a
+// service for commits and must not miss one whose prepare step ran before
+// the service was registered (start it on the head, then check that
+// SettledHead is still that revision). Everything else uses Head.
+func (s *DB) SettledHead() Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.head
+	return s.current().head
 }
 
 // Commit implements Backend.
@@ -196,8 +226,9 @@ func (s *DB) Commit(ctx context.Context, req CommitRequest) (Result, error) {
 }
 
 func (s *DB) commitLocked(ctx context.Context, req CommitRequest) (Result, error) {
-	head := s.head
-	if p := s.pending; p != nil && req.Meta.Kind != KindConfirmRevert && req.Meta.User != p.User {
+	cur := s.current()
+	head := cur.head
+	if p := cur.pending; p != nil && req.Meta.Kind != KindConfirmRevert && req.Meta.User != p.User {
 		return Result{}, &PendingError{Pending: *p}
 	}
 	ours := config.Diff(req.Base.Config, req.Candidate)
@@ -249,15 +280,17 @@ func (s *DB) commitLocked(ctx context.Context, req CommitRequest) (Result, error
 		meta.Merged = fmt.Sprintf("merged over revision %d by %s", last.Rev, last.Meta.User)
 	}
 	rev := Revision{Rev: head.Rev + 1, Meta: meta, Changes: ours}
-	pending := s.nextPending(req, rev)
+	pending := nextPending(req, rev, cur.pending)
 	if err := s.writeRevision(rev, recs, pending); err != nil {
 		abort()
 		return Result{}, fmt.Errorf("write revision %d: %w", rev.Rev, err)
 	}
+	// Readers see the revision only once it is durable and the services
+	// run it: activate cannot fail, so nothing published is taken back.
 	activate()
-	s.head = Snapshot{Rev: rev.Rev, Meta: meta, Config: cand}
-	s.pending = pending
-	res.Rev, res.Changes, res.Snapshot = rev.Rev, len(ours), s.head
+	res.Snapshot = Snapshot{Rev: rev.Rev, Meta: meta, Config: cand}
+	s.publish(res.Snapshot, pending)
+	res.Rev, res.Changes = rev.Rev, len(ours)
 	return res, nil
 }
 

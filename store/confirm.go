@@ -60,32 +60,33 @@ func putPending(tx *bolt.Tx, p *Pending) error {
 // the request asks for one (a revert still goes back to before the first
 // unconfirmed revision), nothing otherwise — a plain commit by the owner
 // confirms.
-func (s *DB) nextPending(req CommitRequest, rev Revision) *Pending {
+func nextPending(req CommitRequest, rev Revision, cur *Pending) *Pending {
 	if req.ConfirmBy.IsZero() || req.Meta.Kind == KindConfirmRevert {
 		return nil
 	}
 	prev := rev.Rev - 1
-	if s.pending != nil {
-		prev = s.pending.Prev
+	if cur != nil {
+		prev = cur.Prev
 	}
 	return &Pending{Rev: rev.Rev, Prev: prev, Deadline: req.ConfirmBy, User: req.Meta.User, Source: req.Meta.Source}
 }
 
-// Pending returns the commit awaiting confirmation, if any.
+// Pending returns the commit awaiting confirmation, if any. Like Head it
+// never waits for a commit.
 func (s *DB) Pending() (Pending, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending == nil {
+	p := s.current().pending
+	if p == nil {
 		return Pending{}, false
 	}
-	return *s.pending, true
+	return *p, true
 }
 
 // Confirm keeps the pending commit. Only its author confirms it.
 func (s *DB) Confirm(user, source string) (Pending, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.pending
+	cur := s.current()
+	p := cur.pending
 	if p == nil {
 		return Pending{}, ErrNoPending
 	}
@@ -101,7 +102,7 @@ func (s *DB) Confirm(user, source string) (Pending, error) {
 	if err != nil {
 		return Pending{}, fmt.Errorf("confirm revision %d: %w", p.Rev, err)
 	}
-	s.pending = nil
+	s.publish(cur.head, nil)
 	return *p, nil
 }
 
@@ -118,16 +119,17 @@ func (s *DB) RevertPending(ctx context.Context, reason string, prepare PrepareFu
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pending == nil || s.pending.Rev != p.Rev {
+	cur := s.current()
+	if cur.pending == nil || cur.pending.Rev != p.Rev {
 		return Result{}, ErrNoPending // confirmed meanwhile
 	}
-	req := CommitRequest{Base: s.head, Candidate: cfg, Prepare: prepare, handover: true,
+	req := CommitRequest{Base: cur.head, Candidate: cfg, Prepare: prepare, handover: true,
 		Meta: Meta{User: "system", Source: "confirm", Kind: KindConfirmRevert, Comment: reason, Rollback: true}}
 	res, err := s.commitLocked(ctx, req)
 	if errors.Is(err, ErrNoChanges) {
 		err = s.db.Update(func(tx *bolt.Tx) error { return putPending(tx, nil) })
 		if err == nil {
-			s.pending = nil
+			s.publish(cur.head, nil)
 		}
 		return Result{}, err
 	}

@@ -6,6 +6,35 @@
 // implements the same interface). Drafts live in memory, per session: an
 // administrator's uncommitted changes belong to that login, as on AsyncOS,
 // and vanish with it.
+//
+// # Readers never wait
+//
+// Head and Pending load an immutable snapshot from an atomic pointer: an
+// SSH login, a prompt or a web page never waits for a commit, however
+// long its prepare step takes. Only writers (Commit, Confirm,
+// RevertPending) take the commit lock. A writer publishes the new
+// snapshot after the revision is durable and the services have activated
+// it, so a reader never sees a revision that a failed prepare or write
+// takes back. Code that must not miss a commit already in progress (a
+// service registering for commits at start-up) asks SettledHead, the one
+// reader that waits for the commit lock.
+//
+// # Lock order
+//
+// A goroutine holding one of these locks takes only locks later in the
+// list, never an earlier one:
+//
+//  1. the store's commit lock (DB.mu), held across a commit's prepare,
+//     write and activate;
+//  2. the MTA runtime (mta.Server's lock), taken by its Prepare/activate;
+//  3. sshd (sshd.Server's lock), taken by its Prepare/activate (web's
+//     prepare runs after it, under the commit lock alone);
+//  4. the mail queue (queue.Queue's lock), taken by the MTA; it calls out
+//     to nothing while held.
+//
+// Nothing below the store calls back into it while holding its own lock:
+// mta does not import the store, and sshd reads the head through Head,
+// which takes no lock.
 package store
 
 import (
@@ -83,7 +112,8 @@ type AuditEntry struct {
 
 // Backend is the configuration store every session commits through.
 type Backend interface {
-	// Head is the running configuration.
+	// Head is the running configuration. It never waits for a commit in
+	// progress (see the package comment).
 	Head() Snapshot
 	// Commit checks, merges and records a draft as the new head.
 	Commit(ctx context.Context, req CommitRequest) (Result, error)

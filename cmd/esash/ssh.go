@@ -206,7 +206,9 @@ func (a *appliance) startSSH(ctx context.Context, stderr io.Writer) error {
 				fmt.Fprintf(stderr, "esash: ssh: %v\n", err)
 				log.Warningf("%v", err)
 			}
-			if a.db.Head().Rev == head.Rev {
+			// SettledHead, not Head: a commit whose prepare ran before
+			// the server was published is invisible to Head until done.
+			if a.db.SettledHead().Rev == head.Rev {
 				break
 			}
 		}

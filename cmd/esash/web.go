@@ -56,7 +56,9 @@ func (a *appliance) startWeb(stderr io.Writer) error {
 		if err := srv.Start(head.Config); err != nil {
 			fmt.Fprintf(stderr, "esash: https: %v\n", err)
 		}
-		if a.db.Head().Rev == head.Rev {
+		// SettledHead, not Head: a commit whose prepare ran before
+		// the server was published is invisible to Head until done.
+		if a.db.SettledHead().Rev == head.Rev {
 			break
 		}
 	}

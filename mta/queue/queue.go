@@ -25,6 +25,12 @@
 // retry record it updates the message's entry at replay. Removing a message (after delivery) appends a tombstone. A segment whose
 // messages are all removed is deleted once every older segment is gone, so a
 // tombstone never outlives what it buries.
+//
+// Locking: mu guards the index and the segment table and is held only to
+// look things up or apply a written batch, never across disk reads of
+// message bytes (see pin). The queue is last in the appliance's lock
+// order (store commit lock, mta runtime, sshd, queue): it calls out to
+// nothing while holding mu.
 package queue
 
 import (
@@ -173,7 +179,25 @@ type segment struct {
 	f    *os.File // read handle (and write handle for the newest)
 	live int      // messages in it not yet removed
 	size int64
+
+	// Readers read message bytes without q.mu (see pin), so a segment
+	// collected while one reads keeps its file open until the last
+	// reader is done: readers counts them, dropped says collect has
+	// unlinked the file, closeOnce closes it once.
+	readers   atomic.Int32
+	dropped   atomic.Bool
+	closeOnce sync.Once
 }
+
+// unpin ends a read of the segment begun by pin; the last reader of a
+// collected segment closes its file.
+func (sg *segment) unpin() {
+	if sg.readers.Add(-1) == 0 && sg.dropped.Load() {
+		sg.close()
+	}
+}
+
+func (sg *segment) close() { sg.closeOnce.Do(func() { sg.f.Close() }) }
 
 // Queue is the durable queue. It is safe for concurrent use.
 type Queue struct {
@@ -196,6 +220,10 @@ type Queue struct {
 	closed bool
 	broken error
 	bytes  int64
+
+	// beforeRead, set by tests, runs in Read once the message's location
+	// is known and before its bytes are read from disk.
+	beforeRead func(mid int64)
 }
 
 type request struct {
@@ -433,7 +461,12 @@ func (q *Queue) collect() {
 		if oldest == nil || oldest == q.cur || oldest.live > 0 {
 			return
 		}
-		oldest.f.Close()
+		// dropped first, then the count: a reader that unpins after
+		// the count was read sees dropped and closes the file itself.
+		oldest.dropped.Store(true)
+		if oldest.readers.Load() == 0 {
+			oldest.close()
+		}
 		delete(q.segs, oldest.seq)
 		if err := os.Remove(filepath.Join(q.dir, segName(oldest.seq))); err != nil {
 			return
@@ -726,16 +759,12 @@ func (q *Queue) Get(mid int64) (Meta, bool) {
 // Received returns the Received header the appliance added to a message
 // (List and Get leave Meta.Received empty: the index does not keep it).
 func (q *Queue) Received(mid int64) (string, error) {
-	q.mu.RLock()
-	defer q.mu.RUnlock()
-	e, ok := q.index[mid]
-	if !ok {
-		return "", ErrNotFound
+	loc, sg, err := q.pin(mid)
+	if err != nil {
+		return "", err
 	}
-	sg := q.segs[e.seg]
-	if sg == nil {
-		return "", ErrNotFound
-	}
+	defer sg.unpin()
+	e := loc.e
 	b := make([]byte, e.recvLen)
 	if _, err := sg.f.ReadAt(b, e.dataOff); err != nil {
 		return "", fmt.Errorf("queue: read MID %d: %w", mid, err)
@@ -743,21 +772,53 @@ func (q *Queue) Received(mid int64) (string, error) {
 	return string(b), nil
 }
 
-// Read returns the stored bytes of a message: its Received header and
-// the message as received.
-func (q *Queue) Read(mid int64) ([]byte, error) {
+// pin finds a message and keeps its segment's file open until unpin.
+// Only the lookup holds q.mu: the bytes are read without it, so a reader
+// of a large message stalls neither the writer's index update (appends,
+// removals, rotation) nor other readers waiting behind it. A message
+// removed meanwhile is still read whole: its segment is unlinked but
+// stays open until its last reader is done.
+func (q *Queue) pin(mid int64) (location, *segment, error) {
 	q.mu.RLock()
 	defer q.mu.RUnlock()
+	if q.closed {
+		return location{}, nil, ErrClosed
+	}
 	e, ok := q.index[mid]
 	if !ok {
-		return nil, ErrNotFound
+		return location{}, nil, ErrNotFound
 	}
 	sg := q.segs[e.seg]
 	if sg == nil {
-		return nil, ErrNotFound
+		return location{}, nil, ErrNotFound
 	}
+	sg.readers.Add(1)
+	return location{e: e, size: e.meta.Size}, sg, nil
+}
+
+// location is what a reader copies from the index under q.mu: the entry
+// (whose offsets and checksum never change once indexed, and whose
+// verified flag is atomic) and the stored size (meta itself changes with
+// retry and recipients records).
+type location struct {
+	e    *entry
+	size int64
+}
+
+// Read returns the stored bytes of a message: its Received header and
+// the message as received.
+func (q *Queue) Read(mid int64) ([]byte, error) {
+	loc, sg, err := q.pin(mid)
+	if err != nil {
+		return nil, err
+	}
+	defer sg.unpin()
+	if q.beforeRead != nil {
+		q.beforeRead(mid)
+	}
+	e := loc.e
 	if e.verified.Load() {
-		b := make([]byte, e.meta.Size)
+		b := make([]byte, loc.size)
 		if _, err := sg.f.ReadAt(b, e.dataOff); err != nil {
 			return nil, fmt.Errorf("queue: read MID %d: %w", mid, err)
 		}
@@ -792,10 +853,19 @@ func (q *Queue) Close() error {
 	return q.closeFiles()
 }
 
+// closeFiles closes the segment files; one a reader is still reading (see
+// pin) is closed by that reader when it is done, so a read that began
+// before Close completes.
 func (q *Queue) closeFiles() error {
 	var errs []error
 	for _, sg := range q.segs {
-		if err := sg.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		sg.dropped.Store(true)
+		if sg.readers.Load() > 0 {
+			continue
+		}
+		var err error
+		sg.closeOnce.Do(func() { err = sg.f.Close() })
+		if err != nil && !errors.Is(err, os.ErrClosed) {
 			errs = append(errs, err)
 		}
 	}
