@@ -5,10 +5,10 @@
 // the AsyncOS format.
 //
 // Configuration reaches it through Prepare, shaped as the store's
-// PrepareFunc: the new runtime (certificates, HAT matchers, go-smtp
+// PrepareFunc: the new generation (certificates, HAT matchers, go-smtp
 // servers, new listening sockets) is built off to the side while the old
 // one serves; activate publishes it with an atomic pointer, abort throws it
-// away. Boot uses the same path at start. Sessions keep the runtime they
+// away. Boot uses the same path at start. Sessions keep the generation they
 // began under until they end.
 //
 // The package never imports the store, the shell or the commands.
@@ -85,7 +85,7 @@ type Server struct {
 	mids  *maillog.Counter
 	queue *queue.Queue
 	spool string // messages over spillAt while they arrive
-	rt    atomic.Pointer[runtime]
+	rt    atomic.Pointer[generation]
 	rdns  *rdnsCache
 	dlv   delivery
 
@@ -100,8 +100,8 @@ type Server struct {
 	loops   sync.WaitGroup
 }
 
-// runtime is one immutable generation of the MTA's configuration.
-type runtime struct {
+// generation is one immutable generation of the MTA's configuration.
+type generation struct {
 	cfg       *config.Config
 	inTLS     config.TLSPolicy // sslconfig INBOUND
 	listeners map[string]*lrt  // by listening address
@@ -111,7 +111,7 @@ type runtime struct {
 	// not refuse a commit that did not introduce it.
 }
 
-// lrt is one listener in one runtime generation.
+// lrt is one listener in one configuration generation.
 type lrt struct {
 	srv      *Server
 	l        config.Listener
@@ -185,7 +185,7 @@ func New(opts Options) (*Server, error) {
 		PerMessageSync: opts.PerMessageSync, BeforeSync: opts.QueueBeforeSync}); err != nil {
 		return fail(err)
 	}
-	s.rt.Store(&runtime{listeners: map[string]*lrt{}, down: map[string]string{}})
+	s.rt.Store(&generation{listeners: map[string]*lrt{}, down: map[string]string{}})
 	n, b := s.queue.Len()
 	s.log.Infof("Queue opened: %d messages, %d bytes", n, b)
 	return s, nil
@@ -239,7 +239,7 @@ func (s *Server) Listening() []string {
 // certificates, compiles the host access tables, builds the go-smtp
 // servers and binds the sockets of new listening addresses. It fails with
 // the reason (port in use, address missing, bad certificate) and leaves the
-// running configuration alone. activate publishes the new runtime; abort
+// running configuration alone. activate publishes the new generation; abort
 // releases what was prepared. Exactly one of them must be called.
 func (s *Server) Prepare(ctx context.Context, cfg *config.Config) (activate, abort func(), err error) {
 	p, err := s.prepare(cfg, false)
@@ -262,7 +262,7 @@ func (s *Server) Boot(ctx context.Context, cfg *config.Config) error {
 
 type prepared struct {
 	s      *Server
-	rt     *runtime
+	rt     *generation
 	fresh  map[string]*socket // sockets bound for this configuration
 	once   sync.Once
 	closed bool
@@ -395,9 +395,9 @@ func (p *prepared) activate() {
 	})
 }
 
-// build compiles cfg into a runtime, without touching sockets.
-func (s *Server) build(cfg *config.Config) (*runtime, error) {
-	rt := &runtime{cfg: cfg, listeners: map[string]*lrt{}, down: map[string]string{}}
+// build compiles cfg into a generation, without touching sockets.
+func (s *Server) build(cfg *config.Config) (*generation, error) {
+	rt := &generation{cfg: cfg, listeners: map[string]*lrt{}, down: map[string]string{}}
 	var err error
 	if rt.inTLS, err = cfg.SSL.InboundPolicy(); err != nil {
 		return nil, fmt.Errorf("ssl.inbound: %w", err)
@@ -462,7 +462,7 @@ func (s *Server) build(cfg *config.Config) (*runtime, error) {
 			}
 		}
 		for _, ip := range ips {
-			// One runtime per address: its go-smtp servers hand sessions
+			// One listener per address: its go-smtp servers hand sessions
 			// to it, and it knows the address it serves.
 			xa := *x
 			xa.ip, xa.addr = ip, net.JoinHostPort(ip.String(), strconv.Itoa(l.Port))
@@ -545,7 +545,7 @@ func (x *lrt) start() {
 }
 
 // shutdown stops a generation's servers once their sessions have ended.
-func (rt *runtime) shutdown(ctx context.Context) {
+func (rt *generation) shutdown(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, x := range rt.listeners {
 		for _, ss := range x.servers {

@@ -16,7 +16,7 @@ import (
 	"esash/maillog"
 )
 
-// socket is one listening address. It outlives runtime generations: a
+// socket is one listening address. It outlives configuration generations: a
 // commit that keeps a listener's address keeps its socket, so reloading a
 // certificate or a policy never closes the port.
 type socket struct {
