@@ -89,8 +89,14 @@ type Server struct {
 	rdns  *rdnsCache
 	dlv   delivery
 
-	active sync.WaitGroup // accepted connections not yet closed
-	global globalLimits   // listenerconfig SETUP's shared limits (global.go)
+	sessions sessions     // accepted connections not yet closed, of every generation (sessions.go)
+	global   globalLimits // listenerconfig SETUP's shared limits (global.go)
+	// retiring counts the goroutines that shut down replaced generations
+	// once their sessions end; stop cuts their wait short when Close
+	// gives up (cancelStop).
+	retiring   sync.WaitGroup
+	stop       context.Context
+	cancelStop context.CancelFunc
 
 	mu      sync.Mutex // guards everything below
 	sockets map[string]*socket
@@ -98,10 +104,12 @@ type Server struct {
 	pending bool
 	closed  bool
 	loops   sync.WaitGroup
+	genSeq  int // number of the last generation activated
 }
 
 // generation is one immutable generation of the MTA's configuration.
 type generation struct {
+	num       int // 1 for the one Boot activates, then one per commit
 	cfg       *config.Config
 	inTLS     config.TLSPolicy // sslconfig INBOUND
 	listeners map[string]*lrt  // by listening address
@@ -114,6 +122,7 @@ type generation struct {
 // lrt is one listener in one configuration generation.
 type lrt struct {
 	srv      *Server
+	gen      *generation // the generation this listener belongs to
 	l        config.Listener
 	iface    config.Interface
 	ip       netip.Addr // one of the interface's addresses (IPv4, IPv6)
@@ -154,6 +163,7 @@ func New(opts Options) (*Server, error) {
 		opts.SystemRoots = pki.SystemRoots
 	}
 	s := &Server{opts: opts, sockets: map[string]*socket{}}
+	s.stop, s.cancelStop = context.WithCancel(context.Background())
 	s.deliveryDefaults()
 	s.rdns = newRDNSCache(s.reverseDNS)
 	var err error
@@ -374,6 +384,8 @@ func (p *prepared) activate() {
 			return
 		}
 		s.global.set(p.rt.cfg)
+		s.genSeq++
+		p.rt.num = s.genSeq
 		for _, l := range p.rt.listeners {
 			l.start()
 		}
@@ -390,7 +402,7 @@ func (p *prepared) activate() {
 			}
 		}
 		// Sessions already open finish under the old generation.
-		go old.shutdown(context.Background())
+		s.retire(old)
 		s.startDelivery()
 	})
 }
@@ -435,7 +447,7 @@ func (s *Server) build(cfg *config.Config) (*generation, error) {
 		if len(ips) == 0 {
 			return nil, fmt.Errorf("listener %s: interface %s has no address", l.Name, in.Name)
 		}
-		x := &lrt{srv: s, l: l, iface: in, hostname: in.Hostname, hat: newHAT(l), limits: newLimits(cfg, l, s.opts)}
+		x := &lrt{srv: s, gen: rt, l: l, iface: in, hostname: in.Hostname, hat: newHAT(l), limits: newLimits(cfg, l, s.opts)}
 		if x.hostname == "" {
 			x.hostname = cfg.Hostname
 		}
@@ -609,8 +621,25 @@ func (s *Server) handshakeConfig(hello *tls.ClientHelloInfo, verify bool) (*tls.
 	return cfg, nil
 }
 
-// Close stops accepting, lets sessions in progress finish until ctx ends
-// (then cuts them), and closes the queue, counters and log.
+// retire shuts g down once its sessions have ended, or when Close gives
+// up on them. Called with s.mu held and s.closed false, so that no retire
+// follows Close's wait.
+func (s *Server) retire(g *generation) {
+	s.retiring.Add(1)
+	go func() {
+		defer s.retiring.Done()
+		g.shutdown(s.stop)
+	}()
+}
+
+// forceCloseWait bounds Close's wait for sessions to end once their
+// connections are closed: they end at their next read or write.
+const forceCloseWait = 30 * time.Second
+
+// Close stops accepting and waits until the sessions of every generation
+// have ended and the goroutines serving them have returned. When ctx ends
+// first it closes the connections still open and returns an error naming
+// them by generation. Then it closes the queue, counters and log.
 func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -622,20 +651,42 @@ func (s *Server) Close(ctx context.Context) error {
 		sk.close()
 		delete(s.sockets, addr)
 	}
+	s.retire(s.rt.Load())
 	s.mu.Unlock()
 	s.stopDelivery()
 	s.loops.Wait()
-	rt := s.rt.Load()
-	rt.shutdown(ctx)
-	done := make(chan struct{})
-	go func() { s.active.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
+	err := s.drain(ctx)
 	s.log.Infof("MTA stopped")
 	s.closeStores()
-	return nil
+	return err
+}
+
+// drain waits for every session and generation; see Close.
+func (s *Server) drain(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.sessions.wait()
+		s.retiring.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	cut := s.sessions.closeAll()
+	s.cancelStop()
+	select {
+	case <-done:
+	case <-time.After(forceCloseWait):
+		return fmt.Errorf("mta: close: %v, still running %v after their connections were closed: %w", cut, forceCloseWait, ctx.Err())
+	}
+	if len(cut) == 0 {
+		return nil
+	}
+	err := fmt.Errorf("mta: close: %v: %w", cut, ctx.Err())
+	s.errorf("%v", err)
+	return err
 }
 
 func sortedKeys[V any](m map[string]V) []string {
