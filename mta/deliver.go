@@ -164,6 +164,10 @@ func (s *Server) outConfig() *outCache {
 	}
 	c := &outCache{cfg: rt.cfg, dest: config.NewDestIndex(&rt.cfg.Destinations),
 		routes: config.NewRouteIndex(rt.cfg.Routes), tls: buildOutTLS(rt.cfg, s.opts.SystemRoots)}
+	if err := c.tls.clientCertErr; err != nil {
+		// Once per configuration: delivery goes on without it.
+		s.errorf("outbound TLS offers no client certificate: %v", err)
+	}
 	d.cache = c
 	return c
 }
