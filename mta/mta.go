@@ -192,7 +192,7 @@ func New(opts Options) (*Server, error) {
 		return fail(err)
 	}
 	if s.queue, err = queue.Open(filepath.Join(opts.DataDir, "queue"), queue.Options{
-		PerMessageSync: opts.PerMessageSync, BeforeSync: opts.QueueBeforeSync}); err != nil {
+		PerMessageSync: opts.PerMessageSync, BeforeSync: opts.QueueBeforeSync, Log: s.errorf}); err != nil {
 		return fail(err)
 	}
 	s.rt.Store(&generation{listeners: map[string]*lrt{}, down: map[string]string{}})

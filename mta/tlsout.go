@@ -224,7 +224,7 @@ type outTLS struct {
 	// clientCertErr is why destconfig's client certificate is not
 	// offered: delivery goes on without it, and says so (outConfig).
 	clientCertErr error
-	policy     config.TLSPolicy // sslconfig OUTBOUND (build refuses a bad one)
+	policy        config.TLSPolicy // sslconfig OUTBOUND (build refuses a bad one)
 }
 
 func buildOutTLS(cfg *config.Config, system func() (*x509.CertPool, error)) outTLS {

@@ -100,6 +100,10 @@ type Options struct {
 	// BeforeSync, when set, runs before each sync; an error fails the
 	// batch as a storage failure would (tests inject faults with it).
 	BeforeSync func() error
+	// Log receives what the queue survives but must not keep quiet: a
+	// segment it cannot start, the messages lost in a damaged segment
+	// (damage.go). nil drops them.
+	Log func(format string, args ...any)
 }
 
 const (
@@ -196,6 +200,8 @@ type Queue struct {
 	closed bool
 	broken error
 	bytes  int64
+	rotErr error                 // the last rotation's failure, reported once (noteRotation)
+	lost   map[int64]lostMessage // during Open: messages in damaged tails (damage.go)
 }
 
 type request struct {
@@ -232,6 +238,7 @@ func Open(dir string, opts Options) (*Queue, error) {
 			return nil, err
 		}
 	}
+	q.reportLost()
 	q.collect()
 	go q.writer()
 	return q, nil
@@ -320,6 +327,7 @@ func (q *Queue) replay(seq uint64, newest bool) error {
 		if !newest {
 			// Only the newest segment is ever appended to; damage
 			// elsewhere is the disk's, and what follows it is lost.
+			q.lostTail(f, path, off, end)
 			return nil
 		}
 		if err := f.Truncate(off); err != nil {
@@ -371,6 +379,7 @@ func (q *Queue) apply(f *os.File, sg *segment, off, n int64, sum uint32, verifie
 		if old, dup := q.index[m.MID]; dup {
 			q.forget(old)
 		}
+		delete(q.lost, m.MID)
 		e := q.newEntry(m, sg.seq, off+5+mlen)
 		e.payOff, e.payLen, e.sum = off, n, sum
 		e.verified.Store(verified)
@@ -381,6 +390,7 @@ func (q *Queue) apply(f *os.File, sg *segment, off, n int64, sum uint32, verifie
 		if e, ok := q.index[m.MID]; ok {
 			q.forget(e)
 		}
+		delete(q.lost, m.MID) // delivered: not lost after all
 	case recRetry:
 		if e, ok := q.index[m.MID]; ok {
 			e.meta.Attempts, e.meta.NextTry = m.Attempts, m.NextTry
@@ -674,13 +684,15 @@ func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
 			}
 		}
 	}
-	var rotErr error
+	var rotation string
 	if cur.size >= q.opts.SegmentSize {
-		rotErr = q.newSegment(cur.seq + 1)
+		rotation = q.noteRotation(cur.seq, q.newSegment(cur.seq+1))
 	}
 	q.collect()
 	q.mu.Unlock()
-	_ = rotErr // the full segment keeps taking appends until a new one can be made
+	if rotation != "" {
+		q.logf("%s", rotation)
+	}
 	for _, r := range batch {
 		r.err <- nil
 	}
