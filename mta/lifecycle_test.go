@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"net"
 	"runtime"
 	"strings"
 	"testing"
@@ -143,5 +144,74 @@ func TestCloseAbandonsSessionsByName(t *testing.T) {
 	if after > before {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("%d goroutines before New, %d after Close:\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// Prepare and Boot with a context already over do nothing and say why:
+// the running configuration and its sockets stay as they are.
+func TestPrepareHonoursContext(t *testing.T) {
+	p := newPKI(t)
+	cfg := baseConfig(t, p, config.TLSInOff)
+	s := startMTA(t, t.TempDir(), cfg)
+	moved := cfg.Clone()
+	moved.Listeners[0].Port = cfg.Listeners[0].Port + 1
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := s.Prepare(ctx, moved); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Prepare: %v, want context.Canceled", err)
+	}
+	if got := s.Listening(); len(got) != 1 || got[0] != addr(cfg) {
+		t.Fatalf("listening %v after a canceled Prepare", got)
+	}
+	// Nothing is left pending: the next commit goes through.
+	apply(t, s, moved)
+	if got := s.Listening(); len(got) != 1 || got[0] != addr(moved) {
+		t.Fatalf("listening %v after the commit", got)
+	}
+	fresh := startMTA(t, t.TempDir(), nil)
+	if err := fresh.Boot(ctx, cfg); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Boot: %v, want context.Canceled", err)
+	}
+}
+
+// tlsverify stops when its context ends, even while a receiver keeps it
+// waiting for a greeting that never comes.
+func TestTLSVerifyHonoursContext(t *testing.T) {
+	p := newPKI(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // silent: no greeting
+		}
+	}()
+	cfg := outCfg(t, p, config.TLSOutPreferred, nil)
+	s, _ := startOut(t, cfg, func(o *Options) { o.Delivery.Enabled = false; o.Delivery.Timeout = time.Hour })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan bool, 1)
+	var out []string
+	go func() {
+		done <- s.TLSVerify(ctx, "sink.test", ln.Addr().String(), func(l string) {
+			out = append(out, l)
+			if strings.HasPrefix(l, "Connected to ") {
+				cancel()
+			}
+		})
+	}()
+	select {
+	case ok := <-done:
+		if ok || !strings.Contains(strings.Join(out, "\n"), "TLS verification canceled.") {
+			t.Fatalf("canceled tlsverify: %v\n%s", ok, strings.Join(out, "\n"))
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("tlsverify still waiting for the greeting a minute after its context ended")
 	}
 }

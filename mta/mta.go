@@ -250,9 +250,10 @@ func (s *Server) Listening() []string {
 // servers and binds the sockets of new listening addresses. It fails with
 // the reason (port in use, address missing, bad certificate) and leaves the
 // running configuration alone. activate publishes the new generation; abort
-// releases what was prepared. Exactly one of them must be called.
+// releases what was prepared. Exactly one of them must be called. A ctx
+// that ends while it binds sockets fails it with ctx's error.
 func (s *Server) Prepare(ctx context.Context, cfg *config.Config) (activate, abort func(), err error) {
-	p, err := s.prepare(cfg, false)
+	p, err := s.prepare(ctx, cfg, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -260,9 +261,10 @@ func (s *Server) Prepare(ctx context.Context, cfg *config.Config) (activate, abo
 }
 
 // Boot applies the committed configuration at start. Listeners that cannot
-// start are reported in the error and left down; the others serve.
+// start are reported in the error and left down; the others serve. A ctx
+// already over, or ending while it binds, applies nothing.
 func (s *Server) Boot(ctx context.Context, cfg *config.Config) error {
-	p, err := s.prepare(cfg, true)
+	p, err := s.prepare(ctx, cfg, true)
 	if p == nil {
 		return err
 	}
@@ -278,7 +280,10 @@ type prepared struct {
 	closed bool
 }
 
-func (s *Server) prepare(cfg *config.Config, boot bool) (*prepared, error) {
+func (s *Server) prepare(ctx context.Context, cfg *config.Config, boot bool) (*prepared, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mta: prepare: %w", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -299,7 +304,14 @@ func (s *Server) prepare(cfg *config.Config, boot bool) (*prepared, error) {
 		if _, ok := s.sockets[addr]; ok {
 			continue
 		}
-		ln, err := listen(addr)
+		ln, err := listen(ctx, addr)
+		if err := ctx.Err(); err != nil {
+			if ln != nil {
+				ln.Close()
+			}
+			p.release()
+			return nil, fmt.Errorf("mta: prepare: %w", err)
+		}
 		if err == nil {
 			p.fresh[addr] = newSocket(s, addr, ln, s.countsOf(l.l.Name))
 			continue
@@ -351,9 +363,9 @@ func bindReason(l *lrt, err error) string {
 	return fmt.Sprintf("listener %s cannot listen on %s: %s", l.l.Name, l.addr, why)
 }
 
-func listen(addr string) (net.Listener, error) {
+func listen(ctx context.Context, addr string) (net.Listener, error) {
 	lc := net.ListenConfig{}
-	return lc.Listen(context.Background(), "tcp", addr)
+	return lc.Listen(ctx, "tcp", addr)
 }
 
 // release closes the sockets bound for an abandoned configuration.
