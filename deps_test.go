@@ -20,6 +20,7 @@ var forbidden = []struct {
 	{"esash/config", []string{"esash/"}},
 	{"esash/pki", []string{"esash/"}},
 	{"esash/maillog", []string{"esash/"}},
+	{"esash/lifecycle", []string{"esash/"}},
 	{"esash/mta", []string{"esash/store", "esash/shell", "esash/commands/"}},
 	{"esash/commands/", []string{"esash/mta", "go.etcd.io/bbolt"}},
 	{"esash/shell", []string{"esash/mta", "esash/commands/", "go.etcd.io/bbolt"}},
@@ -113,6 +114,7 @@ func TestDependencyRulesFire(t *testing.T) {
 		{"command reaches bbolt via store", listed{ImportPath: "esash/commands/x", Imports: []string{"esash/store"}, Deps: []string{"esash/store", "go.etcd.io/bbolt"}}, 0},
 		{"config imports pki", listed{ImportPath: "esash/config", Deps: []string{"esash/pki"}}, 1},
 		{"shell imports a command", listed{ImportPath: "esash/shell", Deps: []string{"esash/commands/certconfig"}}, 1},
+		{"lifecycle imports config", listed{ImportPath: "esash/lifecycle", Deps: []string{"esash/config"}}, 1},
 		{"cmd imports everything", listed{ImportPath: "esash/cmd/esash", Deps: []string{"esash/mta", "esash/store"}}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
