@@ -19,9 +19,10 @@ type Acceptor struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the accept loop and the consoles
 
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	closed   bool
+	stopping bool // Serve's ctx ended: no more accepts, consoles go on
 }
 
 // NewAcceptor serves the connections of ln with serve, which must return
@@ -32,9 +33,10 @@ func NewAcceptor(ln net.Listener, serve func(ctx context.Context, conn net.Conn)
 	return &Acceptor{ln: ln, serve: serve, ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
 }
 
-// Serve accepts until Close, then returns nil; or returns the listener's
-// error. Transient accept errors are retried.
-func (a *Acceptor) Serve() error {
+// Serve accepts until ctx ends or Close, then returns nil (the consoles
+// being served go on until Close); or it returns the listener's error.
+// Transient accept errors are retried.
+func (a *Acceptor) Serve(ctx context.Context) error {
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
@@ -43,13 +45,19 @@ func (a *Acceptor) Serve() error {
 	a.wg.Add(1)
 	a.mu.Unlock()
 	defer a.wg.Done()
+	defer context.AfterFunc(ctx, func() {
+		a.mu.Lock()
+		a.stopping = true
+		a.mu.Unlock()
+		a.ln.Close()
+	})()
 	for {
 		conn, err := a.ln.Accept()
 		if err != nil {
 			a.mu.Lock()
-			closed := a.closed
+			done := a.closed || a.stopping
 			a.mu.Unlock()
-			if closed {
+			if done {
 				return nil
 			}
 			if errors.Is(err, net.ErrClosed) {

@@ -21,7 +21,7 @@ func acceptorOn(t *testing.T, serve func(context.Context, net.Conn)) (*Acceptor,
 	}
 	a := NewAcceptor(ln, serve)
 	served := make(chan error, 1)
-	go func() { served <- a.Serve() }()
+	go func() { served <- a.Serve(context.Background()) }()
 	return a, sock, served
 }
 
@@ -40,6 +40,38 @@ func dialed(t *testing.T, sock string, running *atomic.Int32, want int32) net.Co
 		time.Sleep(5 * time.Millisecond)
 	}
 	return c
+}
+
+// Serve's context ends the accepting, not the consoles: Close does.
+func TestAcceptorServeStopsAccepting(t *testing.T) {
+	var running atomic.Int32
+	sock := filepath.Join(t.TempDir(), "esash.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAcceptor(ln, func(ctx context.Context, conn net.Conn) {
+		running.Add(1)
+		defer running.Add(-1)
+		<-ctx.Done()
+	})
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx) }()
+	dialed(t, sock, &running, 1)
+	stop()
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if _, err := net.Dial("unix", sock); err == nil {
+		t.Fatal("still accepting after Serve's context ended")
+	}
+	if n := running.Load(); n != 1 {
+		t.Fatalf("%d consoles running after Serve returned, want 1 (until Close)", n)
+	}
+	if err := a.Close(context.Background()); err != nil || running.Load() != 0 {
+		t.Fatalf("Close: %v, %d running", err, running.Load())
+	}
 }
 
 func TestAcceptorClose(t *testing.T) {
