@@ -13,7 +13,7 @@ import (
 func TestSupervisorClosesInReverseOrder(t *testing.T) {
 	var order, logged []string
 	sup := NewSupervisor(func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) })
-	abandoned := errors.New("abandoned 1 session: context deadline exceeded")
+	abandoned := errors.New("sshd: close: abandoned 1 session: context deadline exceeded")
 	for _, name := range []string{"mta", "ssh", "https", "console"} {
 		sup.Started(name, CloserFunc(func(context.Context) error {
 			order = append(order, name)
@@ -27,10 +27,10 @@ func TestSupervisorClosesInReverseOrder(t *testing.T) {
 	if want := []string{"console", "https", "ssh", "mta"}; !reflect.DeepEqual(order, want) {
 		t.Fatalf("closed %v, want %v", order, want)
 	}
-	if !errors.Is(err, abandoned) || err.Error() != "ssh: abandoned 1 session: context deadline exceeded" {
+	if !errors.Is(err, abandoned) || err.Error() != "sshd: close: abandoned 1 session: context deadline exceeded" {
 		t.Fatalf("Close: %v", err)
 	}
-	if want := []string{"shutdown: ssh: abandoned 1 session: context deadline exceeded"}; !reflect.DeepEqual(logged, want) {
+	if want := []string{"shutdown of ssh: sshd: close: abandoned 1 session: context deadline exceeded"}; !reflect.DeepEqual(logged, want) {
 		t.Fatalf("logged %q, want %q", logged, want)
 	}
 	if err := sup.Close(context.Background()); err != nil || len(order) != 4 {
