@@ -345,12 +345,17 @@ func (s *Server) Close(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
+	// Ours to close: the ssh server closes only the listeners its Serve
+	// has registered, and a Serve just started may not have yet.
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
 	s.listeners = map[string]net.Listener{}
 	s.mu.Unlock()
 	err := s.srv.Close()
 	s.served.Wait()
-	if errors.Is(err, ssh.ErrServerClosed) {
-		err = nil
+	if errors.Is(err, ssh.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		err = nil // closed above
 	}
 	done := make(chan struct{})
 	go func() {
