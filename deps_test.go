@@ -25,6 +25,7 @@ var forbidden = []struct {
 	{pkg: "esash/config", imports: []string{"esash/"}},
 	{pkg: "esash/pki", imports: []string{"esash/"}},
 	{pkg: "esash/maillog", imports: []string{"esash/"}},
+	{pkg: "esash/lifecycle", imports: []string{"esash/"}},
 	// Accounts are data and checks over the configuration: every way in
 	// (sshd, web, the shell) uses them, so they use none of those.
 	{pkg: "esash/accounts", imports: []string{"esash/"}, allowed: []string{"esash/config"}},
@@ -171,6 +172,7 @@ func TestDependencyRulesFire(t *testing.T) {
 		{"command reaches bbolt via store", listed{ImportPath: "esash/commands/x", Imports: []string{"esash/store"}, Deps: []string{"esash/store", "go.etcd.io/bbolt"}}, 0},
 		{"config imports pki", listed{ImportPath: "esash/config", Deps: []string{"esash/pki"}}, 1},
 		{"shell imports a command", listed{ImportPath: "esash/shell", Deps: []string{"esash/commands/certconfig"}}, 1},
+		{"lifecycle imports config", listed{ImportPath: "esash/lifecycle", Deps: []string{"esash/config"}}, 1},
 		{"cmd imports everything", listed{ImportPath: "esash/cmd/esash", Deps: []string{"esash/mta", "esash/store"}}, 0},
 		{"command imports another command's package", listed{ImportPath: "esash/commands/mailconfig",
 			Imports: []string{"esash/commands/saveconfig/backup"}, Deps: []string{"esash/commands/saveconfig/backup"}}, 1},

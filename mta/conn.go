@@ -173,7 +173,7 @@ func (m *mconn) Close() error {
 		m.sock.counts.release(m)
 		m.releaseGlobal()
 		m.srv.log.Infof("%s", maillog.ICIDClose(m.icid))
-		m.srv.active.Done()
+		m.srv.sessions.done(m.Conn)
 	})
 	return err
 }

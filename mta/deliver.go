@@ -164,6 +164,10 @@ func (s *Server) outConfig() *outCache {
 	}
 	c := &outCache{cfg: rt.cfg, dest: config.NewDestIndex(&rt.cfg.Destinations),
 		routes: config.NewRouteIndex(rt.cfg.Routes), tls: buildOutTLS(rt.cfg, s.opts.SystemRoots)}
+	if err := c.tls.clientCertErr; err != nil {
+		// Once per configuration: delivery goes on without it.
+		s.errorf("outbound TLS offers no client certificate: %v", err)
+	}
 	d.cache = c
 	return c
 }
@@ -457,37 +461,37 @@ func (s *Server) takePooled(key string) *outConn {
 	defer d.mu.Unlock()
 	for len(d.pool[key]) > 0 {
 		l := d.pool[key]
-		oc := l[len(l)-1]
+		conn := l[len(l)-1]
 		d.pool[key] = l[:len(l)-1]
-		if oc.idle.Stop() {
-			return oc
+		if conn.idle.Stop() {
+			return conn
 		}
 	}
 	return nil
 }
 
-// park keeps oc for the next message to key.
-func (s *Server) park(key string, oc *outConn) {
+// park keeps conn for the next message to key.
+func (s *Server) park(key string, conn *outConn) {
 	d := &s.dlv
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.pool == nil {
 		d.pool = map[string][]*outConn{}
 	}
-	oc.idle = time.AfterFunc(poolIdle, func() {
+	conn.idle = time.AfterFunc(poolIdle, func() {
 		d.mu.Lock()
 		l := d.pool[key]
 		for i, x := range l {
-			if x == oc {
+			if x == conn {
 				d.pool[key] = append(l[:i:i], l[i+1:]...)
 				break
 			}
 		}
 		d.mu.Unlock()
-		oc.c.quit()
-		s.closeOut(oc)
+		conn.c.quit()
+		s.closeOut(conn)
 	})
-	d.pool[key] = append(d.pool[key], oc)
+	d.pool[key] = append(d.pool[key], conn)
 }
 
 // drainPool closes every idle connection (at shutdown).
@@ -496,27 +500,27 @@ func (s *Server) drainPool() {
 	d.mu.Lock()
 	var all []*outConn
 	for k, l := range d.pool {
-		for _, oc := range l {
-			if oc.idle.Stop() {
-				all = append(all, oc)
+		for _, conn := range l {
+			if conn.idle.Stop() {
+				all = append(all, conn)
 			}
 		}
 		delete(d.pool, k)
 	}
 	d.mu.Unlock()
-	for _, oc := range all {
-		s.closeOut(oc)
+	for _, conn := range all {
+		s.closeOut(conn)
 	}
 }
 
-func (s *Server) closeOut(oc *outConn) {
-	oc.stopCut()
-	oc.c.close()
-	s.dlv.limits.release(oc.dom)
-	if oc.tlsSlot {
+func (s *Server) closeOut(conn *outConn) {
+	conn.stopCut()
+	conn.c.close()
+	s.dlv.limits.release(conn.dom)
+	if conn.tlsSlot {
 		s.dlv.limits.releaseTLS()
 	}
-	s.log.Infof("%s", maillog.DCIDClose(oc.dcid))
+	s.log.Infof("%s", maillog.DCIDClose(conn.dcid))
 }
 
 // attempt is one delivery to t, on a kept connection when there is one,

@@ -117,13 +117,13 @@ func (s *Server) evictIdle(dom string, tlsOnly bool) bool {
 		if dom != "" && !strings.HasPrefix(key, dom+"|") {
 			continue
 		}
-		for i, oc := range l {
-			if tlsOnly && !oc.tlsSlot {
+		for i, conn := range l {
+			if tlsOnly && !conn.tlsSlot {
 				continue
 			}
-			if oc.idle.Stop() { // else its idle timer is closing it already
+			if conn.idle.Stop() { // else its idle timer is closing it already
 				d.pool[key] = append(l[:i:i], l[i+1:]...)
-				victim = oc
+				victim = conn
 				break
 			}
 		}

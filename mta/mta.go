@@ -5,10 +5,10 @@
 // the AsyncOS format.
 //
 // Configuration reaches it through Prepare, shaped as the store's
-// PrepareFunc: the new runtime (certificates, HAT matchers, go-smtp
+// PrepareFunc: the new generation (certificates, HAT matchers, go-smtp
 // servers, new listening sockets) is built off to the side while the old
 // one serves; activate publishes it with an atomic pointer, abort throws it
-// away. Boot uses the same path at start. Sessions keep the runtime they
+// away. Boot uses the same path at start. Sessions keep the generation they
 // began under until they end.
 //
 // The package never imports the store, the shell or the commands.
@@ -85,12 +85,18 @@ type Server struct {
 	mids  *maillog.Counter
 	queue *queue.Queue
 	spool string // messages over spillAt while they arrive
-	rt    atomic.Pointer[runtime]
+	rt    atomic.Pointer[generation]
 	rdns  *rdnsCache
 	dlv   delivery
 
-	active sync.WaitGroup // accepted connections not yet closed
-	global globalLimits   // listenerconfig SETUP's shared limits (global.go)
+	sessions sessions     // accepted connections not yet closed, of every generation (sessions.go)
+	global   globalLimits // listenerconfig SETUP's shared limits (global.go)
+	// retiring counts the goroutines that shut down replaced generations
+	// once their sessions end; stop cuts their wait short when Close
+	// gives up (cancelStop).
+	retiring   sync.WaitGroup
+	stop       context.Context
+	cancelStop context.CancelFunc
 
 	mu      sync.Mutex // guards everything below
 	sockets map[string]*socket
@@ -98,10 +104,12 @@ type Server struct {
 	pending bool
 	closed  bool
 	loops   sync.WaitGroup
+	genSeq  int // number of the last generation activated
 }
 
-// runtime is one immutable generation of the MTA's configuration.
-type runtime struct {
+// generation is one immutable generation of the MTA's configuration.
+type generation struct {
+	num       int // 1 for the one Boot activates, then one per commit
 	cfg       *config.Config
 	inTLS     config.TLSPolicy // sslconfig INBOUND
 	listeners map[string]*lrt  // by listening address
@@ -111,9 +119,10 @@ type runtime struct {
 	// not refuse a commit that did not introduce it.
 }
 
-// lrt is one listener in one runtime generation.
+// lrt is one listener in one configuration generation.
 type lrt struct {
 	srv      *Server
+	gen      *generation // the generation this listener belongs to
 	l        config.Listener
 	iface    config.Interface
 	ip       netip.Addr // one of the interface's addresses (IPv4, IPv6)
@@ -154,6 +163,7 @@ func New(opts Options) (*Server, error) {
 		opts.SystemRoots = pki.SystemRoots
 	}
 	s := &Server{opts: opts, sockets: map[string]*socket{}}
+	s.stop, s.cancelStop = context.WithCancel(context.Background())
 	s.deliveryDefaults()
 	s.rdns = newRDNSCache(s.reverseDNS)
 	var err error
@@ -182,10 +192,10 @@ func New(opts Options) (*Server, error) {
 		return fail(err)
 	}
 	if s.queue, err = queue.Open(filepath.Join(opts.DataDir, "queue"), queue.Options{
-		PerMessageSync: opts.PerMessageSync, BeforeSync: opts.QueueBeforeSync}); err != nil {
+		PerMessageSync: opts.PerMessageSync, BeforeSync: opts.QueueBeforeSync, Log: s.errorf}); err != nil {
 		return fail(err)
 	}
-	s.rt.Store(&runtime{listeners: map[string]*lrt{}, down: map[string]string{}})
+	s.rt.Store(&generation{listeners: map[string]*lrt{}, down: map[string]string{}})
 	n, b := s.queue.Len()
 	s.log.Infof("Queue opened: %d messages, %d bytes", n, b)
 	return s, nil
@@ -239,10 +249,11 @@ func (s *Server) Listening() []string {
 // certificates, compiles the host access tables, builds the go-smtp
 // servers and binds the sockets of new listening addresses. It fails with
 // the reason (port in use, address missing, bad certificate) and leaves the
-// running configuration alone. activate publishes the new runtime; abort
-// releases what was prepared. Exactly one of them must be called.
+// running configuration alone. activate publishes the new generation; abort
+// releases what was prepared. Exactly one of them must be called. A ctx
+// that ends while it binds sockets fails it with ctx's error.
 func (s *Server) Prepare(ctx context.Context, cfg *config.Config) (activate, abort func(), err error) {
-	p, err := s.prepare(cfg, false)
+	p, err := s.prepare(ctx, cfg, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -250,9 +261,10 @@ func (s *Server) Prepare(ctx context.Context, cfg *config.Config) (activate, abo
 }
 
 // Boot applies the committed configuration at start. Listeners that cannot
-// start are reported in the error and left down; the others serve.
+// start are reported in the error and left down; the others serve. A ctx
+// already over, or ending while it binds, applies nothing.
 func (s *Server) Boot(ctx context.Context, cfg *config.Config) error {
-	p, err := s.prepare(cfg, true)
+	p, err := s.prepare(ctx, cfg, true)
 	if p == nil {
 		return err
 	}
@@ -262,13 +274,16 @@ func (s *Server) Boot(ctx context.Context, cfg *config.Config) error {
 
 type prepared struct {
 	s      *Server
-	rt     *runtime
+	rt     *generation
 	fresh  map[string]*socket // sockets bound for this configuration
 	once   sync.Once
 	closed bool
 }
 
-func (s *Server) prepare(cfg *config.Config, boot bool) (*prepared, error) {
+func (s *Server) prepare(ctx context.Context, cfg *config.Config, boot bool) (*prepared, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mta: prepare: %w", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -289,7 +304,14 @@ func (s *Server) prepare(cfg *config.Config, boot bool) (*prepared, error) {
 		if _, ok := s.sockets[addr]; ok {
 			continue
 		}
-		ln, err := listen(addr)
+		ln, err := listen(ctx, addr)
+		if err := ctx.Err(); err != nil {
+			if ln != nil {
+				ln.Close()
+			}
+			p.release()
+			return nil, fmt.Errorf("mta: prepare: %w", err)
+		}
 		if err == nil {
 			p.fresh[addr] = newSocket(s, addr, ln, s.countsOf(l.l.Name))
 			continue
@@ -341,9 +363,9 @@ func bindReason(l *lrt, err error) string {
 	return fmt.Sprintf("listener %s cannot listen on %s: %s", l.l.Name, l.addr, why)
 }
 
-func listen(addr string) (net.Listener, error) {
+func listen(ctx context.Context, addr string) (net.Listener, error) {
 	lc := net.ListenConfig{}
-	return lc.Listen(context.Background(), "tcp", addr)
+	return lc.Listen(ctx, "tcp", addr)
 }
 
 // release closes the sockets bound for an abandoned configuration.
@@ -374,6 +396,8 @@ func (p *prepared) activate() {
 			return
 		}
 		s.global.set(p.rt.cfg)
+		s.genSeq++
+		p.rt.num = s.genSeq
 		for _, l := range p.rt.listeners {
 			l.start()
 		}
@@ -390,14 +414,14 @@ func (p *prepared) activate() {
 			}
 		}
 		// Sessions already open finish under the old generation.
-		go old.shutdown(context.Background())
+		s.retire(old)
 		s.startDelivery()
 	})
 }
 
-// build compiles cfg into a runtime, without touching sockets.
-func (s *Server) build(cfg *config.Config) (*runtime, error) {
-	rt := &runtime{cfg: cfg, listeners: map[string]*lrt{}, down: map[string]string{}}
+// build compiles cfg into a generation, without touching sockets.
+func (s *Server) build(cfg *config.Config) (*generation, error) {
+	rt := &generation{cfg: cfg, listeners: map[string]*lrt{}, down: map[string]string{}}
 	var err error
 	if rt.inTLS, err = cfg.SSL.InboundPolicy(); err != nil {
 		return nil, fmt.Errorf("ssl.inbound: %w", err)
@@ -435,7 +459,7 @@ func (s *Server) build(cfg *config.Config) (*runtime, error) {
 		if len(ips) == 0 {
 			return nil, fmt.Errorf("listener %s: interface %s has no address", l.Name, in.Name)
 		}
-		x := &lrt{srv: s, l: l, iface: in, hostname: in.Hostname, hat: newHAT(l), limits: newLimits(cfg, l, s.opts)}
+		x := &lrt{srv: s, gen: rt, l: l, iface: in, hostname: in.Hostname, hat: newHAT(l), limits: newLimits(cfg, l, s.opts)}
 		if x.hostname == "" {
 			x.hostname = cfg.Hostname
 		}
@@ -462,7 +486,7 @@ func (s *Server) build(cfg *config.Config) (*runtime, error) {
 			}
 		}
 		for _, ip := range ips {
-			// One runtime per address: its go-smtp servers hand sessions
+			// One listener per address: its go-smtp servers hand sessions
 			// to it, and it knows the address it serves.
 			xa := *x
 			xa.ip, xa.addr = ip, net.JoinHostPort(ip.String(), strconv.Itoa(l.Port))
@@ -542,7 +566,7 @@ func (x *lrt) start() {
 }
 
 // shutdown stops a generation's servers once their sessions have ended.
-func (rt *runtime) shutdown(ctx context.Context) {
+func (rt *generation) shutdown(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, x := range rt.listeners {
 		for _, ss := range x.servers {
@@ -606,8 +630,25 @@ func (s *Server) handshakeConfig(hello *tls.ClientHelloInfo, verify bool) (*tls.
 	return cfg, nil
 }
 
-// Close stops accepting, lets sessions in progress finish until ctx ends
-// (then cuts them), and closes the queue, counters and log.
+// retire shuts g down once its sessions have ended, or when Close gives
+// up on them. Called with s.mu held and s.closed false, so that no retire
+// follows Close's wait.
+func (s *Server) retire(g *generation) {
+	s.retiring.Add(1)
+	go func() {
+		defer s.retiring.Done()
+		g.shutdown(s.stop)
+	}()
+}
+
+// forceCloseWait bounds Close's wait for sessions to end once their
+// connections are closed: they end at their next read or write.
+const forceCloseWait = 30 * time.Second
+
+// Close stops accepting and waits until the sessions of every generation
+// have ended and the goroutines serving them have returned. When ctx ends
+// first it closes the connections still open and returns an error naming
+// them by generation. Then it closes the queue, counters and log.
 func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -619,20 +660,42 @@ func (s *Server) Close(ctx context.Context) error {
 		sk.close()
 		delete(s.sockets, addr)
 	}
+	s.retire(s.rt.Load())
 	s.mu.Unlock()
 	s.stopDelivery()
 	s.loops.Wait()
-	rt := s.rt.Load()
-	rt.shutdown(ctx)
-	done := make(chan struct{})
-	go func() { s.active.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
+	err := s.drain(ctx)
 	s.log.Infof("MTA stopped")
 	s.closeStores()
-	return nil
+	return err
+}
+
+// drain waits for every session and generation; see Close.
+func (s *Server) drain(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.sessions.wait()
+		s.retiring.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	cut := s.sessions.closeAll()
+	s.cancelStop()
+	select {
+	case <-done:
+	case <-time.After(forceCloseWait):
+		return fmt.Errorf("mta: close: %v, still running %v after their connections were closed: %w", cut, forceCloseWait, ctx.Err())
+	}
+	if len(cut) == 0 {
+		return nil
+	}
+	err := fmt.Errorf("mta: close: %v: %w", cut, ctx.Err())
+	s.errorf("%v", err)
+	return err
 }
 
 func sortedKeys[V any](m map[string]V) []string {

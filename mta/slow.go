@@ -32,7 +32,7 @@ import (
 // the stress timeout (connCounts.acquire): its deadline is moved to now,
 // go-smtp answers 421 and closes it.
 
-// sessionLimits are one listener's limits in one runtime generation.
+// sessionLimits are one listener's limits in one configuration generation.
 type sessionLimits struct {
 	idle         time.Duration // per read
 	stressIdle   time.Duration // per read under load

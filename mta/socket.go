@@ -16,7 +16,7 @@ import (
 	"esash/maillog"
 )
 
-// socket is one listening address. It outlives runtime generations: a
+// socket is one listening address. It outlives configuration generations: a
 // commit that keeps a listener's address keeps its socket, so reloading a
 // certificate or a policy never closes the port.
 type socket struct {
@@ -82,7 +82,7 @@ func (sk *socket) serve() {
 			continue
 		}
 		delay = 0
-		sk.srv.active.Add(1)
+		sk.srv.sessions.add(c, sk.srv.rt.Load())
 		go sk.handle(c)
 	}
 }
@@ -206,7 +206,7 @@ func (sk *socket) handle(c net.Conn) {
 	x := s.rt.Load().listeners[sk.addr]
 	if x == nil { // the listener is going away
 		c.Close()
-		s.active.Done()
+		s.sessions.done(c)
 		return
 	}
 	icid, err := s.icids.Next()
@@ -214,7 +214,7 @@ func (sk *socket) handle(c net.Conn) {
 		s.errorf("ICID counter: %v", err)
 		writeLine(c, "421 4.3.0 Service not available, closing transmission channel")
 		c.Close()
-		s.active.Done()
+		s.sessions.done(c)
 		return
 	}
 	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
@@ -226,6 +226,7 @@ func (sk *socket) handle(c net.Conn) {
 	s.log.Infof("%s", maillog.NewICID(icid, x.iface.Name, x.ip.String(), ip.String(), m.rdns, m.host != ""))
 	for attempt := 0; ; attempt++ {
 		m.lst = x
+		s.sessions.assign(c, x.gen)
 		m.dec = x.hat.Match(ip, m.host)
 		if attempt == 0 {
 			s.log.Infof("%s", maillog.ICIDPolicy(icid, string(m.dec.Action), m.dec.Group, m.dec.Rule, ""))
@@ -234,7 +235,7 @@ func (sk *socket) handle(c net.Conn) {
 		case config.TCPRefuse:
 			c.Close()
 			s.log.Infof("%s", maillog.ICIDClose(icid))
-			s.active.Done()
+			s.sessions.done(c)
 			return
 		case config.Reject:
 			m.reject()
@@ -258,7 +259,7 @@ func (sk *socket) handle(c net.Conn) {
 			writeLine(c, text)
 			c.Close()
 			s.log.Infof("%s", maillog.ICIDClose(icid))
-			s.active.Done()
+			s.sessions.done(c)
 			return
 		}
 		ss := x.servers[m.dec.Policy]
@@ -275,7 +276,7 @@ func (sk *socket) handle(c net.Conn) {
 		if x = s.rt.Load().listeners[sk.addr]; x == nil || attempt > 3 {
 			c.Close()
 			s.log.Infof("%s", maillog.ICIDClose(icid))
-			s.active.Done()
+			s.sessions.done(c)
 			return
 		}
 	}
@@ -309,7 +310,7 @@ func (m *mconn) reject() {
 	}
 	m.Conn.Close()
 	m.srv.log.Infof("%s", maillog.ICIDClose(m.icid))
-	m.srv.active.Done()
+	m.srv.sessions.done(m.Conn)
 }
 
 // rdnsCache looks up and forward-confirms reverse DNS names, remembering

@@ -221,7 +221,10 @@ type outTLS struct {
 	roots      *x509.CertPool
 	rootsErr   error
 	clientCert *tls.Certificate
-	policy     config.TLSPolicy // sslconfig OUTBOUND (build refuses a bad one)
+	// clientCertErr is why destconfig's client certificate is not
+	// offered: delivery goes on without it, and says so (outConfig).
+	clientCertErr error
+	policy        config.TLSPolicy // sslconfig OUTBOUND (build refuses a bad one)
 }
 
 func buildOutTLS(cfg *config.Config, system func() (*x509.CertPool, error)) outTLS {
@@ -229,11 +232,16 @@ func buildOutTLS(cfg *config.Config, system func() (*x509.CertPool, error)) outT
 	o.policy, _ = cfg.SSL.OutboundPolicy()
 	o.roots, o.rootsErr = clientRoots(cfg, system)
 	if name := cfg.Destinations.Certificate; name != "" {
+		o.clientCertErr = fmt.Errorf("destconfig client certificate: certificate profile %q does not exist", name)
 		for _, ct := range cfg.Certificates {
 			if ct.Name == name {
-				if c, err := loadCertificate(ct); err == nil {
-					o.clientCert = c
+				o.clientCertErr = nil
+				c, err := loadCertificate(ct)
+				if err != nil {
+					o.clientCertErr = fmt.Errorf("destconfig client certificate: certificate profile %s: %w", name, err)
+					break
 				}
+				o.clientCert = c
 			}
 		}
 	}

@@ -61,15 +61,21 @@ func (s *Server) TLSVerify(ctx context.Context, domain, host string, emit func(s
 		}
 	}
 	for _, t := range tg {
-		if s.verifyOne(oc, t, domain, emit) {
+		if s.verifyOne(ctx, oc, t, domain, emit) {
 			return true
+		}
+		if ctx.Err() != nil {
+			emit("TLS verification canceled.")
+			return false
 		}
 	}
 	emit("TLS verification failed.")
 	return false
 }
 
-func (s *Server) verifyOne(oc *outCache, t target, domain string, emit func(string)) bool {
+// verifyOne runs the steps against one address. When ctx ends the
+// connection is closed, which ends whatever step is waiting on it.
+func (s *Server) verifyOne(ctx context.Context, oc *outCache, t target, domain string, emit func(string)) bool {
 	timeout := s.opts.Delivery.Timeout
 	emit(fmt.Sprintf("Connecting to %s on port %d.", t.ip, t.port))
 	// From the interface delivery would use (outiface.go).
@@ -80,11 +86,12 @@ func (s *Server) verifyOne(oc *outCache, t target, domain string, emit func(stri
 	}
 	helo := oi.helo
 	d := net.Dialer{Timeout: timeout, LocalAddr: oi.local}
-	nc, err := d.Dial("tcp", hostPort(t))
+	nc, err := d.DialContext(ctx, "tcp", hostPort(t))
 	if err != nil {
 		emit(fmt.Sprintf("Unable to connect to %s: %s.", t.ip, connReason(err)))
 		return false
 	}
+	defer context.AfterFunc(ctx, func() { nc.Close() })()
 	from := nc.LocalAddr().(*net.TCPAddr).IP.String()
 	emit(fmt.Sprintf("Connected to %s from interface %s.", t.ip, from))
 	c := newSMTPConn(nc, timeout)

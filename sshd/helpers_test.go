@@ -181,7 +181,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		f.srv.Close()
+		f.srv.Close(context.Background())
 		db.Close()
 		if t.Failed() {
 			t.Logf("server log:\n%s", f.log)

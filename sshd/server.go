@@ -89,6 +89,7 @@ type Server struct {
 	closed     bool
 	served     sync.WaitGroup
 	sessions   sync.WaitGroup // running shell sessions
+	running    atomic.Int32   // their number, for Close's error
 }
 
 // Endpoint is one address SSH is configured on.
@@ -251,7 +252,10 @@ func (s *Server) Addrs() []string {
 // never a reason to refuse. Nothing changes until activate: then removed
 // addresses stop listening (their sessions go on), added ones start, and
 // connections of deleted accounts are closed.
-func (s *Server) Prepare(_ context.Context, cfg *config.Config) (activate, abort func(), err error) {
+func (s *Server) Prepare(ctx context.Context, cfg *config.Config) (activate, abort func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("sshd: prepare: %w", err)
+	}
 	want := map[string]Endpoint{}
 	for _, e := range Endpoints(cfg) {
 		want[e.Addr] = e
@@ -273,8 +277,13 @@ func (s *Server) Prepare(_ context.Context, cfg *config.Config) (activate, abort
 			ln.Close()
 		}
 	}
+	var lc net.ListenConfig
 	for _, e := range added {
-		ln, err := net.Listen("tcp", e.Addr)
+		ln, err := lc.Listen(ctx, "tcp", e.Addr)
+		if err == nil && ctx.Err() != nil {
+			ln.Close()
+			err = ctx.Err()
+		}
 		if err != nil {
 			closeBound()
 			return nil, nil, fmt.Errorf("SSH on interface %s: %w", e.Interface, err)
@@ -282,48 +291,73 @@ func (s *Server) Prepare(_ context.Context, cfg *config.Config) (activate, abort
 		bound[e.Addr] = ln
 	}
 	activate = func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.closed {
-			closeBound()
-			return
-		}
-		for a, ln := range s.listeners {
-			if _, ok := want[a]; !ok {
-				ln.Close()
-				delete(s.listeners, a)
-				s.opts.Log("SSH stopped listening on %s", a)
-			}
-		}
-		for a, ln := range bound {
-			s.serveLocked(want[a], ln)
-		}
-		for _, e := range want {
-			if err := s.listenLocked(e); err != nil {
-				s.opts.Log("%v", err)
-			}
-		}
-		s.configured = want
-		for c := range s.conns {
-			if accounts.FindUser(cfg, c.user) == nil {
-				s.opts.Log("Closing the SSH connection of deleted user %s from %s", c.user, c.addr)
-				go c.conn.Close()
-			}
+		for _, c := range s.activate(cfg, want, bound) {
+			c.conn.Close() // after the lock: its Close hook takes it
 		}
 	}
 	return activate, closeBound, nil
 }
 
-// Close stops listening and closes every connection, then waits a little
-// for the sessions to notice: a session must not outlive the store it
-// commits to.
-func (s *Server) Close() error {
+// activate switches to the endpoints want, serving the sockets Prepare
+// bound, and returns the connections of accounts cfg no longer has, for
+// the caller to close.
+func (s *Server) activate(cfg *config.Config, want map[string]Endpoint, bound map[string]net.Listener) (cut []*connState) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		for _, ln := range bound {
+			ln.Close()
+		}
+		return nil
+	}
+	for a, ln := range s.listeners {
+		if _, ok := want[a]; !ok {
+			ln.Close()
+			delete(s.listeners, a)
+			s.opts.Log("SSH stopped listening on %s", a)
+		}
+	}
+	for a, ln := range bound {
+		s.serveLocked(want[a], ln)
+	}
+	for _, e := range want {
+		if err := s.listenLocked(e); err != nil {
+			s.opts.Log("%v", err)
+		}
+	}
+	s.configured = want
+	for c := range s.conns {
+		if accounts.FindUser(cfg, c.user) == nil {
+			s.opts.Log("Closing the SSH connection of deleted user %s from %s", c.user, c.addr)
+			cut = append(cut, c)
+		}
+	}
+	return cut
+}
+
+// Close stops listening and closes every connection at once (a session
+// must not outlive the store it commits to), then waits for the sessions
+// to notice. When ctx ends first it returns an error naming the sessions
+// still running.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
 	s.closed = true
+	// Ours to close: the ssh server closes only the listeners its Serve
+	// has registered, and a Serve just started may not have yet.
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
 	s.listeners = map[string]net.Listener{}
 	s.mu.Unlock()
 	err := s.srv.Close()
 	s.served.Wait()
+	if errors.Is(err, ssh.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		err = nil // closed above
+	}
 	done := make(chan struct{})
 	go func() {
 		s.sessions.Wait()
@@ -331,13 +365,20 @@ func (s *Server) Close() error {
 	}()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
-		s.opts.Log("SSH sessions still running 10s after the server closed")
+		return err
+	case <-ctx.Done():
 	}
-	if errors.Is(err, ssh.ErrServerClosed) {
-		err = nil
+	n := s.running.Load()
+	if n == 0 {
+		return err
 	}
-	return err
+	noun := "sessions"
+	if n == 1 {
+		noun = "session"
+	}
+	abandoned := fmt.Errorf("sshd: close: abandoned %d shell %s: %w", n, noun, ctx.Err())
+	s.opts.Log("%v", abandoned)
+	return errors.Join(err, abandoned)
 }
 
 // connState is what the server knows about one connection.
@@ -610,8 +651,10 @@ func (s *Server) handle(sess ssh.Session) {
 		return
 	}
 	s.sessions.Add(1)
+	s.running.Add(1)
 	s.mu.Unlock()
 	defer s.sessions.Done()
+	defer s.running.Add(-1)
 	code := s.run(sess)
 	sess.Exit(code)
 }

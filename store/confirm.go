@@ -134,7 +134,9 @@ func (s *DB) RevertPending(ctx context.Context, reason string, prepare PrepareFu
 		return Result{}, err
 	}
 	if err != nil {
-		_ = s.Audit(AuditEntry{Time: s.now(), User: "system", Source: "confirm", Action: "confirm-revert-failed", Rev: p.Rev, Detail: err.Error()})
+		if aerr := s.Audit(AuditEntry{Time: s.now(), User: "system", Source: "confirm", Action: "confirm-revert-failed", Rev: p.Rev, Detail: err.Error()}); aerr != nil {
+			err = errors.Join(err, fmt.Errorf("audit trail: %w", aerr)) // the caller logs it: a lost audit line is not silent
+		}
 	}
 	return res, err
 }

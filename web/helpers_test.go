@@ -138,7 +138,7 @@ func newServer(t testing.TB, cfg *config.Config, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { s.Close(context.Background()) })
 	if err := s.Start(cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -91,6 +91,7 @@ type Server struct {
 	pending    bool
 	closed     bool
 	served     sync.WaitGroup
+	inflight   atomic.Int32 // requests being handled, for Close's error
 }
 
 // New builds the server; it listens once Start runs.
@@ -127,7 +128,7 @@ func New(o Options) (*Server, error) {
 	s.rt.Store(&runtime{cfg: &config.Config{}, endpoints: map[netip.AddrPort]*endpoint{}})
 	s.handler = s.routes()
 	s.http = &http.Server{
-		Handler:           s.handler,
+		Handler:           s.counted(s.handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -227,7 +228,10 @@ func (s *Server) serveLocked(e Endpoint, ln net.Listener) {
 // activate publishes the new runtime (the next handshake serves the new
 // certificates), starts the new addresses and closes the removed ones;
 // abort releases what was bound. Exactly one of them must be called.
-func (s *Server) Prepare(_ context.Context, cfg *config.Config) (activate, abort func(), err error) {
+func (s *Server) Prepare(ctx context.Context, cfg *config.Config) (activate, abort func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("web: prepare: %w", err)
+	}
 	rt, bad := build(cfg)
 	if len(bad) > 0 {
 		var errs []error
@@ -336,21 +340,51 @@ func (s *Server) Addrs() []string {
 	return out
 }
 
-// Close stops listening and closes every connection.
-func (s *Server) Close() error {
+// Close stops listening, lets the requests being handled finish and
+// closes every connection. When ctx ends first it closes them anyway and
+// returns an error naming the requests it cut.
+func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
 	s.closed = true
 	for ap, sk := range s.sockets {
 		sk.close()
 		delete(s.sockets, ap)
 	}
 	s.mu.Unlock()
-	err := s.http.Close()
+	err := s.http.Shutdown(ctx)
+	var abandoned error
+	if err != nil && ctx.Err() != nil {
+		if n := s.inflight.Load(); n > 0 {
+			abandoned = fmt.Errorf("web: close: abandoned %d %s: %w", n, plural(int(n), "request"), ctx.Err())
+			s.opts.Log("%v", abandoned)
+		}
+		err = s.http.Close()
+	}
 	s.served.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	return err
+	return errors.Join(err, abandoned)
+}
+
+// counted counts the requests h is handling.
+func (s *Server) counted(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inflight.Add(1)
+		defer s.inflight.Add(-1)
+		h.ServeHTTP(w, r)
+	})
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
 }
 
 // socket is one listening address. Accept looks up what the address

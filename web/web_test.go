@@ -173,7 +173,7 @@ func TestStartSkipsTakenPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer s.Close(context.Background())
 	err = s.Start(cfg)
 	if err == nil || !strings.Contains(err.Error(), "already in use") {
 		t.Fatalf("Start = %v", err)
@@ -516,7 +516,7 @@ func TestHandlerHTTPTest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer s.Close(context.Background())
 	cfg := testConfig(t, "127.0.0.1", p, other)
 	cfg.Interfaces = nil // listen nowhere: httptest does
 	if err := s.Start(cfg); err != nil {

@@ -36,6 +36,7 @@ import (
 	"esash/commands/websecurityconfig"
 	"esash/commands/who"
 	"esash/config"
+	"esash/lifecycle"
 	"esash/maillog"
 	"esash/mta"
 	"esash/shell"
@@ -61,9 +62,13 @@ type appliance struct {
 	// prepare readies every running service for a commit; ssh is the
 	// daemon's SSH server (ssh.go).
 	prepare store.PrepareFunc
-	stop    chan struct{} // ends the background watchers
-	ssh     sshHook
-	web     webHook // the daemon's HTTPS service (web.go)
+	// services are what runs for the appliance (MTA, commit-confirmed
+	// watcher, SSH, HTTPS, console acceptor), closed by Close in the
+	// reverse of the order they started (package lifecycle).
+	services *lifecycle.Supervisor
+	grace    time.Duration // for sessions at Close; shutdownGrace
+	ssh      sshHook
+	web      webHook // the daemon's HTTPS service (web.go)
 }
 
 // errInUse is a data directory another process holds.
@@ -97,7 +102,8 @@ func openAppliance(o options) (*appliance, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &appliance{dir: o.dataDir, db: db}
+	a := &appliance{dir: o.dataDir, db: db, grace: shutdownGrace}
+	a.services = lifecycle.NewSupervisor(a.logShutdown)
 	if err := os.WriteFile(filepath.Join(o.dataDir, pidFile), []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o600); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("pid file: %w", err)
@@ -115,10 +121,10 @@ func openAppliance(o options) (*appliance, error) {
 		a.Close()
 		return nil, err
 	}
+	a.services.Started("mta", a.mta)
 	a.bootErr = a.mta.Boot(context.Background(), db.Head().Config)
 	a.prepare = composePrepare(a.mta.Prepare, a.ssh.prepare, a.web.prepare)
-	a.stop = make(chan struct{})
-	a.watchConfirm(o.now, a.stop)
+	a.services.Started("commit-confirmed watcher", a.watchConfirm(o.now))
 	a.shell, err = shell.New(db, shell.Options{
 		Prepare: a.prepare,
 		Now:     o.now,
@@ -165,21 +171,32 @@ func openAppliance(o options) (*appliance, error) {
 	return a, nil
 }
 
+// shutdownGrace is how long sessions in progress (SMTP, SSH, HTTPS,
+// consoles) get to finish when the appliance stops; then they are cut,
+// and the services say which.
+const shutdownGrace = 10 * time.Second
+
+// Close stops every service, the last started first, then closes the
+// logs and the store. Its error names what a service abandoned.
 func (a *appliance) Close() error {
-	if a.stop != nil {
-		close(a.stop)
-	}
-	if a.mta != nil {
-		// Sessions in progress get a few seconds to finish.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		a.mta.Close(ctx)
-		cancel()
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.grace)
+	err := a.services.Close(ctx)
+	cancel()
 	if a.cliLog != nil {
 		a.cliLog.Close()
 	}
 	os.Remove(filepath.Join(a.dir, pidFile))
-	return a.db.Close()
+	return errors.Join(err, a.db.Close())
+}
+
+// logShutdown records what a service abandoned at shutdown in cli_logs
+// (the administrator's log), and on stderr when that is not open.
+func (a *appliance) logShutdown(format string, args ...any) {
+	if a.cliLog != nil {
+		a.cliLog.Warningf(format, args...)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "esash: "+format+"\n", args...)
 }
 
 func (a *appliance) historyFile(user string) string {

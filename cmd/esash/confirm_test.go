@@ -31,10 +31,10 @@ func TestConfirmDeadlineWhileRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.revertIfDue(func() time.Time { return deadline.Add(-time.Second) }, "early") {
+	if a.revertIfDue(context.Background(), func() time.Time { return deadline.Add(-time.Second) }, "early") {
 		t.Fatal("reverted before the deadline")
 	}
-	if !a.revertIfDue(func() time.Time { return deadline }, "not confirmed in time") {
+	if !a.revertIfDue(context.Background(), func() time.Time { return deadline }, "not confirmed in time") {
 		t.Fatal("not reverted at the deadline")
 	}
 	h := a.db.Head()
@@ -43,5 +43,27 @@ func TestConfirmDeadlineWhileRunning(t *testing.T) {
 	}
 	if _, ok := a.db.Pending(); ok {
 		t.Error("still pending")
+	}
+}
+
+// The watcher's goroutine is owned: Close stops it and waits for it.
+func TestConfirmWatcherClose(t *testing.T) {
+	t.Setenv("ESASH_FACTORY_IP", nextLoopback())
+	dir := t.TempDir()
+	a, err := openAppliance(options{dataDir: dir, now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	w := a.watchConfirm(time.Now)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := w.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	select {
+	case <-w.done:
+	default:
+		t.Fatal("Close returned while the watcher still ran")
 	}
 }

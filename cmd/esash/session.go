@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -39,8 +38,7 @@ func runShell(ctx context.Context, o options, stdin *os.File, stdout, stderr io.
 	a.warnBoot(stderr)
 	isTerm := term.IsTerminal(int(stdin.Fd()))
 	if isTerm && o.batch == nil {
-		stop := a.startConsoleServices(ctx, stderr)
-		defer stop()
+		a.startConsoleServices(ctx, stderr)
 	}
 	source := "script"
 	if isTerm {
@@ -79,13 +77,11 @@ func runShell(ctx context.Context, o options, stdin *os.File, stdout, stderr io.
 // and go, do not open them. A service that cannot start is reported and
 // the console goes on. The SSH server's lines are waited for (briefly:
 // the first start generates host keys) so that they come before the
-// prompt rather than across it.
-func (a *appliance) startConsoleServices(ctx context.Context, stderr io.Writer) (stop func()) {
-	var stops []func()
+// prompt rather than across it. The appliance's Close stops them.
+func (a *appliance) startConsoleServices(ctx context.Context, stderr io.Writer) {
 	if err := a.startSSH(ctx, stderr); err != nil {
 		fmt.Fprintf(stderr, "esash: ssh not started: %v\n", err)
 	} else {
-		stops = append(stops, a.stopSSH)
 		select {
 		case <-a.ssh.started:
 		case <-time.After(2 * time.Second):
@@ -93,15 +89,8 @@ func (a *appliance) startConsoleServices(ctx context.Context, stderr io.Writer) 
 	}
 	if err := a.startWeb(stderr); err != nil {
 		fmt.Fprintf(stderr, "esash: https not started: %v\n", err)
-	} else {
-		stops = append(stops, a.stopWeb)
 	}
 	fmt.Fprintln(stderr, "esash: SSH and HTTPS are served while this console is open; `esash serve` keeps them running.")
-	return func() {
-		for _, f := range stops {
-			f()
-		}
-	}
 }
 
 // attach proxies this terminal (or script) to the daemon's console.
@@ -150,7 +139,11 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "esash: %v\n", err)
 		return 1
 	}
-	defer a.Close()
+	defer func() {
+		if err := a.Close(); err != nil {
+			fmt.Fprintf(stderr, "esash: shutdown: %v\n", err)
+		}
+	}()
 	a.warnBoot(stderr)
 	if o.adminKey != "" {
 		if err := a.addAdminKeys(ctx, o.adminKey, stderr); err != nil {
@@ -162,12 +155,10 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "esash: ssh: %v\n", err)
 		return 1
 	}
-	defer a.stopSSH()
 	if err := a.startWeb(stderr); err != nil {
 		fmt.Fprintf(stderr, "esash: https: %v\n", err)
 		return 1
 	}
-	defer a.stopWeb()
 	sock := filepath.Join(o.dataDir, socketFile)
 	// We hold the database lock, so a socket file left here is stale.
 	os.Remove(sock)
@@ -183,29 +174,24 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		ln.Close()
-	}()
-	fmt.Fprintf(stderr, "esash: serving %s (console %s)\n", o.dataDir, sock)
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				fmt.Fprintln(stderr, "esash: stopped")
-				return 0
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return 1
-			}
-			continue
-		}
-		go a.serveConsole(ctx, conn)
+	consoles := console.NewAcceptor(ln, a.serveConsole)
+	if err := a.services.Started("console", consoles); err != nil {
+		fmt.Fprintf(stderr, "esash: console socket: %v\n", err)
+		return 1
 	}
+	fmt.Fprintf(stderr, "esash: serving %s (console %s)\n", o.dataDir, sock)
+	// Until SIGTERM or SIGINT; then Close (deferred above) stops the
+	// consoles, HTTPS, SSH, the watcher and the MTA, in that order.
+	if err := consoles.Serve(ctx); err != nil {
+		fmt.Fprintf(stderr, "esash: console socket: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stderr, "esash: stopped")
+	return 0
 }
 
+// serveConsole runs one attached console; the acceptor closes conn after.
 func (a *appliance) serveConsole(ctx context.Context, conn net.Conn) {
-	defer conn.Close()
 	cs, err := console.Accept(conn)
 	if err != nil {
 		return

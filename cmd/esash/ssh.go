@@ -15,6 +15,7 @@ import (
 	"esash/accounts"
 	"esash/commands/sshconfig"
 	"esash/config"
+	"esash/lifecycle"
 	"esash/maillog"
 	"esash/shell"
 	"esash/sshd"
@@ -194,7 +195,7 @@ func (a *appliance) startSSH(ctx context.Context, stderr io.Writer) error {
 			return
 		}
 		if ctx.Err() != nil {
-			srv.Close()
+			srv.Close(context.Background()) // no session yet
 			return
 		}
 		a.ssh.srv.Store(srv)
@@ -218,7 +219,7 @@ func (a *appliance) startSSH(ctx context.Context, stderr io.Writer) error {
 		started()
 		<-ctx.Done()
 	}()
-	return nil
+	return a.services.Started("ssh", lifecycle.CloserFunc(a.stopSSH))
 }
 
 // serveSSHSession runs an SSH session in the shell, with the account's
@@ -235,29 +236,30 @@ func (a *appliance) serveSSHSession(ss sshd.Session) (int, error) {
 	})
 }
 
-// stopSSH closes the SSH server and its sessions.
-func (a *appliance) stopSSH() {
-	if a.ssh.stop == nil {
-		return
-	}
+// stopSSH closes the SSH server and its sessions (lifecycle.Closer).
+func (a *appliance) stopSSH(ctx context.Context) error {
 	a.ssh.stop()
+	var errs []error
 	if srv := a.ssh.srv.Swap(nil); srv != nil {
-		srv.Close()
+		errs = append(errs, srv.Close(ctx))
 	}
 	// A first start may still be generating the RSA host key, which
-	// cannot be interrupted: do not hold the shutdown for it. The key
-	// file is written atomically, and the server goroutine, seeing the
-	// cancelled context, closes what it made without logging.
+	// cannot be interrupted: wait for it while ctx lasts. The key file is
+	// written atomically, and the server goroutine, seeing the cancelled
+	// context, closes what it made without logging.
 	done := make(chan struct{})
 	go func() { a.ssh.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(2 * time.Second):
+		a.ssh.log.Close()
+	case <-ctx.Done():
+		// Its log stays open: the goroutine may still write to it.
+		errs = append(errs, fmt.Errorf("ssh: close: abandoned the server's start (host key generation): %w", ctx.Err()))
 	}
 	if srv := a.ssh.srv.Swap(nil); srv != nil {
-		srv.Close()
+		errs = append(errs, srv.Close(ctx))
 	}
-	a.ssh.log.Close()
+	return errors.Join(errs...)
 }
 
 // envDuration reads a test hook such as ESASH_SSH_IDLE_TIMEOUT=2s; unset

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"esash/config"
+	"esash/lifecycle"
 	"esash/web"
 )
 
@@ -65,12 +66,13 @@ func (a *appliance) startWeb(stderr io.Writer) error {
 	for _, addr := range srv.Addrs() {
 		fmt.Fprintf(stderr, "esash: web listening on %s\n", addr)
 	}
-	return nil
+	return a.services.Started("https", lifecycle.CloserFunc(a.stopWeb))
 }
 
-// stopWeb closes the HTTPS service and its connections.
-func (a *appliance) stopWeb() {
+// stopWeb closes the HTTPS service and its connections (lifecycle.Closer).
+func (a *appliance) stopWeb(ctx context.Context) error {
 	if srv := a.web.srv.Swap(nil); srv != nil {
-		srv.Close()
+		return srv.Close(ctx)
 	}
+	return nil
 }

@@ -106,6 +106,10 @@ type Options struct {
 	// BeforeSync, when set, runs before each sync; an error fails the
 	// batch as a storage failure would (tests inject faults with it).
 	BeforeSync func() error
+	// Log receives what the queue survives but must not keep quiet: a
+	// segment it cannot start, the messages lost in a damaged segment
+	// (damage.go). nil drops them.
+	Log func(format string, args ...any)
 }
 
 const (
@@ -220,6 +224,8 @@ type Queue struct {
 	closed bool
 	broken error
 	bytes  int64
+	rotErr error                 // the last rotation's failure, reported once (noteRotation)
+	lost   map[int64]lostMessage // during Open: messages in damaged tails (damage.go)
 
 	// beforeRead, set by tests, runs in Read once the message's location
 	// is known and before its bytes are read from disk.
@@ -260,6 +266,7 @@ func Open(dir string, opts Options) (*Queue, error) {
 			return nil, err
 		}
 	}
+	q.reportLost()
 	q.collect()
 	go q.writer()
 	return q, nil
@@ -348,6 +355,7 @@ func (q *Queue) replay(seq uint64, newest bool) error {
 		if !newest {
 			// Only the newest segment is ever appended to; damage
 			// elsewhere is the disk's, and what follows it is lost.
+			q.lostTail(f, path, off, end)
 			return nil
 		}
 		if err := f.Truncate(off); err != nil {
@@ -399,6 +407,7 @@ func (q *Queue) apply(f *os.File, sg *segment, off, n int64, sum uint32, verifie
 		if old, dup := q.index[m.MID]; dup {
 			q.forget(old)
 		}
+		delete(q.lost, m.MID)
 		e := q.newEntry(m, sg.seq, off+5+mlen)
 		e.payOff, e.payLen, e.sum = off, n, sum
 		e.verified.Store(verified)
@@ -409,6 +418,7 @@ func (q *Queue) apply(f *os.File, sg *segment, off, n int64, sum uint32, verifie
 		if e, ok := q.index[m.MID]; ok {
 			q.forget(e)
 		}
+		delete(q.lost, m.MID) // delivered: not lost after all
 	case recRetry:
 		if e, ok := q.index[m.MID]; ok {
 			e.meta.Attempts, e.meta.NextTry = m.Attempts, m.NextTry
@@ -707,13 +717,15 @@ func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
 			}
 		}
 	}
-	var rotErr error
+	var rotation string
 	if cur.size >= q.opts.SegmentSize {
-		rotErr = q.newSegment(cur.seq + 1)
+		rotation = q.noteRotation(cur.seq, q.newSegment(cur.seq+1))
 	}
 	q.collect()
 	q.mu.Unlock()
-	_ = rotErr // the full segment keeps taking appends until a new one can be made
+	if rotation != "" {
+		q.logf("%s", rotation)
+	}
 	for _, r := range batch {
 		r.err <- nil
 	}
