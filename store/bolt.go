@@ -220,7 +220,9 @@ func (s *DB) Commit(ctx context.Context, req CommitRequest) (Result, error) {
 	defer s.mu.Unlock()
 	res, err := s.commitLocked(ctx, req)
 	if err != nil && !errors.Is(err, ErrNoChanges) {
-		_ = s.Audit(AuditEntry{Time: s.now(), User: req.Meta.User, Source: req.Meta.Source, Action: "commit-failed", Detail: err.Error()})
+		if aerr := s.Audit(AuditEntry{Time: s.now(), User: req.Meta.User, Source: req.Meta.Source, Action: "commit-failed", Detail: err.Error()}); aerr != nil {
+			err = errors.Join(err, fmt.Errorf("audit trail: %w", aerr)) // the admin sees it: a lost audit line is not silent
+		}
 	}
 	return res, err
 }
@@ -310,7 +312,9 @@ func (s *DB) merge(req CommitRequest, head Snapshot, ours []config.Change) (*con
 		for _, c := range conflicts {
 			ce.Who[c.Path] = whoChanged(since, c.Path)
 		}
-		_ = s.Audit(AuditEntry{Time: s.now(), User: req.Meta.User, Source: req.Meta.Source, Action: "conflict", Rev: head.Rev, Detail: ce.Error()})
+		if aerr := s.Audit(AuditEntry{Time: s.now(), User: req.Meta.User, Source: req.Meta.Source, Action: "conflict", Rev: head.Rev, Detail: ce.Error()}); aerr != nil {
+			return nil, nil, errors.Join(ce, fmt.Errorf("audit trail: %w", aerr))
+		}
 		return nil, nil, ce
 	}
 	return merged, since, nil
