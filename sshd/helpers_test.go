@@ -99,7 +99,7 @@ func hash(t testing.TB, pw string) string {
 }
 
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	db   *store.DB
 	sh   *shell.Shell
 	srv  *Server
@@ -139,7 +139,7 @@ type fixtureOpts struct {
 	now       func() time.Time
 }
 
-func newFixture(t *testing.T, o fixtureOpts) *fixture {
+func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	demo := testDemo(t)
