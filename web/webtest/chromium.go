@@ -344,15 +344,36 @@ func (s *Session) drain() {
 	}
 }
 
-// waitLoad waits for the page's load event.
-func (s *Session) waitLoad() {
+// waitLoad waits for the page's load event. Given the loader of a
+// navigation (Page.navigate's loaderId), it waits for the load of that
+// navigation's document only: the load event of the page before it (an
+// error page, say) can arrive after Navigate drained the events when the
+// machine is busy, and reading the DOM then races the new document.
+func (s *Session) waitLoad(loaderID string) {
 	s.t.Helper()
 	deadline := time.After(60 * time.Second)
+	navigated := loaderID == ""
 	for {
 		select {
 		case m := <-s.events:
-			if m.Method == "Page.loadEventFired" && m.SessionID == s.session {
-				return
+			if m.SessionID != s.session {
+				continue
+			}
+			switch m.Method {
+			case "Page.frameNavigated":
+				var p struct {
+					Frame struct {
+						ParentID string `json:"parentId"`
+						LoaderID string `json:"loaderId"`
+					} `json:"frame"`
+				}
+				if json.Unmarshal(m.Params, &p) == nil && p.Frame.ParentID == "" && p.Frame.LoaderID == loaderID {
+					navigated = true
+				}
+			case "Page.loadEventFired":
+				if navigated {
+					return
+				}
 			}
 		case <-s.done:
 			s.t.Fatalf("chromium exited\n%s", Noise(s.stderr.String()))
@@ -369,12 +390,13 @@ func (s *Session) Navigate(url string) string {
 	s.drain()
 	var res struct {
 		ErrorText string `json:"errorText"`
+		LoaderID  string `json:"loaderId"`
 	}
 	s.Call("Page.navigate", map[string]any{"url": url}, &res)
 	if res.ErrorText != "" {
 		return res.ErrorText
 	}
-	s.waitLoad()
+	s.waitLoad(res.LoaderID)
 	return ""
 }
 
@@ -403,7 +425,7 @@ func (s *Session) Submit(expr string) {
 	s.t.Helper()
 	s.drain()
 	s.Eval(expr)
-	s.waitLoad()
+	s.waitLoad("")
 }
 
 // HTML is the page's DOM as markup.
