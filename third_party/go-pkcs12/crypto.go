@@ -7,6 +7,7 @@ package pkcs12
 
 import (
 	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/des"
@@ -20,7 +21,6 @@ import (
 	"hash"
 	"io"
 
-	"golang.org/x/crypto/pbkdf2"
 	"software.sslmate.com/src/go-pkcs12/internal/rc2"
 )
 
@@ -43,9 +43,9 @@ type pbeCipher interface {
 	// create returns a cipher.Block given a key.
 	create(key []byte) (cipher.Block, error)
 	// deriveKey returns a key derived from the given password and salt.
-	deriveKey(salt, password []byte, iterations int) []byte
+	deriveKey(ctx context.Context, salt, password []byte, iterations int) ([]byte, error)
 	// deriveKey returns an IV derived from the given password and salt.
-	deriveIV(salt, password []byte, iterations int) []byte
+	deriveIV(ctx context.Context, salt, password []byte, iterations int) ([]byte, error)
 }
 
 type shaWithTripleDESCBC struct{}
@@ -54,12 +54,12 @@ func (shaWithTripleDESCBC) create(key []byte) (cipher.Block, error) {
 	return des.NewTripleDESCipher(key)
 }
 
-func (shaWithTripleDESCBC) deriveKey(salt, password []byte, iterations int) []byte {
-	return pbkdf(sha1Sum, 20, 64, salt, password, iterations, 1, 24)
+func (shaWithTripleDESCBC) deriveKey(ctx context.Context, salt, password []byte, iterations int) ([]byte, error) {
+	return pbkdf(ctx, sha1Sum, 20, 64, salt, password, iterations, 1, 24)
 }
 
-func (shaWithTripleDESCBC) deriveIV(salt, password []byte, iterations int) []byte {
-	return pbkdf(sha1Sum, 20, 64, salt, password, iterations, 2, 8)
+func (shaWithTripleDESCBC) deriveIV(ctx context.Context, salt, password []byte, iterations int) ([]byte, error) {
+	return pbkdf(ctx, sha1Sum, 20, 64, salt, password, iterations, 2, 8)
 }
 
 type shaWith128BitRC2CBC struct{}
@@ -68,12 +68,12 @@ func (shaWith128BitRC2CBC) create(key []byte) (cipher.Block, error) {
 	return rc2.New(key, len(key)*8)
 }
 
-func (shaWith128BitRC2CBC) deriveKey(salt, password []byte, iterations int) []byte {
-	return pbkdf(sha1Sum, 20, 64, salt, password, iterations, 1, 16)
+func (shaWith128BitRC2CBC) deriveKey(ctx context.Context, salt, password []byte, iterations int) ([]byte, error) {
+	return pbkdf(ctx, sha1Sum, 20, 64, salt, password, iterations, 1, 16)
 }
 
-func (shaWith128BitRC2CBC) deriveIV(salt, password []byte, iterations int) []byte {
-	return pbkdf(sha1Sum, 20, 64, salt, password, iterations, 2, 8)
+func (shaWith128BitRC2CBC) deriveIV(ctx context.Context, salt, password []byte, iterations int) ([]byte, error) {
+	return pbkdf(ctx, sha1Sum, 20, 64, salt, password, iterations, 2, 8)
 }
 
 type shaWith40BitRC2CBC struct{}
@@ -82,12 +82,12 @@ func (shaWith40BitRC2CBC) create(key []byte) (cipher.Block, error) {
 	return rc2.New(key, len(key)*8)
 }
 
-func (shaWith40BitRC2CBC) deriveKey(salt, password []byte, iterations int) []byte {
-	return pbkdf(sha1Sum, 20, 64, salt, password, iterations, 1, 5)
+func (shaWith40BitRC2CBC) deriveKey(ctx context.Context, salt, password []byte, iterations int) ([]byte, error) {
+	return pbkdf(ctx, sha1Sum, 20, 64, salt, password, iterations, 1, 5)
 }
 
-func (shaWith40BitRC2CBC) deriveIV(salt, password []byte, iterations int) []byte {
-	return pbkdf(sha1Sum, 20, 64, salt, password, iterations, 2, 8)
+func (shaWith40BitRC2CBC) deriveIV(ctx context.Context, salt, password []byte, iterations int) ([]byte, error) {
+	return pbkdf(ctx, sha1Sum, 20, 64, salt, password, iterations, 2, 8)
 }
 
 type pbeParams struct {
@@ -95,7 +95,7 @@ type pbeParams struct {
 	Iterations int
 }
 
-func pbeCipherFor(algorithm pkix.AlgorithmIdentifier, password []byte) (cipher.Block, []byte, error) {
+func pbeCipherFor(ctx context.Context, algorithm pkix.AlgorithmIdentifier, password []byte) (cipher.Block, []byte, error) {
 	var cipherType pbeCipher
 
 	switch {
@@ -115,7 +115,7 @@ func pbeCipherFor(algorithm pkix.AlgorithmIdentifier, password []byte) (cipher.B
 			return nil, nil, err
 		}
 		utf8Password := []byte(originalPassword)
-		return pbes2CipherFor(algorithm, utf8Password)
+		return pbes2CipherFor(ctx, algorithm, utf8Password)
 	default:
 		return nil, nil, NotImplementedError("pbe algorithm " + algorithm.Algorithm.String() + " is not supported")
 	}
@@ -125,8 +125,15 @@ func pbeCipherFor(algorithm pkix.AlgorithmIdentifier, password []byte) (cipher.B
 		return nil, nil, err
 	}
 
-	key := cipherType.deriveKey(params.Salt, password, params.Iterations)
-	iv := cipherType.deriveIV(params.Salt, password, params.Iterations)
+	// esash patch: the derivations stop when ctx is done.
+	key, err := cipherType.deriveKey(ctx, params.Salt, password, params.Iterations)
+	if err != nil {
+		return nil, nil, err
+	}
+	iv, err := cipherType.deriveIV(ctx, params.Salt, password, params.Iterations)
+	if err != nil {
+		return nil, nil, err
+	}
 
 	block, err := cipherType.create(key)
 	if err != nil {
@@ -136,8 +143,8 @@ func pbeCipherFor(algorithm pkix.AlgorithmIdentifier, password []byte) (cipher.B
 	return block, iv, nil
 }
 
-func pbDecrypterFor(algorithm pkix.AlgorithmIdentifier, password []byte) (cipher.BlockMode, int, error) {
-	block, iv, err := pbeCipherFor(algorithm, password)
+func pbDecrypterFor(ctx context.Context, algorithm pkix.AlgorithmIdentifier, password []byte) (cipher.BlockMode, int, error) {
+	block, iv, err := pbeCipherFor(ctx, algorithm, password)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -145,8 +152,8 @@ func pbDecrypterFor(algorithm pkix.AlgorithmIdentifier, password []byte) (cipher
 	return cipher.NewCBCDecrypter(block, iv), block.BlockSize(), nil
 }
 
-func pbDecrypt(info decryptable, password []byte) (decrypted []byte, err error) {
-	cbc, blockSize, err := pbDecrypterFor(info.Algorithm(), password)
+func pbDecrypt(ctx context.Context, info decryptable, password []byte) (decrypted []byte, err error) {
+	cbc, blockSize, err := pbDecrypterFor(ctx, info.Algorithm(), password)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +212,7 @@ type pbkdf2Params struct {
 	Prf        pkix.AlgorithmIdentifier `asn1:"optional"`
 }
 
-func pbes2CipherFor(algorithm pkix.AlgorithmIdentifier, password []byte) (cipher.Block, []byte, error) {
+func pbes2CipherFor(ctx context.Context, algorithm pkix.AlgorithmIdentifier, password []byte) (cipher.Block, []byte, error) {
 	var params pbes2Params
 	if err := unmarshal(algorithm.Parameters.FullBytes, &params); err != nil {
 		return nil, nil, err
@@ -250,7 +257,10 @@ func pbes2CipherFor(algorithm pkix.AlgorithmIdentifier, password []byte) (cipher
 		return nil, nil, NotImplementedError("pbes2 algorithm " + params.EncryptionScheme.Algorithm.String() + " is not supported")
 	}
 
-	key := pbkdf2.Key(password, kdfParams.Salt.Bytes, kdfParams.Iterations, keyLen, prf)
+	key, err := pbkdf2Context(ctx, password, kdfParams.Salt.Bytes, kdfParams.Iterations, keyLen, prf)
+	if err != nil {
+		return nil, nil, err
+	}
 	iv := params.EncryptionScheme.Parameters.Bytes
 
 	block, err := aes.NewCipher(key)
@@ -269,8 +279,8 @@ type decryptable interface {
 	Data() []byte
 }
 
-func pbEncrypterFor(algorithm pkix.AlgorithmIdentifier, password []byte) (cipher.BlockMode, int, error) {
-	block, iv, err := pbeCipherFor(algorithm, password)
+func pbEncrypterFor(ctx context.Context, algorithm pkix.AlgorithmIdentifier, password []byte) (cipher.BlockMode, int, error) {
+	block, iv, err := pbeCipherFor(ctx, algorithm, password)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -278,8 +288,8 @@ func pbEncrypterFor(algorithm pkix.AlgorithmIdentifier, password []byte) (cipher
 	return cipher.NewCBCEncrypter(block, iv), block.BlockSize(), nil
 }
 
-func pbEncrypt(info encryptable, decrypted []byte, password []byte) error {
-	cbc, blockSize, err := pbEncrypterFor(info.Algorithm(), password)
+func pbEncrypt(ctx context.Context, info encryptable, decrypted []byte, password []byte) error {
+	cbc, blockSize, err := pbEncrypterFor(ctx, info.Algorithm(), password)
 	if err != nil {
 		return err
 	}

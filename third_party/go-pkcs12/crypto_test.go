@@ -7,6 +7,7 @@ package pkcs12
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"testing"
@@ -28,13 +29,13 @@ func TestPbDecrypterFor(t *testing.T) {
 
 	pass, _ := bmpStringZeroTerminated("Sesame open")
 
-	_, _, err := pbDecrypterFor(alg, pass)
+	_, _, err := pbDecrypterFor(context.Background(), alg, pass)
 	if _, ok := err.(NotImplementedError); !ok {
 		t.Errorf("expected not implemented error, got: %T %s", err, err)
 	}
 
 	alg.Algorithm = sha1WithTripleDES
-	cbc, blockSize, err := pbDecrypterFor(alg, pass)
+	cbc, blockSize, err := pbDecrypterFor(context.Background(), alg, pass)
 	if err != nil {
 		t.Errorf("unexpected error from pbDecrypterFor %v", err)
 	}
@@ -66,13 +67,13 @@ func TestPbEncrypterFor(t *testing.T) {
 
 	pass, _ := bmpStringZeroTerminated("Sesame open")
 
-	_, _, err := pbEncrypterFor(alg, pass)
+	_, _, err := pbEncrypterFor(context.Background(), alg, pass)
 	if _, ok := err.(NotImplementedError); !ok {
 		t.Errorf("expected not implemented error, got: %T %s", err, err)
 	}
 
 	alg.Algorithm = asn1.ObjectIdentifier([]int{1, 2, 840, 113549, 1, 12, 1, 3})
-	cbc, _, err := pbEncrypterFor(alg, pass)
+	cbc, _, err := pbEncrypterFor(context.Background(), alg, pass)
 	if err != nil {
 		t.Errorf("err: %v", err)
 	}
@@ -127,7 +128,7 @@ func TestPbDecrypt(t *testing.T) {
 		}
 		password, _ := bmpStringZeroTerminated("sesame")
 
-		plaintext, err := pbDecrypt(decryptable, password)
+		plaintext, err := pbDecrypt(context.Background(), decryptable, password)
 		if err != test.expectedError {
 			t.Errorf("#%d: got error %q, but wanted %q", i, err, test.expectedError)
 			continue
@@ -161,7 +162,7 @@ func TestPbEncrypt(t *testing.T) {
 		}
 		p, _ := bmpStringZeroTerminated("sesame")
 
-		err := pbEncrypt(&td, c, p)
+		err := pbEncrypt(context.Background(), &td, c, p)
 		if err != nil {
 			t.Errorf("error encrypting %d: %v", c, err)
 		}
@@ -212,7 +213,7 @@ func TestPbDecryptBadPBES2IVLength(t *testing.T) {
 			data:      make([]byte, 16),
 			algorithm: pbes2AlgorithmWithIV(t, ivLen),
 		}
-		_, err := pbDecrypt(&td, password)
+		_, err := pbDecrypt(context.Background(), &td, password)
 		if err == nil {
 			t.Errorf("ivLen=%d: expected an error, got nil", ivLen)
 		}
@@ -220,7 +221,7 @@ func TestPbDecryptBadPBES2IVLength(t *testing.T) {
 
 	// Sanity check: the correct (16-byte) IV length is still accepted by
 	// pbDecrypterFor (it fails later, on padding, not on the IV).
-	if _, _, err := pbDecrypterFor(pbes2AlgorithmWithIV(t, 16), password); err != nil {
+	if _, _, err := pbDecrypterFor(context.Background(), pbes2AlgorithmWithIV(t, 16), password); err != nil {
 		t.Errorf("ivLen=16: unexpected error %v", err)
 	}
 }

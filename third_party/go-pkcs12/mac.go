@@ -6,6 +6,7 @@
 package pkcs12
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -15,8 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-
-	"golang.org/x/crypto/pbkdf2"
 )
 
 type macData struct {
@@ -71,7 +70,7 @@ var (
 // PBMAC1 (RFC 8018) uses PBKDF2 for key derivation and supports various HMAC algorithms.
 // Unlike traditional PKCS#12 MAC algorithms, PBMAC1 gets all its parameters from
 // the Algorithm.Parameters field, ignoring macData.MacSalt and macData.Iterations.
-func doPBMAC1(algorithm pkix.AlgorithmIdentifier, message, password []byte) ([]byte, error) {
+func doPBMAC1(ctx context.Context, algorithm pkix.AlgorithmIdentifier, message, password []byte) ([]byte, error) {
 	var params pbmac1Params
 	if err := unmarshal(algorithm.Parameters.FullBytes, &params); err != nil {
 		return nil, fmt.Errorf("error decoding PBMAC1 parameters: %w", err)
@@ -138,7 +137,10 @@ func doPBMAC1(algorithm pkix.AlgorithmIdentifier, message, password []byte) ([]b
 	keyLen := kdfParams.KeyLength
 
 	// Derive key using PBKDF2
-	key := pbkdf2.Key(password, kdfParams.Salt.Bytes, kdfParams.Iterations, keyLen, prf)
+	key, err := pbkdf2Context(ctx, password, kdfParams.Salt.Bytes, kdfParams.Iterations, keyLen, prf)
+	if err != nil {
+		return nil, err
+	}
 
 	// Compute HMAC
 	mac := hmac.New(hFn, key)
@@ -146,7 +148,7 @@ func doPBMAC1(algorithm pkix.AlgorithmIdentifier, message, password []byte) ([]b
 	return mac.Sum(nil), nil
 }
 
-func doMac(macData *macData, message, password []byte) ([]byte, error) {
+func doMac(ctx context.Context, macData *macData, message, password []byte) ([]byte, error) {
 	// Handle PBMAC1 separately - it uses its own parameters structure from Algorithm.Parameters
 	// and ignores macData.MacSalt and macData.Iterations fields
 	if macData.Mac.Algorithm.Algorithm.Equal(oidPBMAC1) {
@@ -157,23 +159,27 @@ func doMac(macData *macData, message, password []byte) ([]byte, error) {
 			return nil, err
 		}
 		utf8Password := []byte(originalPassword)
-		return doPBMAC1(macData.Mac.Algorithm, message, utf8Password)
+		return doPBMAC1(ctx, macData.Mac.Algorithm, message, utf8Password)
 	}
 
 	var hFn func() hash.Hash
 	var key []byte
+	var err error // esash patch: pbkdf stops when ctx is done
 	switch {
 	case macData.Mac.Algorithm.Algorithm.Equal(oidSHA1):
 		hFn = sha1.New
-		key = pbkdf(sha1Sum, 20, 64, macData.MacSalt, password, macData.Iterations, 3, 20)
+		key, err = pbkdf(ctx, sha1Sum, 20, 64, macData.MacSalt, password, macData.Iterations, 3, 20)
 	case macData.Mac.Algorithm.Algorithm.Equal(oidSHA256):
 		hFn = sha256.New
-		key = pbkdf(sha256Sum, 32, 64, macData.MacSalt, password, macData.Iterations, 3, 32)
+		key, err = pbkdf(ctx, sha256Sum, 32, 64, macData.MacSalt, password, macData.Iterations, 3, 32)
 	case macData.Mac.Algorithm.Algorithm.Equal(oidSHA512):
 		hFn = sha512.New
-		key = pbkdf(sha512Sum, 64, 128, macData.MacSalt, password, macData.Iterations, 3, 64)
+		key, err = pbkdf(ctx, sha512Sum, 64, 128, macData.MacSalt, password, macData.Iterations, 3, 64)
 	default:
 		return nil, NotImplementedError("MAC digest algorithm not supported: " + macData.Mac.Algorithm.Algorithm.String())
+	}
+	if err != nil {
+		return nil, err
 	}
 
 	mac := hmac.New(hFn, key)
@@ -181,8 +187,8 @@ func doMac(macData *macData, message, password []byte) ([]byte, error) {
 	return mac.Sum(nil), nil
 }
 
-func verifyMac(macData *macData, message, password []byte) error {
-	expectedMAC, err := doMac(macData, message, password)
+func verifyMac(ctx context.Context, macData *macData, message, password []byte) error {
+	expectedMAC, err := doMac(ctx, macData, message, password)
 	if err != nil {
 		return err
 	}
@@ -192,8 +198,8 @@ func verifyMac(macData *macData, message, password []byte) error {
 	return nil
 }
 
-func computeMac(macData *macData, message, password []byte) error {
-	digest, err := doMac(macData, message, password)
+func computeMac(ctx context.Context, macData *macData, message, password []byte) error {
+	digest, err := doMac(ctx, macData, message, password)
 	if err != nil {
 		return err
 	}

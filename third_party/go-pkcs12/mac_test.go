@@ -7,6 +7,7 @@ package pkcs12
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
@@ -26,19 +27,19 @@ func TestVerifyMac(t *testing.T) {
 	password, _ := bmpStringZeroTerminated("")
 
 	td.Mac.Algorithm.Algorithm = asn1.ObjectIdentifier([]int{1, 2, 3})
-	err := verifyMac(&td, message, password)
+	err := verifyMac(context.Background(), &td, message, password)
 	if _, ok := err.(NotImplementedError); !ok {
 		t.Errorf("err: %v", err)
 	}
 
 	td.Mac.Algorithm.Algorithm = asn1.ObjectIdentifier([]int{1, 3, 14, 3, 2, 26})
-	err = verifyMac(&td, message, password)
+	err = verifyMac(context.Background(), &td, message, password)
 	if err != ErrIncorrectPassword {
 		t.Errorf("Expected incorrect password, got err: %v", err)
 	}
 
 	password, _ = bmpStringZeroTerminated("Sesame open")
-	err = verifyMac(&td, message, password)
+	err = verifyMac(context.Background(), &td, message, password)
 	if err != nil {
 		t.Errorf("err: %v", err)
 	}
@@ -55,13 +56,13 @@ func TestComputeMac(t *testing.T) {
 	password, _ := bmpStringZeroTerminated("Sesame open")
 
 	td.Mac.Algorithm.Algorithm = asn1.ObjectIdentifier([]int{1, 2, 3})
-	err := computeMac(&td, message, password)
+	err := computeMac(context.Background(), &td, message, password)
 	if _, ok := err.(NotImplementedError); !ok {
 		t.Errorf("err: %v", err)
 	}
 
 	td.Mac.Algorithm.Algorithm = asn1.ObjectIdentifier([]int{1, 3, 14, 3, 2, 26})
-	err = computeMac(&td, message, password)
+	err = computeMac(context.Background(), &td, message, password)
 	if err != nil {
 		t.Errorf("err: %v", err)
 	}
@@ -117,7 +118,7 @@ func TestPBMAC1(t *testing.T) {
 	}
 
 	// Test MAC computation
-	err = computeMac(&td, message, password)
+	err = computeMac(context.Background(), &td, message, password)
 	if err != nil {
 		t.Errorf("Failed to compute PBMAC1: %v", err)
 	}
@@ -132,7 +133,7 @@ func TestPBMAC1(t *testing.T) {
 	}
 
 	// Test MAC verification
-	err = verifyMac(&td, message, password)
+	err = verifyMac(context.Background(), &td, message, password)
 	if err != nil {
 		t.Errorf("Failed to verify PBMAC1: %v", err)
 	}
@@ -142,7 +143,7 @@ func TestPBMAC1(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Failed to encode wrong password to BMP string: %v", err)
 	}
-	err = verifyMac(&td, message, wrongPassword)
+	err = verifyMac(context.Background(), &td, message, wrongPassword)
 	if err != ErrIncorrectPassword {
 		t.Errorf("Expected ErrIncorrectPassword, got: %v", err)
 	}
@@ -190,13 +191,13 @@ func TestPBMAC1RejectsShortKeyLength(t *testing.T) {
 	// prevent MAC-forgery/authentication-bypass attacks (e.g. CVE-2026-34181).
 	for _, keyLength := range []int{1, 8, 16, 19} {
 		wantErr := fmt.Sprintf("pkcs12: PBMAC1 key length %d is too short to be secure (minimum 20 octets)", keyLength)
-		if _, err := doMac(makeMacData(keyLength), message, password); err == nil || err.Error() != wantErr {
+		if _, err := doMac(context.Background(), makeMacData(keyLength), message, password); err == nil || err.Error() != wantErr {
 			t.Errorf("KeyLength %d: got error %v, want %q", keyLength, err, wantErr)
 		}
 	}
 
 	// A key length of exactly 20 octets is the minimum allowed and must succeed.
-	if _, err := doMac(makeMacData(20), message, password); err != nil {
+	if _, err := doMac(context.Background(), makeMacData(20), message, password); err != nil {
 		t.Errorf("KeyLength 20: unexpected error: %v", err)
 	}
 }
@@ -243,13 +244,13 @@ func TestPBMAC1RejectsLongKeyLength(t *testing.T) {
 	// cause a huge PBKDF2 allocation (same as OpenSSL's EVP_MAX_MD_SIZE cap)
 	for _, keyLength := range []int{65, 128, 1 << 20, 1 << 30} {
 		wantErr := fmt.Sprintf("pkcs12: PBMAC1 key length %d is too large (maximum 64 octets)", keyLength)
-		if _, err := doMac(makeMacData(keyLength), message, password); err == nil || err.Error() != wantErr {
+		if _, err := doMac(context.Background(), makeMacData(keyLength), message, password); err == nil || err.Error() != wantErr {
 			t.Errorf("KeyLength %d: got error %v, want %q", keyLength, err, wantErr)
 		}
 	}
 
 	// A key length of exactly 64 octets is the maximum allowed and must succeed.
-	if _, err := doMac(makeMacData(64), message, password); err != nil {
+	if _, err := doMac(context.Background(), makeMacData(64), message, password); err != nil {
 		t.Errorf("KeyLength 64: unexpected error: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ package pkcs12
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -44,7 +45,7 @@ func fillWithRepeats(pattern []byte, v int) []byte {
 	return bytes.Repeat(pattern, (outputLen+len(pattern)-1)/len(pattern))[:outputLen]
 }
 
-func pbkdf(hash func([]byte) []byte, u, v int, salt, password []byte, r int, ID byte, size int) (key []byte) {
+func pbkdf(ctx context.Context, hash func([]byte) []byte, u, v int, salt, password []byte, r int, ID byte, size int) (key []byte, err error) {
 	// implementation of https://tools.ietf.org/html/rfc7292#appendix-B.2 , RFC text verbatim in comments
 
 	//    Let H be a hash function built around a compression function f:
@@ -123,6 +124,12 @@ func pbkdf(hash func([]byte) []byte, u, v int, salt, password []byte, r int, ID 
 		//            H(H(H(... H(D||I))))
 		Ai := hash(append(D, I...))
 		for j := 1; j < r; j++ {
+			// esash patch: stop when ctx is done.
+			if j%kdfCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
 			Ai = hash(Ai)
 		}
 		copy(A[i*u:], Ai[:])
@@ -174,7 +181,7 @@ func pbkdf(hash func([]byte) []byte, u, v int, salt, password []byte, r int, ID 
 	//        bit string, A.
 
 	//    8.  Use the first n bits of A as the output of this entire process.
-	return A[:size]
+	return A[:size], nil
 
 	//    If the above process is being used to generate a DES key, the process
 	//    should be used to create 64 random bits, and the key's parity bits

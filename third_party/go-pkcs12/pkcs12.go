@@ -18,6 +18,7 @@
 package pkcs12 // import "software.sslmate.com/src/go-pkcs12"
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
@@ -320,7 +321,7 @@ func ToPEM(pfxData []byte, password string) ([]*pem.Block, error) {
 		return nil, ErrIncorrectPassword
 	}
 
-	bags, encodedPassword, err := getSafeContents(pfxData, encodedPassword, 2, 2)
+	bags, encodedPassword, err := getSafeContents(context.Background(), pfxData, encodedPassword, 2, 2)
 
 	if err != nil {
 		return nil, err
@@ -362,7 +363,7 @@ func convertBag(bag *safeBag, password []byte) (*pem.Block, error) {
 	case bag.Id.Equal(oidPKCS8ShroundedKeyBag):
 		block.Type = privateKeyType
 
-		key, err := decodePkcs8ShroudedKeyBag(bag.Value.Bytes, password)
+		key, err := decodePkcs8ShroudedKeyBag(context.Background(), bag.Value.Bytes, password)
 		if err != nil {
 			return nil, err
 		}
@@ -438,12 +439,17 @@ func Decode(pfxData []byte, password string) (privateKey interface{}, certificat
 // be the leaf certificate, and subsequent certificates, if any, are assumed to
 // comprise the CA certificate chain.
 func DecodeChain(pfxData []byte, password string) (privateKey interface{}, certificate *x509.Certificate, caCerts []*x509.Certificate, err error) {
+	return decodeChain(context.Background(), pfxData, password)
+}
+
+// esash patch: decodeChain is DecodeChain with a context (DecodeChainContext).
+func decodeChain(ctx context.Context, pfxData []byte, password string) (privateKey interface{}, certificate *x509.Certificate, caCerts []*x509.Certificate, err error) {
 	encodedPassword, err := bmpStringZeroTerminated(password)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 
-	bags, encodedPassword, err := getSafeContents(pfxData, encodedPassword, 1, 2)
+	bags, encodedPassword, err := getSafeContents(ctx, pfxData, encodedPassword, 1, 2)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -484,7 +490,7 @@ func DecodeChain(pfxData []byte, password string) (privateKey interface{}, certi
 				return nil, nil, nil, err
 			}
 
-			if privateKey, err = decodePkcs8ShroudedKeyBag(bag.Value.Bytes, encodedPassword); err != nil {
+			if privateKey, err = decodePkcs8ShroudedKeyBag(ctx, bag.Value.Bytes, encodedPassword); err != nil {
 				return nil, nil, nil, err
 			}
 		}
@@ -512,7 +518,7 @@ func DecodeTrustStore(pfxData []byte, password string) (certs []*x509.Certificat
 		return nil, err
 	}
 
-	bags, encodedPassword, err := getSafeContents(pfxData, encodedPassword, 1, 1)
+	bags, encodedPassword, err := getSafeContents(context.Background(), pfxData, encodedPassword, 1, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -547,7 +553,7 @@ func DecodeTrustStore(pfxData []byte, password string) (certs []*x509.Certificat
 	return
 }
 
-func getSafeContents(p12Data, password []byte, expectedItemsMin int, expectedItemsMax int) (bags []safeBag, updatedPassword []byte, err error) {
+func getSafeContents(ctx context.Context, p12Data, password []byte, expectedItemsMin int, expectedItemsMax int) (bags []safeBag, updatedPassword []byte, err error) {
 	pfx := new(pfxPdu)
 	if err := unmarshal(p12Data, pfx); err != nil {
 		return nil, nil, errors.New("pkcs12: error reading P12 data: " + err.Error())
@@ -570,13 +576,13 @@ func getSafeContents(p12Data, password []byte, expectedItemsMin int, expectedIte
 		if !(len(password) == 2 && password[0] == 0 && password[1] == 0) {
 			return nil, nil, errors.New("pkcs12: no MAC in data")
 		}
-	} else if err := verifyMac(&pfx.MacData, pfx.AuthSafe.Content.Bytes, password); err != nil {
+	} else if err := verifyMac(ctx, &pfx.MacData, pfx.AuthSafe.Content.Bytes, password); err != nil {
 		if err == ErrIncorrectPassword && len(password) == 2 && password[0] == 0 && password[1] == 0 {
 			// some implementations use an empty byte array
 			// for the empty string password try one more
 			// time with empty-empty password
 			password = nil
-			err = verifyMac(&pfx.MacData, pfx.AuthSafe.Content.Bytes, password)
+			err = verifyMac(ctx, &pfx.MacData, pfx.AuthSafe.Content.Bytes, password)
 		}
 		if err != nil {
 			return nil, nil, err
@@ -611,7 +617,7 @@ func getSafeContents(p12Data, password []byte, expectedItemsMin int, expectedIte
 			if encryptedData.Version != 0 {
 				return nil, nil, NotImplementedError("only version 0 of EncryptedData is supported")
 			}
-			if data, err = pbDecrypt(encryptedData.EncryptedContentInfo, password); err != nil {
+			if data, err = pbDecrypt(ctx, encryptedData.EncryptedContentInfo, password); err != nil {
 				return nil, nil, err
 			}
 		default:
@@ -741,7 +747,7 @@ func (enc *Encoder) Encode(privateKey interface{}, certificate *x509.Certificate
 			pfx.MacData.MacSalt = macSalt
 			pfx.MacData.Iterations = enc.macIterations
 		}
-		if err = computeMac(&pfx.MacData, authenticatedSafeBytes, encodedPassword); err != nil {
+		if err = computeMac(context.Background(), &pfx.MacData, authenticatedSafeBytes, encodedPassword); err != nil {
 			return nil, err
 		}
 	}
@@ -916,7 +922,7 @@ func (enc *Encoder) EncodeTrustStoreEntries(entries []TrustStoreEntry, password 
 			pfx.MacData.MacSalt = macSalt
 			pfx.MacData.Iterations = enc.macIterations
 		}
-		if err = computeMac(&pfx.MacData, authenticatedSafeBytes, encodedPassword); err != nil {
+		if err = computeMac(context.Background(), &pfx.MacData, authenticatedSafeBytes, encodedPassword); err != nil {
 			return nil, err
 		}
 	}
@@ -984,7 +990,7 @@ func makeSafeContents(rand io.Reader, bags []safeBag, algoID asn1.ObjectIdentifi
 		encryptedData.Version = 0
 		encryptedData.EncryptedContentInfo.ContentType = oidDataContentType
 		encryptedData.EncryptedContentInfo.ContentEncryptionAlgorithm = algo
-		if err = pbEncrypt(&encryptedData.EncryptedContentInfo, data, password); err != nil {
+		if err = pbEncrypt(context.Background(), &encryptedData.EncryptedContentInfo, data, password); err != nil {
 			return
 		}
 

@@ -1,6 +1,7 @@
 package pkcs12
 
 import (
+	"context"
 	"encoding/base64"
 	"os"
 	"path/filepath"
@@ -29,7 +30,7 @@ func TestDecodePKCS12DataOk(t *testing.T) {
 		t.Fatalf("Failed to encode password to BMP string: %v", err)
 	}
 
-	safeContents, updatedPassword, err := getSafeContents(pfxData, encodedPassword, 1, 10)
+	safeContents, updatedPassword, err := getSafeContents(context.Background(), pfxData, encodedPassword, 1, 10)
 	if err != nil {
 		t.Fatalf("Failed to load PKCS#12 data with getSafeContents: %v", err)
 	}
@@ -56,7 +57,7 @@ func TestDecodePKCS12DataSha256Sha512(t *testing.T) {
 		t.Fatalf("Failed to encode password to BMP string: %v", err)
 	}
 
-	safeContents, updatedPassword, err := getSafeContents(pfxData, encodedPassword, 1, 10)
+	safeContents, updatedPassword, err := getSafeContents(context.Background(), pfxData, encodedPassword, 1, 10)
 	if err != nil {
 		t.Fatalf("Failed to load PKCS#12 data with getSafeContents: %v", err)
 	}
@@ -83,7 +84,7 @@ func TestDecodePKCS12DataSha512Sha512(t *testing.T) {
 		t.Fatalf("Failed to encode password to BMP string: %v", err)
 	}
 
-	safeContents, updatedPassword, err := getSafeContents(pfxData, encodedPassword, 1, 10)
+	safeContents, updatedPassword, err := getSafeContents(context.Background(), pfxData, encodedPassword, 1, 10)
 	if err != nil {
 		t.Fatalf("Failed to load PKCS#12 data with getSafeContents: %v", err)
 	}
@@ -111,7 +112,7 @@ func TestDecodePKCS12DataBadIterationCount(t *testing.T) {
 		t.Fatalf("Failed to encode password to BMP string: %v", err)
 	}
 
-	_, _, err = getSafeContents(pfxData, encodedPassword, 1, 10)
+	_, _, err = getSafeContents(context.Background(), pfxData, encodedPassword, 1, 10)
 	if err == nil {
 		t.Fatal("Expected getSafeContents to fail with bad iteration count, but it succeeded")
 	}
@@ -134,7 +135,7 @@ func TestDecodePKCS12DataIncorrectSalt(t *testing.T) {
 		t.Fatalf("Failed to encode password to BMP string: %v", err)
 	}
 
-	_, _, err = getSafeContents(pfxData, encodedPassword, 1, 10)
+	_, _, err = getSafeContents(context.Background(), pfxData, encodedPassword, 1, 10)
 	if err == nil {
 		t.Fatal("Expected getSafeContents to fail with incorrect salt, but it succeeded")
 	}
@@ -157,7 +158,7 @@ func TestDecodePKCS12DataMissingKeyLength(t *testing.T) {
 		t.Fatalf("Failed to encode password to BMP string: %v", err)
 	}
 
-	_, _, err = getSafeContents(pfxData, encodedPassword, 1, 10)
+	_, _, err = getSafeContents(context.Background(), pfxData, encodedPassword, 1, 10)
 	if err == nil {
 		t.Fatal("Expected getSafeContents to fail with missing key length, but it succeeded")
 	}

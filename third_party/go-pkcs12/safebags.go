@@ -6,6 +6,7 @@
 package pkcs12
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
@@ -25,14 +26,17 @@ type certBag struct {
 	Data []byte `asn1:"tag:0,explicit"`
 }
 
-func decodePkcs8ShroudedKeyBag(asn1Data, password []byte) (privateKey interface{}, err error) {
+func decodePkcs8ShroudedKeyBag(ctx context.Context, asn1Data, password []byte) (privateKey interface{}, err error) {
 	pkinfo := new(encryptedPrivateKeyInfo)
 	if err = unmarshal(asn1Data, pkinfo); err != nil {
 		return nil, errors.New("pkcs12: error decoding PKCS#8 shrouded key bag: " + err.Error())
 	}
 
-	pkData, err := pbDecrypt(pkinfo, password)
+	pkData, err := pbDecrypt(ctx, pkinfo, password)
 	if err != nil {
+		if ctx.Err() != nil { // esash patch: keep context.Canceled visible
+			return nil, ctx.Err()
+		}
 		return nil, errors.New("pkcs12: error decrypting PKCS#8 shrouded key bag: " + err.Error())
 	}
 
@@ -74,7 +78,7 @@ func encodePkcs8ShroudedKeyBag(rand io.Reader, privateKey interface{}, algoID as
 	pkinfo.AlgorithmIdentifier.Algorithm = algoID
 	pkinfo.AlgorithmIdentifier.Parameters.FullBytes = paramBytes
 
-	if err = pbEncrypt(&pkinfo, pkData, password); err != nil {
+	if err = pbEncrypt(context.Background(), &pkinfo, pkData, password); err != nil {
 		return nil, errors.New("pkcs12: error encrypting PKCS#8 shrouded key bag: " + err.Error())
 	}
 
