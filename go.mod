@@ -31,3 +31,5 @@ require (
 )
 
 replace github.com/emersion/go-smtp => ./third_party/go-smtp
+
+replace software.sslmate.com/src/go-pkcs12 => ./third_party/go-pkcs12

@@ -45,6 +45,10 @@ var (
 	// encryption scheme is not implemented (scrypt, PBES1, ...).
 	ErrUnsupportedEncryption = errors.New("unsupported private key encryption")
 
+	// ErrStopped is returned when the caller's context ended (the
+	// administrator's session closed) before a costly decode finished.
+	ErrStopped = errors.New("stopped: the session ended")
+
 	// ErrPassphraseRequired is returned when a key is encrypted but the
 	// caller supplied no passphrase callback.
 	ErrPassphraseRequired = errors.New("private key is encrypted and no passphrase was supplied")

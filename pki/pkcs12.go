@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -19,11 +20,23 @@ import (
 // "-legacy", older Windows), which OpenSSL 3 cannot read without its
 // legacy provider, so the caller can suggest re-exporting.
 func DecodePKCS12(data []byte, password string) (key crypto.Signer, leaf *x509.Certificate, chain []*x509.Certificate, legacy bool, err error) {
+	return DecodePKCS12Context(context.Background(), data, password)
+}
+
+// DecodePKCS12Context is DecodePKCS12 that stops when ctx is done (the
+// administrator's session ended): the key derivations, capped but still
+// seconds of CPU for a hostile file, look at ctx every few thousand
+// iterations (our patched go-pkcs12, third_party/go-pkcs12). The error
+// then wraps ErrStopped and ctx.Err().
+func DecodePKCS12Context(ctx context.Context, data []byte, password string) (key crypto.Signer, leaf *x509.Certificate, chain []*x509.Certificate, legacy bool, err error) {
 	if err := checkPKCS12Work(data); err != nil {
 		return nil, nil, nil, false, err
 	}
-	k, first, rest, err := pkcs12.DecodeChain(data, password)
+	k, first, rest, err := pkcs12.DecodeChainContext(ctx, data, password)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, nil, false, fmt.Errorf("%w: reading PKCS#12: %w", ErrStopped, ctx.Err())
+		}
 		return nil, nil, nil, false, pkcs12Error(err)
 	}
 	legacy, err = pfxIsLegacy(data)

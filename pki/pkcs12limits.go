@@ -9,11 +9,12 @@ import (
 // A PKCS#12 file names the iteration counts of its own key derivations:
 // one for the MAC, one per encrypted safe, one per shrouded key bag.
 // go-pkcs12 runs whatever it is given (200 million iterations took 26 s of
-// CPU and kept running after the client left) and takes no context, so
-// the counts are read and capped here, as for pasted PKCS#8 keys
-// (maxPBKDF2Iterations), before the library runs any KDF. A file is thus
-// at most a handful of capped derivations: the MAC (twice for an empty
-// password, which go-pkcs12 retries), two safes and one key bag.
+// CPU and kept running after the client left), so the counts are read and
+// capped here, as for pasted PKCS#8 keys (maxPBKDF2Iterations), before the
+// library runs any KDF. A file is thus at most a handful of capped
+// derivations: the MAC (twice for an empty password, which go-pkcs12
+// retries), two safes and one key bag; our patched go-pkcs12
+// (DecodePKCS12Context) stops those when the session ends.
 //
 // A key bag inside an encrypted safe is only visible once that safe is
 // decrypted, inside go-pkcs12: its count is not checked. OpenSSL, Windows,

@@ -1,15 +1,16 @@
 package pki
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/des"
-	"crypto/pbkdf2"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"hash"
 )
@@ -189,8 +190,11 @@ func isPBES1(alg asn1.ObjectIdentifier) bool {
 
 // decrypt returns the PKCS#8 PrivateKeyInfo DER. Bad padding is reported
 // as ErrBadPassphrase because that is by far its most likely cause.
-func (d *pbes2Decrypter) decrypt(passphrase []byte) ([]byte, error) {
-	key, err := pbkdf2.Key(d.prf, string(passphrase), d.salt, d.iterations, d.cipher.keyLen)
+func (d *pbes2Decrypter) decrypt(ctx context.Context, passphrase []byte) ([]byte, error) {
+	key, err := pbkdf2Key(ctx, d.prf, string(passphrase), d.salt, d.iterations, d.cipher.keyLen)
+	if errors.Is(err, ErrStopped) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("deriving key: %w", err)
 	}

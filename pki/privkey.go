@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/asn1"
@@ -16,6 +17,13 @@ import (
 // keys are returned; Ed25519 and other algorithms the appliance cannot
 // serve are refused with ErrUnsupportedKey.
 func ParsePrivateKey(pemData []byte, passphrase func() ([]byte, error)) (crypto.Signer, error) {
+	return ParsePrivateKeyContext(context.Background(), pemData, passphrase)
+}
+
+// ParsePrivateKeyContext is ParsePrivateKey that stops, with ErrStopped,
+// when ctx is done (the administrator's session ended) while deriving
+// the key of an encrypted PKCS#8 block (up to maxPBKDF2Iterations).
+func ParsePrivateKeyContext(ctx context.Context, pemData []byte, passphrase func() ([]byte, error)) (crypto.Signer, error) {
 	blocks, err := decodePEM(pemData)
 	if err != nil {
 		return nil, err
@@ -30,7 +38,7 @@ func ParsePrivateKey(pemData []byte, passphrase func() ([]byte, error)) (crypto.
 	}
 	for _, b := range blocks {
 		if strings.HasSuffix(b.Type, "PRIVATE KEY") {
-			key, err := parseKeyBlock(b, passphrase)
+			key, err := parseKeyBlock(ctx, b, passphrase)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", b.where(), err)
 			}
@@ -40,7 +48,7 @@ func ParsePrivateKey(pemData []byte, passphrase func() ([]byte, error)) (crypto.
 	return nil, ErrNoKey
 }
 
-func parseKeyBlock(b pemBlock, passphrase func() ([]byte, error)) (crypto.Signer, error) {
+func parseKeyBlock(ctx context.Context, b pemBlock, passphrase func() ([]byte, error)) (crypto.Signer, error) {
 	switch b.Type {
 	case "RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY", "ENCRYPTED PRIVATE KEY":
 	case "OPENSSH PRIVATE KEY":
@@ -60,7 +68,7 @@ func parseKeyBlock(b pemBlock, passphrase func() ([]byte, error)) (crypto.Signer
 		if err != nil {
 			return nil, err
 		}
-		der, err := dec.decrypt(pw)
+		der, err := dec.decrypt(ctx, pw)
 		if err != nil {
 			return nil, err
 		}

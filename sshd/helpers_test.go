@@ -106,6 +106,8 @@ type fixture struct {
 	ip   string
 	port int
 	log  *logBuffer
+	// sessions receives each session as Run gets it (nil: not sent).
+	sessions chan Session
 }
 
 type logBuffer struct {
@@ -192,8 +194,11 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 
 // serve runs a session in the shell as the daemon does.
 func (f *fixture) serve(ss Session) (int, error) {
+	if f.sessions != nil {
+		f.sessions <- ss
+	}
 	return f.sh.Serve(shell.Conn{
-		Ctx:  shell.WithRole(ss.Ctx, ss.Role),
+		Ctx:  shell.WithClient(shell.WithRole(ss.Ctx, ss.Role), ss.Client),
 		User: ss.User, Source: ss.Source,
 		Stdin: ss.Stdin, Stdout: ss.Stdout, Stderr: ss.Stderr,
 		Terminal: ss.Terminal, Remote: ss.Terminal,

@@ -670,7 +670,7 @@ func (s *Server) run(sess ssh.Session) int {
 		addr = ap.Addr().Unmap().String()
 	}
 	c := Session{
-		Ctx: s.opts.Ctx, User: user, Role: role, Source: "ssh:" + addr,
+		Ctx: s.opts.Ctx, Client: sess.Context(), User: user, Role: role, Source: "ssh:" + addr,
 		Stdin: stdin{sess}, Stdout: sess, Stderr: sess.Stderr(),
 	}
 	if pty, winCh, isPty := sess.Pty(); isPty {

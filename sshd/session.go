@@ -12,6 +12,10 @@ import (
 type Session struct {
 	// Ctx is Options.Ctx: the daemon's life, not the connection's.
 	Ctx context.Context
+	// Client is done when the client's connection closes (or the server
+	// closes it): work done only for this client, such as a costly
+	// certificate import, stops then. Commits keep to Ctx.
+	Client context.Context
 	// User and Role are the account that logged in, as the running
 	// configuration had it when the session opened.
 	User string

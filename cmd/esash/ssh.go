@@ -226,7 +226,7 @@ func (a *appliance) startSSH(ctx context.Context, stderr io.Writer) error {
 // role in its context and the user's command history.
 func (a *appliance) serveSSHSession(ss sshd.Session) (int, error) {
 	return a.shell.Serve(shell.Conn{
-		Ctx:  shell.WithRole(ss.Ctx, ss.Role),
+		Ctx:  shell.WithClient(shell.WithRole(ss.Ctx, ss.Role), ss.Client),
 		User: ss.User, Source: ss.Source, DataDir: a.dir,
 		HistoryFile: a.historyFile(ss.User),
 		Stdin:       ss.Stdin, Stdout: ss.Stdout, Stderr: ss.Stderr,

@@ -26,7 +26,7 @@ func importProfile(s *shell.Session) error {
 	if err != nil {
 		return err
 	}
-	key, leaf, chain, legacy, err := pki.DecodePKCS12(data, pw)
+	key, leaf, chain, legacy, err := pki.DecodePKCS12Context(s.ClientContext(), data, pw)
 	switch {
 	case errors.Is(err, pki.ErrBadPassphrase):
 		return refuse(s, "Cannot import %s: the passphrase is incorrect.", fname)

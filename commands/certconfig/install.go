@@ -83,7 +83,7 @@ func pasteKey(s *shell.Session) (crypto.Signer, error) {
 	if err != nil {
 		return nil, refuse(s, "Invalid private key ...discarding: %v.", err)
 	}
-	key, err := pki.ParsePrivateKey(data, passphrase(s))
+	key, err := pki.ParsePrivateKeyContext(s.ClientContext(), data, passphrase(s))
 	if passthrough(err) {
 		return nil, err
 	}

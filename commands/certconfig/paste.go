@@ -125,7 +125,7 @@ func batchPaste(s *shell.Session, profile string) error {
 	if err != nil {
 		return refuse(s, "Invalid certificate...discarding: %v.", err)
 	}
-	key, err := pki.ParsePrivateKey(data, passphrase(s))
+	key, err := pki.ParsePrivateKeyContext(s.ClientContext(), data, passphrase(s))
 	if passthrough(err) {
 		return err
 	}
