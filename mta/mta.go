@@ -478,7 +478,7 @@ func (s *Server) build(cfg *config.Config) (*generation, error) {
 			if needsClientVerify(l) {
 				if roots == nil {
 					var err error
-					if roots, err = clientRoots(cfg, s.opts.SystemRoots); err != nil {
+					if roots, err = cfg.CAs.Pool(s.opts.SystemRoots); err != nil {
 						return nil, fmt.Errorf("listener %s: %w", l.Name, err)
 					}
 				}

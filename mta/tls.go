@@ -36,29 +36,6 @@ func loadCertificate(ct config.Certificate) (*tls.Certificate, error) {
 	return pki.ServedCertificate(ct.CertPEM, ct.Intermediates, ct.KeyPEM)
 }
 
-// clientRoots is the pool a "verify client certificate" policy trusts:
-// the system roots and the custom list, as certconfig enables them.
-func clientRoots(cfg *config.Config, system func() (*x509.CertPool, error)) (*x509.CertPool, error) {
-	pool := x509.NewCertPool()
-	if cfg.CAs.SystemEnabled && system != nil {
-		if sys, err := system(); err == nil && sys != nil {
-			pool = sys.Clone()
-		}
-	}
-	if cfg.CAs.CustomEnabled {
-		for _, ca := range cfg.CAs.Custom {
-			cs, err := pki.ParseCertificates([]byte(ca.PEM))
-			if err != nil {
-				return nil, fmt.Errorf("certificate authority %s: %w", ca.Name, err)
-			}
-			for _, c := range cs {
-				pool.AddCert(c)
-			}
-		}
-	}
-	return pool, nil
-}
-
 // verifyClient checks a client's certificate chain against roots.
 func verifyClient(cs tls.ConnectionState, roots *x509.CertPool) error {
 	if len(cs.PeerCertificates) == 0 {

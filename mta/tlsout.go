@@ -230,7 +230,7 @@ type outTLS struct {
 func buildOutTLS(cfg *config.Config, system func() (*x509.CertPool, error)) outTLS {
 	var o outTLS
 	o.policy, _ = cfg.SSL.OutboundPolicy()
-	o.roots, o.rootsErr = clientRoots(cfg, system)
+	o.roots, o.rootsErr = cfg.CAs.Pool(system)
 	if name := cfg.Destinations.Certificate; name != "" {
 		o.clientCertErr = fmt.Errorf("destconfig client certificate: certificate profile %q does not exist", name)
 		for _, ct := range cfg.Certificates {

@@ -42,7 +42,11 @@ func probe(ctx context.Context, cfg *config.Config, srv config.LDAPServer) strin
 		conn.SetDeadline(dl)
 	}
 	if srv.SSL {
-		tc := tls.Client(conn, tlsConfig(cfg, srv.Host))
+		tcfg, err := tlsConfig(cfg, srv.Host)
+		if err != nil {
+			return fmt.Sprintf("Could not connect to the LDAP server %s: %s.", addr, reason(err))
+		}
+		tc := tls.Client(conn, tcfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return fmt.Sprintf("Could not connect to the LDAP server %s: TLS handshake failed: %s.", addr, reason(err))
 		}
@@ -128,22 +132,15 @@ func reason(err error) string {
 
 // tlsConfig is the client side of LDAPS: the SETUP certificate, and the
 // trusted CA lists when server certificates are validated.
-func tlsConfig(cfg *config.Config, host string) *tls.Config {
+func tlsConfig(cfg *config.Config, host string) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host, InsecureSkipVerify: !cfg.LDAP.ValidateCert}
 	if net.ParseIP(host) != nil {
 		tc.ServerName = ""
 	}
 	if cfg.LDAP.ValidateCert {
-		pool := x509.NewCertPool()
-		if cfg.CAs.SystemEnabled {
-			if sys, err := x509.SystemCertPool(); err == nil {
-				pool = sys
-			}
-		}
-		if cfg.CAs.CustomEnabled {
-			for _, ca := range cfg.CAs.Custom {
-				pool.AppendCertsFromPEM([]byte(ca.PEM))
-			}
+		pool, err := cfg.CAs.Pool(x509.SystemCertPool)
+		if err != nil {
+			return nil, err
 		}
 		tc.RootCAs = pool
 		if tc.ServerName == "" {
@@ -162,12 +159,14 @@ func tlsConfig(cfg *config.Config, host string) *tls.Config {
 	for _, ct := range cfg.Certificates {
 		if ct.Name == cfg.LDAP.Certificate && ct.KeyPEM != "" {
 			chain := ct.CertPEM + strings.Join(ct.Intermediates, "")
-			if pair, err := tls.X509KeyPair([]byte(chain), []byte(ct.KeyPEM)); err == nil {
-				tc.Certificates = []tls.Certificate{pair}
+			pair, err := tls.X509KeyPair([]byte(chain), []byte(ct.KeyPEM))
+			if err != nil {
+				return nil, fmt.Errorf("certificate %s: %w", ct.Name, err)
 			}
+			tc.Certificates = []tls.Certificate{pair}
 		}
 	}
-	return tc
+	return tc, nil
 }
 
 // BER, as much of it as a simple bind needs.

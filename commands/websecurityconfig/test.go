@@ -163,7 +163,12 @@ func verifyServer(s *shell.Session, st tls.ConnectionState, addr string) error {
 	}
 	leaf := st.PeerCertificates[0]
 	host, _, _ := net.SplitHostPort(addr)
-	opts := x509.VerifyOptions{Roots: trustedRoots(s.Draft.Config()), DNSName: host, Intermediates: x509.NewCertPool()}
+	roots, err := s.Draft.Config().CAs.Pool(x509.SystemCertPool)
+	if err != nil {
+		s.Printf("Server certificate not verified: the trusted CA list: %s.\n", reason(err))
+		return &untrustedError{reason(err)}
+	}
+	opts := x509.VerifyOptions{Roots: roots, DNSName: host, Intermediates: x509.NewCertPool()}
 	for _, c := range st.PeerCertificates[1:] {
 		opts.Intermediates.AddCert(c)
 	}
@@ -173,22 +178,6 @@ func verifyServer(s *shell.Session, st tls.ConnectionState, addr string) error {
 	}
 	s.Printf("Server certificate verified: %s.\n", leaf.Subject)
 	return nil
-}
-
-// trustedRoots are the CA lists certconfig enables.
-func trustedRoots(cfg *config.Config) *x509.CertPool {
-	pool := x509.NewCertPool()
-	if cfg.CAs.SystemEnabled {
-		if sys, err := x509.SystemCertPool(); err == nil {
-			pool = sys
-		}
-	}
-	if cfg.CAs.CustomEnabled {
-		for _, ca := range cfg.CAs.Custom {
-			pool.AppendCertsFromPEM([]byte(ca.PEM))
-		}
-	}
-	return pool
 }
 
 func reportAsked(s *shell.Session, asked bool, name string) {
