@@ -123,6 +123,19 @@ func (c *checker) names(path string, keys []string, check func(string) string) m
 	return set
 }
 
+// InternalListener is the listener name the queue records for mail the
+// appliance writes itself (alerts, bounces): such mail leaves from
+// alertconfig's interface, so no real listener may carry the name.
+const InternalListener = "internal"
+
+// checkListenerName is CheckName, and the internal name refused.
+func checkListenerName(n string) string {
+	if strings.EqualFold(n, InternalListener) {
+		return fmt.Sprintf("The name %q is reserved for mail the appliance writes itself; choose another.", n)
+	}
+	return CheckName(n)
+}
+
 // CheckName validates a profile or object name: a letter first, then
 // letters, digits, '-', '_' or '.'.
 func CheckName(n string) string {
@@ -199,7 +212,7 @@ func (c *checker) listeners(cfg *Config, ifaces map[string]Interface, certs map[
 	for i, l := range cfg.Listeners {
 		keys[i] = l.Name
 	}
-	c.names("listeners", keys, CheckName)
+	c.names("listeners", keys, checkListenerName)
 	bound := map[string]string{}
 	for _, l := range cfg.Listeners {
 		p := itemPath("listeners", l.Name)

@@ -30,6 +30,9 @@ func TestValidateListenerChecks(t *testing.T) {
 		{"two listeners on one address and port", func(c *Config) {
 			c.Listeners = append(c.Listeners, FactoryListener("Second", Private, "Management", 2525))
 		}, "listeners[Second].port", "already used by listener IncomingMail", false},
+		{"listener named as the appliance's own mail", func(c *Config) {
+			c.Listeners = append(c.Listeners, FactoryListener("Internal", Private, "Management", 2526))
+		}, "listeners[Internal]", "reserved for mail the appliance writes itself", false},
 		{"sender group to a missing policy", func(c *Config) { c.Listeners[0].SenderGroups[0].Policy = "GONE" },
 			"listeners[IncomingMail].sender_groups[ALLOWED_LIST].policy", `mail flow policy "GONE" does not exist`, false},
 		{"sender group without policy", func(c *Config) { c.Listeners[0].SenderGroups[0].Policy = "" },

@@ -871,7 +871,7 @@ func (s *Server) SubmitMessage(from string, to []string, msg []byte) (int64, err
 	if err != nil {
 		return 0, err
 	}
-	meta := queue.Meta{MID: mid, Listener: "internal", From: from, To: to, Time: s.opts.Now()}
+	meta := queue.Meta{MID: mid, Listener: config.InternalListener, From: from, To: to, Time: s.opts.Now()}
 	if err := s.queue.Put(meta, bytes.NewReader(msg), int64(len(msg))); err != nil {
 		return 0, err
 	}
@@ -891,7 +891,7 @@ func (s *Server) injectFrom(iface, envFrom, hdrFrom string, to []string, subject
 	now := s.opts.Now()
 	msg := fmt.Sprintf("From: <%s>\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%d.esash@%s>\r\nAuto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s",
 		hdrFrom, "<"+strings.Join(to, ">, <")+">", subject, now.Format(time.RFC1123Z), mid, domainOf(hdrFrom), text)
-	meta := queue.Meta{MID: mid, Listener: "internal", Interface: iface, From: envFrom, To: to, Time: now}
+	meta := queue.Meta{MID: mid, Listener: config.InternalListener, Interface: iface, From: envFrom, To: to, Time: now}
 	if err := s.queue.Put(meta, strings.NewReader(msg), int64(len(msg))); err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ func deliveryIface(cfg *config.Config, setting, dest string) (outIface, error) {
 // for everything else, and for an alert whose interface was deleted
 // since it was queued.
 func ifaceSetting(cfg *config.Config, m queue.Meta) string {
-	if m.Listener != "internal" || m.Interface == "" {
+	if m.Listener != config.InternalListener || m.Interface == "" {
 		return cfg.Delivery.Interface
 	}
 	if m.Interface == config.DeliveryAuto {

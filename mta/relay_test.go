@@ -143,3 +143,38 @@ func TestAcceptsAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per check", n)
 	}
 }
+
+// An envelope address that would mean something else to the next hop is
+// refused, not accepted by the RAT and sent on: go-smtp unquotes a quoted
+// local part, so its "@", ">" and spaces would reach the delivery's RCPT
+// and MAIL lines raw (a second "@" made the RAT see example.com while
+// the next hop saw a path to third.example, or extra parameters).
+func TestAddressSyntaxNotSmuggled(t *testing.T) {
+	p := newPKI(t)
+	cfg := baseConfig(t, p, config.TLSInOff)
+	cfg.Listeners[0].AcceptDomains = []string{"example.com"}
+	dir := t.TempDir()
+	s := startMTA(t, dir, cfg)
+	raw := dialRaw(t, addr(cfg))
+	raw.reply()
+	raw.cmd("EHLO client.test")
+	for _, tc := range []struct{ name, cmd, want string }{
+		{"sender with a second @", "MAIL FROM:<\"a@b.example\"@c.example>", "501 5.1.7 "},
+		{"sender smuggling a parameter", "MAIL FROM:<\"a> SIZE=1;\"@c.example>", "501 5.1.7 "},
+		{"sender", "MAIL FROM:<s@a.example>", "250 "},
+		{"recipient with a second @", "RCPT TO:<\"victim@third.example\"@example.com>", "501 5.1.3 "},
+		{"recipient smuggling a parameter", "RCPT TO:<\"victim@third.example> ORCPT=rfc822;\"@example.com>", "501 5.1.3 "},
+		{"recipient with a space", "RCPT TO:<\"a b\"@example.com>", "501 5.1.3 "},
+		{"plain recipient", "RCPT TO:<bob@example.com>", "250 "},
+		{"address literal", "RCPT TO:<joe@[192.0.2.1]>", "550 "},
+	} {
+		if r := raw.cmd(tc.cmd); !strings.HasPrefix(r, tc.want) {
+			t.Errorf("%s: %q, want %q...", tc.name, r, tc.want)
+		}
+	}
+	raw.cmd("RSET")
+	raw.cmd("QUIT")
+	if n, _ := s.Queue().Len(); n != 0 {
+		t.Fatalf("%d messages queued", n)
+	}
+}
