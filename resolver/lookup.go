@@ -38,21 +38,23 @@ func (r *Resolver) LookupMX(ctx context.Context, domain string) ([]*net.MX, bool
 
 // LookupIP returns host's IPv4 and IPv6 addresses and whether both
 // answers were authenticated (a signed zone also authenticates the absence
-// of one family). One family failing while the other answers is not an
-// error, but is not secure either.
+// of one family). Either family failing (a timeout, SERVFAIL: how a
+// validating resolver reports a bogus answer) fails the look-up, even if
+// the other answered: RFC 7672 §2.2 treats a failed look-up as a temporary
+// failure, not as an insecure answer, or an attacker forging one family
+// would strip DANE. Only NXDOMAIN or no records of a family count as
+// "none of that family".
 func (r *Resolver) LookupIP(ctx context.Context, host string) ([]netip.Addr, bool, error) {
 	if ips, ok := literal(host); ok {
 		return ips, false, nil
 	}
 	var out []netip.Addr
 	secure := true
-	var errs []error
 	found := false
 	for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		ans, err := r.query(ctx, host, qt)
 		if err != nil {
-			errs, secure = append(errs, err), false
-			continue
+			return nil, false, err
 		}
 		secure = secure && ans.secure
 		if ans.notFound {
@@ -72,13 +74,10 @@ func (r *Resolver) LookupIP(ctx context.Context, host string) ([]netip.Addr, boo
 			}
 		}
 	}
-	switch {
-	case found:
-		return out, secure, nil
-	case len(errs) > 0:
-		return nil, false, errs[0]
+	if !found {
+		return nil, secure, &net.DNSError{Err: "no such host", Name: strings.TrimSuffix(host, "."), IsNotFound: true}
 	}
-	return nil, secure, &net.DNSError{Err: "no such host", Name: strings.TrimSuffix(host, "."), IsNotFound: true}
+	return out, secure, nil
 }
 
 // literal answers an IP literal and the localhost names without a

@@ -203,3 +203,35 @@ func TestInterface(t *testing.T) {
 		t.Error("an interface that does not exist was accepted")
 	}
 }
+
+// TestLookupIPOneFamilyFails: a validating resolver answers a forged
+// (bogus) A RRset with SERVFAIL while the AAAA RRset validates. That is a
+// failed look-up, not an insecure one (RFC 7672 §2.2): LookupIP must fail
+// temporarily instead of returning the AAAA addresses as "not secure",
+// which would strip DANE. A host with only AAAA records (a clean NODATA
+// for A) still resolves, authenticated.
+func TestLookupIPOneFamilyFails(t *testing.T) {
+	srv := dnstest.Start(t, dnstest.Zone{Origin: "forged.test", Signed: true,
+		Records: []string{
+			"mx IN A 127.0.0.11",
+			"mx IN AAAA ::1:11",
+			"v6 IN AAAA ::1:12",
+		},
+		Forged: map[string]string{"127.0.0.11": "127.0.0.12"},
+	})
+	r := newResolver(t, localConfig(srv.Resolver), Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ips, sec, err := r.LookupIP(ctx, "mx.forged.test")
+	var de *net.DNSError
+	if !errors.As(err, &de) || !de.IsTemporary || de.IsNotFound {
+		t.Errorf("LookupIP with a bogus A = %v, secure %v, %v; want a temporary error", ips, sec, err)
+	}
+	if _, err := r.LookupHost(ctx, "mx.forged.test"); err == nil {
+		t.Error("LookupHost with a bogus A succeeded")
+	}
+	ips, sec, err = r.LookupIP(ctx, "v6.forged.test")
+	if err != nil || len(ips) != 1 || ips[0] != netip.MustParseAddr("::1:12") || !sec {
+		t.Errorf("LookupIP of an AAAA-only host = %v, secure %v, %v; want ::1:12, secure", ips, sec, err)
+	}
+}

@@ -25,6 +25,10 @@ type Zone struct {
 	Origin  string   // "signed.test"
 	Signed  bool     // sign it and give Unbound its trust anchor
 	Records []string // zone-file lines, names relative to the origin or absolute
+	// Forged replaces old with new in the signed zone file after signing:
+	// records an attacker changed in transit, which the validator finds
+	// bogus (answered SERVFAIL) while the rest of the zone stays secure.
+	Forged map[string]string
 }
 
 // Servers are the running NSD and Unbound.
@@ -116,6 +120,7 @@ func Start(t testing.TB, zones ...Zone) Servers {
 			zsk := run(t, dir, keygen, "-a", "ECDSAP256SHA256", origin+".")
 			run(t, dir, signzone, "-f", file+".signed", file, zsk, ksk)
 			served = file + ".signed"
+			forge(t, served, z.Forged)
 			fmt.Fprintf(&anchors, "trust-anchor-file: %q\n", filepath.Join(dir, ksk+".ds"))
 		}
 		fmt.Fprintf(&nsdZones, "zone:\n  name: %q\n  zonefile: %q\n", origin+".", served)
@@ -171,6 +176,28 @@ remote-control:
 	start(t, dir, "unbound", unboundConf, unbound, "-d", "-c")
 	waitUDP(t, resIP, resPort, dir, "unbound.log")
 	return Servers{Resolver: net.JoinHostPort(resIP, strconv.Itoa(resPort)), Auth: net.JoinHostPort(authIP, strconv.Itoa(authPort))}
+}
+
+// forge applies a zone's forgeries to its signed file.
+func forge(t testing.TB, file string, forged map[string]string) {
+	t.Helper()
+	if len(forged) == 0 {
+		return
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for old, repl := range forged {
+		if !strings.Contains(s, old) {
+			t.Fatalf("forging %s: %q is not in the signed zone", file, old)
+		}
+		s = strings.ReplaceAll(s, old, repl)
+	}
+	if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // start writes name's configuration and runs prog with it until the test
