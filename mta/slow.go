@@ -29,8 +29,10 @@ import (
 // When the listener is full, or connections without an accepted message
 // hold their share of it, a new connection takes the slot of the one of
 // those that has been silent longest, if that one has been silent for half
-// the stress timeout (connCounts.acquire): its deadline is moved to now,
-// go-smtp answers 421 and closes it.
+// the stress timeout and is not in the middle of a message
+// (connCounts.acquire), and only once the new connection also holds its
+// global slot (socket.admit): its deadline is moved to now, go-smtp
+// answers 421 and closes it.
 
 // sessionLimits are one listener's limits in one configuration generation.
 type sessionLimits struct {
