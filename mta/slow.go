@@ -29,8 +29,10 @@ import (
 // When the listener is full, or connections without an accepted message
 // hold their share of it, a new connection takes the slot of the one of
 // those that has been silent longest, if that one has been silent for half
-// the stress timeout (connCounts.acquire): its deadline is moved to now,
-// go-smtp answers 421 and closes it.
+// the stress timeout and is not in the middle of a message
+// (connCounts.acquire), and only once the new connection also holds its
+// global slot (socket.admit): its deadline is moved to now, go-smtp
+// answers 421 and closes it.
 
 // sessionLimits are one listener's limits in one configuration generation.
 type sessionLimits struct {
@@ -87,7 +89,7 @@ func (m *mconn) armRead() {
 		m.seenMsgs, m.lastMsg = n, now
 	}
 	d, why := now.Add(lim.idle), int32(whyIdle)
-	if lim.stressAt > 0 && m.sock.counts.live.Load() >= lim.stressAt && lim.stressIdle < lim.idle {
+	if m.stressed() {
 		d, why = now.Add(lim.stressIdle), whyStress
 	}
 	if t := m.start.Add(lim.maxSession); lim.maxSession > 0 && t.Before(d) {
@@ -99,12 +101,31 @@ func (m *mconn) armRead() {
 	m.why.Store(why)
 	m.deadline.Store(d.UnixNano())
 	m.Conn.SetReadDeadline(d)
+	// acquire stores the load (live) before it calls underLoad, as evict
+	// stores its flag before it moves the deadline; so look again after
+	// setting ours. Either this look sees the load, or underLoad runs
+	// after our deadline was stored and set, and shortens it: the
+	// stress deadline is never overwritten by the normal one.
+	if why != whyStress && m.stressed() {
+		if t := now.Add(lim.stressIdle); t.Before(d) {
+			m.why.Store(whyStress)
+			m.deadline.Store(t.UnixNano())
+			m.Conn.SetReadDeadline(t)
+		}
+	}
 	// evict stores the flag before it moves the deadline: whichever of
 	// the two deadlines is set last, the read fails at once.
 	if m.evicted.Load() {
 		m.why.Store(whyEvicted)
 		m.Conn.SetReadDeadline(pastDeadline)
 	}
+}
+
+// stressed reports whether the listener holds its stress share of its
+// connections, so that the stress timeout holds.
+func (m *mconn) stressed() bool {
+	lim := &m.lst.limits
+	return lim.stressAt > 0 && lim.stressIdle < lim.idle && m.sock.counts.live.Load() >= lim.stressAt
 }
 
 // underLoad shortens the deadline of a connection that was already

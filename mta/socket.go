@@ -159,12 +159,14 @@ func (sk *connCounts) withoutMessage() int {
 
 // longestSilent is the connection without an accepted message whose
 // client has sent nothing for the longest time, at least since before,
-// or nil.
+// or nil. A connection in the middle of a message is never one: a client
+// on a slow link pausing in its first large message is sending mail, and
+// cutting it would lose the transfer.
 func (sk *connCounts) longestSilent(before int64) *mconn {
 	var victim *mconn
 	var oldest int64
 	for c := range sk.conns {
-		if c.msgs.Load() != 0 || c.lastRead.Load() > before {
+		if c.msgs.Load() != 0 || c.inMessage.Load() || c.lastRead.Load() > before {
 			continue
 		}
 		if t := c.lastRead.Load(); victim == nil || t < oldest {
@@ -241,16 +243,7 @@ func (sk *socket) handle(c net.Conn) {
 			m.reject()
 			return
 		}
-		why, victim := sk.counts.acquire(m, x.l.MaxConnections, m.dec.Params.MaxConcurrency, &x.limits)
-		if victim != nil {
-			victim.evict()
-			s.log.Infof("ICID %d takes the slot of ICID %d, which has no message and has been silent longest", icid, victim.icid)
-		}
-		if why == "" && !m.takeGlobal() {
-			sk.counts.release(m)
-			why = "global"
-		}
-		if why != "" {
+		if why := sk.admit(m, x); why != "" {
 			text := "421 4.4.5 Too many concurrent SMTP connections; please try again later."
 			if why == "host" {
 				text = "421 4.7.0 Too many concurrent SMTP connections from this IP address; please try again later."
@@ -280,6 +273,28 @@ func (sk *socket) handle(c net.Conn) {
 			return
 		}
 	}
+}
+
+// admit counts m against the listener's, its host's and the global
+// connection limits; it names the limit that refused it, "" when m is
+// admitted. A connection whose slot m takes is evicted (and logged) only
+// once m holds every slot, so a refusal never cuts an innocent one.
+func (sk *socket) admit(m *mconn, x *lrt) string {
+	// The global slot first: acquire uncounts its victim as it counts m,
+	// so a refusal after it would have cut the victim for nothing.
+	if !m.takeGlobal() {
+		return "global"
+	}
+	why, victim := sk.counts.acquire(m, x.l.MaxConnections, m.dec.Params.MaxConcurrency, &x.limits)
+	if why != "" {
+		m.releaseGlobal()
+		return why
+	}
+	if victim != nil {
+		victim.evict()
+		sk.srv.log.Infof("ICID %d takes the slot of ICID %d, which has no message and has been silent longest", m.icid, victim.icid)
+	}
+	return ""
 }
 
 // reject answers a REJECT policy: the rejection banner, then 503 to every
