@@ -213,7 +213,7 @@ func (m inventory) hatParams() {
 		"graymail_check":           compat("graymail engine"),
 		"content_filters":          compat("content filters"),
 		"message_filters":          compat("message filters"),
-		"tls":                      enforced("mta/mta.go (STARTTLS offered), mta/session.go (530 before STARTTLS)", "mta.TestRequiredRefusesPlainMail"),
+		"tls":                      enforced("mta/mta.go (STARTTLS offered), mta/hooks.go and mta/session.go (530 before STARTTLS)", "mta.TestRequiredRefusesPlainMail"),
 		"tls_verify_client":        enforced("mta/mta.go (client certificate verified)", "mta.TestVerifyClientCertificate"),
 		"smtp_auth":                refused(`"off"`, "the MTA offers no SMTP AUTH"),
 		"smtp_auth_requires_tls":   refused(`"off"`, "the MTA offers no SMTP AUTH"),

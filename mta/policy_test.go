@@ -187,8 +187,8 @@ func TestStorageFailureIs451(t *testing.T) {
 	}
 }
 
-// Handshake failures are logged with a reason; the session goes on in
-// plaintext as go-smtp leaves it.
+// Handshake failures are logged with a reason (the connection then
+// closes: TestFailedStartTLSEndsConnection).
 func TestHandshakeFailureLogged(t *testing.T) {
 	p := newPKI(t)
 	cfg := baseConfig(t, p, config.TLSInPreferred)
