@@ -190,7 +190,7 @@ func (s *Server) bdat(c *conn, line []byte) error {
 // readDot reads a message up to its final dot line. With wantID it
 // returns the value of the IDHeader among the header lines.
 func readDot(r *bufio.Reader, wantID bool) (string, error) {
-	bol, inHeader, id := true, wantID, ""
+	bol, inHeader, inID, id := true, wantID, false, ""
 	for {
 		line, err := r.ReadSlice('\n')
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
@@ -199,15 +199,17 @@ func readDot(r *bufio.Reader, wantID bool) (string, error) {
 		if bol && len(line) == 3 && line[0] == '.' && line[1] == '\r' && line[2] == '\n' {
 			return id, nil
 		}
-		if inHeader && bol {
-			switch {
-			case len(line) <= 2: // the blank line ending the header
-				inHeader = false
-			case bytes.HasPrefix(line, []byte(IDHeader)):
-				id = string(bytes.TrimRight(line[len(IDHeader):], "\r\n"))
-			}
+		switch {
+		case inID: // the rest of an ID line longer than the buffer
+			id += string(bytes.TrimRight(line, "\r\n"))
+		case inHeader && bol && len(line) <= 2: // the blank line ending the header
+			inHeader = false
+		case inHeader && bol && bytes.HasPrefix(line, []byte(IDHeader)):
+			id = string(bytes.TrimRight(line[len(IDHeader):], "\r\n"))
+			inID = true
 		}
 		bol = err == nil
+		inID = inID && !bol
 	}
 }
 
