@@ -33,6 +33,7 @@ type Log struct {
 	closed  bool
 	subs    map[*subscriber]struct{}
 	dropped atomic.Uint64
+	buf     []byte // the line being written, reused (guarded by mu)
 }
 
 // Open creates <dir>/<name>/ if needed and opens <prefix>.current for append.
@@ -108,8 +109,22 @@ func (l *Log) Tracef(format string, args ...any) { l.Logf(Trace, format, args...
 // Logf formats and writes one line. Failures are recorded for Err.
 func (l *Log) Logf(level Level, format string, args ...any) {
 	// Formatting happens outside the lock so slow Stringers do not
-	// serialise every writer.
-	l.write(level, capLine(fmt.Sprintf(format, args...), l.opts.MaxLine))
+	// serialise every writer. Most lines are Infof("%s", line) with a
+	// line built by this package's helpers: they skip fmt.
+	msg, ok := onlyString(format, args)
+	if !ok {
+		msg = fmt.Sprintf(format, args...)
+	}
+	l.write(level, capLine(msg, l.opts.MaxLine))
+}
+
+// onlyString is the message of Logf("%s", s) for a string s.
+func onlyString(format string, args []any) (string, bool) {
+	if format != "%s" || len(args) != 1 {
+		return "", false
+	}
+	s, ok := args[0].(string)
+	return s, ok
 }
 
 // capLine cuts msg to max bytes once escaped, at a character boundary, and
@@ -143,9 +158,10 @@ func (l *Log) write(level Level, msg string) {
 	// The clock is read under the lock so timestamps never go backwards
 	// within the file.
 	now := l.opts.Now()
-	line := FormatLine(now, level, msg)
-	buf := make([]byte, 0, len(line)+1)
-	buf = append(append(buf, line...), '\n')
+	buf := append(appendLine(l.buf[:0], now, level, msg), '\n')
+	if cap(buf) <= maxKeptBuf {
+		l.buf = buf
+	}
 
 	if l.f != nil && l.size > 0 && l.size+int64(len(buf)) > l.opts.MaxSize {
 		if err := l.rotate(now); err != nil {
@@ -166,8 +182,13 @@ func (l *Log) write(level Level, msg string) {
 		l.err = fmt.Errorf("maillog: write %s: %w", l.currentPath(), err)
 		return
 	}
-	l.publish(line)
+	if len(l.subs) > 0 {
+		l.publish(string(buf[:len(buf)-1]))
+	}
 }
+
+// maxKeptBuf bounds the line buffer a Log keeps between lines.
+const maxKeptBuf = 16 << 10
 
 // Err returns the most recent write, rotation or use-after-close failure, or
 // nil if there has been none. It is not cleared by later successes, so a
