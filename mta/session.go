@@ -92,9 +92,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		return errStorage
 	}
 	s.mid, s.from, s.to = mid, from, nil
-	log := s.srv().log
-	log.Infof("%s", maillog.StartMID(mid, m.icid))
-	log.Infof("%s", maillog.MIDFrom(mid, m.icid, from))
+	s.srv().log.Infos(maillog.StartMID(mid, m.icid), maillog.MIDFrom(mid, m.icid, from))
 	return nil
 }
 
@@ -221,8 +219,7 @@ func (s *session) Data(r io.Reader) error {
 		srv.log.Warningf("MID %d ICID %d not queued: %v", s.mid, m.icid, err)
 		return errStorage
 	}
-	srv.log.Infof("%s", maillog.MIDReady(s.mid, buf.Len(), s.from))
-	srv.log.Infof("%s", maillog.MIDQueued(s.mid)) // Put returned: durable
+	srv.log.Infos(maillog.MIDReady(s.mid, buf.Len(), s.from), maillog.MIDQueued(s.mid)) // Put returned: durable
 	srv.KickDelivery()
 	m.msgs.Add(1)
 	return nil
