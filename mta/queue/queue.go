@@ -106,6 +106,9 @@ type Options struct {
 	// BeforeSync, when set, runs before each sync; an error fails the
 	// batch as a storage failure would (tests inject faults with it).
 	BeforeSync func() error
+	// Background makes Open return once appends work, replaying the
+	// existing segments in a goroutine (load.go).
+	Background bool
 	// Log receives what the queue survives but must not keep quiet: a
 	// segment it cannot start, the messages lost in a damaged segment
 	// (damage.go). nil drops them.
@@ -233,6 +236,14 @@ type Queue struct {
 	// beforeRead, set by tests, runs in Read once the message's location
 	// is known and before its bytes are read from disk.
 	beforeRead func(mid int64)
+
+	// Background loading (load.go): loaded is closed once every segment
+	// that existed at Open is in the index (at once without Background),
+	// with loadErr set before; abort stops a replay in progress.
+	loaded  chan struct{}
+	loadErr error
+	abort   <-chan struct{}
+	replays atomic.Int64 // records replayed, for the abort check
 }
 
 type request struct {
@@ -244,7 +255,8 @@ type request struct {
 	err  chan error
 }
 
-// Open opens (or creates) the queue in dir, replaying every segment.
+// Open opens (or creates) the queue in dir, replaying every segment. With
+// Options.Background it returns as soon as appends work (see load.go).
 func Open(dir string, opts Options) (*Queue, error) {
 	if opts.SegmentSize <= 0 {
 		opts.SegmentSize = defaultSegmentSize
@@ -252,17 +264,16 @@ func Open(dir string, opts Options) (*Queue, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
-	q := &Queue{dir: dir, opts: opts, index: map[int64]*entry{}, strs: map[string]string{}, tls: map[TLSInfo]*TLSInfo{}, segs: map[uint64]*segment{},
-		reqs: make(chan *request, 1024), done: make(chan struct{}), stopped: make(chan struct{})}
+	q := newQueue(dir, opts)
 	seqs, err := q.listSegments()
 	if err != nil {
 		return nil, err
 	}
-	for i, seq := range seqs {
-		if err := q.replay(seq, i == len(seqs)-1); err != nil {
-			q.closeFiles()
-			return nil, err
-		}
+	if opts.Background {
+		return q.openBackground(seqs)
+	}
+	if err := q.replayAll(seqs); err != nil {
+		return nil, err
 	}
 	if len(seqs) == 0 {
 		if err := q.newSegment(1); err != nil {
@@ -272,8 +283,26 @@ func Open(dir string, opts Options) (*Queue, error) {
 	q.reportLost()
 	q.collect()
 	q.due.rebuild(q.index)
+	close(q.loaded)
 	go q.writer()
 	return q, nil
+}
+
+func newQueue(dir string, opts Options) *Queue {
+	return &Queue{dir: dir, opts: opts, index: map[int64]*entry{}, strs: map[string]string{}, tls: map[TLSInfo]*TLSInfo{}, segs: map[uint64]*segment{},
+		reqs: make(chan *request, 1024), done: make(chan struct{}), stopped: make(chan struct{}), loaded: make(chan struct{})}
+}
+
+// replayAll replays the segments seqs, oldest first, the last as the
+// newest (CRC-checked, torn tail cut).
+func (q *Queue) replayAll(seqs []uint64) error {
+	for i, seq := range seqs {
+		if err := q.replay(seq, i == len(seqs)-1); err != nil {
+			q.closeFiles()
+			return err
+		}
+	}
+	return nil
 }
 
 func segName(seq uint64) string { return fmt.Sprintf("q-%016d.seg", seq) }
@@ -333,6 +362,13 @@ func (q *Queue) replay(seq uint64, newest bool) error {
 	pre := make([]byte, replayRead)
 	scratch := make([]byte, 64<<10)
 	for off+headerLen <= end {
+		if q.abort != nil && q.replays.Add(1)%4096 == 0 {
+			select {
+			case <-q.abort:
+				return ErrClosed
+			default:
+			}
+		}
 		b := pre[:min(int64(len(pre)), end-off)]
 		if _, err := f.ReadAt(b, off); err != nil {
 			return fmt.Errorf("queue: read %s: %w", path, err)
@@ -530,6 +566,9 @@ func (q *Queue) Put(meta Meta, body io.Reader, size int64) error {
 
 // Remove deletes a message durably (after delivery).
 func (q *Queue) Remove(mid int64) error {
+	if err := q.waitLoaded(); err != nil {
+		return err
+	}
 	q.mu.RLock()
 	_, ok := q.index[mid]
 	q.mu.RUnlock()
@@ -542,6 +581,9 @@ func (q *Queue) Remove(mid int64) error {
 // SetRetry records durably that a delivery attempt of mid deferred: the
 // attempts so far and when the next may start.
 func (q *Queue) SetRetry(mid int64, attempts int, next time.Time) error {
+	if err := q.waitLoaded(); err != nil {
+		return err
+	}
 	q.mu.RLock()
 	_, ok := q.index[mid]
 	q.mu.RUnlock()
@@ -557,6 +599,9 @@ func (q *Queue) SetRetry(mid int64, attempts int, next time.Time) error {
 func (q *Queue) SetRecipients(mid int64, to []string, rids []int) error {
 	if len(to) == 0 || len(rids) != len(to) {
 		return fmt.Errorf("queue: MID %d: %d recipients with %d recipient IDs (none left is a Remove)", mid, len(to), len(rids))
+	}
+	if err := q.waitLoaded(); err != nil {
+		return err
 	}
 	q.mu.RLock()
 	_, ok := q.index[mid]
@@ -920,6 +965,7 @@ func (q *Queue) Close() error {
 	q.sendMu.Unlock()
 	close(q.done)
 	<-q.stopped
+	<-q.loaded // a background replay stops at q.done
 	q.mu.Lock()
 	q.closed = true
 	defer q.mu.Unlock()
