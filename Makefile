@@ -44,6 +44,9 @@ bench: ## benchmarks: shell start, a 10,000-line script, commit latency; the MTA
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./store/ ./cmd/esash/
 	./cmd/smtpload/bench.sh
 
+bench-queue: ## a queue of 1,000,000 messages for an unreachable domain: restart until mail is accepted, RSS, List (showqueue), the delivery scan
+	ESASH_BIGQUEUE=1000000 $(GO) test -run '^$$' -bench BigQueue -benchtime 1x -timeout 1h ./mta/queue/
+
 bench-mta: ## the MTA part of bench alone (knobs in cmd/smtpload/bench.sh: TARGETS, CONCS, PERS, SIZES, DUR, REPS ...)
 	./cmd/smtpload/bench.sh
 

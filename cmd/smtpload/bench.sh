@@ -36,7 +36,7 @@
 # Loopback only; every server started here is stopped by its PID.
 #
 # Knobs: CONCS="1 8 50 200" PERS="1 10" SIZES="4096 102400" DUR=4s REPS=1
-#        RELAY_CONCS="50" DRAIN=60s
+#        RELAY_CONCS="50" DRAIN=60s BIGQUEUE=1000000 SKIP_EXTRAS=1 (only the load cells)
 #        TARGETS="bare-rsa bare-ecdsa esash-rsa esash-ecdsa postfix relay-esash relay-postfix"
 #        IDLE=1000 OUT=dir GEN_CPU=0 SRV_CPU=1
 #        BASE=REV adds the target esash-base: the esash of git revision REV
@@ -251,4 +251,8 @@ echo "bench: summary (medians of REPS=$REPS runs; ratios to the bare server with
 echo "bench: commit-to-new-certificate latency (Go test, no race detector)"
 go test -count=1 -run 'TestMTAReloadUnderLoad' -v ./cmd/esash/ 2>&1 | grep -E 'sessions \(A|^(ok|FAIL)' | tee -a "$OUT/results.txt"
 echo "bench: queue durability strategies (16 writers)"
-go test -run '^$' -bench . -benchtime 2s ./mta/queue/ | grep -E '^Benchmark' | tee -a "$OUT/results.txt"
+go test -run '^$' -bench 'GroupCommit|PerMessageSync|FilePerMessage|Open200MB|IndexMemory' -benchtime 2s ./mta/queue/ |
+  grep -E '^Benchmark' | tee -a "$OUT/results.txt"
+echo "bench: a queue of ${BIGQUEUE:-1000000} messages for an unreachable domain (BenchmarkBigQueue: restart, RSS, List, delivery scan)"
+ESASH_BIGQUEUE=${BIGQUEUE:-1000000} go test -run '^$' -bench BigQueue -benchtime 1x -timeout 1h ./mta/queue/ |
+  grep -E '^Benchmark' | tee -a "$OUT/results.txt"
