@@ -7,12 +7,14 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -162,5 +164,44 @@ func TestBareSinkCountsIDs(t *testing.T) {
 				t.Fatalf("sink counted %d of %d", r.Delivered, tc.per)
 			}
 		})
+	}
+}
+
+// TestSummarize: medians per cell and target, ratios to the bare server
+// of the same certificate kind, relay throughput end to end and esash ÷
+// Postfix for the relay cells.
+func TestSummarize(t *testing.T) {
+	var in strings.Builder
+	enc := json.NewEncoder(&in)
+	cell := func(label string, rate float64, relay bool) {
+		r := result{Label: label, Clients: 50, Per: 1, Size: 4096, MsgsPerSec: rate}
+		if relay {
+			r.Relay, r.E2EPerSec, r.MsgsPerSec, r.HSPerMsg = true, rate, 9999, 0.02
+		}
+		enc.Encode(r)
+	}
+	cell("bare-rsa/data", 800, false)
+	cell("bare-rsa/data", 1000, false)
+	cell("bare-rsa/data", 900, false)
+	cell("esash-rsa/data", 720, false)
+	cell("bare-ecdsa/data", 2000, false)
+	cell("esash-ecdsa/data", 1500, false)
+	cell("relay-esash/data", 600, true)
+	cell("relay-postfix/data", 200, true)
+	var out strings.Builder
+	if err := summarizeTo(&out, strings.NewReader(in.String())); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| 4096 | 1 | 50 | DATA | bare-rsa | 3 | 900 | – |",
+		"| 4096 | 1 | 50 | DATA | esash-rsa | 1 | 720 | 80 % |",
+		"| 4096 | 1 | 50 | DATA | esash-ecdsa | 1 | 1500 | 75 % |",
+		"| 4096 | 1 | 50 | DATA | relay-esash | 1 | 600 | 67 % |",
+		"| 0.020 |",
+		"| 4096 | 1 | 50 | DATA | relay esash ÷ Postfix | | 3.00× |",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -30,13 +31,22 @@ func summarize(args []string) int {
 		return 1
 	}
 	defer f.Close()
+	if err := summarizeTo(os.Stdout, f); err != nil {
+		fmt.Fprintln(os.Stderr, "smtpload summarize:", err)
+		return 1
+	}
+	return 0
+}
+
+// summarizeTo writes the table of the results read from in.
+func summarizeTo(w io.Writer, in io.Reader) error {
 	type cellKey struct {
 		size, per, c int
 		bdat         bool
 	}
 	runs := map[cellKey]map[string][]result{}
 	var cells []cellKey
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var r result
@@ -64,8 +74,8 @@ func summarize(args []string) int {
 		}
 		return !a.bdat && b.bdat
 	})
-	fmt.Println("| size | per | c | mode | target | runs | msgs/s (median) | ÷ bare | msg p50/p99 ms | relay 250→250 p50/p99 ms | handshakes/msg | server CPU ms/msg | server / client CPU % | errors | undelivered |")
-	fmt.Println("|---:|---:|---:|---|---|---:|---:|---:|---|---|---:|---:|---|---:|---:|")
+	fmt.Fprintln(w, "| size | per | c | mode | target | runs | msgs/s (median) | ÷ bare | msg p50/p99 ms | relay 250→250 p50/p99 ms | handshakes/msg | server CPU ms/msg | server / client CPU % | errors | undelivered |")
+	fmt.Fprintln(w, "|---:|---:|---:|---|---|---:|---:|---:|---|---|---:|---:|---|---:|---:|")
 	for _, k := range cells {
 		targets := runs[k]
 		names := make([]string, 0, len(targets))
@@ -100,20 +110,20 @@ func summarize(args []string) int {
 				errs += r.Errors
 				undelivered += r.Undelivered
 			}
-			fmt.Printf("| %d | %d | %d | %s | %s | %d | %.0f | %s | %.2f / %.2f | %s | %s | %.3f | %.0f / %.0f | %d | %d |\n",
+			fmt.Fprintf(w, "| %d | %d | %d | %s | %s | %d | %.0f | %s | %.2f / %.2f | %s | %s | %.3f | %.0f / %.0f | %d | %d |\n",
 				k.size, k.per, k.c, mode, t, len(targets[t]), rate, ratio, m.MsgP50, m.MsgP99, relay, hs,
 				m.CPUPerMsg, m.ServerCPU, m.ClientCPU, errs, undelivered)
 		}
 		if e, ok := targets["relay-esash"]; ok {
 			if p, ok := targets["relay-postfix"]; ok {
 				if pr := rateOf(medianRun(p)); pr > 0 {
-					fmt.Printf("| %d | %d | %d | %s | relay esash ÷ Postfix | | %.2f× | | | | | | | | |\n",
+					fmt.Fprintf(w, "| %d | %d | %d | %s | relay esash ÷ Postfix | | %.2f× | | | | | | | | |\n",
 						k.size, k.per, k.c, mode, rateOf(medianRun(e))/pr)
 				}
 			}
 		}
 	}
-	return 0
+	return sc.Err()
 }
 
 // rateOf is a run's throughput: end to end for a relay cell.
