@@ -1,7 +1,12 @@
 package queue
 
 import (
+	"encoding/binary"
+	"encoding/json"
+	"hash/crc32"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -115,5 +120,53 @@ func TestDueConcurrent(t *testing.T) {
 	<-done
 	if d := q.Due(time.Now()); len(d) != 0 {
 		t.Fatalf("due: %v, want none (all deferred an hour)", d)
+	}
+}
+
+// TestOldRecordsStillRead: a queue written before issue 17 (message
+// records with the Received header in their JSON meta, retry records with
+// every Meta field) opens with the same messages, Received headers and
+// retry state as one written now.
+func TestOldRecordsStillRead(t *testing.T) {
+	dir := t.TempDir()
+	recv := "Received: from a.test (a.test [127.0.0.1])\r\n\tby mx.test with ESMTP id 5 for <b@y.test>;\r\n\tSat, 05 Dec 2026 21:00:00 +0000"
+	body := recv + "\r\nSubject: x\r\n\r\nbody\r\n"
+	next := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	var seg []byte
+	record := func(kind byte, m Meta, body string) {
+		raw, err := json.Marshal(m) // every field, Received included: the old writer
+		if err != nil {
+			t.Fatal(err)
+		}
+		pay := append([]byte{kind, 0, 0, 0, 0}, raw...)
+		binary.BigEndian.PutUint32(pay[1:5], uint32(len(raw)))
+		pay = append(pay, body...)
+		var hdr [headerLen]byte
+		binary.BigEndian.PutUint32(hdr[0:4], uint32(len(pay)))
+		binary.BigEndian.PutUint32(hdr[4:8], crc32.Checksum(pay, castagnoli))
+		seg = append(append(seg, hdr[:]...), pay...)
+	}
+	record(recMessage, Meta{MID: 5, From: "a@x.test", To: []string{"b@y.test"}, Received: recv}, body)
+	record(recRetry, Meta{MID: 5, Attempts: 2, NextTry: next}, "")
+	if err := os.WriteFile(filepath.Join(dir, segName(1)), seg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, bg := range []bool{false, true} {
+		q, err := Open(dir, Options{Background: bg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-q.Loaded()
+		m, ok := q.Get(5)
+		if !ok || m.Attempts != 2 || !m.NextTry.Equal(next) || m.Received != "" || m.RecvLen != 0 {
+			t.Fatalf("background %v: %+v", bg, m)
+		}
+		if got, err := q.Received(5); err != nil || got != recv {
+			t.Fatalf("background %v: Received %q %v", bg, got, err)
+		}
+		if b, err := q.Read(5); err != nil || string(b) != body {
+			t.Fatalf("background %v: Read %q %v", bg, b, err)
+		}
+		q.Close()
 	}
 }

@@ -85,8 +85,14 @@ type Meta struct {
 	TLS        *TLSInfo  `json:"tls,omitempty"`
 	Relay      bool      `json:"relay,omitempty"`
 	Time       time.Time `json:"time"`
-	Received   string    `json:"received"` // the Received: header added, without CRLF
-	Size       int64     `json:"size"`     // bytes stored: Received header + message
+	Received   string    `json:"received,omitempty"` // the Received: header added, without CRLF
+	// RecvLen is the length of Received in a stored record: the message
+	// bytes begin with the header, so records written since issue 17 carry
+	// its length instead of a JSON-escaped copy (a third of the meta, to
+	// encode per message and to decode at every restart). Older records
+	// carry Received.
+	RecvLen int   `json:"recv_len,omitempty"`
+	Size    int64 `json:"size"` // bytes stored: Received header + message
 	// RIDs are the recipient IDs of To when some recipients were already
 	// delivered (To shrank); nil means To's positions.
 	RIDs []int `json:"rids,omitempty"`
@@ -152,8 +158,8 @@ type entry struct {
 // message bytes on disk begin with: about 470 bytes a message instead of
 // 890 (BenchmarkIndexMemory).
 func (q *Queue) newEntry(m Meta, seg uint64, dataOff int64) *entry {
-	e := &entry{seg: seg, dataOff: dataOff, recvLen: len(m.Received)}
-	m.Received = ""
+	e := &entry{seg: seg, dataOff: dataOff, recvLen: max(len(m.Received), m.RecvLen)}
+	m.Received, m.RecvLen = "", 0
 	m.Listener, m.Interface, m.RemoteIP = q.intern(m.Listener), q.intern(m.Interface), q.intern(m.RemoteIP)
 	m.RemoteHost, m.HELO = q.intern(m.RemoteHost), q.intern(m.HELO)
 	if m.TLS != nil {
@@ -628,7 +634,9 @@ func (q *Queue) submit(kind byte, meta Meta, body io.Reader, size int64) error {
 	var raw []byte
 	var err error
 	if kind == recMessage {
-		raw, err = json.Marshal(meta)
+		stored := meta
+		stored.Received, stored.RecvLen = "", len(meta.Received)
+		raw, err = json.Marshal(stored)
 	} else {
 		raw, err = json.Marshal(recordMeta{MID: meta.MID, To: meta.To, RIDs: meta.RIDs, Attempts: meta.Attempts, NextTry: meta.NextTry})
 	}
