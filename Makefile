@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 BIN     := bin/esash
 FUZZTIME ?= 20s
 
-.PHONY: build run serve test check deps fuzz bench crash clean
+.PHONY: build run serve test check deps fuzz bench bench-mta bench-queue crash clean
 
 build: ## build bin/esash
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/esash
@@ -40,8 +40,14 @@ fuzz: ## run each fuzz target for FUZZTIME
 	  done; \
 	done
 
-bench: ## benchmarks: shell start, a 10,000-line script, commit latency; the MTA against Postfix
+bench: ## benchmarks: shell start, a 10,000-line script, commit latency; the MTA against the bare Go ceiling and Postfix, relays included
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./store/ ./cmd/esash/
+	./cmd/smtpload/bench.sh
+
+bench-queue: ## a queue of 1,000,000 messages for an unreachable domain: restart until mail is accepted, RSS, List (showqueue), the delivery scan
+	ESASH_BIGQUEUE=1000000 $(GO) test -run '^$$' -bench BigQueue -benchtime 1x -timeout 1h ./mta/queue/
+
+bench-mta: ## the MTA part of bench alone (knobs in cmd/smtpload/bench.sh: TARGETS, CONCS, PERS, SIZES, DUR, REPS ...)
 	./cmd/smtpload/bench.sh
 
 crash: ## the MTA killed with SIGKILL 20 times while delivering: logs acknowledged / lost / duplicated

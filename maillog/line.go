@@ -52,7 +52,17 @@ func Escape(s string) string { return escaper.Replace(s) }
 
 // FormatLine renders one log line without the trailing newline.
 func FormatLine(t time.Time, level Level, msg string) string {
-	return t.Format(TimeLayout) + " " + level.String() + ": " + escaper.Replace(msg)
+	return string(appendLine(nil, t, level, msg))
+}
+
+// appendLine appends FormatLine's line to dst (Log.write reuses one
+// buffer for every line).
+func appendLine(dst []byte, t time.Time, level Level, msg string) []byte {
+	dst = t.AppendFormat(dst, TimeLayout)
+	dst = append(dst, ' ')
+	dst = append(dst, level.String()...)
+	dst = append(dst, ": "...)
+	return append(dst, escaper.Replace(msg)...)
 }
 
 // ParseLine splits a line produced by FormatLine. The time is parsed in loc

@@ -1,6 +1,7 @@
 package maillog
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -33,6 +34,7 @@ type Log struct {
 	closed  bool
 	subs    map[*subscriber]struct{}
 	dropped atomic.Uint64
+	buf     []byte // the line being written, reused (guarded by mu)
 }
 
 // Open creates <dir>/<name>/ if needed and opens <prefix>.current for append.
@@ -108,8 +110,22 @@ func (l *Log) Tracef(format string, args ...any) { l.Logf(Trace, format, args...
 // Logf formats and writes one line. Failures are recorded for Err.
 func (l *Log) Logf(level Level, format string, args ...any) {
 	// Formatting happens outside the lock so slow Stringers do not
-	// serialise every writer.
-	l.write(level, capLine(fmt.Sprintf(format, args...), l.opts.MaxLine))
+	// serialise every writer. Most lines are Infof("%s", line) with a
+	// line built by this package's helpers: they skip fmt.
+	msg, ok := onlyString(format, args)
+	if !ok {
+		msg = fmt.Sprintf(format, args...)
+	}
+	l.write(level, capLine(msg, l.opts.MaxLine))
+}
+
+// onlyString is the message of Logf("%s", s) for a string s.
+func onlyString(format string, args []any) (string, bool) {
+	if format != "%s" || len(args) != 1 {
+		return "", false
+	}
+	s, ok := args[0].(string)
+	return s, ok
 }
 
 // capLine cuts msg to max bytes once escaped, at a character boundary, and
@@ -133,7 +149,7 @@ func capLine(msg string, max int) string {
 	return fmt.Sprintf("%s [cut: %d bytes]", esc[:cut], len(msg))
 }
 
-func (l *Log) write(level Level, msg string) {
+func (l *Log) write(level Level, msgs ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -143,9 +159,13 @@ func (l *Log) write(level Level, msg string) {
 	// The clock is read under the lock so timestamps never go backwards
 	// within the file.
 	now := l.opts.Now()
-	line := FormatLine(now, level, msg)
-	buf := make([]byte, 0, len(line)+1)
-	buf = append(append(buf, line...), '\n')
+	buf := l.buf[:0]
+	for _, msg := range msgs {
+		buf = append(appendLine(buf, now, level, msg), '\n')
+	}
+	if cap(buf) <= maxKeptBuf {
+		l.buf = buf
+	}
 
 	if l.f != nil && l.size > 0 && l.size+int64(len(buf)) > l.opts.MaxSize {
 		if err := l.rotate(now); err != nil {
@@ -159,15 +179,36 @@ func (l *Log) write(level Level, msg string) {
 		}
 	}
 	// One Write on an O_APPEND file is one write(2) for regular files, so
-	// concurrent appenders cannot interleave inside a line.
+	// concurrent appenders cannot interleave inside a line, nor between
+	// the lines of one Infos.
 	n, err := l.f.Write(buf)
 	l.size += int64(n)
 	if err != nil {
 		l.err = fmt.Errorf("maillog: write %s: %w", l.currentPath(), err)
 		return
 	}
-	l.publish(line)
+	if len(l.subs) > 0 {
+		for rest := buf; len(rest) > 0; {
+			i := bytes.IndexByte(rest, '\n')
+			l.publish(string(rest[:i]))
+			rest = rest[i+1:]
+		}
+	}
 }
+
+// Infos writes lines at Info in one write(2): the lines one event makes
+// together (a message's sender line after its start, "queued" after
+// "ready") cost one system call instead of one each. Each line is
+// escaped and capped as Infof's.
+func (l *Log) Infos(msgs ...string) {
+	for i, m := range msgs {
+		msgs[i] = capLine(m, l.opts.MaxLine)
+	}
+	l.write(Info, msgs...)
+}
+
+// maxKeptBuf bounds the line buffer a Log keeps between lines.
+const maxKeptBuf = 16 << 10
 
 // Err returns the most recent write, rotation or use-after-close failure, or
 // nil if there has been none. It is not cleared by later successes, so a

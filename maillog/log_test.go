@@ -133,3 +133,32 @@ func TestLogWriteErrorKept(t *testing.T) {
 		t.Fatal("no lines after recovery")
 	}
 }
+
+// TestInfosWritesLinesTogether: Infos writes its lines in order, escaped
+// as Infof's, each a line of its own for readers and subscribers.
+func TestInfosWritesLinesTogether(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock(0)
+	l := mustOpen(t, dir, Options{Now: clk.Now})
+	lines, stop := l.Subscribe()
+	defer stop()
+	l.Infos(StartMID(7, 5), "MID 7 From: <a\r\nFake line>")
+	l.Infof("after")
+	want := []string{
+		"Thu Nov 26 21:00:00 2026 Info: " + StartMID(7, 5),
+		`Thu Nov 26 21:00:00 2026 Info: MID 7 From: <a\r\nFake line>`,
+		"Thu Nov 26 21:00:00 2026 Info: after",
+	}
+	got := readLines(t, dir, "mail_logs", "mail")
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines %q", len(got), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d\ngot  %q\nwant %q", i, got[i], want[i])
+		}
+		if sub := <-lines; sub != want[i] {
+			t.Errorf("subscriber line %d\ngot  %q\nwant %q", i, sub, want[i])
+		}
+	}
+}

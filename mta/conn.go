@@ -94,7 +94,8 @@ func (m *mconn) Read(p []byte) (int, error) {
 			m.alertIn.Store(int32(p[6]) + 1)
 		}
 		if err != nil {
-			m.readErr.Store(&err)
+			e := err // a copy: taking err's address would heap-allocate it on every Read
+			m.readErr.Store(&e)
 		}
 	}
 	if err != nil && peerVanished(err) {

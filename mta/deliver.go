@@ -205,14 +205,11 @@ func (s *Server) scanQueue() {
 		return
 	}
 	now := s.opts.Now()
-	for _, listed := range s.queue.List() {
-		// A retry time can only move earlier through DeliverNow, which
-		// kicks a new scan: a message the listing shows not due yet is
-		// left to that scan or a later one.
-		if now.Before(listed.NextTry) {
-			continue
-		}
-		m, due := s.claimDue(listed.MID, now)
+	// Only the messages due now: the queue's due index does not visit
+	// the others, however many (issue 17). A retry time can only move
+	// earlier through DeliverNow, which kicks a new scan.
+	for _, mid := range s.queue.Due(now) {
+		m, due := s.claimDue(mid, now)
 		if !due {
 			continue
 		}

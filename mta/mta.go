@@ -191,14 +191,36 @@ func New(opts Options) (*Server, error) {
 	if err := clearSpool(s.spool); err != nil {
 		return fail(err)
 	}
-	if s.queue, err = queue.Open(filepath.Join(opts.DataDir, "queue"), queue.Options{
+	if s.queue, err = queue.Open(filepath.Join(opts.DataDir, "queue"), queue.Options{Background: true,
 		PerMessageSync: opts.PerMessageSync, BeforeSync: opts.QueueBeforeSync, Log: s.errorf}); err != nil {
 		return fail(err)
 	}
 	s.rt.Store(&generation{listeners: map[string]*lrt{}, down: map[string]string{}})
+	// A small queue is loaded at once; a large one (a million messages
+	// take seconds) goes on loading while the listeners accept mail and
+	// the new messages are delivered (queue/load.go, issue 17).
+	if s.queue.WaitLoaded(time.Second) {
+		s.logQueueOpened()
+	} else {
+		s.log.Infof("Queue opening: the queued messages are loaded in the background; new mail is accepted")
+		go func() {
+			<-s.queue.Loaded()
+			s.logQueueOpened()
+			s.KickDelivery()
+		}()
+	}
+	return s, nil
+}
+
+func (s *Server) logQueueOpened() {
+	if err := s.queue.LoadErr(); err != nil {
+		if !errors.Is(err, queue.ErrClosed) { // else shut down while loading
+			s.log.Criticalf("Queue not loaded: %v", err)
+		}
+		return
+	}
 	n, b := s.queue.Len()
 	s.log.Infof("Queue opened: %d messages, %d bytes", n, b)
-	return s, nil
 }
 
 func (s *Server) closeStores() {

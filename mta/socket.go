@@ -225,13 +225,13 @@ func (sk *socket) handle(c net.Conn) {
 	m := &mconn{Conn: c, srv: s, sock: sk, icid: icid, ip: ip, start: now, lastMsg: now}
 	m.lastRead.Store(now.UnixNano())
 	m.rdns, m.host = s.rdns.lookup(ip)
-	s.log.Infof("%s", maillog.NewICID(icid, x.iface.Name, x.ip.String(), ip.String(), m.rdns, m.host != ""))
 	for attempt := 0; ; attempt++ {
 		m.lst = x
 		s.sessions.assign(c, x.gen)
 		m.dec = x.hat.Match(ip, m.host)
-		if attempt == 0 {
-			s.log.Infof("%s", maillog.ICIDPolicy(icid, string(m.dec.Action), m.dec.Group, m.dec.Rule, ""))
+		if attempt == 0 { // the connection's two first lines, in one write
+			s.log.Infos(maillog.NewICID(icid, x.iface.Name, x.ip.String(), ip.String(), m.rdns, m.host != ""),
+				maillog.ICIDPolicy(icid, string(m.dec.Action), m.dec.Group, m.dec.Rule, ""))
 		}
 		switch m.dec.Action {
 		case config.TCPRefuse:

@@ -1,29 +1,64 @@
 #!/usr/bin/env bash
-# The MTA benchmark of `make bench`: smtpload against esash and against a
-# private Postfix 3.7 configured as in ../shared/reference/perf-anchors.md
-# (smtpd_tls_security_level = encrypt, durable queue, discard transport),
-# same machine, same load tool, same RSA-2048 certificate. The server runs
-# on core 1, the load tool on core 0 (taskset); each row reports both
-# processes' CPU so the limit is visible. Loopback only; every server
-# started here is stopped by its PID.
+# The MTA benchmark of `make bench` (`make bench-mta` alone): smtpload
+# against, in one run, on one machine, with the same load tool and the same
+# certificates:
+#   bare-rsa, bare-ecdsa  the reference ceiling: `smtpload bare` (package
+#                         cmd/smtpload/baresmtp), a minimal crypto/tls
+#                         STARTTLS server that reads DATA into io.Discard,
+#                         nothing of esash in it
+#   esash-rsa, esash-ecdsa  esash's listener (STARTTLS required, durable
+#                         queue, 250 after fdatasync, mail_logs)
+#   postfix               a private Postfix 3.7 configured as in
+#                         ../shared/reference/perf-anchors.md (discard
+#                         transport after the durable queue)
+#   postfix-ptr           the same with smtpd_peername_lookup = yes
+#   relay-esash           the relay cells: smtpload -> esash over STARTTLS ->
+#                         delivery with destination TLS Required to a sink
+#                         on loopback (smtpload -sink: the same baresmtp
+#                         server, in the load tool's process, on its core)
+#   relay-postfix         the same through Postfix: smtpd -> queue -> smtp
+#                         client with smtp_tls_security_level = encrypt and
+#                         its connection cache (smtp_tls_connection_reuse
+#                         through tlsproxy), same sink, same certificates
+# The server runs on core SRV_CPU, the load tool (and the relay sink) on
+# GEN_CPU (taskset); each row reports both processes' CPU, so the limit is
+# visible, and the server's CPU per message. At the end the table of
+# `smtpload summarize`: medians, ratios to the bare server with the same
+# certificate kind, relay end-to-end messages/s, sender-250 to sink-250
+# latency, outbound handshakes per message, esash ÷ Postfix.
 #
-# Knobs: CONCS="1 8 50 200" PERS="1 10" SIZES="4096 102400" DUR=4s
-#        TARGETS="esash-rsa esash-ecdsa postfix" IDLE=1000 OUT=dir
+# Reverse lookups: Postfix runs with smtpd_peername_lookup = no (as in the
+# perf anchors); esash looks up PTR for its sender groups, once per client
+# address (cached 5 minutes, so the load costs one lookup and map hits).
+# postfix-ptr is Postfix with its lookups on (getnameinfo per session,
+# /etc/hosts), for the other like-for-like comparison.
+#
+# Loopback only; every server started here is stopped by its PID.
+#
+# Knobs: CONCS="1 8 50 200" PERS="1 10" SIZES="4096 102400" DUR=4s REPS=1
+#        RELAY_CONCS="50" DRAIN=60s BIGQUEUE=1000000 SKIP_EXTRAS=1 (only the load cells)
+#        TARGETS="bare-rsa bare-ecdsa esash-rsa esash-ecdsa postfix relay-esash relay-postfix"
+#        IDLE=1000 OUT=dir GEN_CPU=0 SRV_CPU=1
 #        BASE=REV adds the target esash-base: the esash of git revision REV
 #        (built in a temporary worktree, RSA), to compare a change with what
 #        came before it in one run, e.g.
-#        BASE=HEAD~3 TARGETS="esash-base esash-rsa esash-base esash-rsa" CONCS=50 PERS=10 SIZES=4096
+#        BASE=HEAD~3 TARGETS="esash-base esash-rsa" REPS=3 CONCS=50 PERS=10 SIZES=4096
+#        ESASH_CPUPROFILE=FILE profiles each esash daemon (FILE.<label>).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CONCS=${CONCS:-"1 8 50 200"}
 PERS=${PERS:-"1 10"}
 SIZES=${SIZES:-"4096 102400"}
 DUR=${DUR:-4s}
-TARGETS=${TARGETS:-"esash-rsa esash-ecdsa postfix"}
+REPS=${REPS:-1}
+RELAY_CONCS=${RELAY_CONCS:-"50"}
+DRAIN=${DRAIN:-60s}
+TARGETS=${TARGETS:-"bare-rsa bare-ecdsa esash-rsa esash-ecdsa postfix relay-esash relay-postfix"}
 IDLE=${IDLE:-1000}
 OUT=${OUT:-$(mktemp -d /tmp/esash-bench.XXXXXX)}
 GEN_CPU=${GEN_CPU:-0}
 SRV_CPU=${SRV_CPU:-1}
+SINK=127.9.0.2:2526
 mkdir -p "$OUT"; chmod 755 "$OUT"
 W="$OUT/work"
 mkdir -p "$W"
@@ -40,6 +75,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/rsa.key" -out "$W/rsa.pem"
   -subj /CN=mx.bench.test -addext subjectAltName=DNS:mx.bench.test 2>/dev/null
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/ec.key" -out "$W/ec.pem" -days 30 \
   -subj /CN=mx.bench.test -addext subjectAltName=DNS:mx.bench.test 2>/dev/null
+# The sink presents the RSA certificate too, to esash and to Postfix alike.
+SINKFLAGS=(-sink "$SINK" -sinkcert "$W/rsa.pem" -sinkkey "$W/rsa.key" -drain "$DRAIN")
 
 SRV_PID=""
 stop_server() {
@@ -68,40 +105,58 @@ wait_port() {
   return 1
 }
 
-# matrix LABEL ADDR PID [extra smtpload flags]
+# matrix LABEL ADDR PID [extra smtpload flags]; a label starting with
+# relay- runs the relay cells (RELAY_CONCS) with the sink.
 matrix() {
   local label=$1 addr=$2 pid=$3; shift 3
+  local concs=$CONCS extra=()
+  if [ "${label#relay-}" != "$label" ]; then concs=$RELAY_CONCS; extra=("${SINKFLAGS[@]}"); fi
   for size in $SIZES; do
     for per in $PERS; do
-      for c in $CONCS; do
+      for c in $concs; do
         local modes="data"
-        if [ "$size" -gt 4096 ] && [ "${label#esash}" != "$label" ]; then modes="data bdat"; fi
+        if [ "$size" -gt 4096 ] && { [ "${label#esash}" != "$label" ] || [ "${label#bare}" != "$label" ]; }; then modes="data bdat"; fi
         for m in $modes; do
           local flags=()
           [ "$m" = bdat ] && flags+=(-bdat)
-          taskset -c "$GEN_CPU" "$W/smtpload" -addr "$addr" -starttls -c "$c" -per "$per" -size "$size" \
-            -duration "$DUR" -srvpid "$pid" -label "$label/$m" "${flags[@]}" "$@" | tee -a "$OUT/results.txt"
+          for _ in $(seq "$REPS"); do
+            taskset -c "$GEN_CPU" "$W/smtpload" -addr "$addr" -starttls -c "$c" -per "$per" -size "$size" \
+              -duration "$DUR" -srvpid "$pid" -label "$label/$m" -out "$OUT/results.jsonl" \
+              "${flags[@]}" "${extra[@]}" "$@" | tee -a "$OUT/results.txt"
+          done
         done
       done
     done
   done
 }
 
+run_bare() { # label cert key
+  local addr=127.9.0.3:2527
+  taskset -c "$SRV_CPU" "$W/smtpload" bare -addr "$addr" -cert "$2" -key "$3" >>"$OUT/$1.log" 2>&1 &
+  SRV_PID=$!
+  wait_port "$addr"
+  matrix "$1" "$addr" "$SRV_PID"
+  stop_server
+}
+
 start_esash() { # label data ip [binary]
   # One core for the server (esash itself keeps at least two Go Ps, so a
   # P blocked in fdatasync does not stall the sessions).
-  taskset -c "$SRV_CPU" "${4:-$W/esash}" serve --data "$2" >>"$OUT/$1.log" 2>&1 &
+  local prof=""
+  [ -n "${ESASH_CPUPROFILE:-}" ] && prof="$ESASH_CPUPROFILE.$1"
+  ESASH_CPUPROFILE=$prof taskset -c "$SRV_CPU" "${4:-$W/esash}" serve --data "$2" >>"$OUT/$1.log" 2>&1 &
   SRV_PID=$!
   wait_port "$3:2525"
 }
 
 run_esash() { # label cert key [binary]
-  local label=$1 data="$W/esash-data-$1" ip=127.9.0.1 bin=${4:-$W/esash}
+  local label=$1 data="$W/esash-data-$1" ip=127.9.0.1 bin=${4:-$W/esash} relay=()
+  [ "${label#relay-}" != "$label" ] && relay=(-relay "$SINK")
   rm -rf "$data"
-  "$W/smtpload" setup -data "$data" -ip "$ip" -cert "$2" -key "$3" -tls required
+  "$W/smtpload" setup -data "$data" -ip "$ip" -cert "$2" -key "$3" -tls required "${relay[@]}"
   start_esash "$label" "$data" "$ip" "$bin"
   matrix "$label" "$ip:2525" "$SRV_PID"
-  if [ "$IDLE" -gt 0 ]; then
+  if [ "$IDLE" -gt 0 ] && [ ${#relay[@]} -eq 0 ]; then
     # A fresh daemon on an empty queue: neither the heap the load left
     # behind nor the index of the messages it queued is the idle cost.
     # (That index is measured by BenchmarkIndexMemory in mta/queue.)
@@ -115,15 +170,21 @@ run_esash() { # label cert key [binary]
   stop_server
 }
 
-run_postfix() {
-  local base="$W/postfix" port=22525
+run_postfix() { # label peername(yes|no) relay(yes|no)
+  local label=$1 peername=$2 relay=$3 base="$W/postfix" port=22525
   rm -rf "$base"; mkdir -p "$base"/{etc,spool,data}; chmod 755 "$W" "$base"
   chown postfix "$base/data"
-  sed -e 's/^smtp \+inet.*/#&/' /etc/postfix/master.cf >"$base/etc/master.cf"
+  # tlsproxy (commented out in Debian's master.cf) carries the smtp
+  # client's cached TLS connections (smtp_tls_connection_reuse).
+  sed -e 's/^smtp \+inet.*/#&/' -e 's/^#\(tlsproxy .*\)/\1/' /etc/postfix/master.cf >"$base/etc/master.cf"
   cat >>"$base/etc/master.cf" <<MCF
 127.0.0.1:$port inet n - n - 250 smtpd -o smtpd_tls_security_level=encrypt
 MCF
-  printf 'sink.test discard:\n' >"$base/etc/transport"
+  if [ "$relay" = yes ]; then
+    printf 'bench.test smtp:[%s]:%s\n' "${SINK%:*}" "${SINK#*:}" >"$base/etc/transport"
+  else
+    printf 'sink.test discard:\nbench.test discard:\n' >"$base/etc/transport"
+  fi
   cat >"$base/etc/main.cf" <<MAIN
 compatibility_level = 3.6
 queue_directory = $base/spool
@@ -147,32 +208,51 @@ smtpd_client_recipient_rate_limit = 0
 smtpd_client_new_tls_session_rate_limit = 0
 smtpd_client_event_limit_exceptions = 127.0.0.0/8
 in_flow_delay = 0
-smtpd_peername_lookup = no
+smtpd_peername_lookup = $peername
 smtpd_tls_loglevel = 0
 maillog_file = $base/maillog
 maillog_file_prefixes = $base
+# The relay: TLS required towards the sink (not verified: the sink's
+# certificate is self-signed, as for esash's destination TLS Required),
+# connections kept and reused, TLS ones too. The queue manager's
+# per-destination limits keep their defaults.
+smtp_tls_security_level = encrypt
+smtp_tls_loglevel = 0
+smtp_tls_connection_reuse = yes
+smtp_connection_cache_destinations = [${SINK%:*}]:${SINK#*:}
 MAIN
-  printf 'bench.test discard:\n' >>"$base/etc/transport"
   sed -i 's/^\([a-z]*\)\( \+\(unix\|inet\|fifo\|unix-dgram\|pass\) \+[-ny] \+[-ny] \+\)[-y]/\1\2n/' "$base/etc/master.cf"
   PF_CONF="$base/etc"
   taskset -c "$SRV_CPU" /usr/sbin/postfix -c "$PF_CONF" start >/dev/null
   wait_port "127.0.0.1:$port"
   local pid; pid=$(cat "$base/spool/pid/master.pid" | tr -d ' ')
   # Children inherit the affinity of the master.
-  matrix postfix "127.0.0.1:$port" "$pid"
+  matrix "$label" "127.0.0.1:$port" "$pid"
   stop_postfix
 }
 
 for t in $TARGETS; do
   case $t in
+    bare-rsa) run_bare bare-rsa "$W/rsa.pem" "$W/rsa.key" ;;
+    bare-ecdsa) run_bare bare-ecdsa "$W/ec.pem" "$W/ec.key" ;;
     esash-rsa) run_esash esash-rsa "$W/rsa.pem" "$W/rsa.key" ;;
     esash-ecdsa) run_esash esash-ecdsa "$W/ec.pem" "$W/ec.key" ;;
     esash-base) run_esash esash-base "$W/rsa.pem" "$W/rsa.key" "$W/esash-base" ;;
-    postfix) run_postfix ;;
+    relay-esash) run_esash relay-esash "$W/rsa.pem" "$W/rsa.key" ;;
+    postfix) run_postfix postfix no no ;;
+    postfix-ptr) run_postfix postfix-ptr yes no ;;
+    relay-postfix) run_postfix relay-postfix no yes ;;
     *) echo "bench: unknown target $t" >&2; exit 1 ;;
   esac
 done
+echo "bench: summary (medians of REPS=$REPS runs; ratios to the bare server with the same certificate kind)"
+"$W/smtpload" summarize "$OUT/results.jsonl" | tee "$OUT/summary.md"
+[ -n "${SKIP_EXTRAS:-}" ] && exit 0
 echo "bench: commit-to-new-certificate latency (Go test, no race detector)"
 go test -count=1 -run 'TestMTAReloadUnderLoad' -v ./cmd/esash/ 2>&1 | grep -E 'sessions \(A|^(ok|FAIL)' | tee -a "$OUT/results.txt"
 echo "bench: queue durability strategies (16 writers)"
-go test -run '^$' -bench . -benchtime 2s ./mta/queue/ | grep -E '^Benchmark' | tee -a "$OUT/results.txt"
+go test -run '^$' -bench 'GroupCommit|PerMessageSync|FilePerMessage|Open200MB|IndexMemory' -benchtime 2s ./mta/queue/ |
+  grep -E '^Benchmark' | tee -a "$OUT/results.txt"
+echo "bench: a queue of ${BIGQUEUE:-1000000} messages for an unreachable domain (BenchmarkBigQueue: restart, RSS, List, delivery scan)"
+ESASH_BIGQUEUE=${BIGQUEUE:-1000000} go test -run '^$' -bench BigQueue -benchtime 1x -timeout 1h ./mta/queue/ |
+  grep -E '^Benchmark' | tee -a "$OUT/results.txt"

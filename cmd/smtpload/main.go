@@ -5,8 +5,16 @@
 // and per-session latency percentiles, its own CPU use and, with -srvpid,
 // the server's. Loopback only.
 //
+// With -sink it also runs the receiving end of a relay (relay.go): the
+// server under test relays to that in-process sink, and smtpload reports
+// messages per second end to end, the latency from the sender's 250 to the
+// sink's 250, and the server's TLS handshakes and CPU per message.
+//
 //	smtpload -addr 127.0.0.1:2525 -starttls -c 50 -per 10 -size 4096 -duration 5s
-//	smtpload setup -data DIR -ip 127.1.9.9 -cert c.pem -key k.pem -tls required
+//	smtpload -addr 127.9.0.1:2525 -starttls -c 50 -sink 127.9.0.2:2526 -sinkcert c.pem -sinkkey k.pem
+//	smtpload setup -data DIR -ip 127.1.9.9 -cert c.pem -key k.pem -tls required [-relay 127.9.0.2:2526]
+//	smtpload bare -addr 127.0.0.1:2527 -cert c.pem -key k.pem     (the reference server, baresmtp)
+//	smtpload summarize results.jsonl                                (the ratios, as a table)
 package main
 
 import (
@@ -19,6 +27,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +35,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"esash/cmd/smtpload/baresmtp"
 )
 
 type options struct {
@@ -43,6 +54,12 @@ type options struct {
 	label    string
 	idle     int
 	hold     time.Duration
+	// The relay cells (relay.go).
+	sink     string
+	sinkCert string
+	sinkKey  string
+	drain    time.Duration
+	out      string
 }
 
 type result struct {
@@ -67,11 +84,31 @@ type result struct {
 	FirstError  string  `json:"first_error,omitempty"`
 	TLS         string  `json:"tls,omitempty"`
 	ServerRSSMB float64 `json:"server_rss_mb,omitempty"`
+	// CPUPerMsg is the server's CPU per message (accepted, or delivered
+	// to the sink in a relay cell), in ms.
+	CPUPerMsg float64 `json:"server_cpu_ms_per_msg,omitempty"`
+	// The relay cells: what reached the sink, end to end.
+	Relay        bool    `json:"relay,omitempty"`
+	Delivered    int64   `json:"delivered,omitempty"`
+	Undelivered  int64   `json:"undelivered,omitempty"` // accepted, not at the sink when -drain ran out
+	E2ESeconds   float64 `json:"e2e_seconds,omitempty"` // first message sent to last message at the sink
+	E2EPerSec    float64 `json:"e2e_msgs_per_sec,omitempty"`
+	RelayP50     float64 `json:"relay_p50_ms,omitempty"` // sender's 250 to the sink's 250
+	RelayP99     float64 `json:"relay_p99_ms,omitempty"`
+	OutHandshake int64   `json:"out_handshakes,omitempty"` // TLS handshakes the sink served
+	HSPerMsg     float64 `json:"handshakes_per_msg,omitempty"`
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "setup" {
-		os.Exit(setup(os.Args[2:]))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "setup":
+			os.Exit(setup(os.Args[2:]))
+		case "bare":
+			os.Exit(bare(os.Args[2:]))
+		case "summarize":
+			os.Exit(summarize(os.Args[2:]))
+		}
 	}
 	var o options
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:2525", "server address (loopback only)")
@@ -88,10 +125,21 @@ func main() {
 	flag.StringVar(&o.label, "label", "", "label of the result")
 	flag.IntVar(&o.idle, "idle", 0, "instead of load: open N STARTTLS sessions, hold them idle for -hold, report the server's RSS")
 	flag.DurationVar(&o.hold, "hold", 3*time.Second, "how long -idle sessions are held")
+	flag.StringVar(&o.sink, "sink", "", "relay cell: run the receiving sink on this address (loopback only)")
+	flag.StringVar(&o.sinkCert, "sinkcert", "", "the sink's certificate PEM (STARTTLS)")
+	flag.StringVar(&o.sinkKey, "sinkkey", "", "the sink's private key PEM")
+	flag.StringVar(&o.out, "out", "", "also append the result as one JSON line to this file (for summarize)")
+	flag.DurationVar(&o.drain, "drain", 60*time.Second, "relay cell: how long to wait for accepted messages to reach the sink")
 	flag.Parse()
 	if err := checkLoopback(o.addr); err != nil {
 		fmt.Fprintln(os.Stderr, "smtpload:", err)
 		os.Exit(2)
+	}
+	if o.sink != "" {
+		if err := checkLoopback(o.sink); err != nil {
+			fmt.Fprintln(os.Stderr, "smtpload: -sink:", err)
+			os.Exit(2)
+		}
 	}
 	var r result
 	var err error
@@ -104,12 +152,29 @@ func main() {
 		fmt.Fprintln(os.Stderr, "smtpload:", err)
 		os.Exit(1)
 	}
+	if o.out != "" {
+		f, err := os.OpenFile(o.out, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err == nil {
+			err = json.NewEncoder(f).Encode(r)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "smtpload: -out:", err)
+			os.Exit(1)
+		}
+	}
 	if o.jsonOut {
 		json.NewEncoder(os.Stdout).Encode(r)
 		return
 	}
-	fmt.Printf("%s c=%d per=%d size=%d bdat=%v: %.0f msgs/s, %.0f sessions/s, msg p50/p99 %.2f/%.2f ms, session p50/p99 %.2f/%.2f ms, errors %d, CPU client %.0f%% server %.0f%% other %.0f%% %s\n",
-		r.Label, r.Clients, r.Per, r.Size, r.BDAT, r.MsgsPerSec, r.SessPerSec, r.MsgP50, r.MsgP99, r.SessP50, r.SessP99, r.Errors, r.ClientCPU, r.ServerCPU, r.OtherCPU, r.TLS)
+	fmt.Printf("%s c=%d per=%d size=%d bdat=%v: %.0f msgs/s, %.0f sessions/s, msg p50/p99 %.2f/%.2f ms, session p50/p99 %.2f/%.2f ms, errors %d, CPU client %.0f%% server %.0f%% other %.0f%%, server %.3f ms/msg %s\n",
+		r.Label, r.Clients, r.Per, r.Size, r.BDAT, r.MsgsPerSec, r.SessPerSec, r.MsgP50, r.MsgP99, r.SessP50, r.SessP99, r.Errors, r.ClientCPU, r.ServerCPU, r.OtherCPU, r.CPUPerMsg, r.TLS)
+	if r.Relay {
+		fmt.Printf("%s relay: %.0f msgs/s end to end, %d delivered, %d undelivered, sender 250 to sink 250 p50/p99 %.2f/%.2f ms, %d outbound handshakes (%.3f per message)\n",
+			r.Label, r.E2EPerSec, r.Delivered, r.Undelivered, r.RelayP50, r.RelayP99, r.OutHandshake, r.HSPerMsg)
+	}
 	if r.FirstError != "" {
 		fmt.Println("first error:", r.FirstError)
 	}
@@ -148,9 +213,15 @@ func (o options) tlsConfig() (*tls.Config, error) {
 	return cfg, nil
 }
 
-// message builds a dot-safe message of about size bytes.
+// idLen is the width of a message's ID: the run's tag (8 hex digits, so
+// a sink never counts a message of an earlier run) and a 16-digit number.
+const idLen = 8 + 16
+
+// message builds a dot-safe message of about size bytes; its first line is
+// the ID header, whose value stampID overwrites per message.
 func message(size int) []byte {
 	var b strings.Builder
+	b.WriteString(baresmtp.IDHeader + strings.Repeat("0", idLen) + "\r\n")
 	b.WriteString("From: load@bench.test\r\nTo: sink@bench.test\r\nSubject: smtpload\r\n\r\n")
 	line := strings.Repeat("abcdefghijklmnopqrstuvwxyz0123456789", 2)[:70] + "\r\n"
 	for b.Len()+len(line) <= size {
@@ -161,6 +232,13 @@ func message(size int) []byte {
 	}
 	b.WriteString("\r\n")
 	return []byte(b.String())
+}
+
+// stampID writes the ID tag+n into body (made by message) and returns it.
+func stampID(body []byte, tag string, n int64) string {
+	id := fmt.Sprintf("%s%016d", tag, n)
+	copy(body[len(baresmtp.IDHeader):], id)
+	return id
 }
 
 type conn struct {
@@ -203,8 +281,10 @@ func (c *conn) cmd(want int, format string, args ...any) (string, error) {
 	return line, nil
 }
 
-// session runs one SMTP session; it reports each message's latency.
-func session(o options, tcfg *tls.Config, body []byte, lat func(time.Duration)) (string, error) {
+// session runs one SMTP session; next stamps the body with a new message
+// ID, done reports each accepted message with its latency (end of data to
+// the reply) and the time of its 250.
+func session(o options, tcfg *tls.Config, body []byte, next func() string, done func(id string, lat time.Duration, at time.Time)) (string, error) {
 	nc, err := net.DialTimeout("tcp", o.addr, 10*time.Second)
 	if err != nil {
 		return "", err
@@ -241,6 +321,7 @@ func session(o options, tcfg *tls.Config, body []byte, lat func(time.Duration)) 
 		if _, err := c.cmd(250, "RCPT TO:<sink@bench.test>"); err != nil {
 			return tlsInfo, err
 		}
+		id := next()
 		var start time.Time
 		if o.bdat {
 			fmt.Fprintf(c.w, "BDAT %d LAST\r\n", len(body))
@@ -267,7 +348,8 @@ func session(o options, tcfg *tls.Config, body []byte, lat func(time.Duration)) 
 		if code != 250 {
 			return tlsInfo, fmt.Errorf("end of data: %s", strings.TrimSpace(line))
 		}
-		lat(time.Since(start))
+		now := time.Now()
+		done(id, now.Sub(start), now)
 	}
 	c.cmd(221, "QUIT")
 	return tlsInfo, nil
@@ -288,10 +370,19 @@ func load(o options) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
+	var sk *sink
+	if o.sink != "" {
+		if sk, err = startSink(o); err != nil {
+			return result{}, err
+		}
+		defer sk.close()
+	}
+	tag := runTag()
 	body := message(o.size)
-	var msgs, sessions, errs atomic.Int64
+	var msgs, sessions, errs, seq atomic.Int64
 	var mu sync.Mutex
 	var msgLat, sessLat []time.Duration
+	var accepted []sent
 	var firstErr, tlsInfo string
 	deadline := time.Now().Add(o.duration)
 	cpu0 := selfCPU()
@@ -304,9 +395,19 @@ func load(o options) (result, error) {
 		go func() {
 			defer wg.Done()
 			var ml, sl []time.Duration
+			var acc []sent
+			wb := slices.Clone(body)
+			next := func() string { return stampID(wb, tag, seq.Add(1)) }
+			done := func(id string, d time.Duration, at time.Time) {
+				ml = append(ml, d)
+				msgs.Add(1)
+				if sk != nil {
+					acc = append(acc, sent{id, at})
+				}
+			}
 			for time.Now().Before(deadline) {
 				t0 := time.Now()
-				info, err := session(o, tcfg, body, func(d time.Duration) { ml = append(ml, d); msgs.Add(1) })
+				info, err := session(o, tcfg, wb, next, done)
 				if err != nil {
 					errs.Add(1)
 					mu.Lock()
@@ -330,6 +431,7 @@ func load(o options) (result, error) {
 			mu.Lock()
 			msgLat = append(msgLat, ml...)
 			sessLat = append(sessLat, sl...)
+			accepted = append(accepted, acc...)
 			mu.Unlock()
 		}()
 	}
@@ -341,11 +443,27 @@ func load(o options) (result, error) {
 	r.SessPerSec = float64(r.Sessions) / el
 	r.MsgP50, r.MsgP99 = pct(msgLat, 50), pct(msgLat, 99)
 	r.SessP50, r.SessP99 = pct(sessLat, 50), pct(sessLat, 99)
-	r.ClientCPU = 100 * (selfCPU() - cpu0).Seconds() / el
-	if o.srvPID > 0 {
-		r.ServerCPU = 100 * (procCPU(o.srvPID) - srv0).Seconds() / el
+	// A relay cell's window runs until the last accepted message is at
+	// the sink: the CPU is the server's work for all of them.
+	window := el
+	if sk != nil {
+		sk.relayResult(&r, tag, accepted, start, o.drain)
+		window = max(el, r.E2ESeconds)
 	}
-	r.OtherCPU = max(0, 100*(machineBusy()-busy0).Seconds()/el-r.ClientCPU-r.ServerCPU)
+	r.ClientCPU = 100 * (selfCPU() - cpu0).Seconds() / window
+	if o.srvPID > 0 {
+		srvCPU := (procCPU(o.srvPID) - srv0).Seconds()
+		r.ServerCPU = 100 * srvCPU / window
+		if n := r.Msgs; sk != nil {
+			n = r.Delivered
+			if n > 0 {
+				r.CPUPerMsg = 1000 * srvCPU / float64(n)
+			}
+		} else if n > 0 {
+			r.CPUPerMsg = 1000 * srvCPU / float64(n)
+		}
+	}
+	r.OtherCPU = max(0, 100*(machineBusy()-busy0).Seconds()/window-r.ClientCPU-r.ServerCPU)
 	return r, nil
 }
 

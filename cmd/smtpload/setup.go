@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"esash/config"
 	"esash/store"
@@ -16,7 +18,8 @@ import (
 // configuration with the Management interface on -ip, the given
 // certificate as the listener's profile, and the listener's TLS policy
 // and limits opened up for load (as Postfix's anvil limits are for the
-// comparison).
+// comparison). With -relay it routes the load's domain to a sink with
+// destination TLS Required (the relay cells of bench.sh).
 func setup(args []string) int {
 	fs := flag.NewFlagSet("setup", flag.ExitOnError)
 	data := fs.String("data", "", "esash data directory")
@@ -24,6 +27,7 @@ func setup(args []string) int {
 	certFile := fs.String("cert", "", "certificate PEM (leaf first, intermediates after)")
 	keyFile := fs.String("key", "", "private key PEM")
 	tlsIn := fs.String("tls", "required", "off, preferred or required")
+	relay := fs.String("relay", "", "HOST:PORT: route bench.test there, destination TLS Required (the relay cells)")
 	fs.Parse(args)
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "smtpload setup:", err); return 1 }
 	certPEM, err := os.ReadFile(*certFile)
@@ -33,6 +37,15 @@ func setup(args []string) int {
 	keyPEM, err := os.ReadFile(*keyFile)
 	if err != nil {
 		return fail(err)
+	}
+	var route config.RouteHost
+	if *relay != "" {
+		h, p, err := net.SplitHostPort(*relay)
+		port, perr := strconv.Atoi(p)
+		if err != nil || perr != nil {
+			return fail(fmt.Errorf("-relay %q: want HOST:PORT", *relay))
+		}
+		route = config.RouteHost{Host: h, Port: port}
 	}
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return fail(err)
@@ -68,6 +81,16 @@ func setup(args []string) int {
 		for i := range l.Policies {
 			p := &l.Policies[i]
 			p.Params.MaxConcurrency, p.Params.MaxMsgsPerConn, p.Params.RateLimit = 0, 0, ""
+		}
+		if route.Host != "" {
+			// The relay cells: bench.test goes to the sink over TLS
+			// (Required, not verified: the sink's certificate is
+			// self-signed), as Postfix's smtp_tls_security_level =
+			// encrypt. The destination's other controls keep their
+			// factory values (500 connections, 50 messages per
+			// connection): the limits stay applied.
+			c.Routes = []config.Route{{Domain: "bench.test", Hosts: []config.RouteHost{route}}}
+			c.Destinations.Entries = []config.DestControl{{Domain: "bench.test", TLS: config.TLSOutRequired}}
 		}
 		return nil
 	})

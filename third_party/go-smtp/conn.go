@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"bufio"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -1354,17 +1355,45 @@ func (c *Conn) writeResponse(code int, enhCode EnhancedCode, text ...string) {
 	}
 
 	// transform each single line with \n, into separate lines
-	text = strings.Split(strings.Join(text, "\n"), "\n")
+	if len(text) != 1 || strings.Contains(text[0], "\n") {
+		text = strings.Split(strings.Join(text, "\n"), "\n")
+	}
 
+	// esash patch: the whole reply is one write (one TLS record, one syscall),
+	// where textproto's PrintfLine flushed every line of a multi-line
+	// EHLO reply; and no fmt, which boxed every argument.
+	w := c.text.W
 	lastLineIndex := len(text) - 1
 	for i := 0; i < lastLineIndex; i++ {
-		c.text.PrintfLine("%d-%v", code, text[i])
+		writeReplyCode(w, code)
+		w.WriteByte('-')
+		w.WriteString(text[i])
+		w.WriteString("\r\n")
 	}
-	if enhCode == NoEnhancedCode {
-		c.text.PrintfLine("%d %v", code, text[lastLineIndex])
-	} else {
-		c.text.PrintfLine("%d %v.%v.%v %v", code, enhCode[0], enhCode[1], enhCode[2], text[lastLineIndex])
+	writeReplyCode(w, code)
+	w.WriteByte(' ')
+	if enhCode != NoEnhancedCode {
+		w.WriteString(strconv.Itoa(enhCode[0]))
+		w.WriteByte('.')
+		w.WriteString(strconv.Itoa(enhCode[1]))
+		w.WriteByte('.')
+		w.WriteString(strconv.Itoa(enhCode[2]))
+		w.WriteByte(' ')
 	}
+	w.WriteString(text[lastLineIndex])
+	w.WriteString("\r\n")
+	w.Flush()
+}
+
+// writeReplyCode writes a reply code without allocating.
+func writeReplyCode(w *bufio.Writer, code int) {
+	if code < 100 || code > 999 {
+		w.WriteString(strconv.Itoa(code))
+		return
+	}
+	w.WriteByte(byte('0' + code/100))
+	w.WriteByte(byte('0' + code/10%10))
+	w.WriteByte(byte('0' + code%10))
 }
 
 func (c *Conn) writeError(code int, enhCode EnhancedCode, err error) {
