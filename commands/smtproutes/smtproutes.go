@@ -20,10 +20,12 @@
 //     removes nothing, PRINT says there are no routes, EXPORT writes an
 //     empty file, and EDIT and DELETE refuse any domain with "The entry X
 //     does not appear to be in the routing table." Evidence: IAF's
-//     smtproutes.py always answers CLEAR's confirmation, and Cisco's
-//     setup (IAF-RES configuredut.txt) runs CLEAR on a fresh box; the
-//     recollection of a NEW/IMPORT-only menu is [U] (asyncos-cli-2.md
-//     5.2), and a shape that follows the table would break those scripts.
+//     smtproutes.py always answers CLEAR's confirmation; Cisco's setup
+//     (IAF-RES configuredut.txt) runs CLEAR before creating its routes,
+//     wrapped in "ignore error", which fits a CLEAR refused on an empty
+//     table as well, but a script without that wrapper dies where CLEAR
+//     is missing; the recollection of a NEW/IMPORT-only menu is [U]
+//     (asyncos-cli-2.md 5.2). Keeping the shape breaks neither kind.
 //   - The SMTP authentication questions are asked (asyncos-cli.md 12 and
 //     IAF's NEW/ADD/REPLACE/REMOVE maps): after NEW's destination hosts
 //     and after EDIT's ADD, REPLACE or REMOVE, "Do you want to associate an
