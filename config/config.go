@@ -186,18 +186,23 @@ type HATParams struct {
 	// connections, messages, recipients, banners, rate limit per host,
 	// TLS and SMTP AUTH over TLS). All are OnOff, texts or numbers, so
 	// that the zero value always means "use the listener default".
-	RateLimitCode         int    `json:"max_rcpts_per_hour_code,omitempty"`
-	RateLimitText         string `json:"max_rcpts_per_hour_text,omitempty"`
-	SenderRateLimit       OnOff  `json:"use_sender_rate_limit,omitempty"`
-	MaxRcptsPerSender     int    `json:"max_rcpts_per_sender,omitempty"`
-	SenderRateInterval    int    `json:"sender_rate_interval,omitempty"` // minutes
-	DHAP                  OnOff  `json:"dhap,omitempty"`
-	DHAPLimit             int    `json:"dhap_limit,omitempty"`
-	DHAPAction            string `json:"dhap_action,omitempty"` // "drop", "code"
-	DHAPCode              int    `json:"dhap_code,omitempty"`
-	DHAPText              string `json:"dhap_text,omitempty"`
-	HostGrouping          OnOff  `json:"host_grouping,omitempty"`
-	SignificantBits       int    `json:"significant_bits,omitempty"`
+	RateLimitCode      int    `json:"max_rcpts_per_hour_code,omitempty"`
+	RateLimitText      string `json:"max_rcpts_per_hour_text,omitempty"`
+	SenderRateLimit    OnOff  `json:"use_sender_rate_limit,omitempty"`
+	MaxRcptsPerSender  int    `json:"max_rcpts_per_sender,omitempty"`
+	SenderRateInterval int    `json:"sender_rate_interval,omitempty"` // minutes
+	DHAP               OnOff  `json:"dhap,omitempty"`
+	DHAPLimit          int    `json:"dhap_limit,omitempty"`
+	DHAPAction         string `json:"dhap_action,omitempty"` // "drop", "code"
+	DHAPCode           int    `json:"dhap_code,omitempty"`
+	DHAPText           string `json:"dhap_text,omitempty"`
+	HostGrouping       OnOff  `json:"host_grouping,omitempty"`
+	SignificantBits    int    `json:"significant_bits,omitempty"`
+	// TrustedRelay and TrustedRelayHeader answer "fetch the incoming
+	// address (for SenderBase) from a trusted relay's header?": refused at
+	// commit, esash takes every client's address from its connection.
+	TrustedRelay          OnOff  `json:"use_trusted_relay_header,omitempty"`
+	TrustedRelayHeader    string `json:"trusted_relay_header,omitempty"`
 	SDRCheck              OnOff  `json:"sdr_check,omitempty"`
 	OutbreakFilters       OnOff  `json:"outbreak_filters,omitempty"`
 	PhishingCheck         OnOff  `json:"advanced_phishing,omitempty"`
@@ -332,6 +337,10 @@ type RouteHost struct {
 type Route struct {
 	Domain string      `json:"domain" cfg:"key"`
 	Hosts  []RouteHost `json:"hosts"`
+	// SMTPAuthProfile is the answer to smtproutes' "associate an SMTP
+	// authentication profile" question. esash does not authenticate to
+	// route hosts (no smtpauthconfig), so the commit refuses any value.
+	SMTPAuthProfile string `json:"smtp_auth_profile,omitempty"`
 }
 
 // AlertRecipient receives alerts of some classes and severities (see

@@ -44,6 +44,8 @@ func EffectiveParams(p, def HATParams) HATParams {
 		DHAPText:              orDefault(p.DHAPText, def.DHAPText),
 		HostGrouping:          p.HostGrouping.Or(def.HostGrouping),
 		SignificantBits:       orDefault(p.SignificantBits, def.SignificantBits),
+		TrustedRelay:          p.TrustedRelay.Or(def.TrustedRelay),
+		TrustedRelayHeader:    orDefault(p.TrustedRelayHeader, def.TrustedRelayHeader),
 		SDRCheck:              p.SDRCheck.Or(def.SDRCheck),
 		OutbreakFilters:       p.OutbreakFilters.Or(def.OutbreakFilters),
 		PhishingCheck:         p.PhishingCheck.Or(def.PhishingCheck),

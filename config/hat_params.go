@@ -62,6 +62,8 @@ var hatParams = []paramSpec{
 	{key: "use_sb", field: "UseSenderBase", kind: pOnOff},
 	{key: "host_grouping", field: "HostGrouping", kind: pOnOff},
 	{key: "significant_bits", field: "SignificantBits", kind: pNumber, max: 32},
+	{key: "use_trusted_relay_header", field: "TrustedRelay", kind: pOnOff},
+	{key: "trusted_relay_header", field: "TrustedRelayHeader", kind: pText},
 	{key: "spam_check", field: "SpamCheck", kind: pOnOff},
 	{key: "virus_check", field: "VirusCheck", kind: pOnOff},
 	{key: "sdr_check", field: "SDRCheck", kind: pOnOff},

@@ -110,7 +110,21 @@ func buildInventory() map[string]SettingInfo {
 	m.setup()
 	m.dns()
 	m.ssl()
+	m.dialogQuestions()
 	return m
+}
+
+// dialogQuestions classifies the answers of questions added so that the
+// dialogs ask what AsyncOS asks (issue 14, question order): smtproutes'
+// SMTP authentication profile and the HAT trusted-relay header.
+func (m inventory) dialogQuestions() {
+	m["smtproutes[*].smtp_auth_profile"] = refused("an empty value", "esash does not authenticate to route hosts: there is no smtpauthconfig")
+	relay := refused(`"off"`, "esash has no SenderBase lookups and takes each client's address from its connection")
+	relayHeader := refused("an empty value", "esash has no SenderBase lookups and takes each client's address from its connection")
+	for _, p := range []string{"listeners[*].default_policy.", "listeners[*].policies[*].params."} {
+		m[p+"use_trusted_relay_header"] = relay
+		m[p+"trusted_relay_header"] = relayHeader
+	}
 }
 
 func (m inventory) system() {

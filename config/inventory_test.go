@@ -245,7 +245,7 @@ var oddValues = map[string]any{
 	"accept_untagged_bounces": "on", "max_rcpts_per_hour_code": 450, "malformed_sender_code": 550,
 	"unresolved_sender_code": 450, "nonexistent_sender_code": 550, "default_domain": "example.com",
 	"bounce_profile": "Slow", "recipient_minutes": 30, "recipient_limit": 100, "max_subject_size": 512,
-	"tcp_queue": 200,
+	"tcp_queue": 200, "use_trusted_relay_header": "on",
 }
 
 // TestValidateInventoryOldValues: a refused value that the committed
@@ -286,6 +286,10 @@ func setOdd(t *testing.T, cfg *Config, pattern string) string {
 	if strings.HasPrefix(pattern, "destinations.entries[*].") {
 		cfg.Destinations.Entries = append(cfg.Destinations.Entries, DestControl{Domain: "odd.example.com"})
 		pattern = strings.Replace(pattern, "entries[*]", "entries[odd.example.com]", 1)
+	}
+	if strings.HasPrefix(pattern, "smtproutes[*].") {
+		cfg.Routes = append(cfg.Routes, Route{Domain: "odd.example.com", Hosts: []RouteHost{{Host: "mx.example.com"}}})
+		pattern = strings.Replace(pattern, "smtproutes[*]", "smtproutes[odd.example.com]", 1)
 	}
 	path := strings.Replace(pattern, "listeners[*]", "listeners["+cfg.Listeners[0].Name+"]", 1)
 	path = strings.Replace(path, "interfaces[*]", "interfaces["+cfg.Interfaces[0].Name+"]", 1)

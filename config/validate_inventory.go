@@ -103,6 +103,13 @@ func buildRefusals() map[string]refusal {
 	} {
 		r["listener_setup."+k] = ok
 	}
+	// Questions added for AsyncOS's question order (inventory.go,
+	// dialogQuestions).
+	r["smtproutes[*].smtp_auth_profile"] = zeroOr()
+	for _, p := range []string{"listeners[*].default_policy.", "listeners[*].policies[*].params."} {
+		r[p+"use_trusted_relay_header"] = zeroOr("off")
+		r[p+"trusted_relay_header"] = zeroOr()
+	}
 	return r
 }
 

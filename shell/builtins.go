@@ -26,7 +26,7 @@ func (b builtin) Run(s *Session, args []string) error { return b.run(s, args) }
 func builtins(sh *Shell) []Command {
 	exit := func(s *Session, _ []string) error { return s.exit() }
 	help := func(s *Session, args []string) error { return sh.help(s, args) }
-	return []Command{
+	return append([]Command{
 		builtin{name: "commit", summary: "Commit changes", run: sh.commit},
 		builtin{name: "clear", summary: "Clear changes", run: clearCmd},
 		builtin{name: "help", summary: "Help", run: help},
@@ -36,7 +36,7 @@ func builtins(sh *Shell) []Command {
 		builtin{name: "showchanges", summary: "Show the changes that are not committed yet", run: showChanges},
 		builtin{name: "commitdetail", summary: "Display detailed information about the last commit", run: commitDetail},
 		builtin{name: "setttymode", summary: "Set terminal paging", hidden: true, run: setTTYMode},
-	}
+	}, clearAnswers()...)
 }
 
 // Stamp formats a time as AsyncOS prints commit times: Thu Nov 26 21:00:00 2026.
@@ -66,7 +66,7 @@ func (sh *Shell) commit(s *Session, args []string) error {
 			s.Printf("Revision %d is confirmed and will not be rolled back.\n", p.Rev)
 			return nil
 		}
-		s.Println("There are no changes to commit.")
+		s.Println("There is no data to commit.")
 		return nil
 	}
 	comment, rollback := strings.Join(args, " "), true
@@ -100,7 +100,7 @@ func CommitError(s *Session, err error) error {
 	var pe *store.PendingError
 	switch {
 	case errors.Is(err, store.ErrNoChanges):
-		s.Println("There are no changes to commit.")
+		s.Println("There is no data to commit.")
 		return nil
 	case errors.As(err, &ce):
 		s.Printf("Commit refused: %d of your changes conflict with changes committed since your session began (now revision %d).\n", len(ce.Conflicts), ce.Head)
@@ -131,9 +131,18 @@ func CommitError(s *Session, err error) error {
 	return err
 }
 
+// clearCmd is clear. With nothing staged AsyncOS asks nothing and says
+// "No changes have been made" (IAF clear.py waits for either the question
+// or that line), while asyncos-cli.md 17.9 says "clear asks one
+// confirmation": scripts written from it send the answer regardless. So a
+// script's yes/no on the very next line is taken as the answer to the
+// question that was not asked (clearAnswers), and IAF's dialog is kept.
 func clearCmd(s *Session, _ []string) error {
 	if !s.Draft.Changed() {
 		s.Println("No changes have been made.")
+		if !s.In.Interactive() {
+			s.clearNoopLine = s.In.Line()
+		}
 		return nil
 	}
 	ok, err := s.YesNo("Are you sure you want to clear all changes since the last commit?", true)
@@ -143,6 +152,24 @@ func clearCmd(s *Session, _ []string) error {
 	s.Draft.Clear()
 	s.Printf("Changes cleared: %s\n", Stamp(s.shell.opts.Now()))
 	return nil
+}
+
+// clearAnswers are hidden commands for the yes/no a script sends after a
+// clear that had nothing to clear: on the line right after it they are
+// that answer and do nothing; anywhere else they are unknown commands, as
+// on AsyncOS. No command is called y, yes, n or no, so nothing is shadowed.
+func clearAnswers() []Command {
+	var out []Command
+	for _, w := range []string{"y", "yes", "n", "no"} {
+		out = append(out, builtin{name: w, summary: "Answer to clear", hidden: true, run: func(s *Session, args []string) error {
+			if len(args) > 0 || s.In.Interactive() || s.clearNoopLine == 0 || s.In.Line() != s.clearNoopLine+1 {
+				return fmt.Errorf("Unknown command: %s", w)
+			}
+			s.clearNoopLine = 0
+			return nil
+		}})
+	}
+	return out
 }
 
 func (s *Session) exit() error {

@@ -31,6 +31,9 @@ type Session struct {
 	paging  bool
 	height  func() int
 	choices []prompt.Suggest // what Tab completes at the current question
+	// clearNoopLine is the script line of a clear that had nothing to
+	// clear (see clearAnswers in builtins.go), or 0.
+	clearNoopLine int
 }
 
 // Printf writes to the session's output.

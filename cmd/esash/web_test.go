@@ -166,7 +166,7 @@ func dotted(pemText string) string { return strings.TrimSpace(pemText) + "\n.\n"
 func assignScript(p *webtest.PKI, httpsPort string) string {
 	return "certconfig\ncertauthority\ncustom\nimport\nwebroot.pem\nN\n\n\n" +
 		"certificate\npaste\nWebFull\n" + dotted(p.LeafPEM) + dotted(p.LeafKeyPEM) +
-		"Y\n" + dotted(p.InterPEM) + "N\nN\nN\n\n\n" +
+		"Y\n" + dotted(p.InterPEM) + "N\nN\n\n\n" +
 		interfaceScript("Y", httpsPort, "WebFull\nY\n") +
 		"commit\nassign the CA-signed certificate to HTTPS\nY\n"
 }

@@ -23,6 +23,16 @@
 //     Support Notifications, which is chosen on its own.
 //   - AutoSupport and its weekly reports are asked and stored for script
 //     compatibility: esash sends nothing to Cisco.
+//   - SETUP asks about the weekly AutoSupport reports only when AutoSupport
+//     is answered yes. Evidence: asyncos-cli-2.md 5.1 ("only when
+//     AutoSupport is yes"), and IAF-KW alert_config_setup, which passes
+//     "reports" to the configurator only when auto_support is yes (IAF
+//     fails on a given answer whose question never comes). asyncos-cli.md
+//     section 10 lists the question without that condition ([I-map]), so a
+//     script written from it sends an answer with AutoSupport off: a
+//     yes/no at "Maximum number of alerts to save." is taken as that
+//     answer and the number is asked again, so both kinds of script end
+//     with the same configuration.
 //
 // The alert sent when a required TLS connection fails (destconfig SETUP)
 // is class System, severity Warning.
@@ -483,7 +493,7 @@ func setup(s *shell.Session) error {
 			return err
 		}
 	}
-	if a.MaxSaved, err = s.AskInt("Maximum number of alerts to save.", min(max(a.MaxSaved, 1), maxSaved), 1, maxSaved); err != nil {
+	if a.MaxSaved, err = askMaxSaved(s, a.MaxSaved, !a.AutoSupport); err != nil {
 		return err
 	}
 	items := []string{"Auto"}
@@ -510,6 +520,46 @@ func setup(s *shell.Session) error {
 		c.Alerts.Recipients = rs
 		return nil
 	})
+}
+
+// qMaxSaved is SETUP's question after AutoSupport and its weekly reports.
+const qMaxSaved = "Maximum number of alerts to save."
+
+// askMaxSaved asks for the number of alerts to save. With AutoSupport off
+// the weekly-reports question is not asked (see the package comment), and
+// a yes/no given here is a script's answer to it: it is taken as such and
+// the number asked again.
+func askMaxSaved(s *shell.Session, current int, weeklySkipped bool) (int, error) {
+	def := strconv.Itoa(min(max(current, 1), maxSaved))
+	for {
+		ans, err := s.Ask(qMaxSaved, def, func(a string) string {
+			if weeklySkipped && isYesNo(a) {
+				return ""
+			}
+			n, err := strconv.Atoi(a)
+			if err != nil || n < 1 || n > maxSaved {
+				return fmt.Sprintf("The value must be an integer from 1 to %d.", maxSaved)
+			}
+			return ""
+		})
+		if err != nil {
+			return 0, err
+		}
+		if weeklySkipped && isYesNo(ans) {
+			weeklySkipped = false // one answer only: the question is asked once
+			continue
+		}
+		return strconv.Atoi(ans)
+	}
+}
+
+// isYesNo reports an answer to a yes/no question.
+func isYesNo(a string) bool {
+	switch strings.ToLower(strings.TrimSpace(a)) {
+	case "y", "yes", "n", "no":
+		return true
+	}
+	return false
 }
 
 func from(s *shell.Session) error {

@@ -11,6 +11,25 @@
 // Private keys are only ever parsed, stored as PKCS#8 PEM in the draft and
 // written to files the administrator exports; no message, warning or
 // error of this package contains key material.
+//
+// Question order where the reference is only inferred (asyncos-cli.md
+// 2.3, [I-seq] from IAF phoebe1411 certconfig.py):
+//   - "Do you want to remove an intermediate certificate?" is asked only
+//     by EDIT of a profile that had intermediates before the dialog. The
+//     reference has it "only when intermediates already exist, mainly in
+//     EDIT", and IAF's paste() with intermediates and an FQDN answer
+//     expects the FQDN question right after the last "add" N: a remove
+//     question there would stall Cisco's own tests. So PASTE never asks
+//     it; an unwanted intermediate is refused by the chain check and the
+//     paste done again.
+//   - "Do you want to view the CSR?" (EDIT, after the FQDN question, only
+//     when nothing was changed) is asked only for a self-signed profile,
+//     the one waiting for its CA-signed certificate (BLOG: EDIT "update
+//     certificate or view signing request"). A CA-signed profile has no
+//     pending request; IAF's edit() answers N to any question left after
+//     the FQDN one, so both shapes pass there, and scripts written from
+//     the reference, which has no CSR question in EDIT, pass for CA-signed
+//     profiles. `certconfig csr NAME` gives the renewal CSR of any profile.
 package certconfig
 
 import (

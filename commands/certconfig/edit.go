@@ -12,8 +12,9 @@ import (
 )
 
 // editProfile is EDIT: update the public certificate (the CA-signed one
-// coming back for the profile's key), add and remove intermediates, the
-// FQDN check, then the CSR of the profile.
+// coming back for the profile's key), add intermediates, remove them when
+// the profile had some before, the FQDN check, then, for a self-signed
+// profile left unchanged, the offer to view its CSR.
 func editProfile(s *shell.Session) error {
 	p, err := chooseProfile(s, "Select the certificate profile you wish to edit:", 0)
 	if err != nil {
@@ -23,6 +24,7 @@ func editProfile(s *shell.Session) error {
 	if err != nil {
 		return err
 	}
+	hadInters := len(d.inters) > 0
 	update, err := s.YesNo("Do you want to update the public certificate?", false)
 	if err != nil {
 		return err
@@ -46,7 +48,7 @@ func editProfile(s *shell.Session) error {
 		}
 		d.leaf, d.certPEM = nd.leaf, ""
 	}
-	interChanged, err := editIntermediates(s, d)
+	interChanged, err := editIntermediates(s, d, hadInters)
 	if err != nil {
 		return err
 	}
@@ -74,7 +76,10 @@ func editProfile(s *shell.Session) error {
 		s.Printf("Certificate profile %s updated: commit to use it.\n", p.Name)
 		return nil
 	}
-	view, err := s.YesNo("Do you want to view the CSR?", isSelfSigned(d.leaf))
+	if !isSelfSigned(d.leaf) {
+		return nil // CA-signed: no request pending (certconfig csr NAME renews)
+	}
+	view, err := s.YesNo("Do you want to view the CSR?", true)
 	if err != nil || !view {
 		return err
 	}

@@ -125,9 +125,12 @@ func expiringSoon(s *shell.Session, certs []*x509.Certificate) {
 	}
 }
 
-// editIntermediates runs the add loop, then the remove loop while there
-// is anything to remove. It reports whether the list changed.
-func editIntermediates(s *shell.Session, d *profileDraft) (bool, error) {
+// editIntermediates runs the add loop, then, when offerRemove, the remove
+// loop while there is anything to remove. It reports whether the list
+// changed. The remove question belongs to EDIT of a profile that had
+// intermediates before the dialog (see the package comment): PASTE never
+// asks it, even after intermediates were added.
+func editIntermediates(s *shell.Session, d *profileDraft, offerRemove bool) (bool, error) {
 	changed := false
 	for {
 		add, err := s.YesNo(qAddInter, false)
@@ -165,7 +168,7 @@ func editIntermediates(s *shell.Session, d *profileDraft) (bool, error) {
 			}
 		}
 	}
-	for len(d.inters) > 0 {
+	for offerRemove && len(d.inters) > 0 {
 		rm, err := s.YesNo(qRemoveInter, false)
 		if err != nil {
 			return false, err

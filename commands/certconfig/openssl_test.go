@@ -71,8 +71,10 @@ func TestUserStoryOpenSSL(t *testing.T) {
 		t.Errorf("openssl verify without the intermediate: %v\n%s", err, v)
 	}
 
-	// 5. With it, both accept; the change commits.
-	out, code, _ = e.script(importRoot + "certificate\nedit\nweb\nY\n" + leafPEM + ".\nY\n" + interPEM + ".\nN\nN\nN\n\n\ncommit\nsigned\nN\n")
+	// 5. With it, both accept; the change commits. The profile had no
+	// intermediate before this EDIT, so after the last "add" comes the FQDN
+	// question (IAF certconfig.py edit(): add N, then the FQDN answer).
+	out, code, _ = e.script(importRoot + "certificate\nedit\nweb\nY\n" + leafPEM + ".\nY\n" + interPEM + ".\nN\nN\n\n\ncommit\nsigned\nN\n")
 	if code != 0 || !strings.Contains(out, `Certificate chain of "mail.example.com" verified:`) || !strings.Contains(out, "Changes committed") {
 		t.Fatalf("EDIT with intermediate: %d\n%s", code, tail(out))
 	}

@@ -52,7 +52,7 @@ func pasteProfile(s *shell.Session) error {
 	if err != nil {
 		return err
 	}
-	if _, err := editIntermediates(s, d); err != nil {
+	if _, err := editIntermediates(s, d, false); err != nil {
 		return err
 	}
 	cfg := s.Draft.Config()

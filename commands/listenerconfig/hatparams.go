@@ -41,6 +41,7 @@ func editParams(s *shell.Session, p *config.HATParams, def *config.HATParams, cf
 		func() error { return d.askBanners(banner) },
 		d.askRateLimits,
 		d.askHarvestPrevention,
+		d.askExceptionList,
 		d.askSenderBase,
 		d.askScanning,
 		func() error { return d.askTLS(l.Certificate) },

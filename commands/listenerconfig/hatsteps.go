@@ -124,9 +124,16 @@ func (d *paramDialog) askHarvestPrevention() error {
 	if err := d.response("Would you like to specify a custom SMTP DHAP response?", &p.DHAPCode, &p.DHAPText, def.DHAPCode, def.DHAPText, 550); err != nil {
 		return err
 	}
-	// AsyncOS asks next for an Address List of exceptions; esash has no
-	// address lists, so there is nothing to choose and nothing is asked.
 	return nil
+}
+
+// askExceptionList asks AsyncOS's "Address List to define exceptions"
+// (after the harvest prevention block, whatever its answer). esash has no
+// address lists (addresslistconfig), so None is the one item: a script's
+// blank, 1 or None passes, the name of a list is refused as not in it.
+func (d *paramDialog) askExceptionList() error {
+	_, err := d.s.Choose("Select an Address List to define exceptions:", []string{"None"}, 1, true)
+	return err
 }
 
 // askSenderBase asks whether SenderBase controls the flow and, when it
@@ -141,7 +148,52 @@ func (d *paramDialog) askSenderBase() error {
 	if err != nil || !grp {
 		return err
 	}
-	return d.number("Enter the number of bits of IP address to treat as significant, from 16 to 32.", &p.SignificantBits, def.SignificantBits, 24, 16, 32)
+	if err := d.number("Enter the number of bits of IP address to treat as significant, from 16 to 32.", &p.SignificantBits, def.SignificantBits, 24, 16, 32); err != nil {
+		return err
+	}
+	return d.askTrustedRelay()
+}
+
+// qTrustedRelay is AsyncOS's question as Cisco's automation matches it
+// (IAF EditHatParameters, "delayed_sb"), its spelling included.
+const qTrustedRelay = "Will this IronPort applicance need to fetch the incoming address (for SenderBase) from a trusted relay's header?"
+
+// askTrustedRelay asks whether the client's address comes from a trusted
+// relay's header, and which header; only after the significant bits of
+// host grouping (see the package comment). Stored and refused at commit
+// unless no (config inventory): esash takes every address from the
+// connection.
+func (d *paramDialog) askTrustedRelay() error {
+	p, def := d.p, d.def
+	on, err := d.onoff(qTrustedRelay, &p.TrustedRelay, def.TrustedRelay, false)
+	if err != nil || !on {
+		if err == nil && d.dp {
+			p.TrustedRelayHeader = ""
+		}
+		return err
+	}
+	cur := p.TrustedRelayHeader
+	if cur == "" {
+		cur = def.TrustedRelayHeader
+	}
+	h, err := d.s.Ask("Enter the header name containing the IP address.", cur, checkHeaderName)
+	if err != nil {
+		return err
+	}
+	if d.dp || h != cur || p.TrustedRelayHeader != "" {
+		p.TrustedRelayHeader = h
+	}
+	return nil
+}
+
+// checkHeaderName accepts an RFC 5322 field name.
+func checkHeaderName(h string) string {
+	for _, r := range h {
+		if r <= ' ' || r > '~' || r == ':' {
+			return "The value must be a header name: printable characters without spaces or colons."
+		}
+	}
+	return ""
 }
 
 // askScanning asks which scanning engines and filters run.
@@ -169,23 +221,62 @@ func (d *paramDialog) askScanning() error {
 	return nil
 }
 
-// askTLS asks whether TLS is allowed and client certificates verified;
-// with the demo certificate (cert is the listener's) it warns and lets
-// the administrator keep TLS off.
+// tlsItems are the inbound TLS choices: AsyncOS's No, Preferred and
+// Required, and client certificate verification as the same list's
+// "Preferred - Verify" and "Required - Verify" (see the package comment).
+var (
+	tlsItems  = []string{"No", "Preferred", "Required", "Preferred - Verify", "Required - Verify"}
+	tlsValues = []string{"off", "preferred", "required", "preferred_verify", "required_verify"}
+)
+
+// tlsChoice is the list value of a TLS setting and its verification.
+func tlsChoice(tls config.TLSIn, verify config.OnOff) string {
+	switch {
+	case tls == "" || tls == config.TLSInOff:
+		return string(config.TLSInOff)
+	case verify.EqualBool(true):
+		return string(tls) + "_verify"
+	}
+	return string(tls)
+}
+
+// askTLS asks whether TLS is allowed, and with client certificate
+// verification; for Preferred, the address list that enforces TLS; with
+// the demo certificate (cert is the listener's) it warns and lets the
+// administrator keep TLS off.
 func (d *paramDialog) askTLS(cert string) error {
 	p, def := d.p, d.def
-	tlsCur := string(p.TLS)
-	tls, err := d.choice("Do you want to allow encrypted TLS connections?", &tlsCur, string(def.TLS),
-		[]string{"No", "Preferred", "Required"}, []string{"off", "preferred", "required"})
+	inherited := tlsChoice(def.TLS, def.VerifyClientCert)
+	own := "" // the policy's own choice; "" inherits the default policy's
+	if p.TLS != config.TLSInDefault || p.VerifyClientCert != config.UseDefault {
+		tls := p.TLS
+		if tls == config.TLSInDefault {
+			tls = def.TLS
+		}
+		own = tlsChoice(tls, p.VerifyClientCert.Or(def.VerifyClientCert))
+	}
+	cur := own
+	chosen, err := d.choice("Do you want to allow encrypted TLS connections?", &cur, inherited, tlsItems, tlsValues)
 	if err != nil {
 		return err
 	}
-	p.TLS = config.TLSIn(tlsCur)
-	if config.TLSIn(tls) == config.TLSInOff {
+	if d.dp || cur != own {
+		tls, verify := strings.CutSuffix(cur, "_verify")
+		p.TLS = config.TLSIn(tls)
+		// A named policy keeps inheriting the verification it agrees with.
+		if d.dp || p.VerifyClientCert != config.UseDefault || !def.VerifyClientCert.Or(config.Off).EqualBool(verify) {
+			p.VerifyClientCert = config.NewOnOff(verify)
+		}
+	}
+	if chosen == string(config.TLSInOff) {
 		return nil
 	}
-	if _, err := d.onoff("Would you like to verify client certificates?", &p.VerifyClientCert, def.VerifyClientCert, false); err != nil {
-		return err
+	if strings.HasPrefix(chosen, string(config.TLSInPreferred)) {
+		// esash has no address lists: None is the one item (as in
+		// askExceptionList).
+		if _, err := d.s.Choose("Choose address list to enforce TLS:", []string{"None"}, 1, true); err != nil {
+			return err
+		}
 	}
 	if cert != "Demo" && cert != "" {
 		return nil
@@ -195,9 +286,9 @@ func (d *paramDialog) askTLS(cert string) error {
 	if err != nil || ok {
 		return err
 	}
-	p.TLS = config.TLSInOff
+	p.TLS, p.VerifyClientCert = config.TLSInOff, config.Off
 	if !d.dp && def.TLS == config.TLSInOff {
-		p.TLS = config.TLSInDefault
+		p.TLS, p.VerifyClientCert = config.TLSInDefault, config.UseDefault
 	}
 	d.s.Println("TLS stays off. Choose a certificate with EDIT > CERTIFICATE, then allow TLS.")
 	return nil

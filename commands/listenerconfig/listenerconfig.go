@@ -8,13 +8,39 @@
 // ../shared/reference/asyncos-cli.md, section 6). Of the mail flow policy
 // parameters the MTA enforces the message size, connections per host,
 // messages per connection, recipients per message, SMTP banner and
-// responses, rate limiting per host, TLS (No, Preferred, Required, with
-// client certificate verification) and SMTP AUTH only over TLS. esash has
+// responses, rate limiting per host, TLS (No, Preferred, Required, each
+// of the last two with client certificate verification or not) and SMTP
+// AUTH only over TLS. esash has
 // no scanning engines, reputation service, DKIM, S/MIME, SPF or DMARC: the
 // questions about them are asked in their place and the answers stored,
 // so that scripts written for AsyncOS keep their answers in line, but
 // they change nothing in how mail is handled. The same holds for the
 // listener's SenderBase filtering and the global SenderBase settings.
+//
+// The mail flow policy parameters (HOSTACCESS NEW and EDIT of a policy,
+// DEFAULT, NEW's "change the default host access policy") follow the
+// order of asyncos-cli.md 6.4 ([I-map], IAF EditHatParameters); where the
+// reference is only inferred, what Cisco's IAF tolerates decides (issue
+// 14):
+//   - "Select an Address List to define exceptions:" closes the harvest
+//     prevention block whatever its answer (IAF addr_list is DEFAULT: it
+//     answers it in every flow). esash has no address lists, so None is
+//     the one item; blank, 1 or None pass, a list name is not in the list.
+//   - The trusted relay header ("Will this IronPort applicance need to
+//     fetch the incoming address (for SenderBase) from a trusted relay's
+//     header?", spelt as IAF matches it, then the header name) comes after
+//     the significant bits of host grouping, so only when SenderBase flow
+//     control is off and hosts are grouped: IAF marks it NO_DEFAULT ("must
+//     specify a value if the CLI question is asked"), so its default flows
+//     never meet it. Any answer but no is refused at commit.
+//   - Client certificate verification, which AsyncOS's GUI shows as a flag
+//     of the TLS setting (the reference found no CLI question for it), is
+//     items 4 and 5 of the TLS list, "Preferred - Verify" and "Required -
+//     Verify", as in destconfig's list: No, Preferred and Required keep
+//     numbers 1 to 3 and no question is added, so a script's later answers
+//     stay in place. For Preferred (with or without Verify) "Choose address
+//     list to enforce TLS:" follows (reference: "Preferred only"), with None
+//     its one item as above; then the demo certificate warning.
 //
 // Slow clients (issue 12): the global SETUP's "timeout for unsuccessful
 // inbound connections" and "maximum connection time" are AsyncOS's own

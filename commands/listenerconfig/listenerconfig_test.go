@@ -1,6 +1,7 @@
 package listenerconfig
 
 import (
+	"slices"
 	"testing"
 
 	"esash/config"
@@ -69,5 +70,34 @@ func TestDescribe(t *testing.T) {
 	l.Interface = "Gone"
 	if got, want := describe(cfg, l), "In (on Gone, ?) SMTP TCP Port 25 Public"; got != want {
 		t.Errorf("describe = %q, want %q", got, want)
+	}
+}
+
+// TestTLSChoice: the TLS list value of a policy's TLS setting and client
+// certificate verification (verification only counts with TLS on).
+func TestTLSChoice(t *testing.T) {
+	tests := []struct {
+		name   string
+		tls    config.TLSIn
+		verify config.OnOff
+		want   string
+	}{
+		{"unset", config.TLSInDefault, config.On, "off"},
+		{"off ignores verify", config.TLSInOff, config.On, "off"},
+		{"preferred", config.TLSInPreferred, config.Off, "preferred"},
+		{"preferred verify", config.TLSInPreferred, config.On, "preferred_verify"},
+		{"required", config.TLSInRequired, config.UseDefault, "required"},
+		{"required verify", config.TLSInRequired, config.On, "required_verify"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tlsChoice(tc.tls, tc.verify)
+			if got != tc.want {
+				t.Errorf("tlsChoice(%q, %q) = %q, want %q", tc.tls, tc.verify, got, tc.want)
+			}
+			if !slices.Contains(tlsValues, got) {
+				t.Errorf("%q is not an item of the TLS list", got)
+			}
+		})
 	}
 }

@@ -11,13 +11,31 @@
 // records only. USEDNS alone delivers by normal MX lookup; /dev/null alone
 // discards the mail.
 //
-// The dialog follows AsyncOS 14.x (reference section 12). esash has no
-// SMTP authentication profiles (smtpauthconfig), so the "associate an
-// SMTP authentication profile" questions are never asked, as on an AsyncOS
-// appliance without outgoing authentication profiles. Choices made where
-// the reference is silent:
+// The dialog follows AsyncOS 14.x (reference section 12). Choices made
+// where the reference is silent or only inferred:
 //
-//   - The menu lists NEW and IMPORT only while there is no route.
+//   - The menu keeps its shape on an empty table (NEW, EDIT, DELETE,
+//     PRINT, IMPORT, EXPORT, CLEAR), as AsyncOS menus do, so idempotent
+//     scripts run on a fresh appliance: CLEAR asks its confirmation and
+//     removes nothing, PRINT says there are no routes, EXPORT writes an
+//     empty file, and EDIT and DELETE refuse any domain with "The entry X
+//     does not appear to be in the routing table." Evidence: IAF's
+//     smtproutes.py always answers CLEAR's confirmation; Cisco's setup
+//     (IAF-RES configuredut.txt) runs CLEAR before creating its routes,
+//     wrapped in "ignore error", which fits a CLEAR refused on an empty
+//     table as well, but a script without that wrapper dies where CLEAR
+//     is missing; the recollection of a NEW/IMPORT-only menu is [U]
+//     (asyncos-cli-2.md 5.2). Keeping the shape breaks neither kind.
+//   - The SMTP authentication questions are asked (asyncos-cli.md 12 and
+//     IAF's NEW/ADD/REPLACE/REMOVE maps): after NEW's destination hosts
+//     and after EDIT's ADD, REPLACE or REMOVE, "Do you want to associate an
+//     SMTP authentication profile with this route?" [N] (or, for a route
+//     that has one, "Do you want to disassociate the SMTP authentication
+//     profile from this route?" [N]); a yes asks "Select the SMTP
+//     authentication profile to use:" and stores the name. esash does not
+//     authenticate to route hosts (there is no smtpauthconfig), so the
+//     commit refuses smtproutes[...].smtp_auth_profile with that reason;
+//     scripts that answer no, as IAF does by default, pass.
 //   - EDIT asks the domain, then a new name (the current one by default),
 //     then runs one of ADD, REPLACE, REMOVE and returns to the smtproutes
 //     menu; a blank line there keeps the destinations (a rename is kept).
@@ -81,12 +99,6 @@ func items(s *shell.Session) []shell.MenuItem {
 				return err
 			}
 			return errRedraw
-		}
-	}
-	if len(s.Draft.Config().Routes) == 0 {
-		return []shell.MenuItem{
-			{Name: "NEW", Help: "Create a new route.", Run: redraw(newRoute)},
-			{Name: "IMPORT", Help: "Import new routes from a file.", Run: redraw(importFile)},
 		}
 	}
 	return []shell.MenuItem{
@@ -211,15 +223,46 @@ Use "ALL" for the default route.`, "", func(a string) string { return checkNewDo
 	if err != nil {
 		return err
 	}
-	return stageNew(s, domain, hosts)
+	r := config.Route{Domain: domain, Hosts: hosts}
+	if err := askAuthProfile(s, &r); err != nil {
+		return err
+	}
+	return stageRoute(s, r)
 }
 
 func stageNew(s *shell.Session, domain string, hosts []config.RouteHost) error {
-	domain = config.NormalizeRouteDomain(domain)
+	return stageRoute(s, config.Route{Domain: domain, Hosts: hosts})
+}
+
+func stageRoute(s *shell.Session, r config.Route) error {
+	r.Domain = config.NormalizeRouteDomain(r.Domain)
 	return s.Draft.Update(func(c *config.Config) error {
-		c.Routes = append(c.Routes, config.Route{Domain: domain, Hosts: hosts})
+		c.Routes = append(c.Routes, r)
 		return nil
 	})
+}
+
+// askAuthProfile asks AsyncOS's SMTP authentication questions for r (see
+// the package comment): associate one, or disassociate the one it has.
+func askAuthProfile(s *shell.Session, r *config.Route) error {
+	if r.SMTPAuthProfile != "" {
+		drop, err := s.YesNo("Do you want to disassociate the SMTP authentication profile from this route?", false)
+		if err == nil && drop {
+			r.SMTPAuthProfile = ""
+		}
+		return err
+	}
+	assoc, err := s.YesNo("Do you want to associate an SMTP authentication profile with this route?", false)
+	if err != nil || !assoc {
+		return err
+	}
+	s.Println("No SMTP authentication profiles are defined: esash does not authenticate to route hosts, and the commit will refuse this association.")
+	name, err := s.Ask("Select the SMTP authentication profile to use:", "", config.CheckName)
+	if err != nil {
+		return err
+	}
+	r.SMTPAuthProfile = name
+	return nil
 }
 
 func editRoute(s *shell.Session) error {
@@ -238,7 +281,7 @@ func editRoute(s *shell.Session) error {
 	if err != nil {
 		return err
 	}
-	edited := config.Route{Domain: config.NormalizeRouteDomain(name), Hosts: r.Hosts}
+	edited := config.Route{Domain: config.NormalizeRouteDomain(name), Hosts: r.Hosts, SMTPAuthProfile: r.SMTPAuthProfile}
 	s.Printf("Destinations for %s: %s\n", edited.Domain, config.FormatRouteHosts(r.Hosts))
 	done := errors.New("done")
 	err = s.Menu(nil, []shell.MenuItem{
@@ -288,8 +331,12 @@ func editRoute(s *shell.Session) error {
 	if err != nil && !errors.Is(err, done) {
 		return err
 	}
-	if edited.Domain == r.Domain && err == nil {
-		return nil // nothing changed
+	if err == nil {
+		if edited.Domain == r.Domain {
+			return nil // nothing changed
+		}
+	} else if err := askAuthProfile(s, &edited); err != nil {
+		return err
 	}
 	return s.Draft.Update(func(c *config.Config) error {
 		c.Routes[config.FindRoute(c.Routes, r.Domain)] = edited
