@@ -18,10 +18,12 @@ require (
 require (
 	github.com/anmitsu/go-shlex v0.0.0-20200514113438-38f4b401e2be // indirect
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
+	github.com/kr/fs v0.1.0 // indirect
 	github.com/mattn/go-colorable v0.1.7 // indirect
 	github.com/mattn/go-isatty v0.0.12 // indirect
 	github.com/mattn/go-runewidth v0.0.9 // indirect
 	github.com/mattn/go-tty v0.0.3 // indirect
+	github.com/pkg/sftp v1.13.12 // indirect
 	github.com/pkg/term v1.2.0-beta.2 // indirect
 	golang.org/x/mod v0.31.0 // indirect
 	golang.org/x/net v0.62.0 // indirect

@@ -73,6 +73,11 @@ type Options struct {
 	MaxSessions int
 	// Now is the clock of the brute-force limits.
 	Now func() time.Time
+	// Files is the configuration directory for SFTP and scp; nil refuses
+	// file transfer.
+	Files ConfigFiles
+	// MaxFileSize bounds an upload (DefaultMaxFileSize).
+	MaxFileSize int64
 }
 
 // Server is the SSH service of one appliance.
@@ -160,8 +165,9 @@ func New(o Options) (*Server, error) {
 		ServerConfigCallback: s.serverConfig,
 		IdleTimeout:          o.IdleTimeout,
 		ChannelHandlers:      map[string]ssh.ChannelHandler{"session": s.session},
+		SubsystemHandlers:    map[string]ssh.SubsystemHandler{"sftp": s.handle},
 		SessionRequestCallback: func(sess ssh.Session, kind string) bool {
-			return kind == "shell" || kind == "exec"
+			return kind == "shell" || kind == "exec" || kind == "subsystem" && sess.Subsystem() == "sftp"
 		},
 	}
 	return s, nil
@@ -668,6 +674,9 @@ func (s *Server) run(sess ssh.Session) int {
 	addr := ""
 	if ap, err := netip.ParseAddrPort(sess.RemoteAddr().String()); err == nil {
 		addr = ap.Addr().Unmap().String()
+	}
+	if code, ok := s.transfer(sess, user, addr); ok {
+		return code
 	}
 	c := Session{
 		Ctx: s.opts.Ctx, Client: sess.Context(), User: user, Role: role, Source: "ssh:" + addr,
