@@ -137,7 +137,8 @@ func parseHeader(line string) (header, error) {
 		h.mode = h.mode<<3 | fs.FileMode(c-'0')
 	}
 	size, name, ok := strings.Cut(line[6:], " ")
-	if !ok || !allDigits(size, 19) {
+	// Canonical decimal, as OpenSSH writes it: no sign, no leading zero.
+	if !ok || !allDigits(size, 19) || len(size) > 1 && size[0] == '0' {
 		return h, errors.New("malformed size in file header")
 	}
 	n, err := strconv.ParseInt(size, 10, 64)
@@ -343,9 +344,14 @@ func (x *xfer) scpReceive(c *scpConn, shown, name string, size int64) (ok bool, 
 		return false, err
 	}
 	if fatal, err := c.readAck(); err != nil {
+		// The client could not read its file to the end: it says so
+		// instead of its final 0 and, like OpenSSH's sink, we answer.
 		up.Abort()
-		x.refused("writing", shown, fmt.Errorf("nothing written: %w", err))
-		return false, errIf(fatal, err)
+		if fatal {
+			x.refused("writing", shown, fmt.Errorf("nothing written: %w", err))
+			return false, err
+		}
+		return refuse(fmt.Errorf("nothing written: %w", err))
 	}
 	if w.err != nil {
 		up.Abort()

@@ -105,9 +105,17 @@ func (h *sftpHandlers) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	if t.dir {
 		return nil, status(x.refused("writing", r.Filepath, errIsDir))
 	}
-	if fl := r.Pflags(); fl.Append || fl.Read {
+	// An upload replaces the whole file: appending, or rewriting part of
+	// an existing file (a resumed transfer), cannot be done atomically.
+	fl := r.Pflags()
+	partial := fl.Append
+	if !fl.Trunc {
+		_, err := x.statFile(t.name)
+		partial = partial || err == nil
+	}
+	if partial {
 		return nil, status(x.refused("writing", r.Filepath,
-			fmt.Errorf("appending and read-write access: %w (an upload replaces the whole file)", errUnsupported)))
+			fmt.Errorf("appending or resuming: %w (an upload replaces the whole file)", errUnsupported)))
 	}
 	up, err := x.files.Create(t.name)
 	if err != nil {
@@ -122,9 +130,10 @@ type upload struct {
 	x    *xfer
 	name string
 
-	mu     sync.Mutex
-	size   int64 // the highest offset written
-	failed error
+	mu      sync.Mutex
+	size    int64 // the highest offset written
+	written int64 // bytes written: less than size leaves a hole
+	failed  error
 }
 
 func (u *upload) WriteAt(p []byte, off int64) (int, error) {
@@ -144,6 +153,7 @@ func (u *upload) WriteAt(p []byte, off int64) (int, error) {
 		return n, status(err)
 	}
 	u.size = max(u.size, end)
+	u.written += int64(n)
 	return n, nil
 }
 
@@ -160,6 +170,9 @@ func (u *upload) TransferError(err error) {
 func (u *upload) Close() error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if u.failed == nil && u.written < u.size {
+		u.failed = fmt.Errorf("%d of %d bytes were written: the file has holes", u.written, u.size)
+	}
 	if u.failed != nil {
 		u.up.Abort()
 		u.x.refused("writing", "/configuration/"+u.name, fmt.Errorf("nothing written: %w", u.failed))
