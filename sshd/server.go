@@ -23,6 +23,17 @@
 // taken only from the Permissions x/crypto returns for the method that
 // actually succeeded (VerifiedPublicKeyCallback for keys) and checked again
 // when the session opens.
+//
+// Administrators also reach the configuration directory over SFTP (the
+// "sftp" subsystem) and the legacy scp protocol (an exec of `scp -t` or
+// `scp -f`); files.go has the confinement. SFTP is github.com/pkg/sftp
+// v1.13.12's request server with handlers of ours confined to that
+// directory, not its root-jailed file server: a jail on the host's file
+// system would still follow symbolic links inside it and offer every
+// operation of a disk (mkdir, rename, partial writes), where the
+// handlers offer only whole-file uploads through the shell's
+// O_NOFOLLOW helpers. No maintained library serves legacy scp, so
+// scp.go implements its server side (its header parser is fuzzed).
 package sshd
 
 import (
