@@ -16,4 +16,5 @@ var (
 	errNoFiles   = errors.New("file transfer is not available on this appliance")
 	errNoSubdirs = errors.New("the configuration directory has no subdirectories")
 	errNoLinks   = errors.New("the configuration directory holds no links")
+	errPty       = errors.New("file transfer runs without a terminal (ssh -T)")
 )

@@ -206,6 +206,13 @@ func (s *Server) transfer(sess ssh.Session, user, addr string) (code int, ok boo
 		return 0, false
 	}
 	x := s.newXfer(user, addr, proto)
+	if _, _, isPty := sess.Pty(); isPty {
+		// gliderlabs turns "\n" into "\r\n" on a pty: binary data would
+		// arrive altered. OpenSSH's clients never ask for one.
+		x.refused("opening", proto, errPty)
+		fmt.Fprintf(sess.Stderr(), "esash: %v\n", errPty)
+		return 1, true
+	}
 	if proto == "SCP" {
 		// Refusals go through the protocol, which the client prints.
 		return x.serveSCP(sess, sess, sess.Command()), true

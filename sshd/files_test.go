@@ -330,6 +330,19 @@ func TestSCPSource(t *testing.T) {
 	if err := s.Wait(); !errors.As(err, &ee) || ee.ExitStatus() != 1 {
 		t.Errorf("exit: %v, want status 1", err)
 	}
+
+	// With a pty the channel would alter the data: refused.
+	s, err = c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RequestPty("xterm", 24, 80, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	outPty, err := s.CombinedOutput("scp -f a.xml")
+	if !errors.As(err, &ee) || ee.ExitStatus() != 1 || !strings.Contains(string(outPty), "without a terminal") {
+		t.Errorf("scp on a pty: %v %q", err, outPty)
+	}
 }
 
 // TestSCPUploadCut: the connection drops halfway through a file's data:
