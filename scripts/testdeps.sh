@@ -33,6 +33,8 @@ have ldns-signzone || need+=(ldnsutils)
 # The SSH tests log in with the real OpenSSH client, passwords through sshpass.
 have ssh || need+=(openssh-client)
 have ssh-keyscan || need+=(openssh-client)
+have scp || need+=(openssh-client)  # file transfer: scp, scp -O, sftp -b
+have sftp || need+=(openssh-client)
 have sshpass || need+=(sshpass)
 # The HTTPS tests load the status page in real headless Chromium, which
 # trusts the test CA through an NSS database made with certutil.

@@ -100,6 +100,7 @@ func hash(t testing.TB, pw string) string {
 
 type fixture struct {
 	t    testing.TB
+	dir  string // the data directory
 	db   *store.DB
 	sh   *shell.Shell
 	srv  *Server
@@ -139,6 +140,7 @@ type fixtureOpts struct {
 	idle      time.Duration
 	users     []config.User // replace the factory's
 	now       func() time.Time
+	maxFile   int64 // Options.MaxFileSize
 }
 
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
@@ -160,7 +162,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, db: db, ip: ip, port: 2222, log: &logBuffer{}}
+	f := &fixture{t: t, dir: dir, db: db, ip: ip, port: 2222, log: &logBuffer{}}
 	var srv atomic.Pointer[Server]
 	prepare := func(ctx context.Context, c *config.Config) (func(), func(), error) {
 		return srv.Load().Prepare(ctx, c)
@@ -174,6 +176,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		Run: f.serve, DataDir: dir, Head: func() *config.Config { return db.Head().Config },
 		Log: f.log.logf, Signers: []gossh.Signer{hostSigner()}, Limits: o.limits,
 		HandshakeTimeout: o.handshake, IdleTimeout: o.idle, Now: o.now,
+		Files: testFiles{&shell.Session{DataDir: dir}}, MaxFileSize: o.maxFile,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,17 @@
 // taken only from the Permissions x/crypto returns for the method that
 // actually succeeded (VerifiedPublicKeyCallback for keys) and checked again
 // when the session opens.
+//
+// Administrators also reach the configuration directory over SFTP (the
+// "sftp" subsystem) and the legacy scp protocol (an exec of `scp -t` or
+// `scp -f`); files.go has the confinement. SFTP is github.com/pkg/sftp
+// v1.13.12's request server with handlers of ours confined to that
+// directory, not its root-jailed file server: a jail on the host's file
+// system would still follow symbolic links inside it and offer every
+// operation of a disk (mkdir, rename, partial writes), where the
+// handlers offer only whole-file uploads through the shell's
+// O_NOFOLLOW helpers. No maintained library serves legacy scp, so
+// scp.go implements its server side (its header parser is fuzzed).
 package sshd
 
 import (
@@ -73,6 +84,11 @@ type Options struct {
 	MaxSessions int
 	// Now is the clock of the brute-force limits.
 	Now func() time.Time
+	// Files is the configuration directory for SFTP and scp; nil refuses
+	// file transfer.
+	Files ConfigFiles
+	// MaxFileSize bounds an upload (DefaultMaxFileSize).
+	MaxFileSize int64
 }
 
 // Server is the SSH service of one appliance.
@@ -160,8 +176,9 @@ func New(o Options) (*Server, error) {
 		ServerConfigCallback: s.serverConfig,
 		IdleTimeout:          o.IdleTimeout,
 		ChannelHandlers:      map[string]ssh.ChannelHandler{"session": s.session},
+		SubsystemHandlers:    map[string]ssh.SubsystemHandler{"sftp": s.handle},
 		SessionRequestCallback: func(sess ssh.Session, kind string) bool {
-			return kind == "shell" || kind == "exec"
+			return kind == "shell" || kind == "exec" || kind == "subsystem" && sess.Subsystem() == "sftp"
 		},
 	}
 	return s, nil
@@ -668,6 +685,9 @@ func (s *Server) run(sess ssh.Session) int {
 	addr := ""
 	if ap, err := netip.ParseAddrPort(sess.RemoteAddr().String()); err == nil {
 		addr = ap.Addr().Unmap().String()
+	}
+	if code, ok := s.transfer(sess, user, addr); ok {
+		return code
 	}
 	c := Session{
 		Ctx: s.opts.Ctx, Client: sess.Context(), User: user, Role: role, Source: "ssh:" + addr,

@@ -189,6 +189,7 @@ func (a *appliance) startSSH(ctx context.Context, stderr io.Writer) error {
 			Head:        func() *config.Config { return a.db.Head().Config },
 			Log:         func(format string, args ...any) { log.Infof(format, args...) },
 			IdleTimeout: idle, HandshakeTimeout: handshake,
+			Files: newConfigFiles(a.dir), MaxFileSize: shell.MaxConfigFile,
 		})
 		if err != nil {
 			fmt.Fprintf(stderr, "esash: ssh: %v\n", err)

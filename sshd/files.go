@@ -1,0 +1,226 @@
+package sshd
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/gliderlabs/ssh"
+
+	"esash/accounts"
+	"esash/config"
+)
+
+// File transfer: the configuration directory over SFTP (sftp.go) and the
+// legacy scp protocol (scp.go), for administrators only.
+//
+// What a client sees is a jail whose root is the configuration directory,
+// with AsyncOS's path as an alias: "/", ".", "/configuration" and
+// "configuration" are the directory; "x", "/x", "configuration/x" and
+// "/configuration/x" all name its file x. There are no subdirectories,
+// so any other path is refused, and a ".." is refused outright (SFTP
+// paths arrive already cleaned lexically by pkg/sftp, which cannot
+// escape either: the jail holds no directory and follows no link).
+//
+// The files themselves are reached only through ConfigFiles, which
+// cmd/esash implements with the shell's helpers (shell/configfile.go,
+// shell/configxfer.go): the directory opened with O_NOFOLLOW and each
+// name relative to it, no symbolic link followed, uploads written to a
+// temporary file and renamed in place on success, so that certconfig
+// IMPORT and loadconfig find a complete file or none.
+//
+// The role is checked when the session opens and again at every file
+// operation, so that a demotion committed meanwhile takes effect at once.
+
+// ConfigFiles is the configuration directory. Names are single
+// components; implementations validate them again and their errors are
+// shown to the client as they are.
+type ConfigFiles interface {
+	// Open opens a regular file for reading, never through a link.
+	Open(name string) (*os.File, error)
+	// Create starts an upload; nothing appears under name before Commit.
+	Create(name string) (Upload, error)
+	// List lists the directory as lstat sees it.
+	List() ([]fs.FileInfo, error)
+	// Remove deletes a regular file.
+	Remove(name string) error
+}
+
+// Upload is a file being received.
+type Upload interface {
+	io.Writer
+	io.WriterAt
+	// Commit puts the file under its name, replacing one of that name.
+	Commit() error
+	// Abort discards it.
+	Abort() error
+}
+
+// DefaultMaxFileSize bounds an upload when Options.MaxFileSize is zero:
+// the shell reads no larger file.
+const DefaultMaxFileSize = 64 << 20
+
+// target is what a client's path names.
+type target struct {
+	dir  bool   // the configuration directory itself
+	name string // else a file in it
+}
+
+// display is the target as AsyncOS names it.
+func (t target) display() string {
+	if t.dir {
+		return "/configuration"
+	}
+	return "/configuration/" + t.name
+}
+
+// resolve maps a client's path onto the jail.
+func resolve(p string) (target, error) {
+	var parts []string
+	for _, c := range strings.Split(p, "/") {
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			return target{}, errDotDot
+		}
+		parts = append(parts, c)
+	}
+	if len(parts) > 0 && parts[0] == "configuration" {
+		parts = parts[1:]
+	}
+	switch len(parts) {
+	case 0:
+		return target{dir: true}, nil
+	case 1:
+		if err := checkName(parts[0]); err != nil {
+			return target{}, err
+		}
+		return target{name: parts[0]}, nil
+	}
+	return target{}, errOutside
+}
+
+// checkName refuses what the transfer protocols cannot carry safely or
+// what is the appliance's own; the rest (length, '/', '..') is
+// ConfigFiles' to check, with the shell's messages.
+func checkName(name string) error {
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return errBadName
+		}
+	}
+	if strings.HasPrefix(name, ".upload-") || strings.HasPrefix(name, ".export-") {
+		return errReserved
+	}
+	return nil
+}
+
+// xfer is one file-transfer session.
+type xfer struct {
+	s     *Server
+	user  string
+	addr  string
+	proto string // "SFTP" or "SCP", for the log
+	files ConfigFiles
+	max   int64
+}
+
+func (s *Server) newXfer(user, addr, proto string) *xfer {
+	max := s.opts.MaxFileSize
+	if max <= 0 {
+		max = DefaultMaxFileSize
+	}
+	return &xfer{s: s, user: user, addr: addr, proto: proto, files: s.opts.Files, max: max}
+}
+
+// allowed checks, against the running configuration, that the account
+// still exists and is an administrator.
+func (x *xfer) allowed() error {
+	if x.files == nil {
+		return errNoFiles
+	}
+	u := accounts.FindUser(x.s.opts.Head(), x.user)
+	switch {
+	case u == nil:
+		return accounts.ErrNoAccount
+	case u.Role != config.RoleAdmin:
+		return fmt.Errorf("%w (the account %s has the %s role)", errNotAdmin, x.user, u.Role)
+	}
+	return nil
+}
+
+// refused logs a refusal and returns err.
+func (x *xfer) refused(op, path string, err error) error {
+	x.s.opts.Log("The user %s from %s was refused %s %q over %s: %v", x.user, x.addr, op, path, x.proto, err)
+	return err
+}
+
+// logDone records a completed transfer.
+func (x *xfer) logDone(verb, name string, size int64) {
+	x.s.opts.Log("The user %s %s /configuration/%s (%d bytes) over %s from %s.", x.user, verb, name, size, x.proto, x.addr)
+}
+
+// open resolves path for op and checks the role: the common start of
+// every operation.
+func (x *xfer) open(op, path string) (target, error) {
+	if err := x.allowed(); err != nil {
+		return target{}, x.refused(op, path, err)
+	}
+	t, err := resolve(path)
+	if err != nil {
+		return target{}, x.refused(op, path, err)
+	}
+	return t, nil
+}
+
+// statFile finds name in the listing (lstat: a link is reported as one).
+func (x *xfer) statFile(name string) (fs.FileInfo, error) {
+	infos, err := x.files.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, fi := range infos {
+		if fi.Name() == name {
+			return fi, nil
+		}
+	}
+	return nil, fmt.Errorf("the file %q does not exist in the configuration directory: %w", name, fs.ErrNotExist)
+}
+
+// transfer runs a session that is a file transfer (the sftp subsystem, an
+// exec of scp); ok is false for any other session.
+func (s *Server) transfer(sess ssh.Session, user, addr string) (code int, ok bool) {
+	proto := ""
+	switch {
+	case sess.Subsystem() == "sftp":
+		proto = "SFTP"
+	case sess.Subsystem() == "":
+		if scpCommand(sess.Command()) {
+			proto = "SCP"
+		}
+	}
+	if proto == "" {
+		return 0, false
+	}
+	x := s.newXfer(user, addr, proto)
+	if _, _, isPty := sess.Pty(); isPty {
+		// gliderlabs turns "\n" into "\r\n" on a pty: binary data would
+		// arrive altered. OpenSSH's clients never ask for one.
+		x.refused("opening", proto, errPty)
+		fmt.Fprintf(sess.Stderr(), "esash: %v\n", errPty)
+		return 1, true
+	}
+	if proto == "SCP" {
+		// Refusals go through the protocol, which the client prints.
+		return x.serveSCP(sess, sess, sess.Command()), true
+	}
+	if err := x.allowed(); err != nil {
+		x.refused("opening", "sftp", err)
+		fmt.Fprintf(sess.Stderr(), "esash: %v\n", err)
+		return 1, true
+	}
+	return x.serveSFTP(sess), true
+}
