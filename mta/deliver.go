@@ -426,6 +426,10 @@ func (s *Server) deliverDomain(oc *outCache, m queue.Meta, body []byte, dom stri
 		return
 	}
 	dc := oc.dest.Lookup(dom)
+	tg, dc, ok := s.applySTS(oc, dc, m, dom, tg, rids, results) // mtasts.go
+	if !ok {
+		return
+	}
 	for _, t := range tg {
 		done := s.attempt(oc, dc, m, body, dom, t, rids, results)
 		if done {
@@ -676,7 +680,7 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 				if dn.active() {
 					verr = dn.verify(s, dcid, c.tls, dom) // dane.go: TLSA, not the CA lists
 				} else if verr == nil {
-					_, verr = verifyPeer(c.tls, oc.tls.roots, s.opts.Now(), t.host, dom)
+					_, verr = verifyPeer(c.tls, oc.tls.roots, s.opts.Now(), t.host, verifyDomain(t, dom))
 				}
 				if verr != nil {
 					if mode.Required() {

@@ -60,6 +60,7 @@ func (s *Server) TLSVerify(ctx context.Context, domain, host string, emit func(s
 			return false
 		}
 	}
+	s.STSReport(ctx, domain, true, emit) // mtasts.go
 	for _, t := range tg {
 		if s.verifyOne(ctx, oc, t, domain, emit) {
 			return true

@@ -1,0 +1,307 @@
+package mta
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"esash/config"
+)
+
+// stsDomain is one receiving domain of the MTA-STS tests: its MX host
+// (at the sink), its published TXT id and policy.
+type stsDomain struct {
+	name, mx, id, policy string
+}
+
+// stsPolicy writes a policy file.
+func stsPolicy(mode string, maxAge int, mx ...string) string {
+	var b strings.Builder
+	b.WriteString("version: STSv1\r\nmode: " + mode + "\r\n")
+	for _, m := range mx {
+		b.WriteString("mx: " + m + "\r\n")
+	}
+	fmt.Fprintf(&b, "max_age: %d\r\n", maxAge)
+	return b.String()
+}
+
+// policyServer serves each domain's policy at https://mta-sts.<domain>/
+// with a certificate from p naming every mta-sts host; policies can be
+// changed and requests are counted. hold, when set for a domain, makes
+// its request wait until the channel is closed.
+type policyServer struct {
+	ip       string
+	port     int
+	mu       sync.Mutex
+	policies map[string]string
+	hold     map[string]chan struct{}
+	requests atomic.Int32
+}
+
+func (ps *policyServer) set(domain, policy string) {
+	ps.mu.Lock()
+	ps.policies[domain] = policy
+	ps.mu.Unlock()
+}
+
+func startPolicyServer(t *testing.T, p *testPKI, domains []string) *policyServer {
+	t.Helper()
+	var names []string
+	for _, d := range domains {
+		names = append(names, "mta-sts."+d)
+	}
+	cc := p.leaf(t, "policy", names[0], names[1:]...)
+	cert, err := tls.X509KeyPair([]byte(cc.CertPEM+cc.Intermediates[0]), []byte(cc.KeyPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := &policyServer{ip: sinkIP(), policies: map[string]string{}, hold: map[string]chan struct{}{}}
+	ln, err := net.Listen("tcp4", ps.ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps.port = ln.Addr().(*net.TCPAddr).Port
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ps.requests.Add(1)
+		dom := strings.TrimPrefix(strings.Split(r.Host, ":")[0], "mta-sts.")
+		ps.mu.Lock()
+		text, ok := ps.policies[dom]
+		hold := ps.hold[dom]
+		ps.mu.Unlock()
+		if hold != nil {
+			<-hold
+		}
+		if !ok || r.URL.Path != "/.well-known/mta-sts.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write([]byte(text))
+	}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
+	go srv.ServeTLS(ln, "", "")
+	t.Cleanup(func() { srv.Close() })
+	return ps
+}
+
+// startSTSDnsmasq runs dnsmasq serving, for each domain, its MX (at
+// mxIP), the _mta-sts TXT record (when id is set) and mta-sts.<domain>
+// at the policy server. It returns the resolver address.
+func startSTSDnsmasq(t *testing.T, mxIP, policyIP string, domains []stsDomain) string {
+	t.Helper()
+	bin, err := exec.LookPath("dnsmasq")
+	if err != nil {
+		bin = "/usr/sbin/dnsmasq"
+	}
+	ip := sinkIP()
+	pc, err := net.ListenPacket("udp4", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	pc.Close()
+	dir := t.TempDir()
+	args := []string{"--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+		"--listen-address=" + ip, "--bind-interfaces", fmt.Sprintf("--port=%d", port),
+		"--local=/test/", "--pid-file=" + filepath.Join(dir, "dnsmasq.pid")}
+	for _, d := range domains {
+		args = append(args, "--mx-host="+d.name+","+d.mx+",10", "--host-record="+d.mx+","+mxIP,
+			"--host-record=mta-sts."+d.name+","+policyIP)
+		if d.id != "" {
+			args = append(args, "--txt-record=_mta-sts."+d.name+",v=STSv1; id="+d.id+";")
+		}
+	}
+	if os.Geteuid() == 0 {
+		args = append(args, "--user=root")
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("dnsmasq: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	addr := hp(ip, port)
+	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", addr)
+	}}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case <-exited:
+			t.Fatalf("dnsmasq exited: %s", out.String())
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		mx, err := r.LookupMX(ctx, domains[0].name)
+		cancel()
+		if err == nil && len(mx) == 1 {
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dnsmasq does not answer on %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stsClock is a clock the test moves.
+type stsClock struct {
+	mu sync.Mutex
+	d  time.Duration
+}
+
+func (c *stsClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.d) }
+func (c *stsClock) add(d time.Duration) { c.mu.Lock(); c.d += d; c.mu.Unlock() }
+
+// stsWait waits for cond with a deadline for a loaded machine.
+func stsWait(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func stsWaitLog(t *testing.T, dir, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		l := logLines(t, dir)
+		if strings.Contains(l, want) {
+			return l
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mail_logs lacks %q:\n%s", want, l)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func sinkHas(sink *goSink, rcpt string) bool {
+	for _, m := range sink.list() {
+		for _, to := range m.to {
+			if to == rcpt {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stsWorld is a sink whose certificate names mx.good.test and
+// mx.testing.test (not mx.wrong.test), a policy server, dnsmasq, and an
+// MTA delivering by MX under Default TLS "Preferred".
+type stsWorld struct {
+	p    *testPKI
+	sink *goSink
+	ps   *policyServer
+	dns  string
+	cfg  *config.Config
+	clk  *stsClock
+	opts func(*Options)
+}
+
+var stsDomains = []stsDomain{
+	{name: "good.test", mx: "mx.good.test", id: "g1", policy: stsPolicy("enforce", 86400, "mx.good.test")},
+	{name: "wrong.test", mx: "mx.wrong.test", id: "w1", policy: stsPolicy("enforce", 86400, "mx.wrong.test")},
+	{name: "nomatch.test", mx: "mx.nomatch.test", id: "n1", policy: stsPolicy("enforce", 86400, "other.nomatch.test")},
+	{name: "testing.test", mx: "mx.testing.test", id: "t1", policy: stsPolicy("testing", 86400, "other.testing.test")},
+	{name: "plain.test", mx: "mx.plain.test"}, // no MTA-STS
+	{name: "slow.test", mx: "mx.good.test", id: "s1", policy: stsPolicy("enforce", 86400, "mx.good.test")},
+}
+
+func newSTSWorld(t *testing.T) *stsWorld {
+	w := &stsWorld{p: newPKI(t), clk: &stsClock{}}
+	cert := w.p.leaf(t, "sink", "mx.good.test", "mx.testing.test", "mx.plain.test")
+	w.sink = startGoSink(t, &cert)
+	var names []string
+	for _, d := range stsDomains {
+		names = append(names, d.name)
+	}
+	w.ps = startPolicyServer(t, w.p, names)
+	for _, d := range stsDomains {
+		if d.policy != "" {
+			w.ps.set(d.name, d.policy)
+		}
+	}
+	w.dns = startSTSDnsmasq(t, w.sink.addr, w.ps.ip, stsDomains)
+	w.cfg = outCfg(t, w.p, config.TLSOutPreferred, nil)
+	useDNS(w.cfg, w.dns)
+	w.opts = func(o *Options) {
+		o.Delivery.MXPort = w.sink.port
+		o.Delivery.Timeout = 20 * time.Second
+		o.MTASTS = MTASTSOptions{Port: w.ps.port, Refresh: time.Hour}
+		o.Now = w.clk.now
+	}
+	return w
+}
+
+// TestMTASTSEnforce: policies from a real DNS server (dnsmasq TXT and MX)
+// and an HTTPS server whose CA is in the custom list. Enforce with a
+// matching MX and a valid certificate delivers over verified TLS; enforce
+// with a certificate for another name defers (4.7.5) where "Preferred"
+// alone would have delivered; enforce whose MX matches no pattern defers
+// without connecting; testing delivers and logs; a domain without a
+// record delivers as before.
+func TestMTASTSEnforce(t *testing.T) {
+	w := newSTSWorld(t)
+	s, dir := startOut(t, w.cfg, w.opts)
+
+	good := enqueue(t, s, "a@example.com", "b@good.test")
+	stsWait(t, "delivery to good.test", func() bool { return sinkHas(w.sink, "b@good.test") && !inQueue(s, good) })
+	logs := stsWaitLog(t, dir, fmt.Sprintf("MID %d MTA-STS policy of good.test: id g1, mode enforce, mx mx.good.test, max_age 86400", good))
+	if !strings.Contains(logs, "TLS success protocol") || !strings.Contains(logs, "MTA-STS policy of good.test fetched: id g1") {
+		t.Errorf("no verified TLS or fetch line for good.test:\n%s", logs)
+	}
+
+	wrong := enqueue(t, s, "a@example.com", "b@wrong.test")
+	logs = stsWaitLog(t, dir, fmt.Sprintf("MID %d to RID [0] - 4.7.5 - TLS verification failed: certificate name mismatch", wrong))
+	if !strings.Contains(logs, fmt.Sprintf("MID %d MTA-STS policy of wrong.test: id w1, mode enforce", wrong)) {
+		t.Errorf("the deferral of wrong.test does not name the policy:\n%s", logs)
+	}
+	if sinkHas(w.sink, "b@wrong.test") || !inQueue(s, wrong) {
+		t.Errorf("wrong.test delivered despite the enforced policy")
+	}
+
+	nomatch := enqueue(t, s, "a@example.com", "b@nomatch.test")
+	stsWaitLog(t, dir, "MTA-STS: MX mx.nomatch.test of nomatch.test does not match the policy; not used")
+	stsWaitLog(t, dir, fmt.Sprintf("MID %d to RID [0] - 4.7.5 - MTA-STS policy of nomatch.test: no MX host matches (mx: other.nomatch.test)", nomatch))
+
+	testing := enqueue(t, s, "a@example.com", "b@testing.test")
+	stsWait(t, "delivery to testing.test", func() bool { return sinkHas(w.sink, "b@testing.test") && !inQueue(s, testing) })
+	stsWaitLog(t, dir, "MTA-STS testing: MX mx.testing.test of testing.test does not match the policy; used")
+
+	plain := enqueue(t, s, "a@example.com", "b@plain.test")
+	stsWait(t, "delivery to plain.test", func() bool { return sinkHas(w.sink, "b@plain.test") && !inQueue(s, plain) })
+	if l := logLines(t, dir); strings.Contains(l, "MTA-STS policy of plain.test") {
+		t.Errorf("a policy was applied to plain.test:\n%s", l)
+	}
+
+	// tlsverify shows the policy in force and where it came from.
+	var out []string
+	s.STSReport(context.Background(), "good.test", false, func(l string) { out = append(out, l) })
+	if len(out) != 2 || !strings.Contains(out[0], "policy in force for good.test: mode enforce") ||
+		!strings.Contains(out[1], fmt.Sprintf("from https://mta-sts.good.test:%d/.well-known/mta-sts.txt, id g1, fetched", w.ps.port)) {
+		t.Errorf("STSReport = %q", out)
+	}
+}
