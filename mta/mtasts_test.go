@@ -305,3 +305,127 @@ func TestMTASTSEnforce(t *testing.T) {
 		t.Errorf("STSReport = %q", out)
 	}
 }
+
+// TestMTASTSCacheRestartAndDisappearing: a policy fetched before a
+// restart is in force after it without a new fetch; when the record and
+// the policy file disappear (the configuration moves to a DNS server
+// without the TXT record, the HTTPS server answers 404) the cached policy
+// stays in force until its max_age, then no policy applies.
+func TestMTASTSCacheRestartAndDisappearing(t *testing.T) {
+	w := newSTSWorld(t)
+	w.ps.set("wrong.test", stsPolicy("enforce", 7200, "mx.wrong.test"))
+	dir := t.TempDir()
+	s := startMTA(t, dir, w.cfg, func(o *Options) {
+		o.Delivery = DeliveryOptions{Enabled: true, Poll: 20 * time.Millisecond, RetryInitial: time.Hour}
+	}, w.opts)
+	m1 := enqueue(t, s, "a@example.com", "b@wrong.test")
+	stsWait(t, "the first deferral", func() bool { m, _ := s.queue.Get(m1); return m.Attempts == 1 })
+	if n := w.ps.requests.Load(); n != 1 {
+		t.Fatalf("%d policy requests, want 1", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	s.Close(ctx)
+	cancel()
+
+	// Restart on the same data: the persisted policy still defers.
+	s = startMTA(t, dir, w.cfg, func(o *Options) {
+		o.Delivery = DeliveryOptions{Enabled: true, Poll: 20 * time.Millisecond, RetryInitial: time.Hour}
+	}, w.opts)
+	retryNow(t, s, m1)
+	stsWait(t, "the deferral after the restart", func() bool { m, _ := s.queue.Get(m1); return m.Attempts == 2 })
+	if n := w.ps.requests.Load(); n != 1 {
+		t.Fatalf("the restart fetched the policy again (%d requests)", n)
+	}
+
+	// The record and the file disappear; an hour later (past Refresh) a
+	// background check finds nothing: the policy still applies.
+	bare := []stsDomain{{name: "wrong.test", mx: "mx.wrong.test"}}
+	cfg2 := *w.cfg
+	useDNS(&cfg2, startSTSDnsmasq(t, w.sink.addr, w.ps.ip, bare))
+	apply(t, s, &cfg2)
+	w.ps.mu.Lock()
+	delete(w.ps.policies, "wrong.test")
+	w.ps.mu.Unlock()
+	w.clk.add(61 * time.Minute)
+	retryNow(t, s, m1)
+	stsWait(t, "the deferral after the record went", func() bool { m, _ := s.queue.Get(m1); return m.Attempts == 3 })
+	// That attempt started the background check (Refresh passed); once
+	// it ended, the policy is still cached.
+	c, _ := s.stsCache()
+	stsWait(t, "the background check", func() bool { return !c.Busy("wrong.test") })
+	if res, _ := c.Peek("wrong.test"); res.Policy == nil {
+		t.Fatalf("the policy was dropped when its record went: %+v", res)
+	}
+	retryNow(t, s, m1)
+	stsWait(t, "the deferral before max_age", func() bool { m, _ := s.queue.Get(m1); return m.Attempts == 4 })
+	if sinkHas(w.sink, "b@wrong.test") {
+		t.Fatal("delivered while the cached policy was valid")
+	}
+
+	// Past max_age (2 h): no policy; Preferred delivers.
+	w.clk.add(61 * time.Minute)
+	retryNow(t, s, m1)
+	stsWait(t, "delivery once the policy expired", func() bool { return sinkHas(w.sink, "b@wrong.test") && !inQueue(s, m1) })
+}
+
+func logHas(t *testing.T, dir, want string) bool { return strings.Contains(logLines(t, dir), want) }
+
+// TestMTASTSExplicitEntry: a domain with its own destconfig entry applies
+// no policy unless destconfig MTASTS lists the entry; listed, the policy
+// applies, and an entry's own TLS setting wins over it.
+func TestMTASTSExplicitEntry(t *testing.T) {
+	w := newSTSWorld(t)
+	w.cfg.Destinations.Entries = []config.DestControl{{Domain: "wrong.test", MaxConcurrency: 5}}
+	s, dir := startOut(t, w.cfg, w.opts)
+	m1 := enqueue(t, s, "a@example.com", "b@wrong.test")
+	stsWait(t, "delivery to wrong.test under its own entry", func() bool { return sinkHas(w.sink, "b@wrong.test") && !inQueue(s, m1) })
+	if logHas(t, dir, "MTA-STS policy of wrong.test") {
+		t.Fatal("a policy was applied to a domain with its own entry")
+	}
+
+	cfg := *w.cfg
+	cfg.Destinations.MTASTS.Domains = []string{"wrong.test"}
+	apply(t, s, &cfg)
+	m2 := enqueue(t, s, "a@example.com", "c@wrong.test")
+	stsWaitLog(t, dir, fmt.Sprintf("MID %d to RID [0] - 4.7.5 - TLS verification failed: certificate name mismatch", m2))
+
+	cfg3 := *w.cfg
+	cfg3.Destinations.MTASTS.Domains = []string{"wrong.test"}
+	cfg3.Destinations.Entries = []config.DestControl{{Domain: "wrong.test", MaxConcurrency: 5, TLS: config.TLSOutPreferred}}
+	apply(t, s, &cfg3)
+	retryNow(t, s, m2)
+	stsWait(t, "delivery under the entry's own TLS setting", func() bool { return sinkHas(w.sink, "c@wrong.test") && !inQueue(s, m2) })
+
+	// MTA-STS off for the DEFAULT entry's domains.
+	cfg4 := *w.cfg
+	cfg4.Destinations.Entries = nil
+	cfg4.Destinations.MTASTS.Off = true
+	apply(t, s, &cfg4)
+	m3 := enqueue(t, s, "a@example.com", "d@wrong.test")
+	stsWait(t, "delivery with MTA-STS off", func() bool { return sinkHas(w.sink, "d@wrong.test") && !inQueue(s, m3) })
+}
+
+// TestMTASTSFetchDoesNotBlockOthers: while the policy server holds the
+// request for slow.test, mail to other domains is delivered; slow.test's
+// own delivery goes on without a policy once its wait (the delivery
+// timeout) ends, and the next attempt finds the policy.
+func TestMTASTSFetchDoesNotBlockOthers(t *testing.T) {
+	w := newSTSWorld(t)
+	release := make(chan struct{})
+	w.ps.mu.Lock()
+	w.ps.hold["slow.test"] = release
+	w.ps.mu.Unlock()
+	s, dir := startOut(t, w.cfg, w.opts)
+	slow := enqueue(t, s, "a@example.com", "b@slow.test")
+	stsWait(t, "the policy request of slow.test", func() bool { return w.ps.requests.Load() == 1 })
+	for _, d := range []string{"good.test", "plain.test"} {
+		mid := enqueue(t, s, "a@example.com", "b@"+d)
+		stsWait(t, "delivery to "+d+" while slow.test's fetch hangs", func() bool { return sinkHas(w.sink, "b@"+d) && !inQueue(s, mid) })
+	}
+	if sinkHas(w.sink, "b@slow.test") {
+		t.Fatal("slow.test delivered before its fetch ended or its wait timed out")
+	}
+	close(release)
+	stsWait(t, "delivery to slow.test", func() bool { return sinkHas(w.sink, "b@slow.test") && !inQueue(s, slow) })
+	stsWaitLog(t, dir, "MTA-STS policy of slow.test fetched: id s1")
+}

@@ -349,3 +349,11 @@ func writeAtomic(path string, b []byte) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// Busy reports a look-up of domain in progress.
+func (c *Cache) Busy(domain string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e := c.m[domain]
+	return e != nil && e.busy != nil
+}
