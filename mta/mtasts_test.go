@@ -297,12 +297,13 @@ func TestMTASTSEnforce(t *testing.T) {
 		t.Errorf("a policy was applied to plain.test:\n%s", l)
 	}
 
-	// tlsverify shows the policy in force and where it came from.
+	// tlsverify (the domain's MX) shows the policy in force and where it
+	// came from, then verifies the MX.
 	var out []string
-	s.STSReport(context.Background(), "good.test", false, func(l string) { out = append(out, l) })
-	if len(out) != 2 || !strings.Contains(out[0], "policy in force for good.test: mode enforce") ||
-		!strings.Contains(out[1], fmt.Sprintf("from https://mta-sts.good.test:%d/.well-known/mta-sts.txt, id g1, fetched", w.ps.port)) {
-		t.Errorf("STSReport = %q", out)
+	ok := s.TLSVerify(context.Background(), "good.test", "", func(l string) { out = append(out, l) })
+	if !ok || len(out) < 3 || !strings.Contains(out[0], "MTA-STS: policy in force for good.test: mode enforce, mx mx.good.test, max_age 86400.") ||
+		!strings.Contains(out[1], fmt.Sprintf("MTA-STS: from https://mta-sts.good.test:%d/.well-known/mta-sts.txt, id g1, fetched", w.ps.port)) {
+		t.Errorf("TLSVerify = %v:\n%s", ok, strings.Join(out, "\n"))
 	}
 }
 
