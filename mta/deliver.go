@@ -121,6 +121,7 @@ func (s *Server) startDelivery() {
 	d.sem = make(chan struct{}, s.opts.Delivery.Workers)
 	d.wg.Add(1)
 	go s.deliveryLoop()
+	s.stsCache() // mtasts.go: the policy cache and the TLS-RPT loop start with delivery
 }
 
 // stopDelivery stops the loop and waits for deliveries in progress.
@@ -663,6 +664,7 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 		log.Infof("%s", maillog.DCIDTLSFailed(dcid, "system-wide TLS concurrency limit reached; delivering without TLS"))
 		mode = config.TLSOutNo
 	}
+	rx := rptSession{dom: dom, ifIP: ifIP, t: t, dn: dn} // tlsrpt.go
 	if mode.On() {
 		res, reason, tlsErr := c.startTLS(oc.tls.config(t.host), timeout)
 		if res != tlsOK {
@@ -683,6 +685,7 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 					_, verr = verifyPeer(c.tls, oc.tls.roots, s.opts.Now(), t.host, verifyDomain(t, dom))
 				}
 				if verr != nil {
+					s.tlsReport(oc, rx, verifyResult(dn, verr), verr.Error())
 					if mode.Required() {
 						log.Infof("%s", maillog.DCIDTLSFailed(dcid, "verify error: "+verr.Error()))
 						log.Infof("%s", maillog.DCIDTLSRequired(dcid, t.ip))
@@ -696,11 +699,13 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 			}
 			if verified {
 				log.Infof("%s", maillog.DCIDTLSSuccess(dcid, proto, cipher, dom))
+				s.tlsReport(oc, rx, "", "")
 			}
 			if _, err := c.ehlo(helo); err != nil {
 				return connErr("EHLO", err)
 			}
 		case tlsNotOffered, tlsRefused:
+			s.tlsReport(oc, rx, rptNoStartTLS, reason)
 			var re *replyError
 			switch {
 			case res == tlsRefused && errors.As(tlsErr, &re):
@@ -720,6 +725,7 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 			}
 			// Preferred: go on in clear on this connection.
 		case tlsBroken:
+			s.tlsReport(oc, rx, rptBroken, reason)
 			log.Infof("%s", maillog.DCIDTLSFailed(dcid, reason))
 			if mode.Required() {
 				log.Infof("%s", maillog.DCIDTLSRequired(dcid, t.ip))

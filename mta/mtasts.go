@@ -14,6 +14,7 @@ import (
 	"esash/maillog"
 	"esash/mta/queue"
 	"esash/mtasts"
+	"esash/tlsrpt"
 )
 
 // MTA-STS (RFC 8461) on delivery, the policy side of esash/mtasts.
@@ -58,6 +59,8 @@ type MTASTSOptions struct {
 	// Refresh is how long a cached policy's TXT id is trusted before a
 	// background check (1 h).
 	Refresh time.Duration
+	// ReportInterval is the TLS-RPT period (24 h, tlsrpt.go).
+	ReportInterval time.Duration
 }
 
 // stsState is the MTA's policy cache, opened at first use.
@@ -66,6 +69,9 @@ type stsState struct {
 	cache *mtasts.Cache
 	err   error
 	src   atomic.Pointer[stsSource] // of the last configuration used
+	// TLS-RPT (tlsrpt.go), started with the cache.
+	rec              *tlsrpt.Recorder
+	rptStop, rptDone chan struct{}
 }
 
 // stsSource discovers policies under one configuration: dnsconfig's
@@ -117,6 +123,9 @@ func (s *Server) stsCache() (*mtasts.Cache, error) {
 	st.once.Do(func() {
 		st.cache, st.err = mtasts.Open(mtasts.Options{Dir: s.opts.DataDir + "/mtasts", Now: s.opts.Now,
 			Refresh: s.opts.MTASTS.Refresh, Log: func(f string, a ...any) { s.log.Infof(f, a...) }})
+		if st.err == nil {
+			s.startReports() // tlsrpt.go
+		}
 	})
 	return st.cache, st.err
 }
@@ -128,6 +137,7 @@ func (s *Server) closeSTS() {
 	if st.cache != nil {
 		st.cache.Close()
 	}
+	s.stopReports() // tlsrpt.go
 }
 
 // stsSourceFor is the source of oc's configuration, made once per
@@ -206,6 +216,9 @@ func (s *Server) applySTS(oc *outCache, dc config.DestControl, m queue.Meta, dom
 	d := s.stsFor(ctx, oc, dc, dom, true)
 	cancel()
 	mode := d.mode()
+	if d.applies && d.res.Policy == nil && d.res.Err != nil && !errors.Is(d.res.Err, mtasts.ErrNoRecord) {
+		s.rptPolicyFailure(oc, dom, stsFetchResult(d.res.Err), d.res.Err.Error()) // tlsrpt.go
+	}
 	if mode == "" || mode == mtasts.ModeNone {
 		return tg, dc, true
 	}
@@ -226,6 +239,7 @@ func (s *Server) applySTS(oc *outCache, dc config.DestControl, m queue.Meta, dom
 	for _, t := range tg {
 		if !p.MatchMX(t.host) {
 			s.log.Infof("MTA-STS: MX %s of %s does not match the policy; not used", or(t.host, t.ip), dom)
+			s.tlsReport(oc, rptSession{dom: dom, t: t}, rptBroken, "MX host not in the MTA-STS policy")
 			continue
 		}
 		t.stsMX = true

@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +25,7 @@ import (
 // (at the sink), its published TXT id and policy.
 type stsDomain struct {
 	name, mx, id, policy string
+	rpt                  string // the _smtp._tls record
 }
 
 // stsPolicy writes a policy file.
@@ -47,6 +50,12 @@ type policyServer struct {
 	policies map[string]string
 	hold     map[string]chan struct{}
 	requests atomic.Int32
+	posts    []posted // TLS-RPT reports POSTed to /tlsrpt
+}
+
+type posted struct {
+	ctype string
+	body  []byte
 }
 
 func (ps *policyServer) set(domain, policy string) {
@@ -73,6 +82,13 @@ func startPolicyServer(t *testing.T, p *testPKI, domains []string) *policyServer
 	}
 	ps.port = ln.Addr().(*net.TCPAddr).Port
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/tlsrpt" {
+			b, _ := io.ReadAll(r.Body)
+			ps.mu.Lock()
+			ps.posts = append(ps.posts, posted{r.Header.Get("Content-Type"), b})
+			ps.mu.Unlock()
+			return
+		}
 		ps.requests.Add(1)
 		dom := strings.TrimPrefix(strings.Split(r.Host, ":")[0], "mta-sts.")
 		ps.mu.Lock()
@@ -119,6 +135,11 @@ func startSTSDnsmasq(t *testing.T, mxIP, policyIP string, domains []stsDomain) s
 			"--host-record=mta-sts."+d.name+","+policyIP)
 		if d.id != "" {
 			args = append(args, "--txt-record=_mta-sts."+d.name+",v=STSv1; id="+d.id+";")
+		}
+		if d.rpt != "" {
+			// dnsmasq splits its text at commas (into strings TXT readers
+			// join): a record here names one rua.
+			args = append(args, "--txt-record=_smtp._tls."+d.name+","+d.rpt)
 		}
 	}
 	if os.Geteuid() == 0 {
@@ -228,9 +249,14 @@ var stsDomains = []stsDomain{
 	{name: "testing.test", mx: "mx.testing.test", id: "t1", policy: stsPolicy("testing", 86400, "other.testing.test")},
 	{name: "plain.test", mx: "mx.plain.test"}, // no MTA-STS
 	{name: "slow.test", mx: "mx.good.test", id: "s1", policy: stsPolicy("enforce", 86400, "mx.good.test")},
+	{name: "rpt.test", mx: "mx.rpt.test"}, // the TLS-RPT mailbox's domain
 }
 
-func newSTSWorld(t *testing.T) *stsWorld {
+func newSTSWorld(t *testing.T) *stsWorld { return newSTSWorldRpt(t, nil) }
+
+// newSTSWorldRpt adds _smtp._tls records: {port} in one stands for the
+// policy server's port (its /tlsrpt takes POSTed reports).
+func newSTSWorldRpt(t *testing.T, rpt map[string]string) *stsWorld {
 	w := &stsWorld{p: newPKI(t), clk: &stsClock{}}
 	cert := w.p.leaf(t, "sink", "mx.good.test", "mx.testing.test", "mx.plain.test")
 	w.sink = startGoSink(t, &cert)
@@ -244,7 +270,11 @@ func newSTSWorld(t *testing.T) *stsWorld {
 			w.ps.set(d.name, d.policy)
 		}
 	}
-	w.dns = startSTSDnsmasq(t, w.sink.addr, w.ps.ip, stsDomains)
+	domains := slices.Clone(stsDomains)
+	for i, d := range domains {
+		domains[i].rpt = strings.ReplaceAll(rpt[d.name], "{port}", fmt.Sprint(w.ps.port))
+	}
+	w.dns = startSTSDnsmasq(t, w.sink.addr, w.ps.ip, domains)
 	w.cfg = outCfg(t, w.p, config.TLSOutPreferred, nil)
 	useDNS(w.cfg, w.dns)
 	w.opts = func(o *Options) {
