@@ -82,6 +82,20 @@ type Cache struct {
 
 const fileName = "policies.json"
 
+// MaxEntries bounds the domains remembered: past it the domains known to
+// have no policy are forgotten (they are looked up again when mailed),
+// so mail to a flood of domains cannot exhaust memory.
+const MaxEntries = 50000
+
+// pruneLocked forgets the domains without a policy (c.mu held).
+func (c *Cache) pruneLocked() {
+	for d, e := range c.m {
+		if e.Policy == nil && e.busy == nil {
+			delete(c.m, d)
+		}
+	}
+}
+
 // Open loads the persisted policies from opts.Dir (expired ones dropped).
 func Open(opts Options) (*Cache, error) {
 	if opts.Now == nil {
@@ -213,6 +227,9 @@ func (c *Cache) refresh(domain string, src Source) <-chan struct{} {
 	c.mu.Lock()
 	e := c.m[domain]
 	if e == nil {
+		if len(c.m) >= MaxEntries {
+			c.pruneLocked()
+		}
 		e = &entry{Domain: domain}
 		c.m[domain] = e
 	}

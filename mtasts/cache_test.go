@@ -220,3 +220,26 @@ func BenchmarkGetWarm(b *testing.B) {
 		}
 	})
 }
+
+// TestCachePrune: past MaxEntries the domains without a policy are
+// forgotten; policies stay.
+func TestCachePrune(t *testing.T) {
+	src := newScripted()
+	src.set("sts.test", "a", policyText("enforce", 3600))
+	c, _ := Open(Options{})
+	defer c.Close()
+	ctx := context.Background()
+	c.Get(ctx, "sts.test", src)
+	for i := range MaxEntries {
+		c.Get(ctx, fmt.Sprintf("n%d.test", i), src)
+	}
+	c.mu.RLock()
+	n := len(c.m)
+	c.mu.RUnlock()
+	if n > MaxEntries {
+		t.Fatalf("%d entries kept", n)
+	}
+	if r, ok := c.Peek("sts.test"); !ok || r.Policy == nil {
+		t.Fatal("the policy was pruned")
+	}
+}
