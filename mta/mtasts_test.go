@@ -52,6 +52,7 @@ type policyServer struct {
 	hold     map[string]chan struct{}
 	requests atomic.Int32
 	posts    []posted // TLS-RPT reports POSTed to /tlsrpt
+	from     []string // the clients' addresses
 }
 
 type posted struct {
@@ -91,6 +92,9 @@ func startPolicyServer(t *testing.T, p *testPKI, domains []string) *policyServer
 			return
 		}
 		ps.requests.Add(1)
+		ps.mu.Lock()
+		ps.from = append(ps.from, r.RemoteAddr)
+		ps.mu.Unlock()
 		dom := strings.TrimPrefix(strings.Split(r.Host, ":")[0], "mta-sts.")
 		ps.mu.Lock()
 		text, ok := ps.policies[dom]
@@ -327,6 +331,15 @@ func TestMTASTSEnforce(t *testing.T) {
 	if l := logLines(t, dir); strings.Contains(l, "MTA-STS policy of plain.test") {
 		t.Errorf("a policy was applied to plain.test:\n%s", l)
 	}
+
+	// The policies were fetched from the delivery interface.
+	w.ps.mu.Lock()
+	for _, from := range w.ps.from {
+		if h, _, _ := net.SplitHostPort(from); h != w.cfg.Interfaces[0].IPv4 {
+			t.Errorf("a policy fetch came from %s, not the delivery interface %s", h, w.cfg.Interfaces[0].IPv4)
+		}
+	}
+	w.ps.mu.Unlock()
 
 	// tlsverify (the domain's MX) shows the policy in force and where it
 	// came from, then verifies the MX.
