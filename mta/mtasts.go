@@ -2,6 +2,7 @@ package mta
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -147,9 +148,19 @@ func (s *Server) stsSourceFor(oc *outCache) *stsSource {
 		return x
 	}
 	x := &stsSource{cfg: oc.cfg, s: s}
-	x.Fetcher = mtasts.Fetcher{Roots: oc.tls.roots, Port: s.opts.MTASTS.Port, Dial: x.dial}
+	x.Fetcher = mtasts.Fetcher{Roots: stsRoots(oc), Port: s.opts.MTASTS.Port, Dial: x.dial}
 	s.sts.src.Store(x)
 	return x
+}
+
+// stsRoots are the CA lists that verify policy and report servers: never
+// nil, which crypto/tls would read as "the system's" whatever certconfig
+// says.
+func stsRoots(oc *outCache) *x509.CertPool {
+	if oc.tls.roots == nil {
+		return x509.NewCertPool()
+	}
+	return oc.tls.roots
 }
 
 // stsDecision is what MTA-STS decided for one delivery of a domain.

@@ -512,3 +512,20 @@ func BenchmarkSTSLookupWarm(b *testing.B) {
 		}
 	}
 }
+
+// TestMTASTSUntrustedPolicyServer: the policy server's certificate must
+// chain to the appliance's CA lists (certconfig): with another root in the
+// custom list the policy is not fetched, none applies (RFC 8461 §5.1) and
+// mail goes as before; the failure is logged.
+func TestMTASTSUntrustedPolicyServer(t *testing.T) {
+	w := newSTSWorld(t)
+	other := newPKI(t)
+	w.cfg.CAs = config.TrustedCAs{CustomEnabled: true, Custom: []config.CA{{Name: "other", PEM: other.RootPEM}}}
+	s, dir := startOut(t, w.cfg, w.opts)
+	mid := enqueue(t, s, "a@example.com", "b@wrong.test")
+	stsWait(t, "delivery without a policy", func() bool { return sinkHas(w.sink, "b@wrong.test") && !inQueue(s, mid) })
+	logs := stsWaitLog(t, dir, "MTA-STS policy of wrong.test not fetched: MTA-STS policy fetch failed: https://mta-sts.wrong.test:")
+	if !strings.Contains(logs, "certificate signed by unknown authority") {
+		t.Errorf("the log does not say why:\n%s", logs)
+	}
+}

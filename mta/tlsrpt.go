@@ -233,7 +233,7 @@ func (s *Server) sendReport(ctx context.Context, oc *outCache, dom, id string, p
 		}
 		src := s.stsSourceFor(oc)
 		client := &http.Client{Timeout: s.opts.Delivery.Timeout, Transport: &http.Transport{DialContext: src.dial,
-			TLSClientConfig: &tls.Config{RootCAs: oc.tls.roots, MinVersion: tls.VersionTLS12}, DisableKeepAlives: true}}
+			TLSClientConfig: &tls.Config{RootCAs: stsRoots(oc), MinVersion: tls.VersionTLS12}, DisableKeepAlives: true}}
 		if err := tlsrpt.Post(ctx, client, u, gz); err != nil {
 			s.log.Infof("%s not sent to %s: %v", what, u, err)
 			continue
