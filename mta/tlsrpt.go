@@ -19,7 +19,9 @@ import (
 
 // TLS reporting (RFC 8460) on delivery, over esash/tlsrpt.
 //
-// open (deliver.go) reports each TLS session of an MX delivery through
+// open (deliver.go) reports each TLS session of an MX delivery (one whose
+// destination setting, or policy, negotiates TLS: a delivery under TLS
+// "No" has no TLS session to report) through
 // tlsReport: a success once the policy's checks passed, else the failure
 // by the RFC's result types; applySTS reports a policy that could not be
 // fetched and an MX outside an enforced policy. Every
