@@ -310,6 +310,7 @@ type Destinations struct {
 	AlertOnTLSFail bool          `json:"tls_alert"`
 	Default        DestControl   `json:"default"`
 	Entries        []DestControl `json:"entries"`
+	MTASTS         MTASTS        `json:"mta_sts"` // mtasts.go
 }
 
 // Delivery is deliveryconfig.

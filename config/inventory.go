@@ -104,6 +104,7 @@ func buildInventory() map[string]SettingInfo {
 	m.hatParams()
 	m.certificates()
 	m.destinations()
+	m.mtaSTS() // mtasts.go
 	m.delivery()
 	m.alerts()
 	m.ldap()

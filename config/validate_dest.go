@@ -15,6 +15,7 @@ func (c *checker) outbound(cfg *Config) {
 	c.routeHosts(cfg)
 	c.alertSubscriptions(cfg)
 	c.deliveryLimits(cfg)
+	c.mtaSTS(cfg) // mtasts.go
 }
 
 func (c *checker) destControls(cfg *Config) {

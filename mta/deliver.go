@@ -121,6 +121,7 @@ func (s *Server) startDelivery() {
 	d.sem = make(chan struct{}, s.opts.Delivery.Workers)
 	d.wg.Add(1)
 	go s.deliveryLoop()
+	s.stsCache() // mtasts.go: the policy cache and the TLS-RPT loop start with delivery
 }
 
 // stopDelivery stops the loop and waits for deliveries in progress.
@@ -423,6 +424,10 @@ func (s *Server) deliverDomain(oc *outCache, m queue.Meta, body []byte, dom stri
 		return
 	}
 	dc := oc.dest.Lookup(dom)
+	tg, dc, ok := s.applySTS(oc, dc, m, dom, tg, rids, results) // mtasts.go
+	if !ok {
+		return
+	}
 	for _, t := range tg {
 		done := s.attempt(oc, dc, m, body, dom, t, rids, results)
 		if done {
@@ -656,6 +661,7 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 		log.Infof("%s", maillog.DCIDTLSFailed(dcid, "system-wide TLS concurrency limit reached; delivering without TLS"))
 		mode = config.TLSOutNo
 	}
+	rx := rptSession{dom: dom, ifIP: ifIP, t: t, dn: dn} // tlsrpt.go
 	if mode.On() {
 		res, reason, tlsErr := c.startTLS(oc.tls.config(t.host), timeout)
 		if res != tlsOK {
@@ -673,9 +679,10 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 				if dn.active() {
 					verr = dn.verify(s, dcid, c.tls, dom) // dane.go: TLSA, not the CA lists
 				} else if verr == nil {
-					_, verr = verifyPeer(c.tls, oc.tls.roots, s.opts.Now(), t.host, dom)
+					_, verr = verifyPeer(c.tls, oc.tls.roots, s.opts.Now(), t.host, verifyDomain(t, dom))
 				}
 				if verr != nil {
+					s.tlsReport(oc, rx, verifyResult(dn, verr), verr.Error())
 					if mode.Required() {
 						log.Infof("%s", maillog.DCIDTLSFailed(dcid, "verify error: "+verr.Error()))
 						log.Infof("%s", maillog.DCIDTLSRequired(dcid, t.ip))
@@ -689,11 +696,13 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 			}
 			if verified {
 				log.Infof("%s", maillog.DCIDTLSSuccess(dcid, proto, cipher, dom))
+				s.tlsReport(oc, rx, "", "")
 			}
 			if _, err := c.ehlo(helo); err != nil {
 				return connErr("EHLO", err)
 			}
 		case tlsNotOffered, tlsRefused:
+			s.tlsReport(oc, rx, rptNoStartTLS, reason)
 			var re *replyError
 			switch {
 			case res == tlsRefused && errors.As(tlsErr, &re):
@@ -713,6 +722,7 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 			}
 			// Preferred: go on in clear on this connection.
 		case tlsBroken:
+			s.tlsReport(oc, rx, rptBroken, reason)
 			log.Infof("%s", maillog.DCIDTLSFailed(dcid, reason))
 			if mode.Required() {
 				log.Infof("%s", maillog.DCIDTLSRequired(dcid, t.ip))

@@ -75,6 +75,8 @@ type Options struct {
 	ErrorLog func(format string, args ...any)
 	// Delivery tunes the outbound delivery engine (deliver.go).
 	Delivery DeliveryOptions
+	// MTASTS tunes MTA-STS (mtasts.go).
+	MTASTS MTASTSOptions
 }
 
 // Server is the MTA.
@@ -88,6 +90,7 @@ type Server struct {
 	rt    atomic.Pointer[generation]
 	rdns  *rdnsCache
 	dlv   delivery
+	sts   stsState // MTA-STS policy cache (mtasts.go)
 
 	sessions sessions     // accepted connections not yet closed, of every generation (sessions.go)
 	global   globalLimits // listenerconfig SETUP's shared limits (global.go)
@@ -224,6 +227,7 @@ func (s *Server) logQueueOpened() {
 }
 
 func (s *Server) closeStores() {
+	s.closeSTS() // mtasts.go
 	if s.queue != nil {
 		s.queue.Close()
 	}

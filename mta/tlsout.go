@@ -309,6 +309,9 @@ type target struct {
 	// host, when DNSSEC authenticated the way to it; "" when DANE cannot
 	// apply (dane.go).
 	tlsaBase string
+	// stsMX: an enforced MTA-STS policy selected this MX; the
+	// certificate must name it, not the domain (mtasts.go).
+	stsMX bool
 }
 
 // targets resolves where mail to domain goes: the SMTP route, else MX

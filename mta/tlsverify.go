@@ -60,6 +60,9 @@ func (s *Server) TLSVerify(ctx context.Context, domain, host string, emit func(s
 			return false
 		}
 	}
+	if name == domain && port == 25 {
+		s.STSReport(ctx, domain, true, emit) // mtasts.go: the policy of MX delivery
+	}
 	for _, t := range tg {
 		if s.verifyOne(ctx, oc, t, domain, emit) {
 			return true

@@ -145,7 +145,7 @@ func openAppliance(o options) (*appliance, error) {
 		certconfig.New(),
 		interfaceconfig.New(),
 		listenerconfig.New(),
-		destconfig.New(),
+		destconfig.NewWithPolicies(a.mta), // DETAIL shows the MTA-STS cache
 		deliveryconfig.New(),
 		smtproutes.New(),
 		dnsconfig.New(),

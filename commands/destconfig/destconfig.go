@@ -26,6 +26,10 @@
 //     AsyncOS also accepts IP addresses here; esash does not (yet).
 //   - LIST and DETAIL show every value in effect: a value an entry inherits
 //     reads "Default (value)".
+//   - MTASTS (esash's, last in the menu so that existing scripts keep
+//     their answers) chooses where MTA-STS policies apply: see mtasts.go.
+//     DETAIL shows an "MTA-STS" line per entry and, for one domain, the
+//     policy the running MTA holds for it.
 //   - IMPORT replaces the whole table (DEFAULT and entries) with the file
 //     (format in config/dest_file.go); a file with any problem is refused
 //     with its line number and nothing is staged.
@@ -49,7 +53,9 @@ import (
 const DemoCertificate = "Demo"
 
 // Command is destconfig.
-type Command struct{}
+type Command struct {
+	policies PolicyReporter // nil: DETAIL shows no MTA-STS cache (mtasts.go)
+}
 
 // New returns the destconfig command.
 func New() Command { return Command{} }
@@ -72,10 +78,11 @@ func (c Command) Run(s *shell.Session, args []string) error {
 		{Name: "DELETE", Help: "Remove an entry.", Run: deleteEntry},
 		{Name: "DEFAULT", Help: "Change the default.", Run: editDefault},
 		{Name: "LIST", Help: "Display a summary list of all entries.", Run: list},
-		{Name: "DETAIL", Help: "Display details for one destination or all entries.", Run: detail},
+		{Name: "DETAIL", Help: "Display details for one destination or all entries.", Run: c.detail},
 		{Name: "CLEAR", Help: "Remove all entries.", Run: clearAll},
 		{Name: "IMPORT", Help: "Import tables from a file.", Run: importFile},
 		{Name: "EXPORT", Help: "Export tables to a file.", Run: exportFile},
+		{Name: "MTASTS", Help: "Configure MTA-STS (RFC 8461) for outbound delivery.", Run: mtaSTS},
 	})
 }
 
@@ -90,7 +97,7 @@ func header(s *shell.Session) {
 	}
 }
 
-func (Command) batch(s *shell.Session, args []string) error {
+func (c Command) batch(s *shell.Session, args []string) error {
 	op := strings.ToLower(args[0])
 	arg := func() (string, error) {
 		if len(args) != 2 {
@@ -114,7 +121,7 @@ func (Command) batch(s *shell.Session, args []string) error {
 		if err != nil {
 			return err
 		}
-		return showDetail(s, d)
+		return c.showDetail(s, d)
 	case "delete":
 		d, err := arg()
 		if err != nil {

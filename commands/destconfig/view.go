@@ -107,7 +107,7 @@ func list(s *shell.Session) error {
 }
 
 // writeDetail writes the DETAIL block of one entry (or the default).
-func writeDetail(b *strings.Builder, e, def config.DestControl, isDefault bool) {
+func writeDetail(b *strings.Builder, e, def config.DestControl, isDefault bool, sts config.MTASTS) {
 	eff := e.Inherit(def)
 	inherited := func(set bool, label string) string { return inherited(set || isDefault, label) }
 	if isDefault {
@@ -144,6 +144,7 @@ func writeDetail(b *strings.Builder, e, def config.DestControl, isDefault bool) 
 	field("Bounce verification address tagging", inherited(e.BounceVerify != "", onOffLabel(eff.BounceVerify)))
 	field("Bounce profile", inherited(e.BounceProfile != "" || eff.BounceProfile == config.DefaultBounceProfile, eff.BounceProfile))
 	field("IP sort preference", inherited(e.IPSort != "", config.IPSortLabel(eff.IPSort)))
+	field("MTA-STS", stsLabel(sts, e.Domain, isDefault)) // mtasts.go
 }
 
 func formatDetail(d *config.Destinations, which string) string {
@@ -152,28 +153,28 @@ func formatDetail(d *config.Destinations, which string) string {
 	if strings.EqualFold(which, "all") {
 		b.Grow((len(d.Entries) + 1) * 420)
 		for _, e := range sorted(d.Entries) {
-			writeDetail(&b, e, def, false)
+			writeDetail(&b, e, def, false, d.MTASTS)
 			b.WriteByte('\n')
 		}
-		writeDetail(&b, d.Default, def, true)
+		writeDetail(&b, d.Default, def, true, d.MTASTS)
 		return b.String()
 	}
 	if strings.EqualFold(which, config.DefaultDomain) || which == "(Default)" {
-		writeDetail(&b, d.Default, def, true)
+		writeDetail(&b, d.Default, def, true, d.MTASTS)
 		return b.String()
 	}
 	if i := d.Find(which); i >= 0 {
-		writeDetail(&b, d.Entries[i], def, false)
+		writeDetail(&b, d.Entries[i], def, false, d.MTASTS)
 		return b.String()
 	}
 	dom := config.NormalizeDomain(which)
 	if i := d.Match(dom); i >= 0 {
 		fmt.Fprintf(&b, "There is no entry for %s; mail to it uses the entry %s:\n", dom, d.Entries[i].Domain)
-		writeDetail(&b, d.Entries[i], def, false)
+		writeDetail(&b, d.Entries[i], def, false, d.MTASTS)
 		return b.String()
 	}
 	fmt.Fprintf(&b, "There is no entry for %s; mail to it uses the default:\n", dom)
-	writeDetail(&b, d.Default, def, true)
+	writeDetail(&b, d.Default, def, true, d.MTASTS)
 	return b.String()
 }
 
@@ -184,17 +185,22 @@ func checkDetail(a string) string {
 	return config.CheckDomain(a)
 }
 
-func detail(s *shell.Session) error {
+func (c Command) detail(s *shell.Session) error {
 	which, err := s.Ask(`Enter the domain you wish to view, or "all" to view every entry.`, "", checkDetail)
 	if err != nil {
 		return err
 	}
-	return showDetail(s, which)
+	return c.showDetail(s, which)
 }
 
-func showDetail(s *shell.Session, which string) error {
+func (c Command) showDetail(s *shell.Session, which string) error {
 	if msg := checkDetail(which); msg != "" {
 		return shell.Invalid(s, "domain", msg)
 	}
-	return s.Page(formatDetail(&s.Draft.Config().Destinations, which))
+	text := formatDetail(&s.Draft.Config().Destinations, which)
+	if !strings.EqualFold(which, "all") && !strings.EqualFold(which, config.DefaultDomain) && which != "(Default)" &&
+		!strings.HasPrefix(which, ".") {
+		text += c.policyLines(config.NormalizeDomain(which)) // mtasts.go
+	}
+	return s.Page(text)
 }

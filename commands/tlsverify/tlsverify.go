@@ -4,6 +4,11 @@
 // EHLO extensions, STARTTLS, the protocol and cipher, each certificate of
 // the chain, the host name match and the verdict.
 //
+// For the domain's mail exchangers (no other host given) the first line
+// says whether an MTA-STS policy (RFC 8461) is in force for the domain and
+// where it came from, discovering it when the cache has none; the
+// verification itself stays the Required - Verify one.
+//
 // Interactive: two questions, the TLS domain, then the host to connect to
 // (host or host:port, the domain by default). Batch:
 // `tlsverify DOMAIN [HOST[:PORT]]`.
