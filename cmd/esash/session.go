@@ -17,7 +17,6 @@ import (
 	"esash/commands/showqueue"
 	"esash/commands/tail"
 	"esash/console"
-	"esash/mta"
 	"esash/shell"
 )
 
@@ -29,6 +28,7 @@ func runShell(ctx context.Context, o options, stdin *os.File, stdout, stderr io.
 		defer conn.Close()
 		return attach(conn, o, stdin, stdout, stderr)
 	}
+	o.script = o.batch != nil || !term.IsTerminal(int(stdin.Fd()))
 	a, err := openAppliance(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "esash: %v\n", err)
@@ -223,7 +223,7 @@ func (a *appliance) serveConsole(ctx context.Context, conn net.Conn) {
 func (a *appliance) tailLogs() []tail.Log {
 	return []tail.Log{
 		{Name: "cli_logs", Prefix: "cli", Type: "CLI Audit Logs", Live: a.cliLog},
-		{Name: "mail_logs", Prefix: "mail", Type: "Text Mail Logs", Live: a.mta.Log()},
+		{Name: "mail_logs", Prefix: "mail", Type: "Text Mail Logs", Live: a.mailLog()},
 	}
 }
 
@@ -237,10 +237,14 @@ func (a *appliance) grepLogs() []grep.Log {
 
 // queueView adapts the MTA's queue to what showqueue reads: commands never
 // import the MTA.
-type queueView struct{ m *mta.Server }
+type queueView struct{ h *mtaHandle }
 
 func (v queueView) Messages() []showqueue.Message {
-	list := v.m.Queue().List()
+	q, err := v.h.queue()
+	if err != nil {
+		return nil
+	}
+	list := q.List()
 	out := make([]showqueue.Message, len(list))
 	for i, m := range list {
 		out[i] = showqueue.Message{
@@ -258,7 +262,11 @@ func (v queueView) Messages() []showqueue.Message {
 // Received reads a message's Received header, which the queue's index
 // does not hold.
 func (v queueView) Received(mid int64) string {
-	r, _ := v.m.Queue().Received(mid)
+	q, err := v.h.queue()
+	if err != nil {
+		return ""
+	}
+	r, _ := q.Received(mid)
 	return r
 }
 
