@@ -30,7 +30,8 @@ type TermOptions struct {
 // TermReader is the readline-backed LineReader for terminals.
 type TermReader struct {
 	rl       *readline.Instance
-	anyKey   atomic.Bool // the pager waits: any key ends the line
+	anyKey   atomic.Bool  // the pager waits: any key ends the line
+	key      atomic.Int32 // the key that ended the pager's wait
 	complete func() []prompt.Suggest
 	n        int
 	capped   *lineCapReader // nil on the process's own terminal
@@ -60,7 +61,10 @@ func NewTermReader(o TermOptions, complete func() []prompt.Suggest) (*TermReader
 			if t.paste != nil {
 				t.paste.filter(r)
 			}
-			if t.anyKey.Load() {
+			if t.anyKey.Load() && r != readline.CharInterrupt {
+				// The pager: any key ends the wait, and which key
+				// decides whether the output goes on (q leaves it).
+				t.key.Store(r)
 				return readline.CharEnter, true
 			}
 			return r, true
@@ -136,10 +140,11 @@ func (t *TermReader) ReadSecret(p string) (string, error) {
 
 // ReadKey implements LineReader.
 func (t *TermReader) ReadKey(p string) error {
+	t.key.Store(0)
 	t.anyKey.Store(true)
 	defer t.anyKey.Store(false)
 	_, err := t.read(p, false)
-	return err
+	return pagerKey(t.key.Load(), err)
 }
 
 // Interactive implements LineReader.
@@ -162,9 +167,33 @@ func (c completer) Do(line []rune, pos int) ([][]rune, int) {
 	buf := prompt.NewBuffer()
 	buf.InsertText(string(line[:pos]), false, true)
 	word := buf.Document().GetWordBeforeCursor()
+	matches := prompt.FilterHasPrefix(c.t.complete(), word, true)
+	if fixed := asTyped(word, matches); fixed != word && pos == len(line) && c.t.rl != nil {
+		// Keywords are matched whatever the case, and shown as they are
+		// written: "cert" becomes CERTIFICATE, not certIFICATE. readline
+		// only appends, so the typed word is rewritten first (Do runs on
+		// readline's own goroutine, between two keys).
+		c.t.rl.Operation.SetBuffer(string(line[:pos-len([]rune(word))]) + fixed)
+		word = fixed
+	}
 	var out [][]rune
-	for _, s := range prompt.FilterHasPrefix(c.t.complete(), word, true) {
+	for _, s := range matches {
 		out = append(out, []rune(s.Text[len(word):]+" "))
 	}
 	return out, len([]rune(word))
+}
+
+// asTyped is word in the case of the keywords it begins, when they all
+// agree on it (menu keywords are upper case, commands lower case).
+func asTyped(word string, matches []prompt.Suggest) string {
+	if word == "" || len(matches) == 0 {
+		return word
+	}
+	head := matches[0].Text[:len(word)]
+	for _, m := range matches[1:] {
+		if m.Text[:len(word)] != head {
+			return word
+		}
+	}
+	return head
 }
