@@ -32,6 +32,7 @@ import (
 	"esash/commands/sslconfig"
 	"esash/commands/tail"
 	"esash/commands/tlsverify"
+	versioncmd "esash/commands/version"
 	"esash/commands/userconfig"
 	"esash/commands/websecurityconfig"
 	"esash/commands/who"
@@ -163,6 +164,7 @@ func openAppliance(o options) (*appliance, error) {
 		sslconfig.New(),
 		who.New(),
 		who.NewWhoAmI(),
+		versioncmd.New(a.versionOptions(o.now)),
 	)
 	if err != nil {
 		a.Close()
