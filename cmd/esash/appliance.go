@@ -63,6 +63,8 @@ type appliance struct {
 	// mtaH opens the MTA at start, or for a script on first use
 	// (mtahandle.go).
 	mtaH *mtaHandle
+	// logs are system_logs and gui_logs (syslogs.go).
+	logs serviceLogs
 	// prepare readies every running service for a commit; ssh is the
 	// daemon's SSH server (ssh.go).
 	prepare store.PrepareFunc
@@ -120,6 +122,10 @@ func openAppliance(o options) (*appliance, error) {
 		a.Close()
 		return nil, err
 	}
+	if err := a.openServiceLogs(o); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if err := a.startMTA(o); err != nil {
 		a.Close()
 		return nil, err
@@ -135,6 +141,7 @@ func openAppliance(o options) (*appliance, error) {
 		Internal: func(format string, args ...any) {
 			a.cliLog.Criticalf(format, args...)
 		},
+		Banner: banner(),
 	},
 		sethostname.New(),
 		tail.New(tail.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.tailLogs()}),

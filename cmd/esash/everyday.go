@@ -1,12 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	versioncmd "esash/commands/version"
+	"esash/config"
 )
 
 // version and buildDate are set by the Makefile (-ldflags -X); a plain
@@ -39,4 +41,11 @@ func (a *appliance) versionOptions(now func() time.Time) versioncmd.Options {
 		o.BuildDate = t
 	}
 	return o
+}
+
+// banner is the product line of an interactive session's first screen,
+// in AsyncOS's words ("AsyncOS 14.2.0 for Cisco C100V build 620").
+func banner() string {
+	return fmt.Sprintf("esash %s for %s\nWelcome to the %s (AsyncOS 14.x CLI).",
+		versioncmd.VersionString(version), config.Model, config.Product)
 }

@@ -16,6 +16,7 @@ func TestTerminalEveryday(t *testing.T) {
 	}{
 		{"PagerQuit", testPagerQuit},
 		{"MenuCompletion", testMenuCompletion},
+		{"Banner", testBanner},
 	}
 	for _, attached := range []bool{false, true} {
 		mode := map[bool]string{false: "inprocess", true: "attached"}[attached]
@@ -68,6 +69,24 @@ func testMenuCompletion(t *testing.T, a *termAppliance) {
 	p.press([]string{"Enter"}, "- CUSTOM - ")
 	p.line("", "- CERTIFICATE - ")
 	p.line("", factoryPrompt)
+	p.line("exit")
+	p.exited("0")
+}
+
+// The first screen: the product line, and from the second login on the
+// last login, as AsyncOS shows them.
+func testBanner(t *testing.T, a *termAppliance) {
+	p := a.shell()
+	screen := p.expect(factoryPrompt)
+	if !strings.Contains(screen, "Welcome to the esash Email Security Appliance") || strings.Contains(screen, "Last login:") {
+		t.Errorf("first login's screen:\n%s", screen)
+	}
+	p.line("exit")
+	p.exited("0")
+	p = a.shell()
+	p.expectLine(`^Last login: \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} from console$`)
+	p.expect("esash 0.0.0-000 (dev) for ESASH")
+	p.expect(factoryPrompt)
 	p.line("exit")
 	p.exited("0")
 }
