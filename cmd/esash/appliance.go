@@ -16,6 +16,7 @@ import (
 	"esash/commands/dnsconfig"
 	"esash/commands/dnsflush"
 	"esash/commands/grep"
+	"esash/commands/hoststatus"
 	"esash/commands/interfaceconfig"
 	"esash/commands/ldapconfig"
 	"esash/commands/listenerconfig"
@@ -30,6 +31,7 @@ import (
 	"esash/commands/smtproutes"
 	"esash/commands/sshconfig"
 	"esash/commands/sslconfig"
+	"esash/commands/status"
 	"esash/commands/tail"
 	"esash/commands/tlsverify"
 	"esash/commands/userconfig"
@@ -172,6 +174,8 @@ func openAppliance(o options) (*appliance, error) {
 		who.New(),
 		who.NewWhoAmI(),
 		versioncmd.New(a.versionOptions(o.now)),
+		status.New(statusSource{&a.mtaH.stats, a.mtaH}),
+		hoststatus.New(statusSource{&a.mtaH.stats, a.mtaH}),
 	)
 	if err != nil {
 		a.Close()

@@ -42,6 +42,8 @@ type mtaHandle struct {
 	srv      *mta.Server
 	err      error
 	q        *queue.Queue // the queue opened alone, for reading
+	// stats counts the MTA's events once it runs (mailstats.go).
+	stats mailStats
 }
 
 // server opens the MTA on first use; the error is kept, and returned to
@@ -148,9 +150,11 @@ func (a *appliance) startMTA(o options) error {
 		}
 		a.services.Started("mta", srv)
 		a.mta = srv
+		a.mtaH.stats.follow(srv.Log(), o.now)
 		a.bootErr = srv.Boot(context.Background(), a.db.Head().Config)
 		return srv, nil
 	}}
+	a.mtaH.stats.queue = a.mtaH.queue
 	// Registered first so that it closes last: the queue a script read.
 	a.services.Started("queue", a.mtaH)
 	if o.script {
