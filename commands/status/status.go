@@ -26,7 +26,7 @@ import (
 
 // Counters are the MTA's events since it started.
 type Counters struct {
-	MessagesReceived, RecipientsReceived, RejectedRecipients int64
+	MessagesReceived, RecipientsReceived, RejectedRecipients      int64
 	SoftBouncedEvents, HardBouncedRecipients, DeliveredRecipients int64
 }
 
