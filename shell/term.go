@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
@@ -35,7 +36,10 @@ type TermReader struct {
 	complete func() []prompt.Suggest
 	n        int
 	capped   *lineCapReader // nil on the process's own terminal
-	paste    *pasteState    // nil on the process's own terminal
+	// stdin is readline's input made cancelable: Close ends a read in
+	// progress (see Close).
+	stdin *readline.CancelableStdin
+	paste *pasteState // nil on the process's own terminal
 }
 
 // NewTermReader starts readline on a terminal. complete supplies the
@@ -49,12 +53,17 @@ func NewTermReader(o TermOptions, complete func() []prompt.Suggest) (*TermReader
 		t.paste = &pasteState{in: t.capped, out: &muteWriter{w: o.Stdout}}
 		stdout = t.paste.out
 	}
+	var in io.Reader = os.Stdin
+	if o.Stdin != nil {
+		in = o.Stdin
+	}
+	t.stdin = readline.NewCancelableStdin(in)
 	cfg := &readline.Config{
 		HistoryFile:     o.HistoryFile,
 		HistoryLimit:    1000,
 		AutoComplete:    completer{t},
 		InterruptPrompt: "^C",
-		Stdin:           o.Stdin,
+		Stdin:           t.stdin,
 		Stdout:          stdout,
 		Stderr:          o.Stdout,
 		FuncFilterInputRune: func(r rune) (rune, bool) {
@@ -154,7 +163,16 @@ func (t *TermReader) Interactive() bool { return true }
 func (t *TermReader) Line() int { return t.n }
 
 // Close implements LineReader.
-func (t *TermReader) Close() error { return t.rl.Close() }
+//
+// readline's terminal may be blocked reading the next key when the session
+// ends: any key that does not end a line makes it read ahead, as the
+// pager's key does, and readline's own Close waits for that read (the
+// shell then hung after `exit` until one more key). Cancelling the input
+// first ends the read.
+func (t *TermReader) Close() error {
+	t.stdin.Close()
+	return t.rl.Close()
+}
 
 // completer adapts go-prompt's completion model to readline: readline owns
 // the terminal, go-prompt only decides which words match.
