@@ -35,7 +35,9 @@ type probe struct {
 func (sh *Shell) helpCommand(s *Session, c Command) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s - %s\n", c.Name(), c.Summary())
-	if _, isBuiltin := c.(builtin); !isBuiltin {
+	// A command the session may not run is not probed: its menu header
+	// could show what the role may not see.
+	if _, isBuiltin := c.(builtin); !isBuiltin && s.permit(c) == nil {
 		p := sh.probe(s, c)
 		switch {
 		case len(p.ops) > 0:
