@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -159,6 +160,15 @@ func TestScriptCommitAppliesAtBoot(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	waitPort(t, ip+":2525")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("unix", filepath.Join(dir, socketFile)); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the daemon did not open its console socket")
+		}
+	}
 	out, code := run("")
 	if code != 0 || !strings.Contains(out, "mail1.example.com> ") {
 		t.Errorf("the daemon does not run the committed hostname: exit %d\n%s", code, out)
