@@ -8,7 +8,7 @@ FUZZTIME ?= 20s
 .PHONY: build run serve test check deps fuzz bench bench-mta bench-queue crash clean
 
 build: ## build bin/esash
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/esash
+	$(GO) build -ldflags "-X main.version=$(VERSION) -X main.buildDate=$(shell date -u +%F)" -o $(BIN) ./cmd/esash
 
 run: build ## the shell on a live appliance (data in ./esash-data or $$ESASH_DATA)
 	./$(BIN)

@@ -192,8 +192,7 @@ func (sh *Shell) help(s *Session, args []string) error {
 		if !ok {
 			return fmt.Errorf("Unknown command: %s", args[0])
 		}
-		s.Printf("%s - %s\n", c.Name(), c.Summary())
-		return nil
+		return sh.helpCommand(s, c)
 	}
 	var b strings.Builder
 	b.WriteString("Choose the command you want to run:\n")

@@ -55,5 +55,8 @@ func (sh *Shell) Serve(c Conn) (int, error) {
 	if c.Batch != nil {
 		return sh.RunBatch(s, *c.Batch), nil
 	}
+	if c.Terminal {
+		sh.banner(s, c)
+	}
 	return sh.Run(s), nil
 }

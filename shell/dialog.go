@@ -295,6 +295,10 @@ func (s *Session) chooseOperation(items []MenuItem) (MenuItem, error) {
 			sugg = append(sugg, prompt.Suggest{Text: it.Name, Description: it.Help})
 		}
 	}
+	if s.probe != nil {
+		s.probe.ops = items
+		return MenuItem{}, errProbe
+	}
 	s.choices = sugg
 	defer func() { s.choices = nil }()
 	for {
@@ -311,12 +315,11 @@ func (s *Session) chooseOperation(items []MenuItem) (MenuItem, error) {
 		if ans == "" {
 			return MenuItem{}, ErrBack
 		}
-		for _, it := range items {
-			if strings.EqualFold(it.Name, ans) {
-				return it, nil
-			}
+		it, msg := matchOperation(items, ans)
+		if msg == "" {
+			return it, nil
 		}
-		if err := s.invalid(fmt.Sprintf("Unknown option %q: the value must be one of the operations listed.", ans)); err != nil {
+		if err := s.invalid(msg); err != nil {
 			return MenuItem{}, err
 		}
 	}

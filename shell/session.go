@@ -31,6 +31,7 @@ type Session struct {
 	paging  bool
 	height  func() int
 	choices []prompt.Suggest // what Tab completes at the current question
+	probe   *probe           // help's probe of a command (help.go)
 	// clearNoopLine is the script line of a clear that had nothing to
 	// clear (see clearAnswers in builtins.go), or 0.
 	clearNoopLine int
@@ -56,28 +57,6 @@ func (s *Session) Head() store.Snapshot { return s.shell.db.Head() }
 
 // Backend is the configuration store (history, audit).
 func (s *Session) Backend() store.Backend { return s.shell.db }
-
-// Page writes text, pausing every screenful on a terminal with paging on.
-func (s *Session) Page(text string) error {
-	if !s.paging || !s.In.Interactive() || s.height == nil {
-		_, err := io.WriteString(s.Out, text)
-		return err
-	}
-	h := s.height() - 1
-	if h < 2 {
-		h = 23
-	}
-	lines := strings.SplitAfter(text, "\n")
-	for i, l := range lines {
-		if i > 0 && i%h == 0 && i < len(lines)-1 {
-			if err := s.In.ReadKey("-Press Any Key For More-"); err != nil {
-				return err
-			}
-		}
-		io.WriteString(s.Out, l)
-	}
-	return nil
-}
 
 // Now is the shell's clock (fixed in transcript tests).
 func (s *Session) Now() time.Time { return s.shell.opts.Now() }

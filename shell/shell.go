@@ -48,6 +48,9 @@ type Options struct {
 	// Internal records what the administrator need not see: the stack of
 	// a command that panicked.
 	Internal func(format string, args ...any)
+	// Banner is the product and version line of an interactive
+	// session's first screen (banner.go); empty shows no banner.
+	Banner string
 }
 
 // Shell holds the command table and the store sessions commit to.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
@@ -30,11 +31,15 @@ type TermOptions struct {
 // TermReader is the readline-backed LineReader for terminals.
 type TermReader struct {
 	rl       *readline.Instance
-	anyKey   atomic.Bool // the pager waits: any key ends the line
+	anyKey   atomic.Bool  // the pager waits: any key ends the line
+	key      atomic.Int32 // the key that ended the pager's wait
 	complete func() []prompt.Suggest
 	n        int
 	capped   *lineCapReader // nil on the process's own terminal
-	paste    *pasteState    // nil on the process's own terminal
+	// stdin is readline's input made cancelable: Close ends a read in
+	// progress (see Close).
+	stdin *readline.CancelableStdin
+	paste *pasteState // nil on the process's own terminal
 }
 
 // NewTermReader starts readline on a terminal. complete supplies the
@@ -48,19 +53,27 @@ func NewTermReader(o TermOptions, complete func() []prompt.Suggest) (*TermReader
 		t.paste = &pasteState{in: t.capped, out: &muteWriter{w: o.Stdout}}
 		stdout = t.paste.out
 	}
+	var in io.Reader = os.Stdin
+	if o.Stdin != nil {
+		in = o.Stdin
+	}
+	t.stdin = readline.NewCancelableStdin(in)
 	cfg := &readline.Config{
 		HistoryFile:     o.HistoryFile,
 		HistoryLimit:    1000,
 		AutoComplete:    completer{t},
 		InterruptPrompt: "^C",
-		Stdin:           o.Stdin,
+		Stdin:           t.stdin,
 		Stdout:          stdout,
 		Stderr:          o.Stdout,
 		FuncFilterInputRune: func(r rune) (rune, bool) {
 			if t.paste != nil {
 				t.paste.filter(r)
 			}
-			if t.anyKey.Load() {
+			if t.anyKey.Load() && r != readline.CharInterrupt {
+				// The pager: any key ends the wait, and which key
+				// decides whether the output goes on (q leaves it).
+				t.key.Store(r)
 				return readline.CharEnter, true
 			}
 			return r, true
@@ -136,10 +149,11 @@ func (t *TermReader) ReadSecret(p string) (string, error) {
 
 // ReadKey implements LineReader.
 func (t *TermReader) ReadKey(p string) error {
+	t.key.Store(0)
 	t.anyKey.Store(true)
 	defer t.anyKey.Store(false)
 	_, err := t.read(p, false)
-	return err
+	return pagerKey(t.key.Load(), err)
 }
 
 // Interactive implements LineReader.
@@ -149,7 +163,16 @@ func (t *TermReader) Interactive() bool { return true }
 func (t *TermReader) Line() int { return t.n }
 
 // Close implements LineReader.
-func (t *TermReader) Close() error { return t.rl.Close() }
+//
+// readline's terminal may be blocked reading the next key when the session
+// ends: any key that does not end a line makes it read ahead, as the
+// pager's key does, and readline's own Close waits for that read (the
+// shell then hung after `exit` until one more key). Cancelling the input
+// first ends the read.
+func (t *TermReader) Close() error {
+	t.stdin.Close()
+	return t.rl.Close()
+}
 
 // completer adapts go-prompt's completion model to readline: readline owns
 // the terminal, go-prompt only decides which words match.
@@ -162,9 +185,33 @@ func (c completer) Do(line []rune, pos int) ([][]rune, int) {
 	buf := prompt.NewBuffer()
 	buf.InsertText(string(line[:pos]), false, true)
 	word := buf.Document().GetWordBeforeCursor()
+	matches := prompt.FilterHasPrefix(c.t.complete(), word, true)
+	if fixed := asTyped(word, matches); fixed != word && pos == len(line) && c.t.rl != nil {
+		// Keywords are matched whatever the case, and shown as they are
+		// written: "cert" becomes CERTIFICATE, not certIFICATE. readline
+		// only appends, so the typed word is rewritten first (Do runs on
+		// readline's own goroutine, between two keys).
+		c.t.rl.Operation.SetBuffer(string(line[:pos-len([]rune(word))]) + fixed)
+		word = fixed
+	}
 	var out [][]rune
-	for _, s := range prompt.FilterHasPrefix(c.t.complete(), word, true) {
+	for _, s := range matches {
 		out = append(out, []rune(s.Text[len(word):]+" "))
 	}
 	return out, len([]rune(word))
+}
+
+// asTyped is word in the case of the keywords it begins, when they all
+// agree on it (menu keywords are upper case, commands lower case).
+func asTyped(word string, matches []prompt.Suggest) string {
+	if word == "" || len(matches) == 0 {
+		return word
+	}
+	head := matches[0].Text[:len(word)]
+	for _, m := range matches[1:] {
+		if m.Text[:len(word)] != head {
+			return word
+		}
+	}
+	return head
 }

@@ -63,6 +63,10 @@ type Options struct {
 	// Log records logins, failures, throttling and listeners (never a
 	// secret).
 	Log func(format string, args ...any)
+	// Access records each request answered (gui_logs): the client's
+	// address, the method, the path (never the query: it may carry a
+	// secret) and the status. nil records none.
+	Access func(remote, method, path string, status int)
 	// Now is the clock of sessions, the login limits and expiry.
 	Now func() time.Time
 	// Limits tune the failed-login back-off.
@@ -376,8 +380,25 @@ func (s *Server) counted(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inflight.Add(1)
 		defer s.inflight.Add(-1)
-		h.ServeHTTP(w, r)
+		if s.opts.Access == nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		s.opts.Access(r.RemoteAddr, r.Method, r.URL.Path, rec.status)
 	})
+}
+
+// statusRecorder keeps the status a handler answered, for Access.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
 }
 
 func plural(n int, noun string) string {

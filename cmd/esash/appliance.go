@@ -16,6 +16,7 @@ import (
 	"esash/commands/dnsconfig"
 	"esash/commands/dnsflush"
 	"esash/commands/grep"
+	"esash/commands/hoststatus"
 	"esash/commands/interfaceconfig"
 	"esash/commands/ldapconfig"
 	"esash/commands/listenerconfig"
@@ -30,9 +31,11 @@ import (
 	"esash/commands/smtproutes"
 	"esash/commands/sshconfig"
 	"esash/commands/sslconfig"
+	"esash/commands/status"
 	"esash/commands/tail"
 	"esash/commands/tlsverify"
 	"esash/commands/userconfig"
+	versioncmd "esash/commands/version"
 	"esash/commands/websecurityconfig"
 	"esash/commands/who"
 	"esash/config"
@@ -59,6 +62,11 @@ type appliance struct {
 	// start with the committed configuration (the shell warns).
 	mta     *mta.Server
 	bootErr error
+	// mtaH opens the MTA at start, or for a script on first use
+	// (mtahandle.go).
+	mtaH *mtaHandle
+	// logs are system_logs and gui_logs (syslogs.go).
+	logs serviceLogs
 	// prepare readies every running service for a commit; ssh is the
 	// daemon's SSH server (ssh.go).
 	prepare store.PrepareFunc
@@ -116,14 +124,15 @@ func openAppliance(o options) (*appliance, error) {
 		a.Close()
 		return nil, err
 	}
-	if a.mta, err = mta.New(mta.Options{DataDir: o.dataDir, LogDir: filepath.Join(o.dataDir, "logs"), Now: o.now,
-		Delivery: mta.DeliveryOptions{Enabled: true}}); err != nil {
+	if err := a.openServiceLogs(o); err != nil {
 		a.Close()
 		return nil, err
 	}
-	a.services.Started("mta", a.mta)
-	a.bootErr = a.mta.Boot(context.Background(), db.Head().Config)
-	a.prepare = composePrepare(a.mta.Prepare, a.ssh.prepare, a.web.prepare)
+	if err := a.startMTA(o); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.prepare = composePrepare(a.prepareMTA, a.ssh.prepare, a.web.prepare)
 	a.services.Started("commit-confirmed watcher", a.watchConfirm(o.now))
 	a.shell, err = shell.New(db, shell.Options{
 		Prepare: a.prepare,
@@ -134,14 +143,15 @@ func openAppliance(o options) (*appliance, error) {
 		Internal: func(format string, args ...any) {
 			a.cliLog.Criticalf(format, args...)
 		},
+		Banner: banner(),
 	},
 		sethostname.New(),
 		tail.New(tail.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.tailLogs()}),
 		grep.New(grep.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.grepLogs()}),
-		showqueue.New(queueView{a.mta}),
-		tlsverify.New(tlsVerifier{a.mta}),
-		delivernow.New(a.mta),
-		mailconfig.New(a.mta),
+		showqueue.New(queueView{a.mtaH}),
+		tlsverify.New(a.mtaH),
+		delivernow.New(a.mtaH),
+		mailconfig.New(a.mtaH),
 		certconfig.New(),
 		interfaceconfig.New(),
 		listenerconfig.New(),
@@ -149,7 +159,7 @@ func openAppliance(o options) (*appliance, error) {
 		deliveryconfig.New(),
 		smtproutes.New(),
 		dnsconfig.New(),
-		dnsflush.New(a.mta),
+		dnsflush.New(a.mtaH),
 		alertconfig.New(),
 		rollbackconfig.New(),
 		ldapconfig.New(),
@@ -163,6 +173,9 @@ func openAppliance(o options) (*appliance, error) {
 		sslconfig.New(),
 		who.New(),
 		who.NewWhoAmI(),
+		versioncmd.New(a.versionOptions(o.now)),
+		status.New(statusSource{&a.mtaH.stats, a.mtaH}),
+		hoststatus.New(statusSource{&a.mtaH.stats, a.mtaH}),
 	)
 	if err != nil {
 		a.Close()

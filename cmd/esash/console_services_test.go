@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"crypto/tls"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,9 +29,24 @@ func TestConsoleServesSSHAndHTTPS(t *testing.T) {
 	sshAddr, webAddr := net.JoinHostPort(ip, "2222"), net.JoinHostPort(ip, "8443")
 
 	p := a.shell()
-	p.expect("esash: ssh listening on " + sshAddr)
-	p.expect("esash: web listening on https://" + webAddr)
+	p.expect("Welcome to the esash Email Security Appliance")
 	p.expect(factoryPrompt)
+	// The services' lines go to system_logs, not to the first screen.
+	sysLog := filepath.Join(a.data, "logs", "system_logs", "system.current")
+	for _, want := range []string{"ssh listening on " + sshAddr, "web listening on https://" + webAddr} {
+		for deadline := time.Now().Add(termDeadline); ; time.Sleep(termPoll) {
+			if raw, _ := os.ReadFile(sysLog); strings.Contains(string(raw), want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				raw, _ := os.ReadFile(sysLog)
+				t.Fatalf("system_logs lacks %q:\n%s", want, raw)
+			}
+		}
+		if strings.Contains(p.screen(), want) {
+			t.Errorf("the first screen shows the service line %q", want)
+		}
+	}
 
 	c, err := net.DialTimeout("tcp", sshAddr, 5*time.Second)
 	if err != nil {

@@ -28,6 +28,9 @@ type options struct {
 	now     func() time.Time
 	// adminKey is an authorized_keys file for the admin account (serve).
 	adminKey string
+	// script is a shell with no daemon that reads a script or runs -c:
+	// the MTA opens only when a command needs it (mtahandle.go).
+	script bool
 }
 
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {

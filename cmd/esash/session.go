@@ -17,7 +17,6 @@ import (
 	"esash/commands/showqueue"
 	"esash/commands/tail"
 	"esash/console"
-	"esash/mta"
 	"esash/shell"
 )
 
@@ -29,6 +28,7 @@ func runShell(ctx context.Context, o options, stdin *os.File, stdout, stderr io.
 		defer conn.Close()
 		return attach(conn, o, stdin, stdout, stderr)
 	}
+	o.script = o.batch != nil || !term.IsTerminal(int(stdin.Fd()))
 	a, err := openAppliance(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "esash: %v\n", err)
@@ -79,7 +79,10 @@ func runShell(ctx context.Context, o options, stdin *os.File, stdout, stderr io.
 // the first start generates host keys) so that they come before the
 // prompt rather than across it. The appliance's Close stops them.
 func (a *appliance) startConsoleServices(ctx context.Context, stderr io.Writer) {
-	if err := a.startSSH(ctx, stderr); err != nil {
+	// The services' own lines go to system_logs, not across the first
+	// screen (syslogs.go); what keeps one from starting is shown.
+	lines := &serviceWriter{log: a.logs.system}
+	if err := a.startSSH(ctx, lines); err != nil {
 		fmt.Fprintf(stderr, "esash: ssh not started: %v\n", err)
 	} else {
 		select {
@@ -87,7 +90,7 @@ func (a *appliance) startConsoleServices(ctx context.Context, stderr io.Writer) 
 		case <-time.After(2 * time.Second):
 		}
 	}
-	if err := a.startWeb(stderr); err != nil {
+	if err := a.startWeb(lines); err != nil {
 		fmt.Fprintf(stderr, "esash: https not started: %v\n", err)
 	}
 	fmt.Fprintln(stderr, "esash: SSH and HTTPS are served while this console is open; `esash serve` keeps them running.")
@@ -151,11 +154,13 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) int {
 			return 1
 		}
 	}
-	if err := a.startSSH(ctx, stderr); err != nil {
+	// The daemon's stderr is its log; system_logs keeps the same lines.
+	lines := io.MultiWriter(stderr, &serviceWriter{log: a.logs.system})
+	if err := a.startSSH(ctx, lines); err != nil {
 		fmt.Fprintf(stderr, "esash: ssh: %v\n", err)
 		return 1
 	}
-	if err := a.startWeb(stderr); err != nil {
+	if err := a.startWeb(lines); err != nil {
 		fmt.Fprintf(stderr, "esash: https: %v\n", err)
 		return 1
 	}
@@ -223,7 +228,9 @@ func (a *appliance) serveConsole(ctx context.Context, conn net.Conn) {
 func (a *appliance) tailLogs() []tail.Log {
 	return []tail.Log{
 		{Name: "cli_logs", Prefix: "cli", Type: "CLI Audit Logs", Live: a.cliLog},
-		{Name: "mail_logs", Prefix: "mail", Type: "Text Mail Logs", Live: a.mta.Log()},
+		{Name: "gui_logs", Prefix: "gui", Type: "HTTP Logs", Live: a.logs.gui},
+		{Name: "mail_logs", Prefix: "mail", Type: "Text Mail Logs", Live: a.mailLog()},
+		{Name: "system_logs", Prefix: "system", Type: "System Logs", Live: a.logs.system},
 	}
 }
 
@@ -237,10 +244,14 @@ func (a *appliance) grepLogs() []grep.Log {
 
 // queueView adapts the MTA's queue to what showqueue reads: commands never
 // import the MTA.
-type queueView struct{ m *mta.Server }
+type queueView struct{ h *mtaHandle }
 
 func (v queueView) Messages() []showqueue.Message {
-	list := v.m.Queue().List()
+	q, err := v.h.queue()
+	if err != nil {
+		return nil
+	}
+	list := q.List()
 	out := make([]showqueue.Message, len(list))
 	for i, m := range list {
 		out[i] = showqueue.Message{
@@ -258,7 +269,11 @@ func (v queueView) Messages() []showqueue.Message {
 // Received reads a message's Received header, which the queue's index
 // does not hold.
 func (v queueView) Received(mid int64) string {
-	r, _ := v.m.Queue().Received(mid)
+	q, err := v.h.queue()
+	if err != nil {
+		return ""
+	}
+	r, _ := q.Received(mid)
 	return r
 }
 

@@ -44,7 +44,9 @@ func (a *appliance) startWeb(stderr io.Writer) error {
 			if l := a.ssh.log; l != nil {
 				l.Infof(format, args...)
 			}
+			a.webEvent(format, args...)
 		},
+		Access: a.webAccess,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"esash/commands/hoststatus"
+	"esash/commands/status"
+	"esash/maillog"
+	"esash/mta/queue"
+)
+
+// mailStats counts the MTA's events for status and hoststatus. The MTA
+// logs every event to mail_logs in AsyncOS's format (package maillog
+// writes them and its tests fix their shape); following those lines, as
+// `tail` does, gives the counters without a second bookkeeping inside the
+// MTA. A line a slow reader missed is counted by maillog.Log.Dropped; the
+// 1024-line buffer is far above what a consumer this small lets build up.
+type mailStats struct {
+	mu      sync.Mutex
+	since   time.Time
+	running bool
+	ct      status.Counters
+	hosts   map[string]*hoststatus.Events
+	dcids   map[int64]string // DCID -> the domain it delivers to
+	queue   func() (*queue.Queue, error)
+}
+
+// follow counts the events of log from now on, until log closes.
+func (m *mailStats) follow(log *maillog.Log, now func() time.Time) {
+	lines, _ := log.Subscribe()
+	m.mu.Lock()
+	m.since, m.running = now(), true
+	m.hosts, m.dcids = map[string]*hoststatus.Events{}, map[int64]string{}
+	m.mu.Unlock()
+	go func() {
+		for line := range lines {
+			m.count(line, now())
+		}
+	}()
+}
+
+var (
+	reReady    = regexp.MustCompile(`^MID \d+ ready `)
+	reRcpt     = regexp.MustCompile(`^MID \d+ ICID \d+ RID \d+ To: `)
+	reRejected = regexp.MustCompile(`^MID \d+ ICID \d+ To: .* Rejected by `)
+	reStart    = regexp.MustCompile(`^Delivery start DCID (\d+) MID (\d+) to RID \[([\d, ]*)\]`)
+	reDone     = regexp.MustCompile(`^Message done DCID (\d+) MID \d+ to RID \[([\d, ]*)\]`)
+	reBounced  = regexp.MustCompile(`^(Bounced|Delayed): DCID (\d+) MID (\d+) to RID \[([\d, ]*)\] - \S+ - (.*)$`)
+	reConnErr  = regexp.MustCompile(`^Connection Error: DCID (\d+) domain: (\S+) .* reason: (.*)$`)
+)
+
+// count applies one mail_logs line.
+func (m *mailStats) count(line string, now time.Time) {
+	_, msg, ok := strings.Cut(line, " Info: ")
+	if !ok {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	host := func(dom string) *hoststatus.Events {
+		if dom == "" {
+			return &hoststatus.Events{}
+		}
+		h := m.hosts[dom]
+		if h == nil {
+			h = &hoststatus.Events{}
+			m.hosts[dom] = h
+		}
+		h.LastActivity = now
+		return h
+	}
+	switch {
+	case reReady.MatchString(msg):
+		m.ct.MessagesReceived++
+	case reRcpt.MatchString(msg):
+		m.ct.RecipientsReceived++
+	case reRejected.MatchString(msg):
+		m.ct.RejectedRecipients++
+	}
+	if g := reStart.FindStringSubmatch(msg); g != nil {
+		dcid, _ := strconv.ParseInt(g[1], 10, 64)
+		mid, _ := strconv.ParseInt(g[2], 10, 64)
+		if dom := m.domainOf(mid, g[3]); dom != "" {
+			m.dcids[dcid] = dom
+		}
+	}
+	if g := reDone.FindStringSubmatch(msg); g != nil {
+		dcid, _ := strconv.ParseInt(g[1], 10, 64)
+		n := int64(len(strings.Split(g[2], ",")))
+		m.ct.DeliveredRecipients += n
+		h := host(m.dcids[dcid])
+		h.Delivered += n
+		h.Up = "up"
+	}
+	if g := reBounced.FindStringSubmatch(msg); g != nil {
+		dcid, _ := strconv.ParseInt(g[2], 10, 64)
+		mid, _ := strconv.ParseInt(g[3], 10, 64)
+		dom := m.dcids[dcid]
+		if dom == "" {
+			dom = m.domainOf(mid, g[4])
+		}
+		h := host(dom)
+		h.LastError = g[5]
+		if g[1] == "Bounced" {
+			n := int64(len(strings.Split(g[4], ",")))
+			m.ct.HardBouncedRecipients += n
+			h.HardBounced += n
+		} else {
+			m.ct.SoftBouncedEvents++
+			h.SoftBounced++
+		}
+	}
+	if g := reConnErr.FindStringSubmatch(msg); g != nil {
+		h := host(strings.ToLower(g[2]))
+		h.Up, h.LastError = "down", g[3]
+	}
+}
+
+// domainOf is the domain of the first of rids of a queued message.
+func (m *mailStats) domainOf(mid int64, rids string) string {
+	if m.queue == nil {
+		return ""
+	}
+	q, err := m.queue()
+	if err != nil {
+		return ""
+	}
+	meta, ok := q.Get(mid)
+	if !ok {
+		return ""
+	}
+	first, err := strconv.Atoi(strings.TrimSpace(strings.Split(rids, ",")[0]))
+	if err != nil {
+		return ""
+	}
+	for i, to := range meta.To {
+		rid := i
+		if len(meta.RIDs) == len(meta.To) {
+			rid = meta.RIDs[i]
+		}
+		if rid == first {
+			return domainPart(to)
+		}
+	}
+	return ""
+}
+
+func domainPart(addr string) string {
+	_, dom, _ := strings.Cut(addr, "@")
+	return strings.ToLower(strings.TrimSuffix(dom, "."))
+}
+
+// statusSource is status's view of the appliance.
+type statusSource struct {
+	st *mailStats
+	h  *mtaHandle
+}
+
+func (s statusSource) Status() status.Snapshot {
+	s.st.mu.Lock()
+	sn := status.Snapshot{Running: s.st.running, Since: s.st.since, Counters: s.st.ct}
+	s.st.mu.Unlock()
+	if q, err := s.h.queue(); err == nil {
+		for _, m := range q.List() {
+			sn.Queue = append(sn.Queue, status.Message{Time: m.Time, Recipients: len(m.To), Attempted: m.Attempts > 0, Size: m.Size})
+		}
+	}
+	return sn
+}
+
+func (s statusSource) HostStatus(domain string) hoststatus.Host {
+	s.st.mu.Lock()
+	h := hoststatus.Host{Running: s.st.running}
+	if e := s.st.hosts[domain]; e != nil {
+		h.Events = *e
+	}
+	s.st.mu.Unlock()
+	if q, err := s.h.queue(); err == nil {
+		for _, m := range q.List() {
+			n := 0
+			for _, to := range m.To {
+				if domainPart(to) == domain {
+					n++
+				}
+			}
+			if n > 0 {
+				h.Queue = append(h.Queue, hoststatus.Queued{Time: m.Time, Recipients: n, Attempts: m.Attempts, NextTry: m.NextTry})
+			}
+		}
+	}
+	return h
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"esash/commands/hoststatus"
+	"esash/commands/status"
+	"esash/maillog"
+)
+
+// TestMailStatsCount: each mail_logs event, in the format package maillog
+// writes, moves the counters it stands for, and a domain's state follows
+// its connections.
+func TestMailStatsCount(t *testing.T) {
+	now := time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
+	line := func(msg string) string { return "Thu Nov 26 21:00:00 2026 Info: " + msg }
+	m := &mailStats{hosts: map[string]*hoststatus.Events{}, dcids: map[int64]string{9: "example.org"}}
+	for _, msg := range []string{
+		maillog.MIDTo(1, 1, 0, "a@example.org"),
+		maillog.MIDTo(1, 1, 1, "b@example.org"),
+		maillog.MIDToRejected(1, 1, "c@example.org", "RAT"),
+		maillog.MIDReady(1, 100, "x@example.com"),
+		maillog.MessageDone(9, 1, []int{0, 1}),
+		maillog.Delayed(9, 2, []int{0}, "4.0.0", "421 try later"),
+		maillog.Bounced(9, 3, []int{0}, "5.1.1", "550 no such user"),
+		maillog.ConnectionError(10, "Example.NET", "127.0.0.1", 25, "connect", "127.0.0.2", "connection refused"),
+		"not a log line",
+	} {
+		m.count(line(msg), now)
+	}
+	want := status.Counters{MessagesReceived: 1, RecipientsReceived: 2, RejectedRecipients: 1,
+		SoftBouncedEvents: 1, HardBouncedRecipients: 1, DeliveredRecipients: 2}
+	if m.ct != want {
+		t.Errorf("counters %+v, want %+v", m.ct, want)
+	}
+	org := m.hosts["example.org"]
+	if org == nil || org.Up != "up" || org.Delivered != 2 || org.SoftBounced != 1 || org.HardBounced != 1 || org.LastError != "550 no such user" {
+		t.Errorf("example.org: %+v", org)
+	}
+	net := m.hosts["example.net"]
+	if net == nil || net.Up != "down" || net.LastError != "connection refused" || !net.LastActivity.Equal(now) {
+		t.Errorf("example.net: %+v", net)
+	}
+}
