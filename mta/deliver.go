@@ -676,7 +676,7 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 				if dn.active() {
 					verr = dn.verify(s, dcid, c.tls, dom) // dane.go: TLSA, not the CA lists
 				} else if verr == nil {
-					_, verr = verifyPeer(c.tls, oc.tls.roots, s.opts.Now(), t.host, dom)
+					_, verr = s.verifyPeerRevocation(c.tls, oc.tls.roots, s.opts.Now(), t.host, dom)
 				}
 				if verr != nil {
 					if mode.Required() {
