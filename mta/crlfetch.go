@@ -22,6 +22,9 @@ import (
 // crlFetchTimeout, at most crlMaxRedirects redirects. certconfig's CRL
 // URL uses it to check a distribution point before it is stored.
 func (s *Server) FetchCRL(ctx context.Context, rawURL string) ([]byte, error) {
+	if s == nil {
+		return nil, errors.New("no MTA runs in this session")
+	}
 	rt := s.rt.Load()
 	if rt == nil || rt.cfg == nil {
 		return nil, errors.New("the appliance has no committed configuration yet")

@@ -142,7 +142,7 @@ func openAppliance(o options) (*appliance, error) {
 		tlsverify.New(tlsVerifier{a.mta}),
 		delivernow.New(a.mta),
 		mailconfig.New(a.mta),
-		certconfig.New(),
+		certconfig.New().WithCRLFetcher(a.mta),
 		interfaceconfig.New(),
 		listenerconfig.New(),
 		destconfig.New(),
