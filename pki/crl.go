@@ -143,15 +143,16 @@ func DescribeCRL(rl *x509.RevocationList) CRLInfo {
 	}
 }
 
-// Status is "valid", "expired" or "not yet valid" at now.
+// Status is StatusActive, StatusExpired (past nextUpdate) or
+// StatusNotYetValid at now, as for certificates.
 func (i CRLInfo) Status(now time.Time) string {
 	switch {
 	case now.Before(i.ThisUpdate):
-		return "not yet valid"
+		return StatusNotYetValid
 	case !i.NextUpdate.IsZero() && now.After(i.NextUpdate):
-		return "expired"
+		return StatusExpired
 	}
-	return "valid"
+	return StatusActive
 }
 
 // CRLSet is the CRLs a verification consults; safe for concurrent use.

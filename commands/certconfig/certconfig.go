@@ -66,7 +66,7 @@ func certificateMenu(s *shell.Session) error {
 }
 
 // batchUsage lists the one-line forms.
-const batchUsage = "the batch forms are: certconfig paste NAME (PEM blocks follow, ended by a line holding only '.'), certconfig csr NAME, certconfig delete NAME, certconfig list, certconfig print"
+const batchUsage = "the batch forms are: certconfig paste NAME (PEM blocks follow, ended by a line holding only '.'), certconfig csr NAME, certconfig delete NAME, certconfig list, certconfig print, certconfig crl list|print NAME|delete NAME"
 
 // batch runs the one-line forms scripts use where AsyncOS has none.
 func batch(s *shell.Session, args []string) error {
@@ -112,6 +112,8 @@ func batch(s *shell.Session, args []string) error {
 			return err
 		}
 		return printServices(s)
+	case "crl":
+		return batchCRL(s, args[1:]) // crl_print.go
 	}
 	return shell.Invalid(s, "certconfig", fmt.Sprintf("unknown operation %q; %s", args[0], batchUsage))
 }

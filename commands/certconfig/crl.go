@@ -19,12 +19,15 @@ import (
 // CERTAUTHORITY dialogs next to it:
 //
 //   - The menu shows the lists (name, issuer, source, status, next
-//     update, revoked count), then IMPORT (a file in the configuration
+//     update, revoked count), as CERTIFICATE shows the profiles before
+//     its menu, then IMPORT (a file in the configuration
 //     directory, PEM or DER, as CUSTOM > IMPORT reads its file), PASTE
 //     (PEM ended by a lone '.', as PASTE of a certificate), URL (an http
 //     or https distribution point, fetched once here and again by the
 //     MTA before each list's nextUpdate), DELETE, PRINT (one list's
-//     details and its revoked serial numbers) and LIST.
+//     details and its revoked serial numbers). Batch forms for scripts:
+//     `certconfig crl list`, `certconfig crl print NAME`, `certconfig
+//     crl delete NAME`.
 //   - The source comes first and is checked before the name is asked, so
 //     that a script importing a bad list stops at its own line: the list
 //     must parse, be a complete CRL, be signed by a certificate
@@ -67,7 +70,6 @@ func (c Command) crlMenu(s *shell.Session) error {
 		{Name: "URL", Help: "Add a CRL distribution point (HTTP or HTTPS), fetched again before each update is due", Run: c.urlCRL},
 		{Name: "DELETE", Help: "Remove a CRL", Run: deleteCRL},
 		{Name: "PRINT", Help: "Display a CRL and the certificates it revokes", Run: printCRL},
-		{Name: "LIST", Help: "List the CRLs", Run: func(s *shell.Session) error { printCRLList(s); return nil }},
 	})
 }
 

@@ -80,6 +80,11 @@ func printCRL(s *shell.Session) error {
 	if err != nil {
 		return err
 	}
+	return printOneCRL(s, e)
+}
+
+// printOneCRL shows e's details.
+func printOneCRL(s *shell.Session, e config.CRL) error {
 	rl, err := config.ParseCRLPEM(e.PEM)
 	if err != nil {
 		s.Printf("The CRL %s cannot be read: %v.\n", e.Name, err)
@@ -133,6 +138,11 @@ func deleteCRL(s *shell.Session) error {
 	if err != nil || !ok {
 		return err
 	}
+	return removeCRL(s, e)
+}
+
+// removeCRL stages the removal of e.
+func removeCRL(s *shell.Session, e config.CRL) error {
 	if err := s.Draft.Update(func(c *config.Config) error {
 		for i := range c.CRLs {
 			if c.CRLs[i].Name == e.Name {
@@ -146,4 +156,30 @@ func deleteCRL(s *shell.Session) error {
 	}
 	s.Printf("CRL %s deleted: commit to stop checking certificates against it.\n", e.Name)
 	return nil
+}
+
+// crlBatchUsage lists the batch forms of CRL.
+const crlBatchUsage = "the batch forms of CRL are: certconfig crl list, certconfig crl print NAME, certconfig crl delete NAME"
+
+// batchCRL runs `certconfig crl list|print NAME|delete NAME`.
+func batchCRL(s *shell.Session, args []string) error {
+	if len(args) == 0 {
+		return shell.Invalid(s, "certconfig crl", crlBatchUsage)
+	}
+	op := strings.ToLower(args[0])
+	switch {
+	case op == "list" && len(args) == 1:
+		printCRLList(s)
+		return nil
+	case (op == "print" || op == "delete") && len(args) == 2:
+		e, ok := findCRL(s.Draft.Config(), args[1])
+		if !ok {
+			return shell.Invalid(s, "certconfig crl "+op, fmt.Sprintf("there is no CRL %q.", args[1]))
+		}
+		if op == "print" {
+			return printOneCRL(s, e)
+		}
+		return removeCRL(s, e)
+	}
+	return shell.Invalid(s, "certconfig crl", crlBatchUsage)
 }
