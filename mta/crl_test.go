@@ -205,3 +205,33 @@ func TestFetchCRLLimits(t *testing.T) {
 		t.Fatalf("fetched from %s, not the interface address %s", h, cfg.Interfaces[0].IPv4)
 	}
 }
+
+// TestCRLTLSVerify: tlsverify says a revoked receiver is not verified,
+// and verifies one not revoked.
+func TestCRLTLSVerify(t *testing.T) {
+	p := newPKI(t)
+	ca := crltest.NewCA(t, "Verify CA")
+	good, bad := ca.Issue("sink.test"), ca.Issue("sink.test")
+	ca.Revoke(bad)
+	cfg := outCfg(t, p, config.TLSOutPreferred, nil)
+	withCRLCA(cfg, ca, config.CRL{Name: "verify-ca", PEM: ca.CRL(time.Time{}, time.Time{})})
+	s, _ := startOut(t, cfg, func(o *Options) { o.Delivery.Enabled = false })
+	for _, tc := range []struct {
+		name string
+		leaf crltest.Leaf
+		ok   bool
+		want string
+	}{
+		{"revoked", bad, false, `TLS certificate not verified: certificate revoked: "sink.test" (serial `},
+		{"not revoked", good, true, "TLS certificate verified."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := startGoSink(t, &config.Certificate{Name: "sink", CertPEM: tc.leaf.CertPEM, KeyPEM: tc.leaf.KeyPEM})
+			var out []string
+			ok := s.TLSVerify(context.Background(), "sink.test", hp(sink.addr, sink.port), func(l string) { out = append(out, l) })
+			if text := strings.Join(out, "\n"); ok != tc.ok || !strings.Contains(text, tc.want) {
+				t.Fatalf("TLSVerify = %v:\n%s", ok, text)
+			}
+		})
+	}
+}

@@ -40,8 +40,8 @@ import (
 //     name made into a profile name. Reusing another list's name asks to
 //     overwrite it, as PASTE does for a profile.
 //   - Which verifications consult the lists, and what an expired list
-//     means (fail closed), is the MTA's (mta/crl.go); the package comment
-//     of mta says it and README links it.
+//     means (fail closed), is the MTA's: written at the top of
+//     mta/crl.go and summed up in README.
 
 // CRLFetcher downloads a distribution point under the running
 // configuration (the appliance wiring adapts the MTA's).
