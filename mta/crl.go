@@ -98,7 +98,10 @@ func (s *Server) applyCRLs(cfg *config.Config) {
 	if st.closed {
 		return
 	}
-	cands := crlIssuerCandidates(cfg)
+	var cands []*x509.Certificate
+	if len(cfg.CRLs) > 0 {
+		cands = crlIssuerCandidates(cfg)
+	}
 	next := make(map[string]*crlState, len(cfg.CRLs))
 	for _, c := range cfg.CRLs {
 		rl, err := pki.ParseCRL([]byte(c.PEM))

@@ -3,7 +3,11 @@ package mta
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"strings"
@@ -169,6 +173,55 @@ func TestCRLRefreshFromURL(t *testing.T) {
 	cfg2.CRLs = []config.CRL{{Name: "refresh-ca", URL: base + "/missing.crl", PEM: stored}}
 	apply(t, s, &cfg2)
 	waitLog(t, dir, "CRL refresh-ca: fetch from "+base+"/missing.crl failed: the server answered 404 Not Found")
+
+	// A list of another key under the CA's name never replaces the one
+	// in force.
+	impostor := crltest.NewCA(t, "Refresh CA")
+	forged := []byte(impostor.CRL(time.Time{}, time.Time{}))
+	body.Store(&forged)
+	cfg3 := *cfg
+	cfg3.CRLs = []config.CRL{{Name: "refresh-ca", URL: base + "/ca.crl?forged", PEM: stored}}
+	apply(t, s, &cfg3)
+	waitLog(t, dir, "CRL refresh-ca: fetch from "+base+"/ca.crl?forged failed: the CRL is not signed by its issuer's certificate authority")
+}
+
+// TestFetchCRLOverHTTPS: an https distribution point is verified against
+// the trusted CA lists.
+func TestFetchCRLOverHTTPS(t *testing.T) {
+	p := newPKI(t)
+	cfg := baseConfig(t, p, config.TLSInOff)
+	s := startMTA(t, t.TempDir(), cfg)
+	for _, tc := range []struct {
+		name    string
+		pki     *testPKI
+		trusted bool
+	}{
+		{"trusted", p, true},
+		{"untrusted", newPKI(t), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := newKey(t)
+			leaf := sign(t, &x509.Certificate{Subject: pkix.Name{CommonName: "127.0.0.1"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+				NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+				ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, tc.pki.inter, k.Public(), tc.pki.interKey)
+			c := tls.Certificate{Certificate: [][]byte{leaf.Raw, tc.pki.inter.Raw}, PrivateKey: k}
+			ln, err := tls.Listen("tcp4", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{c}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("list")) }),
+				ErrorLog: log.New(io.Discard, "", 0)} // the refused handshake is the point
+			go srv.Serve(ln)
+			t.Cleanup(func() { srv.Close() })
+			data, err := s.FetchCRL(context.Background(), "https://"+ln.Addr().String()+"/ca.crl")
+			if tc.trusted && (err != nil || string(data) != "list") {
+				t.Fatalf("trusted server: %q, %v", data, err)
+			}
+			if !tc.trusted && (err == nil || !strings.Contains(err.Error(), "certificate")) {
+				t.Fatalf("untrusted server: %q, %v", data, err)
+			}
+		})
+	}
 }
 
 // TestFetchCRLLimits: a list over pki.MaxCRLBytes and a URL that is not
