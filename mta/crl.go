@@ -69,6 +69,7 @@ type crlStore struct {
 	set atomic.Pointer[pki.CRLSet]
 
 	mu      sync.Mutex // guards the rest
+	cfg     *config.Config // the configuration applied last: fetches go by its interfaces, DNS and CAs
 	entries map[string]*crlState
 	wg      sync.WaitGroup
 	closed  bool
@@ -98,6 +99,7 @@ func (s *Server) applyCRLs(cfg *config.Config) {
 	if st.closed {
 		return
 	}
+	st.cfg = cfg
 	var cands []*x509.Certificate
 	if len(cfg.CRLs) > 0 {
 		cands = crlIssuerCandidates(cfg)
@@ -236,7 +238,10 @@ func crlRefreshDelay(rl *x509.RevocationList, now time.Time) time.Duration {
 // fetchInto fetches e's distribution point and, when the list is newer and
 // signed by e's issuer, puts it in force.
 func (s *Server) fetchInto(ctx context.Context, e *crlState) error {
-	data, err := s.FetchCRL(ctx, e.conf.URL)
+	s.crls.mu.Lock()
+	cfg := s.crls.cfg
+	s.crls.mu.Unlock()
+	data, err := s.fetchCRL(ctx, cfg, e.conf.URL)
 	if err != nil {
 		return err
 	}

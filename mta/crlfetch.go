@@ -29,10 +29,15 @@ func (s *Server) FetchCRL(ctx context.Context, rawURL string) ([]byte, error) {
 	if rt == nil || rt.cfg == nil {
 		return nil, errors.New("the appliance has no committed configuration yet")
 	}
+	return s.fetchCRL(ctx, rt.cfg, rawURL)
+}
+
+// fetchCRL is FetchCRL under cfg (the refreshers pass the configuration
+// they were applied with, which activate publishes only after them).
+func (s *Server) fetchCRL(ctx context.Context, cfg *config.Config, rawURL string) ([]byte, error) {
 	if r := config.CheckCRLURL(rawURL); r != "" {
 		return nil, errors.New(r)
 	}
-	cfg := rt.cfg
 	roots, err := cfg.CAs.Pool(s.opts.SystemRoots)
 	if err != nil {
 		return nil, err
