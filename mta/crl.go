@@ -207,7 +207,7 @@ func (s *Server) refreshCRL(ctx context.Context, e *crlState) {
 			if ctx.Err() != nil {
 				return
 			}
-			s.log.Warningf("CRL %s: fetch from %s failed: %v; the list in force was due for renewal on %s", e.conf.Name, e.conf.URL, err, rl.NextUpdate.UTC().Format(time.DateTime))
+			s.log.Warningf("CRL %s: fetch from %s failed: %v; the list in force is due for renewal %s", e.conf.Name, e.conf.URL, err, dueText(rl))
 			select {
 			case <-ctx.Done():
 				return
@@ -265,13 +265,17 @@ func (s *Server) fetchInto(ctx context.Context, e *crlState) error {
 	if st.entries[e.conf.Name] == e {
 		st.publish()
 	}
-	next := "none"
-	if !rl.NextUpdate.IsZero() {
-		next = rl.NextUpdate.UTC().Format(time.DateTime)
-	}
-	s.log.Infof("CRL %s: fetched from %s: %d revoked, issued %s, next update %s", e.conf.Name, e.conf.URL,
-		len(rl.RevokedCertificateEntries), rl.ThisUpdate.UTC().Format(time.DateTime), next)
+	s.log.Infof("CRL %s: fetched from %s: %d revoked, issued %s, due for renewal %s", e.conf.Name, e.conf.URL,
+		len(rl.RevokedCertificateEntries), rl.ThisUpdate.UTC().Format(time.DateTime), dueText(rl))
 	return nil
+}
+
+// dueText says when rl is due for renewal.
+func dueText(rl *x509.RevocationList) string {
+	if rl.NextUpdate.IsZero() {
+		return "at no stated time (no nextUpdate)"
+	}
+	return "on " + rl.NextUpdate.UTC().Format(time.DateTime) + " UTC"
 }
 
 func numberAfter(a, b *x509.RevocationList) bool {
