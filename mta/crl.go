@@ -68,7 +68,7 @@ const (
 type crlStore struct {
 	set atomic.Pointer[pki.CRLSet]
 
-	mu      sync.Mutex // guards the rest
+	mu      sync.Mutex     // guards the rest
 	cfg     *config.Config // the configuration applied last: fetches go by its interfaces, DNS and CAs
 	entries map[string]*crlState
 	wg      sync.WaitGroup
