@@ -53,3 +53,39 @@ func TestCRLFromDistributionPoint(t *testing.T) {
 		t.Errorf("showconfig lacks the distribution point:\n%s", show)
 	}
 }
+
+// swaks presenting client certificates to a served appliance whose
+// listener verifies them: the one its CA revoked (openssl ca -revoke, the
+// CRL committed with certconfig's data) gets no TLS session and
+// mail_logs says why; the other delivers.
+func TestCRLSwaksClientCertificate(t *testing.T) {
+	t.Parallel()
+	swaks := needTool(t, "swaks")
+	ca := crltest.NewCA(t, "Swaks Client CA")
+	good, bad := ca.Issue("good.swaks.test"), ca.Issue("bad.swaks.test")
+	ca.Revoke(bad)
+	server := ca.Issue(mxHost)
+	crl := ca.CRL(time.Time{}, time.Time{})
+	dir, a := mtaData(t, func(c *config.Config) {
+		useProfile(config.Certificate{Name: "PeerCert", CertPEM: server.CertPEM, KeyPEM: server.KeyPEM}, config.TLSInRequired)(c)
+		c.Listeners[0].DefaultPolicy.VerifyClientCert = "on"
+		c.CAs.Custom = append(c.CAs.Custom, config.CA{Name: "Swaks Client CA", PEM: ca.CertPEM})
+		c.CRLs = []config.CRL{{Name: "swaks", PEM: crl}}
+	})
+	serveMTA(t, dir, a)
+	run := func(l crltest.Leaf) (string, int) {
+		return runTool(t, 30*time.Second, "", swaks, "--server", a, "--tls", "--tls-cert", l.CertFile,
+			"--tls-key", strings.TrimSuffix(l.CertFile, ".pem")+".key", "--ehlo", "swaks.test",
+			"--from", "alice@sender.test", "--to", "bob@esash.test")
+	}
+	if out, code := run(good); code != 0 || !strings.Contains(out, "<~  250 2.0.0 ok:  Message ") {
+		t.Fatalf("certificate not revoked: exit %d\n%s", code, out)
+	}
+	if out, code := run(bad); code == 0 || strings.Contains(out, "250 2.0.0 ok:  Message ") {
+		t.Fatalf("revoked certificate: exit %d\n%s", code, out)
+	}
+	logs, _, _ := esash(t, "", "--data", dir, "-c", `grep -e "certificate revoked" mail_logs`)
+	if !strings.Contains(logs, `TLS failed: client certificate not verified: certificate revoked: "bad.swaks.test" (serial `) {
+		t.Fatalf("mail_logs:\n%s", logs)
+	}
+}
