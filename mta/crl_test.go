@@ -288,3 +288,27 @@ func TestCRLTLSVerify(t *testing.T) {
 		})
 	}
 }
+
+// TestCRLRefreshDelay: three quarters into a list's life, at most
+// crlMaxInterval ahead, never negative.
+func TestCRLRefreshDelay(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name       string
+		this, next time.Time
+		want       time.Duration
+	}{
+		{"four hours, fresh", now, now.Add(4 * time.Hour), time.Hour},
+		{"forty minutes, fresh", now, now.Add(40 * time.Minute), 30 * time.Minute},
+		{"past three quarters", now.Add(-time.Hour), now.Add(10 * time.Minute), 0},
+		{"expired", now.Add(-2 * time.Hour), now.Add(-time.Hour), 0},
+		{"no nextUpdate", now, time.Time{}, crlMaxInterval},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := crlRefreshDelay(&x509.RevocationList{ThisUpdate: tc.this, NextUpdate: tc.next}, now)
+			if got != tc.want {
+				t.Fatalf("crlRefreshDelay = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
