@@ -20,6 +20,7 @@ type Config struct {
 	Listeners    []Listener    `json:"listeners"`
 	Certificates []Certificate `json:"certificates"`
 	CAs          TrustedCAs    `json:"certauthority"`
+	CRLs         []CRL         `json:"crls"` // certconfig CRL (crl.go)
 	Destinations Destinations  `json:"destinations"`
 	Delivery     Delivery      `json:"delivery"`
 	Routes       []Route       `json:"smtproutes"`

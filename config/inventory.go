@@ -103,6 +103,7 @@ func buildInventory() map[string]SettingInfo {
 	m.listeners()
 	m.hatParams()
 	m.certificates()
+	m.crls() // crl_inventory.go
 	m.destinations()
 	m.mtaSTS() // mtasts.go
 	m.delivery()

@@ -679,7 +679,7 @@ func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom str
 				if dn.active() {
 					verr = dn.verify(s, dcid, c.tls, dom) // dane.go: TLSA, not the CA lists
 				} else if verr == nil {
-					_, verr = verifyPeer(c.tls, oc.tls.roots, s.opts.Now(), t.host, verifyDomain(t, dom))
+					_, verr = s.verifyPeerRevocation(c.tls, oc.tls.roots, s.opts.Now(), t.host, verifyDomain(t, dom))
 				}
 				if verr != nil {
 					s.tlsReport(oc, rx, verifyResult(dn, verr), verr.Error())

@@ -94,6 +94,7 @@ type Server struct {
 
 	sessions sessions     // accepted connections not yet closed, of every generation (sessions.go)
 	global   globalLimits // listenerconfig SETUP's shared limits (global.go)
+	crls     crlStore     // certconfig CRL, kept fresh (crl.go)
 	// retiring counts the goroutines that shut down replaced generations
 	// once their sessions end; stop cuts their wait short when Close
 	// gives up (cancelStop).
@@ -422,6 +423,7 @@ func (p *prepared) activate() {
 			return
 		}
 		s.global.set(p.rt.cfg)
+		s.applyCRLs(p.rt.cfg)
 		s.genSeq++
 		p.rt.num = s.genSeq
 		for _, l := range p.rt.listeners {
@@ -642,7 +644,7 @@ func (s *Server) handshakeConfig(hello *tls.ClientHelloInfo, verify bool) (*tls.
 	}
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 		if verify && roots != nil {
-			if err := verifyClient(cs, roots); err != nil {
+			if err := s.verifyClientRevocation(cs, roots); err != nil {
 				r := err.Error()
 				m.failReason.Store(&r)
 				return err
@@ -689,6 +691,7 @@ func (s *Server) Close(ctx context.Context) error {
 	s.retire(s.rt.Load())
 	s.mu.Unlock()
 	s.stopDelivery()
+	s.closeCRLs()
 	s.loops.Wait()
 	err := s.drain(ctx)
 	s.log.Infof("MTA stopped")

@@ -2,8 +2,6 @@ package mta
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -34,23 +32,6 @@ func versionName(v uint16) string {
 // loadCertificate is what a handshake serves for a certificate profile.
 func loadCertificate(ct config.Certificate) (*tls.Certificate, error) {
 	return pki.ServedCertificate(ct.CertPEM, ct.Intermediates, ct.KeyPEM)
-}
-
-// verifyClient checks a client's certificate chain against roots.
-func verifyClient(cs tls.ConnectionState, roots *x509.CertPool) error {
-	if len(cs.PeerCertificates) == 0 {
-		return errors.New("no client certificate presented")
-	}
-	inter := x509.NewCertPool()
-	for _, c := range cs.PeerCertificates[1:] {
-		inter.AddCert(c)
-	}
-	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
-	if err != nil {
-		return fmt.Errorf("client certificate not verified: %w", err)
-	}
-	return nil
 }
 
 // alertText names a TLS alert description as OpenSSL does in logs.

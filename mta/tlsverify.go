@@ -153,6 +153,9 @@ func (s *Server) verifyOne(ctx context.Context, oc *outCache, t target, domain s
 		}
 		emit("TLS certificate not verified: " + why + ".")
 		ok = false
+	} else if err := s.peerRevocation(st, roots, now); err != nil {
+		emit("TLS certificate not verified: " + err.Error() + ".") // crl.go
+		ok = false
 	} else {
 		emit("TLS certificate verified.")
 	}

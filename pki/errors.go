@@ -83,4 +83,29 @@ var (
 	// ErrHostnameMismatch is returned when a certificate is not valid for
 	// a host name.
 	ErrHostnameMismatch = errors.New("certificate is not valid for host name")
+
+	// ErrNoCRL is returned when the input holds no certificate
+	// revocation list (PEM "X509 CRL" or DER).
+	ErrNoCRL = errors.New("no certificate revocation list found")
+
+	// ErrCRLIssuerUnknown is returned when no certificate authority
+	// known to the appliance has the subject a CRL names as its issuer.
+	ErrCRLIssuerUnknown = errors.New("the CRL's issuer is not a known certificate authority")
+
+	// ErrCRLSignature is returned when a certificate authority of the
+	// CRL's issuer name exists but its key did not sign the CRL.
+	ErrCRLSignature = errors.New("the CRL is not signed by its issuer's certificate authority")
+
+	// ErrRevoked is returned when a certificate on a verified path is
+	// listed in its issuer's CRL. The wording is OpenSSL's.
+	ErrRevoked = errors.New("certificate revoked")
+
+	// ErrCRLExpired is returned when the newest CRL of an issuer is past
+	// its nextUpdate: the revocation status of the certificates it
+	// covers is unknown. The wording is OpenSSL's.
+	ErrCRLExpired = errors.New("CRL has expired")
+
+	// ErrCRLNotYetValid is returned when every CRL of an issuer has a
+	// thisUpdate in the future. The wording is OpenSSL's.
+	ErrCRLNotYetValid = errors.New("CRL is not yet valid")
 )

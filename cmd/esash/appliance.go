@@ -152,10 +152,10 @@ func openAppliance(o options) (*appliance, error) {
 		tlsverify.New(a.mtaH),
 		delivernow.New(a.mtaH),
 		mailconfig.New(a.mtaH),
-		certconfig.New(),
+		certconfig.New().WithCRLFetcher(a.mtaH),
 		interfaceconfig.New(),
 		listenerconfig.New(),
-		destconfig.NewWithPolicies(a.mta), // DETAIL shows the MTA-STS cache
+		destconfig.NewWithPolicies(a.mtaH), // DETAIL shows the MTA-STS cache
 		deliveryconfig.New(),
 		smtproutes.New(),
 		dnsconfig.New(),

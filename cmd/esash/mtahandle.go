@@ -181,3 +181,33 @@ func (a *appliance) mailLog() *maillog.Log {
 	}
 	return nil
 }
+
+// STSReport implements destconfig.PolicyReporter. A lookup (tlsverify's
+// question) opens the MTA as tlsverify does; DETAIL alone reads the
+// running MTA's cache and, in a script with no MTA, says it has none.
+func (h *mtaHandle) STSReport(ctx context.Context, domain string, lookup bool, emit func(string)) {
+	srv := h.opened()
+	if srv == nil && lookup {
+		var err error
+		if srv, err = h.server(); err != nil {
+			emit("MTA-STS: unable to look up the policy: " + err.Error())
+			return
+		}
+	}
+	if srv == nil {
+		emit("MTA-STS: no policy cache loaded (the MTA does not run in this script).")
+		return
+	}
+	srv.STSReport(ctx, domain, lookup, emit)
+}
+
+// FetchCRL implements certconfig.CRLFetcher: a distribution point is
+// fetched as the MTA fetches it (source interface, dnsconfig resolver),
+// so a script brings the MTA up for it.
+func (h *mtaHandle) FetchCRL(ctx context.Context, url string) ([]byte, error) {
+	srv, err := h.server()
+	if err != nil {
+		return nil, errors.Join(errNoMTA, err)
+	}
+	return srv.FetchCRL(ctx, url)
+}

@@ -8,6 +8,9 @@
 // leaves nothing behind. All certificate parsing and generation is pki's;
 // this package asks the questions and renders the answers.
 //
+// CRL (certificate revocation lists) has no dialog in the reference; the
+// decisions taken for it are written at the top of crl.go.
+//
 // Private keys are only ever parsed, stored as PKCS#8 PEM in the draft and
 // written to files the administrator exports; no message, warning or
 // error of this package contains key material.
@@ -41,8 +44,9 @@ import (
 	"esash/shell"
 )
 
-// Command is certconfig.
-type Command struct{}
+// Command is certconfig; fetch downloads CRL distribution points
+// (crl.go).
+type Command struct{ fetch CRLFetcher }
 
 // New returns the certconfig command.
 func New() Command { return Command{} }
@@ -54,7 +58,7 @@ func (Command) Name() string { return "certconfig" }
 func (Command) Summary() string { return "Configure security certificates and keys" }
 
 // Run is the top menu, or a batch form when args are given.
-func (Command) Run(s *shell.Session, args []string) error {
+func (c Command) Run(s *shell.Session, args []string) error {
 	if len(args) > 0 {
 		return batch(s, args)
 	}
@@ -62,6 +66,7 @@ func (Command) Run(s *shell.Session, args []string) error {
 	return s.Menu(nil, []shell.MenuItem{
 		{Name: "CERTIFICATE", Help: "Import, Create a request, Edit or Remove Certificate Profiles", Run: certificateMenu},
 		{Name: "CERTAUTHORITY", Help: "Manage System and Customized Authorities", Run: certauthorityMenu},
+		{Name: "CRL", Help: "Manage Certificate Revocation Lists", Run: c.crlMenu},
 	})
 }
 
@@ -80,7 +85,7 @@ func certificateMenu(s *shell.Session) error {
 }
 
 // batchUsage lists the one-line forms.
-const batchUsage = "the batch forms are: certconfig paste NAME (PEM blocks follow, ended by a line holding only '.'), certconfig csr NAME, certconfig delete NAME, certconfig list, certconfig print"
+const batchUsage = "the batch forms are: certconfig paste NAME (PEM blocks follow, ended by a line holding only '.'), certconfig csr NAME, certconfig delete NAME, certconfig list, certconfig print, certconfig crl list|print NAME|delete NAME"
 
 // batch runs the one-line forms scripts use where AsyncOS has none.
 func batch(s *shell.Session, args []string) error {
@@ -126,6 +131,8 @@ func batch(s *shell.Session, args []string) error {
 			return err
 		}
 		return printServices(s)
+	case "crl":
+		return batchCRL(s, args[1:]) // crl_print.go
 	}
 	return shell.Invalid(s, "certconfig", fmt.Sprintf("unknown operation %q; %s", args[0], batchUsage))
 }

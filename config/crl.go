@@ -1,0 +1,131 @@
+package config
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// CRL is one certificate revocation list of certconfig's CRL menu: a list
+// imported from a file or pasted, or a distribution point the MTA fetches
+// again before the list's nextUpdate (mta/crl.go). Every verification of
+// a peer's chain (client certificates on listeners, Verify destinations,
+// tlsverify) looks its certificates up in their issuer's CRL.
+type CRL struct {
+	Name string `json:"name" cfg:"key"`
+	// URL is the distribution point (http or https); "" for a list
+	// imported from a file or pasted, which never changes by itself.
+	URL string `json:"url,omitempty"`
+	// PEM is the list as imported, or as fetched from URL when it was
+	// added: the MTA uses it until a newer one is fetched.
+	PEM string `json:"crl"`
+}
+
+// MaxCRLURL bounds a distribution point's URL.
+const MaxCRLURL = 1024
+
+// CheckCRLURL validates a distribution point: an absolute http or https
+// URL with a host and no user name or password; "" when valid.
+func CheckCRLURL(s string) string {
+	if len(s) > MaxCRLURL {
+		return fmt.Sprintf("The URL must be at most %d characters long.", MaxCRLURL)
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return "The URL must begin with http:// or https:// followed by a host name, such as http://crl.example.com/ca.crl."
+	}
+	if u.User != nil {
+		return "The URL must not contain a user name or password."
+	}
+	if strings.ContainsAny(s, " \t\r\n") {
+		return "The URL must not contain spaces."
+	}
+	return ""
+}
+
+// Object identifiers of the CRL extensions the appliance can apply.
+var (
+	oidCRLNumber      = asn1.ObjectIdentifier{2, 5, 29, 20}
+	oidAuthorityKeyID = asn1.ObjectIdentifier{2, 5, 29, 35}
+)
+
+// ParseCRLPEM reads the PEM of a CRL entry. A critical extension the
+// appliance does not apply (a delta CRL, a partitioned list) is refused:
+// such a list would be taken for the issuer's complete one.
+func ParseCRLPEM(s string) (*x509.RevocationList, error) {
+	b, _ := pem.Decode([]byte(s))
+	if b == nil || b.Type != "X509 CRL" {
+		return nil, fmt.Errorf("no PEM block of type X509 CRL")
+	}
+	rl, err := x509.ParseRevocationList(b.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("invalid CRL: %w", err)
+	}
+	for _, e := range rl.Extensions {
+		if e.Critical && !e.Id.Equal(oidCRLNumber) && !e.Id.Equal(oidAuthorityKeyID) {
+			return nil, fmt.Errorf("the CRL has the critical extension %s, which the appliance does not apply", e.Id)
+		}
+	}
+	return rl, nil
+}
+
+// crls checks certconfig's CRL entries: names, URLs, lists that parse,
+// and a list whose issuer is in the custom CA list signed by it (the
+// import checks the system roots and the profiles' intermediates too;
+// this catches a file loaded with loadconfig).
+func (c *checker) crls(cfg *Config) {
+	keys := make([]string, len(cfg.CRLs))
+	for i, e := range cfg.CRLs {
+		keys[i] = e.Name
+	}
+	c.names("crls", keys, CheckName)
+	var cas []*x509.Certificate
+	for _, ca := range cfg.CAs.Custom {
+		if cs, err := parseCerts(ca.PEM); err == nil {
+			cas = append(cas, cs...)
+		}
+	}
+	for _, e := range cfg.CRLs {
+		p := itemPath("crls", e.Name)
+		if e.URL != "" {
+			if r := CheckCRLURL(e.URL); r != "" {
+				c.errf(p+".url", "%s", r)
+			}
+		}
+		rl, err := ParseCRLPEM(e.PEM)
+		if err != nil {
+			c.errf(p+".crl", "%v", err)
+			continue
+		}
+		if r := crlSignedByCustom(rl, cas); r != "" {
+			c.errf(p+".crl", "%s", r)
+		}
+		if e.URL == "" && !rl.NextUpdate.IsZero() && c.now.After(rl.NextUpdate) {
+			c.warnf(p+".crl", "the CRL of %q was due for renewal on %s: certificates it covers fail verification (Required - Verify, client certificates) until a newer CRL is imported", rl.Issuer.CommonName, rl.NextUpdate.UTC().Format(time.DateOnly))
+		}
+	}
+}
+
+// crlSignedByCustom is "" unless custom CAs carry the CRL's issuer name
+// and none of them signed it.
+func crlSignedByCustom(rl *x509.RevocationList, cas []*x509.Certificate) string {
+	named := false
+	for _, ca := range cas {
+		if !bytes.Equal(ca.RawSubject, rl.RawIssuer) {
+			continue
+		}
+		named = true
+		if rl.CheckSignatureFrom(ca) == nil {
+			return ""
+		}
+	}
+	if named {
+		return fmt.Sprintf("the CRL is not signed by the custom certificate authority %q of its issuer's name", rl.Issuer.String())
+	}
+	return ""
+}

@@ -1,0 +1,285 @@
+package pki
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Certificate revocation lists (RFC 5280 §5): reading them, finding the
+// certificate authority that signed one, and checking a verified chain
+// against them. What is checked, and why:
+//
+//   - Only complete CRLs: a delta CRL, or a CRL scoped by a critical
+//     issuing distribution point (only some reasons, only user or CA
+//     certificates, indirect), would be taken for the whole list of its
+//     issuer and let a revoked certificate through; ParseCRL refuses
+//     them, and any other critical extension it does not know.
+//   - A CRL counts for a certificate only when its issuer name is the
+//     certificate's issuer and the certificate's actual issuer on the
+//     verified path signed it: a list signed by another key of the same
+//     name is ignored, never trusted.
+//   - An issuer without a CRL is not checked: the appliance checks
+//     revocation for the authorities the administrator gave a CRL for.
+//   - When the newest CRL of an issuer is past its nextUpdate, the
+//     revocation status of that issuer's certificates is unknown and
+//     Check fails (ErrCRLExpired): callers fail closed.
+
+// MaxCRLBytes bounds a CRL read from a file, a paste or a distribution
+// point. Large public CAs publish CRLs of a few MB.
+const MaxCRLBytes = 16 << 20
+
+// Object identifiers of the CRL extensions ParseCRL knows.
+var (
+	oidCRLNumber      = asn1.ObjectIdentifier{2, 5, 29, 20}
+	oidDeltaIndicator = asn1.ObjectIdentifier{2, 5, 29, 27}
+	oidIssuingDP      = asn1.ObjectIdentifier{2, 5, 29, 28}
+	oidAuthorityKeyID = asn1.ObjectIdentifier{2, 5, 29, 35}
+)
+
+// ParseCRL reads one CRL, PEM ("X509 CRL") or DER.
+func ParseCRL(data []byte) (*x509.RevocationList, error) {
+	if len(data) > MaxCRLBytes {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrNoCRL, MaxCRLBytes)
+	}
+	der := data
+	if bytes.Contains(data, []byte("-----BEGIN")) {
+		der = nil
+		for rest := data; ; {
+			var b *pem.Block
+			b, rest = pem.Decode(rest)
+			if b == nil {
+				break
+			}
+			if b.Type == "X509 CRL" {
+				der = b.Bytes
+				break
+			}
+		}
+		if der == nil {
+			return nil, fmt.Errorf("%w: no PEM block of type X509 CRL", ErrNoCRL)
+		}
+	}
+	rl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoCRL, err)
+	}
+	for _, e := range rl.Extensions {
+		switch {
+		case e.Id.Equal(oidDeltaIndicator):
+			return nil, fmt.Errorf("%w: delta CRLs are not supported; use the issuer's complete CRL", ErrNoCRL)
+		case e.Id.Equal(oidIssuingDP) && e.Critical:
+			return nil, fmt.Errorf("%w: CRLs scoped by an issuing distribution point are not supported; use the issuer's complete CRL", ErrNoCRL)
+		case e.Critical && !e.Id.Equal(oidCRLNumber) && !e.Id.Equal(oidAuthorityKeyID):
+			return nil, fmt.Errorf("%w: unsupported critical extension %s", ErrNoCRL, e.Id)
+		}
+	}
+	return rl, nil
+}
+
+// EncodeCRLPEM is the PEM form of a CRL, as the configuration keeps it.
+func EncodeCRLPEM(rl *x509.RevocationList) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: rl.Raw})
+}
+
+// CRLIssuer finds among cas the certificate authority that signed rl:
+// ErrCRLIssuerUnknown when none has the CRL's issuer name, ErrCRLSignature
+// when some do but none of their keys verifies the signature.
+func CRLIssuer(rl *x509.RevocationList, cas []*x509.Certificate) (*x509.Certificate, error) {
+	var named []*x509.Certificate
+	for _, c := range cas {
+		if bytes.Equal(c.RawSubject, rl.RawIssuer) {
+			named = append(named, c)
+		}
+	}
+	if len(named) == 0 {
+		return nil, fmt.Errorf("%w: %q", ErrCRLIssuerUnknown, CRLIssuerName(rl))
+	}
+	var last error
+	for _, c := range named {
+		if last = rl.CheckSignatureFrom(c); last == nil {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("%w %q: %v", ErrCRLSignature, displayName(named[0]), last)
+}
+
+// CRLIssuerName is the issuer's common name, else its whole name.
+func CRLIssuerName(rl *x509.RevocationList) string {
+	if rl.Issuer.CommonName != "" {
+		return rl.Issuer.CommonName
+	}
+	return rl.Issuer.String()
+}
+
+// CRLInfo is what PRINT shows of a CRL.
+type CRLInfo struct {
+	Issuer            string
+	ThisUpdate        time.Time
+	NextUpdate        time.Time // zero: the CRL names no next update
+	Number            *big.Int  // nil without a CRL number
+	Revoked           int
+	FingerprintSHA256 string
+}
+
+// DescribeCRL summarizes rl.
+func DescribeCRL(rl *x509.RevocationList) CRLInfo {
+	sum := sha256.Sum256(rl.Raw)
+	return CRLInfo{
+		Issuer:            rl.Issuer.String(),
+		ThisUpdate:        rl.ThisUpdate,
+		NextUpdate:        rl.NextUpdate,
+		Number:            rl.Number,
+		Revoked:           len(rl.RevokedCertificateEntries),
+		FingerprintSHA256: strings.ToUpper(hex.EncodeToString(sum[:])),
+	}
+}
+
+// Status is StatusActive, StatusExpired (past nextUpdate) or
+// StatusNotYetValid at now, as for certificates.
+func (i CRLInfo) Status(now time.Time) string {
+	switch {
+	case now.Before(i.ThisUpdate):
+		return StatusNotYetValid
+	case !i.NextUpdate.IsZero() && now.After(i.NextUpdate):
+		return StatusExpired
+	}
+	return StatusActive
+}
+
+// CRLSet is the CRLs a verification consults; safe for concurrent use.
+type CRLSet struct {
+	lists []*crlEntry
+}
+
+type crlEntry struct {
+	rl      *x509.RevocationList
+	revoked map[string]x509.RevocationListEntry // by serial number bytes
+	// signedBy caches, by the raw issuer certificate, whether its key
+	// signed the list: a handshake should not verify a CRL signature
+	// each time.
+	signedBy sync.Map
+}
+
+// NewCRLSet indexes lists for Check.
+func NewCRLSet(lists []*x509.RevocationList) *CRLSet {
+	s := &CRLSet{}
+	for _, rl := range lists {
+		if rl == nil {
+			continue
+		}
+		e := &crlEntry{rl: rl, revoked: make(map[string]x509.RevocationListEntry, len(rl.RevokedCertificateEntries))}
+		for _, r := range rl.RevokedCertificateEntries {
+			if r.SerialNumber != nil {
+				e.revoked[string(r.SerialNumber.Bytes())+signOf(r.SerialNumber)] = r
+			}
+		}
+		s.lists = append(s.lists, e)
+	}
+	return s
+}
+
+func signOf(n *big.Int) string {
+	if n.Sign() < 0 {
+		return "-"
+	}
+	return ""
+}
+
+// Len is the number of CRLs in the set.
+func (s *CRLSet) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.lists)
+}
+
+// Check looks up every certificate of a verified path (leaf first, each
+// one's issuer next) in its issuer's newest CRL. It fails with ErrRevoked
+// for a listed certificate, ErrCRLExpired or ErrCRLNotYetValid when the
+// issuer's CRLs cannot say; an issuer without a CRL is not checked.
+func (s *CRLSet) Check(path []*x509.Certificate, now time.Time) error {
+	if s.Len() == 0 {
+		return nil
+	}
+	for i := 0; i+1 < len(path); i++ {
+		if err := s.checkOne(path[i], path[i+1], now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *CRLSet) checkOne(cert, issuer *x509.Certificate, now time.Time) error {
+	var newest *crlEntry
+	future := false
+	for _, e := range s.lists {
+		if !bytes.Equal(e.rl.RawIssuer, cert.RawIssuer) || !e.signed(issuer) {
+			continue
+		}
+		if now.Before(e.rl.ThisUpdate) {
+			future = true
+			continue
+		}
+		if newest == nil || newer(e.rl, newest.rl) {
+			newest = e
+		}
+	}
+	switch {
+	case newest == nil && future:
+		return fmt.Errorf("%w: the CRL of %q is valid from %s", ErrCRLNotYetValid, displayName(issuer), stamp(nextThisUpdate(s, cert, issuer)))
+	case newest == nil:
+		return nil
+	case !newest.rl.NextUpdate.IsZero() && now.After(newest.rl.NextUpdate):
+		return fmt.Errorf("%w: the CRL of %q was due for renewal on %s; the revocation status of %q is unknown", ErrCRLExpired, displayName(issuer), stamp(newest.rl.NextUpdate), displayName(cert))
+	}
+	if r, ok := newest.revoked[string(cert.SerialNumber.Bytes())+signOf(cert.SerialNumber)]; ok {
+		return fmt.Errorf("%w: %q (serial %s) was revoked on %s by %q", ErrRevoked, displayName(cert), serialHex(cert.SerialNumber), stamp(r.RevocationTime), displayName(issuer))
+	}
+	return nil
+}
+
+// nextThisUpdate is the earliest future thisUpdate among the CRLs for
+// cert, for the message of ErrCRLNotYetValid.
+func nextThisUpdate(s *CRLSet, cert, issuer *x509.Certificate) time.Time {
+	var t time.Time
+	for _, e := range s.lists {
+		if bytes.Equal(e.rl.RawIssuer, cert.RawIssuer) && e.signed(issuer) && (t.IsZero() || e.rl.ThisUpdate.Before(t)) {
+			t = e.rl.ThisUpdate
+		}
+	}
+	return t
+}
+
+func (e *crlEntry) signed(issuer *x509.Certificate) bool {
+	if v, ok := e.signedBy.Load(string(issuer.Raw)); ok {
+		return v.(bool)
+	}
+	ok := e.rl.CheckSignatureFrom(issuer) == nil
+	e.signedBy.Store(string(issuer.Raw), ok)
+	return ok
+}
+
+// newer orders CRLs of one issuer: the later thisUpdate, then the higher
+// CRL number.
+func newer(a, b *x509.RevocationList) bool {
+	if !a.ThisUpdate.Equal(b.ThisUpdate) {
+		return a.ThisUpdate.After(b.ThisUpdate)
+	}
+	return a.Number != nil && (b.Number == nil || a.Number.Cmp(b.Number) > 0)
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// serialHex is a serial number as OpenSSL prints it in CRLs.
+func serialHex(n *big.Int) string {
+	return strings.ToUpper(fmt.Sprintf("%02x", n))
+}
