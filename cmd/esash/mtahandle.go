@@ -184,7 +184,8 @@ func (a *appliance) mailLog() *maillog.Log {
 
 // STSReport implements destconfig.PolicyReporter. A lookup (tlsverify's
 // question) opens the MTA as tlsverify does; DETAIL alone reads the
-// running MTA's cache and, in a script with no MTA, says it has none.
+// running MTA's cache, and a script with no MTA shows none (its DETAIL
+// stays read-only: it starts no service for it).
 func (h *mtaHandle) STSReport(ctx context.Context, domain string, lookup bool, emit func(string)) {
 	srv := h.opened()
 	if srv == nil && lookup {
@@ -195,7 +196,6 @@ func (h *mtaHandle) STSReport(ctx context.Context, domain string, lookup bool, e
 		}
 	}
 	if srv == nil {
-		emit("MTA-STS: no policy cache loaded (the MTA does not run in this script).")
 		return
 	}
 	srv.STSReport(ctx, domain, lookup, emit)
