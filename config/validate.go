@@ -100,6 +100,7 @@ func ValidateChange(base, cfg *Config, now time.Time) Problems {
 	c.ldapAndWebSecurity(cfg)
 	c.users(cfg)
 	c.ssl(cfg)       // ssl.go
+	c.acme(cfg)      // acme.go
 	c.inventory(cfg) // validate_inventory.go
 	if len(c.ps) == 0 {
 		return nil
