@@ -2,12 +2,15 @@ package acme
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,6 +54,11 @@ type rig struct {
 }
 
 func newRig(t *testing.T, challenge config.ACMEChallenge, validity time.Duration) *rig {
+	return newRigWith(t, validity, func(a *config.ACMEProfile) { a.Challenge = challenge })
+}
+
+// newRigWith makes a rig whose profile edit adjusts.
+func newRigWith(t *testing.T, validity time.Duration, edit func(*config.ACMEProfile)) *rig {
 	r := &rig{t: t, clk: &clock{}, ip: loopbackIP()}
 	httpPort := pebbletest.FreePort(t, r.ip)
 	r.tlsPort = pebbletest.FreePort(t, r.ip)
@@ -67,9 +75,10 @@ func newRig(t *testing.T, challenge config.ACMEChallenge, validity time.Duration
 	r.db = shelltest.OpenStore(t, t.TempDir(), shelltest.Options{Clock: r.clk.Now, Factory: func(c *config.Config) {
 		c.Interfaces[0].IPv4 = r.ip
 		c.CAs.Custom = append(c.CAs.Custom, config.CA{Name: "Pebble", PEM: r.pebble.ServerCAPEM})
-		c.Certificates = append(c.Certificates, config.Certificate{Name: "Mail", CertPEM: string(certPEM), KeyPEM: string(keyPEM),
-			ACME: config.ACMEProfile{DirectoryURL: r.pebble.DirectoryURL, Email: "postmaster@example.test", Names: names,
-				KeyType: config.ACMEKeyECDSAP256, Challenge: challenge, Trust: config.ACMETrustCustom, AccountKeyPEM: string(acctPEM)}})
+		a := config.ACMEProfile{DirectoryURL: r.pebble.DirectoryURL, Email: "postmaster@example.test", Names: names,
+			KeyType: config.ACMEKeyECDSAP256, Challenge: config.ACMEHTTP01, Trust: config.ACMETrustCustom, AccountKeyPEM: string(acctPEM)}
+		edit(&a)
+		c.Certificates = append(c.Certificates, config.Certificate{Name: "Mail", CertPEM: string(certPEM), KeyPEM: string(keyPEM), ACME: a})
 	}})
 	r.m = New(Options{Store: r.db, Now: r.clk.Now, HTTPPort: httpPort, RetryMin: time.Hour, RetryMax: 4 * time.Hour,
 		Timeout: 90 * time.Second, Log: t.Logf,
@@ -152,6 +161,9 @@ func TestIssueHTTP01(t *testing.T) {
 	}
 	ct := r.head()
 	leaf := r.verifyIssued(ct)
+	if _, ok := leaf.PublicKey.(*ecdsa.PublicKey); !ok {
+		t.Errorf("key %T, want ECDSA P-256 as the profile says", leaf.PublicKey)
+	}
 	if !st.NotAfter.Equal(leaf.NotAfter) {
 		t.Errorf("status NotAfter %v, certificate %v", st.NotAfter, leaf.NotAfter)
 	}
@@ -201,14 +213,19 @@ func alpnServer(t *testing.T, m *Manager, addr string) {
 }
 
 func TestIssueTLSALPN01(t *testing.T) {
-	r := newRig(t, config.ACMETLSALPN01, 90*24*time.Hour)
+	r := newRigWith(t, 90*24*time.Hour, func(a *config.ACMEProfile) {
+		a.Challenge, a.KeyType = config.ACMETLSALPN01, config.ACMEKeyRSA2048
+	})
 	alpnServer(t, r.m, net.JoinHostPort(r.ip, strconv.Itoa(r.tlsPort)))
 	r.run()
 	st := r.wait("issuance", func(s Status) bool { return s.State != "pending" })
 	if st.State != "valid" {
 		t.Fatalf("status %+v", st)
 	}
-	r.verifyIssued(r.head())
+	leaf := r.verifyIssued(r.head())
+	if pub, ok := leaf.PublicKey.(*rsa.PublicKey); !ok || pub.N.BitLen() != 2048 {
+		t.Errorf("key %T, want RSA 2048 as the profile says", leaf.PublicKey)
+	}
 	if _, ok := r.m.TLSALPNCertificate(&tls.ClientHelloInfo{ServerName: "mail.example.test", SupportedProtos: []string{TLSALPNProtocol}}); ok {
 		t.Error("a challenge certificate is still served after the challenge")
 	}
@@ -226,6 +243,9 @@ func TestRenewAndBackOff(t *testing.T) {
 	first := r.head()
 	r.wait("renewal", func(s Status) bool { return !s.NotAfter.Equal(st.NotAfter) && s.State == "valid" })
 	renewed := r.head()
+	if renewed.ACME.AccountURL != first.ACME.AccountURL {
+		t.Errorf("renewal registered account %q, want the recorded %q", renewed.ACME.AccountURL, first.ACME.AccountURL)
+	}
 	if renewed.CertPEM == first.CertPEM || renewed.KeyPEM == first.KeyPEM {
 		t.Fatal("renewal kept the old certificate or key")
 	}
@@ -265,5 +285,20 @@ func TestRenewAndBackOff(t *testing.T) {
 	defer r.mu.Unlock()
 	if len(r.failed) != 2 || r.failed[0] != "Mail" {
 		t.Errorf("failure reports %q, want two for Mail", r.failed)
+	}
+}
+
+// TestTrustSystemRefusesPebble: with the system list as trust, Pebble's
+// own HTTPS certificate does not verify: the profile fails and stays
+// pending (the trust setting is enforced, not ignored).
+func TestTrustSystemRefusesPebble(t *testing.T) {
+	r := newRigWith(t, 90*24*time.Hour, func(a *config.ACMEProfile) { a.Trust = config.ACMETrustSystem })
+	r.run()
+	st := r.wait("a failure", func(s Status) bool { return s.Failures > 0 })
+	if !strings.Contains(st.LastError, "certificate signed by unknown authority") {
+		t.Errorf("last error %q, want an unknown authority", st.LastError)
+	}
+	if !r.head().ACME.Pending() {
+		t.Error("the profile is no longer pending")
 	}
 }
