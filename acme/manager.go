@@ -36,8 +36,9 @@ type Options struct {
 	Timeout time.Duration
 	// Log records attempts and failures (never key material).
 	Log func(format string, args ...any)
-	// Failed is called when an issuance or renewal fails (the alert).
-	Failed func(profile string, err error)
+	// Failed is called when an issuance or renewal fails (the alert),
+	// with the time of the next attempt.
+	Failed func(profile string, err error, next time.Time)
 }
 
 // Status is what PRINT and the status page show of one profile.
@@ -251,7 +252,7 @@ func (m *Manager) attempt(ctx context.Context, ct config.Certificate) {
 	if err != nil {
 		m.opts.Log("ACME: profile %s: %v", ct.Name, err)
 		if m.opts.Failed != nil {
-			m.opts.Failed(ct.Name, err)
+			m.opts.Failed(ct.Name, err, m.due(ct))
 		}
 	} else {
 		m.opts.Log("ACME: profile %s: certificate installed", ct.Name)

@@ -82,7 +82,7 @@ func newRigWith(t *testing.T, validity time.Duration, edit func(*config.ACMEProf
 	}})
 	r.m = New(Options{Store: r.db, Now: r.clk.Now, HTTPPort: httpPort, RetryMin: time.Hour, RetryMax: 4 * time.Hour,
 		Timeout: 90 * time.Second, Log: t.Logf,
-		Failed: func(p string, err error) { r.mu.Lock(); r.failed = append(r.failed, p); r.mu.Unlock() }})
+		Failed: func(p string, err error, _ time.Time) { r.mu.Lock(); r.failed = append(r.failed, p); r.mu.Unlock() }})
 	return r
 }
 
