@@ -68,7 +68,8 @@ type appliance struct {
 	services *lifecycle.Supervisor
 	grace    time.Duration // for sessions at Close; shutdownGrace
 	ssh      sshHook
-	web      webHook // the daemon's HTTPS service (web.go)
+	web      webHook  // the daemon's HTTPS service (web.go)
+	acme     acmeHook // ACME manager and expiry alerts (acme.go)
 }
 
 // errInUse is a data directory another process holds.
@@ -123,7 +124,11 @@ func openAppliance(o options) (*appliance, error) {
 	}
 	a.services.Started("mta", a.mta)
 	a.bootErr = a.mta.Boot(context.Background(), db.Head().Config)
-	a.prepare = composePrepare(a.mta.Prepare, a.ssh.prepare, a.web.prepare)
+	a.prepare = composePrepare(a.mta.Prepare, a.ssh.prepare, a.web.prepare, a.acme.prepare)
+	if err := a.newACME(o.now); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.services.Started("commit-confirmed watcher", a.watchConfirm(o.now))
 	a.shell, err = shell.New(db, shell.Options{
 		Prepare: a.prepare,
@@ -142,7 +147,7 @@ func openAppliance(o options) (*appliance, error) {
 		tlsverify.New(tlsVerifier{a.mta}),
 		delivernow.New(a.mta),
 		mailconfig.New(a.mta),
-		certconfig.New(),
+		certconfig.New().WithACMEStatus(a.acmeStatus),
 		interfaceconfig.New(),
 		listenerconfig.New(),
 		destconfig.New(),
