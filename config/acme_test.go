@@ -68,3 +68,32 @@ func TestValidateACME(t *testing.T) {
 		})
 	}
 }
+
+// TestExportACMEAccountKey: the ACME account key is a secret of exports
+// like every private key: masked, or encrypted and restored with the
+// passphrase; never written in clear unless asked.
+func TestExportACMEAccountKey(t *testing.T) {
+	c := factory(t)
+	ct := acmeCert(t)
+	c.Certificates = append(c.Certificates, ct)
+	keyBody := strings.Split(ct.ACME.AccountKeyPEM, "\n")[1]
+	for _, mode := range []SecretMode{MaskSecrets, EncryptSecrets} {
+		data := string(export(t, c, mode, "correct horse"))
+		if strings.Contains(data, keyBody) {
+			t.Fatalf("%s export holds the account key in clear", mode)
+		}
+		if !strings.Contains(data, "<account_key ") {
+			t.Fatalf("%s export has no account_key element:\n%s", mode, data)
+		}
+	}
+	data := export(t, c, EncryptSecrets, "correct horse")
+	got, err := load(t, data, "correct horse", factory(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range got.Config.Certificates {
+		if p.Name == "Mail" && p.ACME.AccountKeyPEM != ct.ACME.AccountKeyPEM {
+			t.Error("the account key did not survive an encrypted export")
+		}
+	}
+}
