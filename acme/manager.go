@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -214,7 +215,7 @@ func (m *Manager) due(ct config.Certificate) time.Time {
 	m.mu.Unlock()
 	at := m.opts.Now()
 	if !ct.ACME.Pending() {
-		if leaf, err := leafOf(ct); err == nil {
+		if leaf, err := leafOf(ct); err == nil && sameNames(leaf.DNSNames, ct.ACME.Names) {
 			life := leaf.NotAfter.Sub(leaf.NotBefore)
 			at = leaf.NotBefore.Add(time.Duration(float64(life) * m.opts.RenewFraction))
 			if !ariAt.IsZero() && ariFor == ct.CertPEM && ariAt.Before(at) {
@@ -295,4 +296,23 @@ func leafOf(ct config.Certificate) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("no certificate")
 	}
 	return certs[0], nil
+}
+
+// sameNames reports whether the certificate covers exactly the profile's
+// names: an administrator who changed them gets a new order at once, not
+// at the old certificate's renewal time.
+func sameNames(have, want []string) bool {
+	if len(have) != len(want) {
+		return false
+	}
+	set := map[string]bool{}
+	for _, n := range have {
+		set[strings.ToLower(n)] = true
+	}
+	for _, n := range want {
+		if !set[strings.ToLower(n)] {
+			return false
+		}
+	}
+	return true
 }

@@ -178,6 +178,24 @@ func TestIssueHTTP01(t *testing.T) {
 	if err != nil || len(revs) != 1 || revs[0].Meta.User != SystemUser {
 		t.Fatalf("revisions %+v %v", revs, err)
 	}
+	// Names changed by an administrator are ordered at once.
+	d := store.NewDraft(r.db, "admin", "test")
+	d.Update(func(c *config.Config) error {
+		for i := range c.Certificates {
+			if c.Certificates[i].Name == "Mail" {
+				c.Certificates[i].ACME.Names = append(c.Certificates[i].ACME.Names, "smtp.example.test")
+			}
+		}
+		return nil
+	})
+	if _, err := d.Commit(context.Background(), "another name", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.m.Kick()
+	r.wait("the new name", func(s Status) bool {
+		leaf, err := leafOf(r.head())
+		return err == nil && pki.VerifyHostname(leaf, "smtp.example.test") == nil && s.State == "valid"
+	})
 	// The HTTP-01 listener exists only while a challenge is pending.
 	if c, err := net.DialTimeout("tcp", net.JoinHostPort(r.ip, strconv.Itoa(r.m.opts.HTTPPort)), 5*time.Second); err == nil {
 		c.Close()

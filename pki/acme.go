@@ -5,9 +5,10 @@ import (
 )
 
 // ACMEPlaceholderDays is the validity of the self-signed certificate an
-// ACME profile holds until the CA issues the real one: long enough to be
-// assigned and committed, short enough to be noticed if it stays.
-const ACMEPlaceholderDays = 30
+// ACME profile holds until the CA issues the real one: a public CA's
+// lifetime, so that the expiry alerts (30 days before) speak only when
+// issuance has failed for two months, not at once for every new profile.
+const ACMEPlaceholderDays = 90
 
 // ACMEPlaceholder is the self-signed certificate and PKCS#8 key (PEM) an
 // ACME profile is created with: the first name as common name, all of
