@@ -8,6 +8,10 @@
 // leaves nothing behind. All certificate parsing and generation is pki's;
 // this package asks the questions and renders the answers.
 //
+// NEW's third certificate type is an ACME profile (esash's own, issue 15;
+// acme.go says why it is a third type and not a new question or menu
+// operation).
+//
 // Private keys are only ever parsed, stored as PKCS#8 PEM in the draft and
 // written to files the administrator exports; no message, warning or
 // error of this package contains key material.
