@@ -17,8 +17,9 @@
 //   - Challenges: lego takes any challenge.Provider (Present/CleanUp). We
 //     answer HTTP-01 on the interfaces' port 80 only while a challenge is
 //     pending, and TLS-ALPN-01 through the HTTPS service's own tls.Config
-//     (web.Options.ACME, its Challenge hook). certmagic's solvers want to own their
-//     listeners or the whole tls.Config (GetCertificate of its cache).
+//     (web.Options.ACME, its Challenge hook). certmagic's solvers want to
+//     own their listeners or the whole tls.Config (GetCertificate of its
+//     cache).
 //   - Trust for the ACME server: lego takes our *http.Client, whose roots
 //     are the system list or certconfig's custom list.
 //   - ARI (RFC 9773): both have it; lego exposes GetRenewalInfo and
