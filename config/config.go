@@ -258,6 +258,9 @@ type Certificate struct {
 	KeyPEM        string   `json:"private_key" cfg:"secret"`
 	Intermediates []string `json:"intermediates,omitempty"`
 	CSRPEM        string   `json:"csr,omitempty"`
+	// ACME, when its directory URL is set, makes the profile one the
+	// appliance obtains and renews itself (acme.go).
+	ACME ACMEProfile `json:"acme"`
 }
 
 // CA is one certificate authority of the custom trusted list.

@@ -270,6 +270,7 @@ func (m inventory) certificates() {
 	m["certificates[*].certificate"] = enforced("mta/tls.go, web/runtime.go serve it", "web.TestServesChosenChain")
 	m["certificates[*].private_key"] = enforced("mta/tls.go, web/runtime.go", "web.TestServesChosenChain")
 	m["certificates[*].intermediates"] = enforced("mta/tls.go, web/runtime.go serve them after the leaf", "mta.TestPreferredDeliversOverTLS")
+	m.acme()
 	m["certificates[*].csr"] = enforced("certconfig (the signing request printed for the CA, matched to the key on EDIT)", "commands/certconfig.TestUserStoryOpenSSL")
 	m["certauthority.system_enabled"] = enforced("mta/tls.go, pki.TrustPool (trusted roots)", "pki.TestTrustPoolCustomOnly")
 	m["certauthority.custom_enabled"] = enforced("mta/tls.go, pki.TrustPool (trusted roots)", "mta.TestDeliverPolicies")
@@ -491,4 +492,19 @@ func InactiveValues(cfg *Config) []InactiveValue {
 	}
 	walk("", reflect.ValueOf(cfg).Elem())
 	return out
+}
+
+// acme: certconfig's ACME profiles (issue 15), obtained and renewed by
+// package acme against Pebble in its tests.
+func (m inventory) acme() {
+	const p = "certificates[*].acme."
+	m[p+"directory_url"] = enforced("acme/obtain.go (the ACME directory ordered from)", "acme.TestIssueHTTP01")
+	m[p+"email"] = enforced("acme/obtain.go (the account's contact at registration)", "acme.TestIssueHTTP01")
+	m[p+"names"] = enforced("acme/obtain.go (the order's identifiers: CN and subjectAltNames)", "acme.TestIssueHTTP01")
+	m[p+"key_type"] = enforced("acme/obtain.go (the issued certificate's fresh key)", "acme.TestIssueTLSALPN01")
+	m[p+"challenge"] = enforced("acme/challenges.go (HTTP-01 on port 80 while pending, TLS-ALPN-01 through the HTTPS service)", "acme.TestIssueTLSALPN01")
+	m[p+"trust"] = enforced("acme/obtain.go (the roots verifying the ACME server)", "acme.TestTrustSystemRefusesPebble")
+	m[p+"account_key"] = enforced("acme/obtain.go (signs every ACME request)", "acme.TestIssueHTTP01")
+	m[p+"account_url"] = enforced("acme/obtain.go (a renewal reuses the registered account)", "acme.TestRenewAndBackOff")
+	m[p+"cert_url"] = enforced("acme/manager.go (empty: pending, obtained at once; else renewed at two thirds or per ARI)", "acme.TestRenewAndBackOff")
 }

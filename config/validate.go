@@ -101,6 +101,7 @@ func ValidateChange(base, cfg *Config, now time.Time) Problems {
 	c.users(cfg)
 	c.ssl(cfg)       // ssl.go
 	c.crls(cfg)      // crl.go
+	c.acme(cfg)      // acme.go
 	c.inventory(cfg) // validate_inventory.go
 	if len(c.ps) == 0 {
 		return nil

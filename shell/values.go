@@ -58,6 +58,14 @@ func writeItem(b *strings.Builder, raw json.RawMessage, secret bool) {
 		fmt.Fprintf(b, "    %s\n", showValue(raw, secret))
 		return
 	}
+	writeFields(b, "", m, secret)
+}
+
+// writeFields prints an item's settings one per line; a nested object
+// that holds a private key (a certificate's acme settings) is printed
+// field by field under its dotted path, so that the key is masked on its
+// own line instead of printed inside the object's JSON.
+func writeFields(b *strings.Builder, prefix string, m map[string]json.RawMessage, secret bool) {
 	ks := make([]string, 0, len(m))
 	for k := range m {
 		ks = append(ks, k)
@@ -65,7 +73,12 @@ func writeItem(b *strings.Builder, raw json.RawMessage, secret bool) {
 	sort.Strings(ks)
 	for _, k := range ks {
 		sec := secret || k == "private_key" || strings.Contains(k, "password")
-		fmt.Fprintf(b, "    %s = %s\n", k, showValue(m[k], sec))
+		var sub map[string]json.RawMessage
+		if json.Unmarshal(m[k], &sub) == nil && strings.Contains(string(m[k]), "PRIVATE KEY-----") {
+			writeFields(b, prefix+k+".", sub, sec)
+			continue
+		}
+		fmt.Fprintf(b, "    %s%s = %s\n", prefix, k, showValue(m[k], sec))
 	}
 }
 

@@ -62,6 +62,9 @@ func (s *Server) routes() http.Handler {
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
 		if r.TLS == nil {
+			if s.acmeHTTP(w, r) { // acme.go: HTTP-01 on the HTTP port
+				return
+			}
 			s.plain(w, r)
 			return
 		}

@@ -55,6 +55,7 @@ type certView struct {
 	ChainOK                        bool
 	UsedBy                         []string
 	Error                          string
+	ACME                           string // the ACME manager's state (acme.go)
 }
 
 type ifaceView struct {
@@ -106,7 +107,7 @@ func (s *Server) statusView(rt *runtime, sess *session) statusView {
 			v.Rev.Time = r.Time.Format(maillog.TimeLayout)
 		}
 	}
-	v.Certs = certViews(cfg, now)
+	v.Certs = s.acmeViews(cfg, certViews(cfg, now))
 	for _, in := range cfg.Interfaces {
 		iv := ifaceView{Name: in.Name, Address: in.IPv4, Hostname: in.Hostname, HTTPS: "off", HTTP: "off", SSH: "off"}
 		if in.IPv6 != "" {

@@ -77,6 +77,9 @@ type Options struct {
 	// TLSEvents is how many recent TLS lines of mail_logs the page lists
 	// (50); TLSScan how many trailing lines are searched for them (20000).
 	TLSEvents, TLSScan int
+	// ACME (acme.go) hooks the daemon's ACME manager in: challenges
+	// answered on these ports, and its state on the status page.
+	ACME ACMEHooks
 }
 
 // Server is the HTTPS (and HTTP) service of one appliance.
@@ -448,10 +451,11 @@ func (sk *socket) close() {
 // a full handshake: after a commit no client resumes a session made with
 // the old certificate or policy.
 func (s *Server) tlsConfig(ap netip.AddrPort) *tls.Config {
-	return config.ListenerTLSConfig(func(*tls.ClientHelloInfo) (*tls.Config, error) {
+	return config.ListenerTLSConfig(func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		c := s.rt.Load().guiTLS.ServerConfig()
 		c.NextProtos = []string{"http/1.1"}
 		c.GetCertificate = s.certificate(ap)
+		s.acmeTLS(c, hello) // acme.go: TLS-ALPN-01
 		return c, nil
 	})
 }

@@ -76,7 +76,8 @@ type appliance struct {
 	services *lifecycle.Supervisor
 	grace    time.Duration // for sessions at Close; shutdownGrace
 	ssh      sshHook
-	web      webHook // the daemon's HTTPS service (web.go)
+	web      webHook  // the daemon's HTTPS service (web.go)
+	acme     acmeHook // ACME manager and expiry alerts (acme.go)
 }
 
 // errInUse is a data directory another process holds.
@@ -132,7 +133,11 @@ func openAppliance(o options) (*appliance, error) {
 		a.Close()
 		return nil, err
 	}
-	a.prepare = composePrepare(a.prepareMTA, a.ssh.prepare, a.web.prepare)
+	a.prepare = composePrepare(a.prepareMTA, a.ssh.prepare, a.web.prepare, a.acme.prepare)
+	if err := a.newACME(o.now); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.services.Started("commit-confirmed watcher", a.watchConfirm(o.now))
 	a.shell, err = shell.New(db, shell.Options{
 		Prepare: a.prepare,
@@ -152,7 +157,7 @@ func openAppliance(o options) (*appliance, error) {
 		tlsverify.New(a.mtaH),
 		delivernow.New(a.mtaH),
 		mailconfig.New(a.mtaH),
-		certconfig.New().WithCRLFetcher(a.mtaH),
+		certconfig.New().WithCRLFetcher(a.mtaH).WithACMEStatus(a.acmeStatus),
 		interfaceconfig.New(),
 		listenerconfig.New(),
 		destconfig.NewWithPolicies(a.mtaH), // DETAIL shows the MTA-STS cache

@@ -211,3 +211,13 @@ func (h *mtaHandle) FetchCRL(ctx context.Context, url string) ([]byte, error) {
 	}
 	return srv.FetchCRL(ctx, url)
 }
+
+// SendSystemAlert sends an alert of the System class (certificate expiry,
+// ACME renewal failures) through the MTA, opening it in a script.
+func (h *mtaHandle) SendSystemAlert(cfg *config.Config, severity, subject, text string) error {
+	srv, err := h.server()
+	if err != nil {
+		return errors.Join(errNoMTA, err)
+	}
+	return srv.SendSystemAlert(cfg, severity, subject, text)
+}

@@ -93,6 +93,9 @@ func (a *appliance) startConsoleServices(ctx context.Context, stderr io.Writer) 
 	if err := a.startWeb(lines); err != nil {
 		fmt.Fprintf(stderr, "esash: https not started: %v\n", err)
 	}
+	if err := a.startACME(); err != nil {
+		fmt.Fprintf(stderr, "esash: acme not started: %v\n", err)
+	}
 	fmt.Fprintln(stderr, "esash: SSH and HTTPS are served while this console is open; `esash serve` keeps them running.")
 }
 
@@ -162,6 +165,10 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) int {
 	}
 	if err := a.startWeb(lines); err != nil {
 		fmt.Fprintf(stderr, "esash: https: %v\n", err)
+		return 1
+	}
+	if err := a.startACME(); err != nil {
+		fmt.Fprintf(stderr, "esash: acme: %v\n", err)
 		return 1
 	}
 	sock := filepath.Join(o.dataDir, socketFile)

@@ -40,6 +40,7 @@ func (a *appliance) startWeb(stderr io.Writer) error {
 			return web.Revision{Rev: h.Rev, User: h.Meta.User, Source: h.Meta.Source, Comment: h.Meta.Comment, Time: h.Meta.Time}
 		},
 		LogDir: filepath.Join(a.dir, "logs"),
+		ACME:   a.webACME(),
 		Log: func(format string, args ...any) {
 			if l := a.ssh.log; l != nil {
 				l.Infof(format, args...)

@@ -15,6 +15,7 @@ import (
 var newTypes = []string{
 	"Create a self-signed certificate and CSR",
 	"Create a self-signed SMIME certificate and CSR",
+	"Obtain a certificate from an ACME certificate authority (renewed automatically)",
 }
 
 // keyTypes are the key sizes NEW offers: the RSA sizes of AsyncOS, then
@@ -52,6 +53,9 @@ func newProfile(s *shell.Session) error {
 	typ, err := s.Choose("Choose the type of certificate you want to create:", newTypes, 1, false)
 	if err != nil {
 		return err
+	}
+	if typ == acmeType {
+		return newACMEProfile(s) // acme.go
 	}
 	n, err := s.Ask(qProfileName, "", func(v string) string {
 		if msg := config.CheckName(v); msg != "" {

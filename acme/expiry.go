@@ -1,0 +1,229 @@
+package acme
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"esash/config"
+	"esash/pki"
+	"esash/store"
+)
+
+// Expiry alerts (issue 15): every certificate profile, ACME or not, is
+// watched; alertconfig's System class is warned when the days left reach
+// each threshold (30, 7, 1), once per threshold and certificate, and the
+// memory of what was sent survives restarts (a small JSON file in the data
+// directory). Days left are counted as certconfig's "Remaining" counts
+// them (pki.CertInfo.DaysLeft), so an alert at "7 days" meets a list that
+// says "7 days".
+
+// DefaultThresholds are the days before expiry at which alerts go out.
+var DefaultThresholds = []int{30, 7, 1}
+
+// ExpiryOptions configure an Expiry watcher.
+type ExpiryOptions struct {
+	Head interface{ Head() store.Snapshot }
+	Now  func() time.Time
+	// StateFile remembers the alerts sent.
+	StateFile string
+	// Thresholds in days (DefaultThresholds).
+	Thresholds []int
+	// Alert sends one System alert.
+	Alert func(severity, subject, text string) error
+}
+
+// Expiry watches certificate expiry.
+type Expiry struct {
+	opts ExpiryOptions
+	mu   sync.Mutex
+	// sent maps a certificate's SHA-256 fingerprint to the lowest
+	// threshold alerted for it.
+	sent map[string]int
+}
+
+// CertExpiry is one certificate of the status page's list.
+type CertExpiry struct {
+	Profile, CommonName string
+	NotAfter            time.Time
+	DaysLeft            int
+	Expired             bool
+}
+
+// NewExpiry loads what was already sent.
+func NewExpiry(o ExpiryOptions) (*Expiry, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if len(o.Thresholds) == 0 {
+		o.Thresholds = DefaultThresholds
+	}
+	o.Thresholds = append([]int(nil), o.Thresholds...)
+	sort.Sort(sort.Reverse(sort.IntSlice(o.Thresholds)))
+	e := &Expiry{opts: o, sent: map[string]int{}}
+	b, err := os.ReadFile(o.StateFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("expiry alerts: %w", err)
+	default:
+		if err := json.Unmarshal(b, &e.sent); err != nil {
+			return nil, fmt.Errorf("expiry alerts: %s: %w", o.StateFile, err)
+		}
+	}
+	return e, nil
+}
+
+// List is every certificate profile by days left, fewest first.
+func (e *Expiry) List() []CertExpiry {
+	now := e.opts.Now()
+	var out []CertExpiry
+	for _, ct := range e.opts.Head.Head().Config.Certificates {
+		leaf, err := leafOf(ct)
+		if err != nil {
+			continue
+		}
+		info := pki.Info(leaf)
+		out = append(out, CertExpiry{Profile: ct.Name, CommonName: info.CommonName, NotAfter: leaf.NotAfter,
+			DaysLeft: info.DaysLeft(now), Expired: info.Status(now) == pki.StatusExpired})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].NotAfter.Equal(out[j].NotAfter) {
+			return out[i].NotAfter.Before(out[j].NotAfter)
+		}
+		return out[i].Profile < out[j].Profile
+	})
+	return out
+}
+
+// Check sends the alerts that are due and records them.
+func (e *Expiry) Check() error {
+	cfg := e.opts.Head.Head().Config
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	live := map[string]bool{}
+	var errs []error
+	for _, c := range e.List() {
+		ct := findCert(cfg, c.Profile)
+		fp := fingerprint(ct.CertPEM)
+		live[fp] = true
+		th, ok := e.due(fp, c.DaysLeft)
+		if !ok {
+			continue
+		}
+		if err := e.send(cfg, c, th); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		e.sent[fp] = th
+	}
+	for fp := range e.sent {
+		if !live[fp] {
+			delete(e.sent, fp)
+		}
+	}
+	return errors.Join(append(errs, e.save())...)
+}
+
+// due is the lowest threshold the days left have reached and that was
+// not alerted yet for this certificate.
+func (e *Expiry) due(fp string, daysLeft int) (int, bool) {
+	th, found := 0, false
+	for _, t := range e.opts.Thresholds {
+		if daysLeft <= t {
+			th, found = t, true
+		}
+	}
+	if !found {
+		return 0, false
+	}
+	if last, ok := e.sent[fp]; ok && last <= th {
+		return 0, false
+	}
+	return th, true
+}
+
+func (e *Expiry) send(cfg *config.Config, c CertExpiry, th int) error {
+	severity := config.SeverityWarning
+	if th <= 1 || c.Expired {
+		severity = config.SeverityCritical
+	}
+	when := fmt.Sprintf("expires in %d days", c.DaysLeft)
+	switch {
+	case c.Expired:
+		when = "has expired"
+	case c.DaysLeft == 1:
+		when = "expires in 1 day"
+	case c.DaysLeft <= 0:
+		when = "expires within a day"
+	}
+	subject := fmt.Sprintf("%s <System> %s: certificate profile %s %s", severity, cfg.Hostname, c.Profile, when)
+	text := fmt.Sprintf("The %s message is:\r\n\r\nThe certificate of profile %s (%s) %s, on %s.\r\nRenew it, or let ACME renew it (certconfig), before services that use it fail.\r\n\r\nVersion: esash\r\nHostname: %s\r\n",
+		severity, c.Profile, c.CommonName, when, c.NotAfter.UTC().Format("2006-01-02 15:04:05 UTC"), cfg.Hostname)
+	return e.opts.Alert(severity, subject, text)
+}
+
+// save writes the memory atomically.
+func (e *Expiry) save() error {
+	b, err := json.Marshal(e.sent)
+	if err != nil {
+		return err
+	}
+	tmp := e.opts.StateFile + ".tmp"
+	if err := os.MkdirAll(filepath.Dir(e.opts.StateFile), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, e.opts.StateFile)
+}
+
+// Run checks every interval and at each kick until ctx ends.
+func (e *Expiry) Run(ctx context.Context, every time.Duration, kick <-chan struct{}, logf func(string, ...any)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := e.Check(); err != nil && logf != nil {
+			logf("certificate expiry alerts: %v", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-kick:
+		}
+	}
+}
+
+func findCert(cfg *config.Config, name string) config.Certificate {
+	for _, ct := range cfg.Certificates {
+		if ct.Name == name {
+			return ct
+		}
+	}
+	return config.Certificate{}
+}
+
+func fingerprint(certPEM string) string {
+	s := sha256.Sum256([]byte(certPEM))
+	return hex.EncodeToString(s[:])
+}
+
+// FailureAlert is the text of the alert a failed issuance or renewal
+// raises.
+func FailureAlert(host, profile string, err error, next time.Time) (subject, text string) {
+	subject = fmt.Sprintf("Warning <System> %s: ACME renewal of certificate profile %s failed", host, profile)
+	text = fmt.Sprintf("The Warning message is:\r\n\r\nThe appliance could not obtain a certificate for profile %s from its ACME certificate authority: %v\r\nThe current certificate stays in service; the next attempt is at %s.\r\n\r\nVersion: esash\r\nHostname: %s\r\n",
+		profile, err, next.UTC().Format("2006-01-02 15:04:05 UTC"), host)
+	return subject, text
+}

@@ -1,0 +1,318 @@
+package acme
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"esash/config"
+	"esash/pki"
+	"esash/store"
+)
+
+// SystemUser is the user the manager's revisions are committed by.
+const SystemUser = "acme"
+
+// Options configure a Manager.
+type Options struct {
+	// Store is the configuration store the manager reads profiles from
+	// and commits certificates to; Prepare readies the services.
+	Store   store.Backend
+	Prepare store.PrepareFunc
+	Now     func() time.Time
+	// HTTPPort is where HTTP-01 challenges are answered while pending:
+	// 80 (the CA always connects to port 80); tests pick a free port.
+	HTTPPort int
+	// RenewFraction of the lifetime after which a certificate is renewed
+	// (2/3).
+	RenewFraction float64
+	// RetryMin and RetryMax bound the back-off after a failure (1 minute,
+	// doubling to 6 hours).
+	RetryMin, RetryMax time.Duration
+	// Timeout bounds one issuance (2 minutes).
+	Timeout time.Duration
+	// Log records attempts and failures (never key material).
+	Log func(format string, args ...any)
+	// Failed is called when an issuance or renewal fails (the alert),
+	// with the time of the next attempt.
+	Failed func(profile string, err error, next time.Time)
+}
+
+// Status is what PRINT and the status page show of one profile.
+type Status struct {
+	Profile     string
+	State       string // pending, valid, failing
+	NotAfter    time.Time
+	LastError   string
+	NextAttempt time.Time
+	Failures    int
+}
+
+// Manager runs the ACME profiles of the committed configuration.
+type Manager struct {
+	opts  Options
+	chal  *challenges
+	kick  chan struct{}
+	mu    sync.Mutex
+	state map[string]*profileState
+	// changed is closed and replaced whenever a status changes (tests and
+	// waiters select on it instead of sleeping).
+	changed chan struct{}
+}
+
+// profileState is the manager's memory of one profile between attempts.
+type profileState struct {
+	failures  int
+	lastError string
+	retryAt   time.Time
+	ariAt     time.Time // the CA's suggested renewal time, zero when none
+	ariFor    string    // the certificate ariAt was asked for
+}
+
+// New returns a manager; Run starts it.
+func New(o Options) *Manager {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HTTPPort == 0 {
+		o.HTTPPort = 80
+	}
+	if o.RenewFraction <= 0 || o.RenewFraction >= 1 {
+		o.RenewFraction = 2.0 / 3
+	}
+	if o.RetryMin <= 0 {
+		o.RetryMin = time.Minute
+	}
+	if o.RetryMax < o.RetryMin {
+		o.RetryMax = max(6*time.Hour, o.RetryMin)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Minute
+	}
+	if o.Log == nil {
+		o.Log = func(string, ...any) {}
+	}
+	return &Manager{opts: o, chal: newChallenges(o.HTTPPort), kick: make(chan struct{}, 1),
+		state: map[string]*profileState{}, changed: make(chan struct{})}
+}
+
+// Kick makes the manager look at the configuration again (after a
+// commit).
+func (m *Manager) Kick() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Changed returns a channel closed at the next status change.
+func (m *Manager) Changed() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.changed
+}
+
+func (m *Manager) notify() {
+	m.mu.Lock()
+	close(m.changed)
+	m.changed = make(chan struct{})
+	m.mu.Unlock()
+}
+
+// Run obtains and renews until ctx ends.
+func (m *Manager) Run(ctx context.Context) {
+	defer m.chal.stopHTTP()
+	for {
+		next := m.round(ctx)
+		var wake <-chan time.Time
+		var t *time.Timer
+		if !next.IsZero() {
+			t = time.NewTimer(max(next.Sub(m.opts.Now()), 0))
+			wake = t.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-m.kick:
+		case <-wake:
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// round attempts every profile that is due and returns the next due time
+// (zero: none).
+func (m *Manager) round(ctx context.Context) time.Time {
+	var next time.Time
+	for _, ct := range m.opts.Store.Head().Config.Certificates {
+		if !ct.ACME.Enabled() {
+			continue
+		}
+		due := m.due(ct)
+		if !due.After(m.opts.Now()) {
+			m.attempt(ctx, ct)
+			due = m.due(ct)
+			if head, ok := m.profile(ct.Name); ok {
+				due = m.due(head)
+			}
+		}
+		if next.IsZero() || due.Before(next) {
+			next = due
+		}
+	}
+	m.forget()
+	return next
+}
+
+func (m *Manager) profile(name string) (config.Certificate, bool) {
+	for _, ct := range m.opts.Store.Head().Config.Certificates {
+		if ct.Name == name && ct.ACME.Enabled() {
+			return ct, true
+		}
+	}
+	return config.Certificate{}, false
+}
+
+// forget drops the state of profiles no longer configured.
+func (m *Manager) forget() {
+	live := map[string]bool{}
+	for _, ct := range m.opts.Store.Head().Config.Certificates {
+		live[ct.Name] = ct.ACME.Enabled()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for n := range m.state {
+		if !live[n] {
+			delete(m.state, n)
+		}
+	}
+}
+
+func (m *Manager) stateOf(name string) *profileState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.state[name]
+	if st == nil {
+		st = &profileState{}
+		m.state[name] = st
+	}
+	return st
+}
+
+// due is when the profile next needs an attempt.
+func (m *Manager) due(ct config.Certificate) time.Time {
+	st := m.stateOf(ct.Name)
+	m.mu.Lock()
+	retryAt, ariAt, ariFor := st.retryAt, st.ariAt, st.ariFor
+	m.mu.Unlock()
+	at := m.opts.Now()
+	if !ct.ACME.Pending() {
+		if leaf, err := leafOf(ct); err == nil && sameNames(leaf.DNSNames, ct.ACME.Names) {
+			life := leaf.NotAfter.Sub(leaf.NotBefore)
+			at = leaf.NotBefore.Add(time.Duration(float64(life) * m.opts.RenewFraction))
+			if !ariAt.IsZero() && ariFor == ct.CertPEM && ariAt.Before(at) {
+				at = ariAt
+			}
+		}
+	}
+	if retryAt.After(at) {
+		at = retryAt
+	}
+	return at
+}
+
+// attempt obtains a certificate for ct and commits it, or records the
+// failure and its back-off.
+func (m *Manager) attempt(ctx context.Context, ct config.Certificate) {
+	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	defer cancel()
+	m.opts.Log("ACME: requesting a certificate for profile %s (%v) from %s", ct.Name, ct.ACME.Names, ct.ACME.DirectoryURL)
+	err := m.obtainAndCommit(ctx, ct)
+	st := m.stateOf(ct.Name)
+	m.mu.Lock()
+	if err != nil {
+		st.failures++
+		st.lastError = err.Error()
+		wait := m.opts.RetryMin << min(st.failures-1, 20)
+		if wait > m.opts.RetryMax || wait <= 0 {
+			wait = m.opts.RetryMax
+		}
+		st.retryAt = m.opts.Now().Add(wait)
+	} else {
+		st.failures, st.lastError, st.retryAt = 0, "", time.Time{}
+	}
+	m.mu.Unlock()
+	if err != nil {
+		m.opts.Log("ACME: profile %s: %v", ct.Name, err)
+		if m.opts.Failed != nil {
+			m.opts.Failed(ct.Name, err, m.due(ct))
+		}
+	} else {
+		m.opts.Log("ACME: profile %s: certificate installed", ct.Name)
+	}
+	m.notify()
+}
+
+// Status lists the ACME profiles of the committed configuration by name.
+func (m *Manager) Status() []Status {
+	var out []Status
+	for _, ct := range m.opts.Store.Head().Config.Certificates {
+		if !ct.ACME.Enabled() {
+			continue
+		}
+		st := m.stateOf(ct.Name)
+		due := m.due(ct)
+		m.mu.Lock()
+		s := Status{Profile: ct.Name, State: "valid", LastError: st.lastError, NextAttempt: due, Failures: st.failures}
+		m.mu.Unlock()
+		if ct.ACME.Pending() {
+			s.State = "pending"
+		} else if leaf, err := leafOf(ct); err == nil {
+			s.NotAfter = leaf.NotAfter
+		}
+		if s.Failures > 0 {
+			s.State = "failing"
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Profile < out[j].Profile })
+	return out
+}
+
+func leafOf(ct config.Certificate) (*x509.Certificate, error) {
+	certs, err := pki.ParseCertificates([]byte(ct.CertPEM))
+	if err != nil {
+		return nil, err
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("no certificate")
+	}
+	return certs[0], nil
+}
+
+// sameNames reports whether the certificate covers exactly the profile's
+// names: an administrator who changed them gets a new order at once, not
+// at the old certificate's renewal time.
+func sameNames(have, want []string) bool {
+	if len(have) != len(want) {
+		return false
+	}
+	set := map[string]bool{}
+	for _, n := range have {
+		set[strings.ToLower(n)] = true
+	}
+	for _, n := range want {
+		if !set[strings.ToLower(n)] {
+			return false
+		}
+	}
+	return true
+}
