@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -61,6 +60,8 @@ type machine struct {
 	mu     sync.Mutex
 	active *config.Config
 	once   sync.Once
+	// learner is the member id of a joiner not yet promoted.
+	learner uint64
 }
 
 // stop stops the machine's etcd member (once).
@@ -87,95 +88,128 @@ func freePort(t *testing.T, ip string) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// newCluster starts n embedded etcd members with mutual TLS on distinct
-// loopback addresses, creates the cluster from the first machine's
-// configuration and joins the others to Main_Group.
+// newCluster builds a cluster of n machines as administrators do: the
+// first creates it (its own single etcd member, mutual TLS with a new
+// cluster CA), every other joins (its member added as a learner, then
+// promoted; beyond MaxVoters a client only) and joins Main_Group.
 func newCluster(t *testing.T, n int, timeout time.Duration) []*machine {
 	t.Helper()
+	begin := time.Now()
 	caDir := t.TempDir()
 	if err := NewCA(caDir); err != nil {
 		t.Fatal(err)
 	}
-	ms := make([]*machine, n)
-	cfgs := make([]MemberConfig, n)
-	var initial []string
-	for i := range ms {
-		ip := fmt.Sprintf("127.0.13.%d", i+1)
-		ms[i] = &machine{id: fmt.Sprintf("m%d", i+1), ip: ip}
-		peer := url.URL{Scheme: "https", Host: fmt.Sprintf("%s:%d", ip, freePort(t, ip))}
-		client := url.URL{Scheme: "https", Host: fmt.Sprintf("%s:%d", ip, freePort(t, ip))}
-		tlsDir := t.TempDir()
-		if err := IssueMember(caDir, tlsDir, ms[i].id, net.ParseIP(ip)); err != nil {
-			t.Fatal(err)
-		}
-		cfgs[i] = MemberConfig{Name: ms[i].id, Dir: t.TempDir(), TLSDir: tlsDir, PeerURL: peer, ClientURL: client, TickMs: 50, ElectionMs: 500, Logger: zap.NewNop()}
-		initial = append(initial, ms[i].id+"="+peer.String())
-	}
-	var wg sync.WaitGroup
-	begin := time.Now()
-	errs := make([]error, n)
-	for i := range ms {
-		cfgs[i].InitialCluster = strings.Join(initial, ",")
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ms[i].etcd, errs[i] = StartMember(cfgs[i], wait)
-		}()
-	}
-	wg.Wait()
-	t.Logf("members ready after %s", time.Since(begin))
-	for i, m := range ms {
-		if errs[i] != nil {
-			t.Fatal(errs[i])
-		}
-		t.Cleanup(m.stop)
-	}
 	key := NewDataKey()
-	for i, m := range ms {
-		cli, err := Dial([]string{cfgs[i].ClientURL.String()}, cfgs[i].TLSDir, wait)
+	ms := make([]*machine, n)
+	var endpoints, members []string // the voters', every member's client URLs
+	for i := range ms {
+		m := &machine{id: fmt.Sprintf("m%d", i+1), ip: fmt.Sprintf("127.0.13.%d", i+1)}
+		ms[i] = m
+		mc := memberConfig(t, caDir, m)
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		var err error
+		switch {
+		case i == 0:
+			mc.InitialCluster = m.id + "=" + mc.PeerURL.String()
+			m.etcd, err = StartMember(mc, wait)
+		case i < MaxVoters:
+			// Learners first, all promoted at the end: etcd refuses a
+			// member add for 5 s after a promotion (its health interval).
+			m.etcd, m.learner, err = StartLearner(ctx, ms[0].cli, mc, wait)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		m.cli = cli
-		t.Cleanup(func() { cli.Close() })
-		demo := testCert(t, "Demo")
-		m.local, err = store.Open(filepath.Join(t.TempDir(), "config.db"), store.Options{Factory: func() (*config.Config, error) {
-			c := config.Factory(demo)
-			c.Hostname = m.id + ".example.com"
-			c.Interfaces[0].Hostname = c.Hostname
-			return c, nil
-		}})
-		if err != nil {
-			t.Fatal(err)
+		if m.etcd != nil {
+			t.Cleanup(m.stop)
 		}
-		t.Cleanup(func() { m.local.Close() })
-		m.active = m.local.Head().Config // what the services start with
+		// A machine's client knows the voters: a learner serves no
+		// reads. Once all are promoted, every client knows every member.
 		if i == 0 {
-			ctx, cancel := context.WithTimeout(context.Background(), wait)
-			if err := Create(ctx, cli, key, "Test-Cluster", m.id, m.local.Head().Config, store.Meta{User: "admin", Source: "test", Time: time.Now()}); err != nil {
-				t.Fatal(err)
-			}
-			cancel()
+			endpoints = append(endpoints, mc.ClientURL.String())
 		}
-		m.st, err = Open(context.Background(), Options{Client: cli, Machine: m.id, Mirror: m.local, DataKey: key, Prepare: m.prepare, Timeout: timeout})
-		if err != nil {
+		if m.cli, err = Dial(endpoints, mc.TLSDir, wait); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { m.st.Close() })
+		if m.etcd != nil {
+			members = append(members, mc.ClientURL.String())
+		}
+		t.Cleanup(func() { m.cli.Close() })
+		openMachine(t, m, i == 0, key, timeout)
 		if i > 0 {
-			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			if err := m.st.WaitApplied(ctx, 1); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := m.st.Join(ctx, DefaultGroup, m.local.Head().Config, store.Meta{User: "admin", Source: "test"}); err != nil {
 				t.Fatalf("join %s: %v", m.id, err)
 			}
-			cancel()
 		}
+		cancel()
 	}
 	waitAll(t, ms, uint64(n))
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for _, m := range ms {
+		if m.learner != 0 {
+			if err := Promote(ctx, ms[0].cli, m.learner); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, m := range ms {
+		m.cli.SetEndpoints(members...)
+	}
+	if v, err := Voters(ctx, ms[0].cli); err != nil || v != min(n, MaxVoters) {
+		t.Fatalf("voters = %d, %v; want %d", v, err, min(n, MaxVoters))
+	}
 	t.Logf("cluster of %d ready after %s", n, time.Since(begin))
 	return ms
+}
+
+// memberConfig is the etcd member of m: free ports on its own address, a
+// certificate from the cluster CA, short timeouts.
+func memberConfig(t *testing.T, caDir string, m *machine) MemberConfig {
+	t.Helper()
+	tlsDir := t.TempDir()
+	if err := IssueMember(caDir, tlsDir, m.id, net.ParseIP(m.ip)); err != nil {
+		t.Fatal(err)
+	}
+	return MemberConfig{Name: m.id, Dir: t.TempDir(), TLSDir: tlsDir,
+		PeerURL:   url.URL{Scheme: "https", Host: fmt.Sprintf("%s:%d", m.ip, freePort(t, m.ip))},
+		ClientURL: url.URL{Scheme: "https", Host: fmt.Sprintf("%s:%d", m.ip, freePort(t, m.ip))},
+		TickMs:    50, ElectionMs: 500, Logger: zap.NewNop()}
+}
+
+// openMachine opens m's local store (its factory configuration with its
+// own hostname) and its cluster store; the first machine creates the
+// cluster from its configuration.
+func openMachine(t *testing.T, m *machine, create bool, key []byte, timeout time.Duration) {
+	t.Helper()
+	demo := testCert(t, "Demo")
+	var err error
+	m.local, err = store.Open(filepath.Join(t.TempDir(), "config.db"), store.Options{Factory: func() (*config.Config, error) {
+		c := config.Factory(demo)
+		c.Hostname = m.id + ".example.com"
+		c.Interfaces[0].Hostname = c.Hostname
+		return c, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.local.Close() })
+	m.active = m.local.Head().Config // what the services start with
+	if create {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if err := Create(ctx, m.cli, key, "Test-Cluster", m.id, m.local.Head().Config, store.Meta{User: "admin", Source: "test", Time: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.st, err = Open(context.Background(), Options{Client: m.cli, Machine: m.id, Mirror: m.local, DataKey: key, Prepare: m.prepare, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.st.Close() })
 }
 
 // waitAll waits until every machine has processed revision rev.

@@ -145,6 +145,8 @@ func StartMember(mc MemberConfig, timeout time.Duration) (*embed.Etcd, error) {
 	}
 	cfg.PeerTLSInfo, cfg.ClientTLSInfo = tlsInfo(mc.TLSDir), tlsInfo(mc.TLSDir)
 	cfg.ListenMetricsUrls = nil
+	// Several machines may join at once, each a learner until promoted.
+	cfg.MaxLearners = MaxVoters - 1
 	if mc.Logger != nil {
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(mc.Logger)
 	}
