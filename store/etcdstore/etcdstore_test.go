@@ -42,6 +42,29 @@ func TestCommitActiveOnAll(t *testing.T) {
 	if err != nil || len(revs) != 1 || revs[0].Rev != res.Rev || len(revs[0].Changes) == 0 {
 		t.Errorf("history on m3 = %+v, %v; want revision %d with its changes", revs, err, res.Rev)
 	}
+	// A watch from before a compaction reloads in full (follow returns 0).
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	cur, err := ms[0].cli.Get(ctx, keyHead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ms[0].cli.Compact(ctx, cur.Header.Revision); err != nil {
+		t.Fatal(err)
+	}
+	if from := ms[2].st.follow(ctx, 1); from != 0 {
+		t.Errorf("a watch from a compacted revision resumed at %d, want a full reload (0)", from)
+	}
+	res, err = edit(t, ms[2], config.ClusterLevel, func(c *config.Config) { c.Destinations.Default.MaxMsgsPerConn = 11 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitAll(t, ms, res.Rev)
+	for _, m := range ms {
+		if m.running().Destinations.Default.MaxMsgsPerConn != 11 {
+			t.Errorf("%s does not run the revision committed after the compaction", m.id)
+		}
+	}
 }
 
 // A group override reaches the group's machines only; a machine-level
