@@ -31,6 +31,7 @@ type Session struct {
 	paging  bool
 	height  func() int
 	choices []prompt.Suggest // what Tab completes at the current question
+	cluster clusterSession   // the level a clustered session edits (cluster.go)
 }
 
 // Printf writes to the session's output.
@@ -49,10 +50,10 @@ func (s *Session) Errorf(format string, args ...any) {
 }
 
 // Head is the running configuration's hostname-bearing snapshot.
-func (s *Session) Head() store.Snapshot { return s.shell.db.Head() }
+func (s *Session) Head() store.Snapshot { return s.backend().Head() }
 
 // Backend is the configuration store (history, audit).
-func (s *Session) Backend() store.Backend { return s.shell.db }
+func (s *Session) Backend() store.Backend { return s.backend() }
 
 // Page writes text, pausing every screenful on a terminal with paging on.
 func (s *Session) Page(text string) error {

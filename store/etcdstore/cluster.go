@@ -174,8 +174,9 @@ type Member struct {
 	ApplyError          string
 }
 
-// Members lists the member machines with the revision each runs.
-func (s *Store) Members(ctx context.Context) (string, []Member, error) {
+// List lists the member machines with the revision each runs (LIST,
+// CONNSTATUS), read from the cluster now.
+func (s *Store) List(ctx context.Context) (string, []Member, error) {
 	c, err := s.load(ctx, 0)
 	if err != nil {
 		return "", nil, err

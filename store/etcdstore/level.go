@@ -24,7 +24,7 @@ type LevelBackend struct {
 var _ store.Backend = (*LevelBackend)(nil)
 
 // At is the backend of a session editing at level.
-func (s *Store) At(level config.Level) *LevelBackend { return &LevelBackend{s: s, level: level} }
+func (s *Store) At(level config.Level) store.Backend { return &LevelBackend{s: s, level: level} }
 
 // Level is the level the backend edits.
 func (b *LevelBackend) Level() config.Level { return b.level }

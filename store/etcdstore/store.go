@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -244,4 +245,34 @@ func (s *Store) Effective() (*config.Config, config.Origins, error) {
 		return nil, nil, fmt.Errorf("cluster configuration not read yet: %w", ErrNoQuorum)
 	}
 	return c.levels.Effective(s.machine)
+}
+
+// Name is the cluster's name ("" before the cluster was read).
+func (s *Store) Name() string {
+	if c := s.seen.Load(); c != nil {
+		return c.name
+	}
+	return ""
+}
+
+// Groups lists the cluster's groups, sorted.
+func (s *Store) Groups() []string {
+	c := s.seen.Load()
+	if c == nil {
+		return nil
+	}
+	out := append([]string(nil), c.groups...)
+	sort.Strings(out)
+	return out
+}
+
+// Members maps each member machine to its hostname.
+func (s *Store) Members() map[string]string {
+	out := map[string]string{}
+	if c := s.seen.Load(); c != nil {
+		for id, m := range c.members {
+			out[id] = m.Hostname
+		}
+	}
+	return out
 }
