@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -22,6 +23,11 @@ type Cluster interface {
 	Members() map[string]string
 	// At is the backend of a session editing at level.
 	At(level config.Level) store.Backend
+	// List reads the members and what each runs; AddGroup and SetGroup
+	// change membership, each as a revision of its own.
+	List(ctx context.Context) (string, []store.MemberStatus, error)
+	AddGroup(ctx context.Context, group string, meta store.Meta) error
+	SetGroup(ctx context.Context, machine, group string, meta store.Meta) error
 }
 
 // ErrStaged refuses a change of level with changes staged: a draft

@@ -1,24 +1,18 @@
 package clustermode_test
 
 import (
-	"context"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"go.uber.org/zap"
 
 	"esash/commands/clustermode"
 	"esash/config"
 	"esash/shell"
 	"esash/shell/shelltest"
-	"esash/store"
 	"esash/store/etcdstore"
+	"esash/store/etcdstore/etcdtest"
 )
 
 // setTLS stages a destination TLS change (a configuration command of any
@@ -43,54 +37,12 @@ func (setHost) Run(s *shell.Session, _ []string) error {
 // embedded etcd (mutual TLS on a loopback address of its own).
 func clustered(t *testing.T) (*shelltest.Appliance, *etcdstore.Store) {
 	t.Helper()
-	dir, ca := t.TempDir(), t.TempDir()
-	if err := etcdstore.NewCA(ca); err != nil {
-		t.Fatal(err)
-	}
-	tlsDir := filepath.Join(dir, "etcd-tls")
-	ip := "127.0.14.1"
-	if err := etcdstore.IssueMember(ca, tlsDir, "m1", net.ParseIP(ip)); err != nil {
-		t.Fatal(err)
-	}
-	port := func() string {
-		l, err := net.Listen("tcp", ip+":0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	}
-	peer := url.URL{Scheme: "https", Host: ip + ":" + port()}
-	client := url.URL{Scheme: "https", Host: ip + ":" + port()}
-	e, err := etcdstore.StartMember(etcdstore.MemberConfig{Name: "m1", Dir: filepath.Join(dir, "etcd"), TLSDir: tlsDir,
-		PeerURL: peer, ClientURL: client, InitialCluster: "m1=" + peer.String(), TickMs: 50, ElectionMs: 500, Logger: zap.NewNop()}, 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	cli, err := etcdstore.Dial([]string{client.String()}, tlsDir, 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
+	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "configuration"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	local := shelltest.OpenStore(t, dir, shelltest.Options{Clock: time.Now})
-	key := etcdstore.NewDataKey()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := etcdstore.Create(ctx, cli, key, "Test-Cluster", "m1", local.Head().Config, store.Meta{User: "admin", Time: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := etcdstore.Open(ctx, etcdstore.Options{Client: cli, Machine: "m1", Mirror: local, DataKey: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.WaitApplied(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	st := etcdtest.Solo(t, "127.0.14.1", "Test-Cluster", "m1", local)
 	sh, err := shell.New(local, shell.Options{Now: time.Now, Cluster: st}, clustermode.New(), setTLS{}, setHost{})
 	if err != nil {
 		t.Fatal(err)

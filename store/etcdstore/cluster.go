@@ -167,25 +167,18 @@ func (s *Store) SetGroup(ctx context.Context, machine, group string, meta store.
 	return err
 }
 
-// Member is one machine of the cluster, for LIST.
-type Member struct {
-	ID, Group, Hostname string
-	Applied             uint64
-	ApplyError          string
-}
-
 // List lists the member machines with the revision each runs (LIST,
 // CONNSTATUS), read from the cluster now.
-func (s *Store) List(ctx context.Context) (string, []Member, error) {
+func (s *Store) List(ctx context.Context) (string, []store.MemberStatus, error) {
 	c, err := s.load(ctx, 0)
 	if err != nil {
 		return "", nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	var out []Member
+	var out []store.MemberStatus
 	for id, m := range c.members {
-		mem := Member{ID: id, Group: m.Group, Hostname: m.Hostname}
+		mem := store.MemberStatus{ID: id, Group: m.Group, Hostname: m.Hostname}
 		if resp, err := s.cli.Get(ctx, statPrefix+id+"/applied"); err == nil && len(resp.Kvs) == 1 {
 			var st appliedStatus
 			if json.Unmarshal(resp.Kvs[0].Value, &st) == nil {
