@@ -62,6 +62,10 @@ type machine struct {
 	once   sync.Once
 	// learner is the member id of a joiner not yet promoted.
 	learner uint64
+	// refuse, when set, makes the services refuse a configuration;
+	// applyErrs collects what the store reported (the alert).
+	refuse    func(*config.Config) error
+	applyErrs []error
 }
 
 // stop stops the machine's etcd member (once).
@@ -75,6 +79,14 @@ func (m *machine) running() *config.Config {
 
 // prepare stands for the services: it records what they would run.
 func (m *machine) prepare(_ context.Context, c *config.Config) (func(), func(), error) {
+	m.mu.Lock()
+	refuse := m.refuse
+	m.mu.Unlock()
+	if refuse != nil {
+		if err := refuse(c); err != nil {
+			return nil, nil, err
+		}
+	}
 	return func() { m.mu.Lock(); m.active = c; m.mu.Unlock() }, func() {}, nil
 }
 
@@ -205,7 +217,8 @@ func openMachine(t *testing.T, m *machine, create bool, key []byte, timeout time
 			t.Fatal(err)
 		}
 	}
-	m.st, err = Open(context.Background(), Options{Client: m.cli, Machine: m.id, Mirror: m.local, DataKey: key, Prepare: m.prepare, Timeout: timeout})
+	m.st, err = Open(context.Background(), Options{Client: m.cli, Machine: m.id, Mirror: m.local, DataKey: key, Prepare: m.prepare, Timeout: timeout,
+		OnApplyError: func(_ uint64, err error) { m.mu.Lock(); m.applyErrs = append(m.applyErrs, err); m.mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
