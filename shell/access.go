@@ -123,7 +123,7 @@ func (s *Session) afterCommand(saved store.Saved, err error) error {
 // on AsyncOS). It goes through the commit check and the running services
 // exactly as commit does.
 func (s *Session) CommitNow(comment string, edit func(c *config.Config) error) error {
-	d := store.NewDraft(s.shell.db, s.User, s.Source)
+	d := store.NewDraft(s.clusterBackend(), s.User, s.Source)
 	if err := d.Update(edit); err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ type Session struct {
 	// clearNoopLine is the script line of a clear that had nothing to
 	// clear (see clearAnswers in builtins.go), or 0.
 	clearNoopLine int
+	cluster       clusterSession // the level a clustered session edits (cluster.go)
 }
 
 // Printf writes to the session's output.
@@ -53,10 +54,10 @@ func (s *Session) Errorf(format string, args ...any) {
 }
 
 // Head is the running configuration's hostname-bearing snapshot.
-func (s *Session) Head() store.Snapshot { return s.shell.db.Head() }
+func (s *Session) Head() store.Snapshot { return s.backend().Head() }
 
 // Backend is the configuration store (history, audit).
-func (s *Session) Backend() store.Backend { return s.shell.db }
+func (s *Session) Backend() store.Backend { return s.backend() }
 
 // Now is the shell's clock (fixed in transcript tests).
 func (s *Session) Now() time.Time { return s.shell.opts.Now() }

@@ -51,6 +51,8 @@ type Options struct {
 	// Banner is the product and version line of an interactive
 	// session's first screen (banner.go); empty shows no banner.
 	Banner string
+	// Cluster is the appliance's cluster; nil when standalone (cluster.go).
+	Cluster Cluster
 }
 
 // Shell holds the command table and the store sessions commit to.
@@ -106,11 +108,13 @@ func (sh *Shell) NewSession(c SessionConfig) *Session {
 	if c.Ctx == nil {
 		c.Ctx = context.Background()
 	}
-	return &Session{
+	s := &Session{
 		Ctx: c.Ctx, In: c.In, Out: c.Out, Err: c.Err, User: c.User, Source: c.Source,
 		DataDir: c.DataDir, Draft: store.NewDraft(sh.db, c.User, c.Source),
 		shell: sh, paging: true, height: c.Height,
 	}
+	s.joinCluster()
+	return s
 }
 
 // Completions are the words Tab offers at the session's current prompt:
@@ -130,7 +134,12 @@ func (s *Session) Completions() []prompt.Suggest {
 }
 
 // Prompt is the main prompt: the committed hostname.
-func (s *Session) Prompt() string { return s.Head().Config.Hostname + "> " }
+func (s *Session) Prompt() string {
+	if p := s.clusterPrompt(); p != "" {
+		return p
+	}
+	return s.Head().Config.Hostname + "> "
+}
 
 // exitRequest ends the session with a code (exit, quit).
 type exitRequest struct{ code int }

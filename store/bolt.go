@@ -302,22 +302,38 @@ func (s *DB) merge(req CommitRequest, head Snapshot, ours []config.Change) (*con
 	if err != nil {
 		return nil, nil, err
 	}
-	theirs := config.Diff(req.Base.Config, head.Config)
+	merged, err := MergeOver(req.Base.Config, head, ours, since)
+	var ce *ConflictError
+	if errors.As(err, &ce) {
+		if aerr := s.Audit(AuditEntry{Time: s.now(), User: req.Meta.User, Source: req.Meta.Source, Action: "conflict", Rev: head.Rev, Detail: ce.Error()}); aerr != nil {
+			return nil, nil, errors.Join(ce, fmt.Errorf("audit trail: %w", aerr))
+		}
+		return nil, nil, ce
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return merged, since, nil
+}
+
+// MergeOver rebases our changes, made on base, over head: the commits
+// since (newest first) changed base into head. Settings both sides changed
+// differently make a *ConflictError naming base, theirs, ours and who
+// committed theirs. The cluster backend merges with it too.
+func MergeOver(base *config.Config, head Snapshot, ours []config.Change, since []Revision) (*config.Config, error) {
+	theirs := config.Diff(base, head.Config)
 	merged, conflicts, err := config.Merge(head.Config, theirs, ours)
 	if err != nil {
-		return nil, nil, fmt.Errorf("merge over revision %d: %w", head.Rev, err)
+		return nil, fmt.Errorf("merge over revision %d: %w", head.Rev, err)
 	}
 	if len(conflicts) > 0 {
 		ce := &ConflictError{Conflicts: conflicts, Who: map[string]string{}, Head: head.Rev}
 		for _, c := range conflicts {
 			ce.Who[c.Path] = whoChanged(since, c.Path)
 		}
-		if aerr := s.Audit(AuditEntry{Time: s.now(), User: req.Meta.User, Source: req.Meta.Source, Action: "conflict", Rev: head.Rev, Detail: ce.Error()}); aerr != nil {
-			return nil, nil, errors.Join(ce, fmt.Errorf("audit trail: %w", aerr))
-		}
-		return nil, nil, ce
+		return nil, ce
 	}
-	return merged, since, nil
+	return merged, nil
 }
 
 // whoChanged names the author of the newest revision touching path.

@@ -10,6 +10,7 @@ import (
 
 	"esash/commands/alertconfig"
 	"esash/commands/certconfig"
+	"esash/commands/clustermode"
 	"esash/commands/delivernow"
 	"esash/commands/deliveryconfig"
 	"esash/commands/destconfig"
@@ -151,6 +152,7 @@ func openAppliance(o options) (*appliance, error) {
 		Banner: banner(),
 	},
 		sethostname.New(),
+		clustermode.New(),
 		tail.New(tail.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.tailLogs()}),
 		grep.New(grep.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.grepLogs()}),
 		showqueue.New(queueView{a.mtaH}),

@@ -1,0 +1,186 @@
+// Package clusterconfig is the clusterconfig command on a clustered
+// machine: the cluster's groups and members (asyncos-cli.md §14).
+//
+// What this slice has: LIST, CONNSTATUS, ADDGROUP and SETGROUP, each
+// membership change a cluster revision of its own (store/etcdstore).
+// What it does not have yet: creating and joining a cluster from a
+// standalone appliance (the daemon does not start an etcd member yet),
+// RENAMEGROUP, DELETEGROUP, REMOVEMACHINE, SETNAME and leaving; on a
+// standalone appliance the command says it needs a cluster instead of
+// showing a dialog that could not finish. It is not registered in the
+// daemon until create and join are.
+//
+// Decisions where the reference is inferred ([I]):
+//
+//   - The clustered menu lists the operations in the order IAF's driver
+//     names them (ADDGROUP, SETGROUP, ..., LIST, CONNSTATUS), and the
+//     cluster's name and members are printed above it, as AsyncOS prints
+//     "Cluster <name>" before its menu.
+//   - LIST prints one line per group and its machines, hostnames sorted;
+//     CONNSTATUS adds the revision each machine runs and any error from
+//     activating the newest one: with etcd there is no per-pair tunnel to
+//     report, what matters is whether each machine runs the cluster's head.
+//   - Batch: `clusterconfig addgroup <name>`, `clusterconfig setgroup
+//     <machine> <group>`, `clusterconfig list`, by the pattern of the
+//     scripted `clusterconfig removemachine <m>`.
+package clusterconfig
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"esash/shell"
+	"esash/store"
+)
+
+// Command is clusterconfig.
+type Command struct{}
+
+// New returns the clusterconfig command.
+func New() Command { return Command{} }
+
+// Name implements shell.Command.
+func (Command) Name() string { return "clusterconfig" }
+
+// Summary implements shell.Command.
+func (Command) Summary() string { return "Configure cluster related settings" }
+
+// Standalone is what a standalone appliance answers.
+const Standalone = "This machine is not part of a cluster: creating or joining one is not available on this appliance yet."
+
+// Run shows the menu, or runs a batch operation.
+func (Command) Run(s *shell.Session, args []string) error {
+	c := s.Cluster()
+	if c == nil {
+		s.Println(Standalone)
+		return errors.New("clusterconfig: not clustered")
+	}
+	if len(args) > 0 {
+		return batch(s, c, args)
+	}
+	return s.Menu(func(s *shell.Session) { s.Printf("\nCluster %s\n\n", c.Name()) }, []shell.MenuItem{
+		{Name: "ADDGROUP", Help: "Add a cluster group.", Run: func(s *shell.Session) error { return addGroup(s, c, "") }},
+		{Name: "SETGROUP", Help: "Set the group that machines are a member of.", Run: func(s *shell.Session) error { return setGroup(s, c, "", "") }},
+		{Name: "LIST", Help: "List the machines in the cluster.", Run: func(s *shell.Session) error { return list(s, c, false) }},
+		{Name: "CONNSTATUS", Help: "Show the status of the machines in the cluster.", Run: func(s *shell.Session) error { return list(s, c, true) }},
+	})
+}
+
+func batch(s *shell.Session, c shell.Cluster, args []string) error {
+	switch op := strings.ToLower(args[0]); {
+	case op == "addgroup" && len(args) == 2:
+		return addGroup(s, c, args[1])
+	case op == "setgroup" && len(args) == 3:
+		return setGroup(s, c, args[1], args[2])
+	case op == "list" && len(args) == 1:
+		return list(s, c, false)
+	case op == "connstatus" && len(args) == 1:
+		return list(s, c, true)
+	}
+	return shell.Invalid(s, "operation", "Unknown option. Use: clusterconfig addgroup <group> | setgroup <machine> <group> | list | connstatus")
+}
+
+func meta(s *shell.Session) store.Meta { return store.Meta{User: s.User, Source: s.Source} }
+
+func addGroup(s *shell.Session, c shell.Cluster, name string) error {
+	if name == "" {
+		var err error
+		if name, err = s.Ask("Enter the name of the new cluster group to create.", "", checkGroup); err != nil {
+			return err
+		}
+	} else if msg := checkGroup(name); msg != "" {
+		return shell.Invalid(s, "group", msg)
+	}
+	if err := c.AddGroup(s.Ctx, name, meta(s)); err != nil {
+		return fmt.Errorf("add group %s: %w", name, err)
+	}
+	s.Printf("Cluster group %s added.\n", name)
+	return nil
+}
+
+// checkGroup accepts a group name: a key segment in etcd, so no slash.
+func checkGroup(name string) string {
+	if name == "" || strings.ContainsAny(name, "/ \t") {
+		return "The value must be a group name without spaces or slashes."
+	}
+	return ""
+}
+
+func setGroup(s *shell.Session, c shell.Cluster, machine, group string) error {
+	ids, hosts := machines(c)
+	if machine == "" {
+		i, err := s.Choose("Choose the machine to move.", hosts, 0, true)
+		if err != nil {
+			return err
+		}
+		machine = ids[i]
+	} else {
+		found := false
+		for i, h := range hosts {
+			if strings.EqualFold(h, machine) || ids[i] == machine {
+				machine, found = ids[i], true
+				break
+			}
+		}
+		if !found {
+			return shell.Invalid(s, "machine", fmt.Sprintf("Not a valid machine: %q. The machines are %s.", machine, strings.Join(hosts, ", ")))
+		}
+	}
+	groups := c.Groups()
+	if group == "" {
+		g, err := s.Choose("Choose the group for the machine.", groups, 0, true)
+		if err != nil {
+			return err
+		}
+		group = groups[g]
+	}
+	if err := c.SetGroup(s.Ctx, machine, group, meta(s)); err != nil {
+		return fmt.Errorf("set group of %s: %w", machine, err)
+	}
+	s.Printf("Machine %s is now in group %s.\n", c.Members()[machine], group)
+	return nil
+}
+
+// machines lists the members by hostname, sorted, with their identities.
+func machines(c shell.Cluster) (ids, hosts []string) {
+	members := c.Members()
+	for id := range members {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return members[ids[i]] < members[ids[j]] })
+	for _, id := range ids {
+		hosts = append(hosts, members[id])
+	}
+	return ids, hosts
+}
+
+func list(s *shell.Session, c shell.Cluster, status bool) error {
+	name, members, err := c.List(s.Ctx)
+	if err != nil {
+		return fmt.Errorf("list cluster %s: %w", c.Name(), err)
+	}
+	byGroup := map[string][]store.MemberStatus{}
+	for _, m := range members {
+		byGroup[m.Group] = append(byGroup[m.Group], m)
+	}
+	s.Printf("Cluster %s\n", name)
+	for _, g := range c.Groups() {
+		s.Printf("Group %s:\n", g)
+		ms := byGroup[g]
+		sort.Slice(ms, func(i, j int) bool { return ms[i].Hostname < ms[j].Hostname })
+		for _, m := range ms {
+			if !status {
+				s.Printf("    Machine %s\n", m.Hostname)
+				continue
+			}
+			state := fmt.Sprintf("runs revision %d", m.Applied)
+			if m.ApplyError != "" {
+				state += ", could not activate it: " + m.ApplyError
+			}
+			s.Printf("    Machine %s: %s\n", m.Hostname, state)
+		}
+	}
+	return nil
+}

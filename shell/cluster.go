@@ -1,0 +1,110 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"esash/config"
+	"esash/store"
+)
+
+// Cluster is what a session needs of the cluster the appliance belongs to
+// (issue 13): nil on a standalone appliance, which then asks no cluster
+// question and shows its hostname as the prompt. The cluster backend
+// (store/etcdstore) implements it; the shell does not know etcd.
+type Cluster interface {
+	// Name is the cluster's name; Machine this machine's identity.
+	Name() string
+	Machine() string
+	// Groups lists the groups; Members maps each member machine to its
+	// hostname, for the prompt and the lists.
+	Groups() []string
+	Members() map[string]string
+	// At is the backend of a session editing at level.
+	At(level config.Level) store.Backend
+	// List reads the members and what each runs; AddGroup and SetGroup
+	// change membership, each as a revision of its own.
+	List(ctx context.Context) (string, []store.MemberStatus, error)
+	AddGroup(ctx context.Context, group string, meta store.Meta) error
+	SetGroup(ctx context.Context, machine, group string, meta store.Meta) error
+}
+
+// ErrStaged refuses a change of level with changes staged: a draft
+// belongs to one level.
+var ErrStaged = errors.New("there are uncommitted changes at the current mode: commit or clear them first")
+
+// clusterSession is a session's place in the cluster.
+type clusterSession struct {
+	level   config.Level
+	backend store.Backend // the level's backend; nil: the shell's
+}
+
+// Cluster is the appliance's cluster, nil when standalone.
+func (s *Session) Cluster() Cluster { return s.shell.opts.Cluster }
+
+// Level is the level the session edits (the cluster's when standalone).
+func (s *Session) Level() config.Level { return s.cluster.level }
+
+// SetLevel moves the session to another level: its draft starts over at
+// that level's view. Refused with changes staged.
+func (s *Session) SetLevel(level config.Level) error {
+	c := s.Cluster()
+	if c == nil {
+		return errors.New("this command is only available on cluster system")
+	}
+	if s.Draft.Changed() {
+		return ErrStaged
+	}
+	b := c.At(level)
+	s.cluster = clusterSession{level: level, backend: b}
+	s.Draft = store.NewDraft(b, s.User, s.Source)
+	return nil
+}
+
+// backend is the store the session reads and commits through.
+func (s *Session) backend() store.Backend {
+	if s.cluster.backend != nil {
+		return s.cluster.backend
+	}
+	return s.shell.db
+}
+
+// joinCluster puts a new session of a clustered appliance at the cluster
+// level, where AsyncOS sessions start.
+func (s *Session) joinCluster() {
+	if c := s.Cluster(); c != nil {
+		_ = s.SetLevel(config.ClusterLevel)
+	}
+}
+
+// clusterPrompt is the prompt of a clustered session: (Cluster <name>)>,
+// (Group <name>)>, (Machine <hostname>)>. Empty when standalone.
+func (s *Session) clusterPrompt() string {
+	c := s.Cluster()
+	if c == nil {
+		return ""
+	}
+	l := s.cluster.level
+	switch l.Kind {
+	case config.LevelGroup:
+		return fmt.Sprintf("(Group %s)> ", l.Name)
+	case config.LevelMachine:
+		host := c.Members()[l.Name]
+		if host == "" {
+			host = l.Name
+		}
+		return fmt.Sprintf("(Machine %s)> ", host)
+	}
+	return fmt.Sprintf("(Cluster %s)> ", c.Name())
+}
+
+// clusterBackend is the cluster level's backend, for changes that are
+// cluster-only whatever the session's level (passwd: one user database);
+// the shell's store when standalone.
+func (s *Session) clusterBackend() store.Backend {
+	if c := s.Cluster(); c != nil {
+		return c.At(config.ClusterLevel)
+	}
+	return s.shell.db
+}

@@ -1,0 +1,192 @@
+package etcdstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"esash/config"
+	"esash/store"
+)
+
+// DefaultGroup is the group of a new cluster, as on AsyncOS.
+const DefaultGroup = "Main_Group"
+
+// Create makes a new cluster at the endpoints of cli from a standalone
+// machine's configuration: its settings become the cluster's, its
+// machine-only settings its own (config.NewLevels). It fails with
+// ErrExists when the endpoints hold a cluster already.
+func Create(ctx context.Context, cli *clientv3.Client, dataKey []byte, name, machine string, standalone *config.Config, meta store.Meta) error {
+	seal, err := newSealer(dataKey)
+	if err != nil {
+		return err
+	}
+	l := config.NewLevels(standalone, DefaultGroup, machine)
+	var ops []clientv3.Op
+	put := func(at config.Level, layer config.Layer) {
+		for sec, raw := range layer {
+			k := sectionKey(at, sec)
+			ops = append(ops, clientv3.OpPut(k, seal.seal(k, raw)))
+		}
+	}
+	put(config.ClusterLevel, l.Cluster)
+	put(config.Level{Kind: config.LevelMachine, Name: machine}, l.Machines[machine])
+	mem, _ := json.Marshal(member{Group: DefaultGroup, Hostname: standalone.Hostname})
+	meta.Kind, meta.Comment = "cluster-create", "cluster "+name+" created"
+	ops = append(ops, clientv3.OpPut(keyName, name), clientv3.OpPut(grpPrefix+DefaultGroup, ""),
+		clientv3.OpPut(memPrefix+machine, string(mem)))
+	ops = append(ops, revOps(seal, 1, meta, config.ClusterLevel, machine)...)
+	tr, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(keyHead), "=", 0)).Then(ops...).Commit()
+	if err != nil {
+		return fmt.Errorf("create cluster %s: %w", name, err)
+	}
+	if !tr.Succeeded {
+		return fmt.Errorf("create cluster %s: %w", name, ErrExists)
+	}
+	return nil
+}
+
+// revOps write head, revs/<rev> and the audit entry of a membership
+// change (no configuration changes of a session).
+func revOps(seal *sealer, rev uint64, meta store.Meta, level config.Level, machine string) []clientv3.Op {
+	rk := revKey(rev)
+	rv, _ := json.Marshal(revValue{Meta: meta, Level: level, Changes: seal.seal(rk, []byte("null"))})
+	hv, _ := json.Marshal(headValue{Rev: rev})
+	audit, _ := json.Marshal(store.AuditEntry{Time: meta.Time, User: meta.User, Source: meta.Source,
+		Action: meta.Kind, Rev: rev, Detail: meta.Comment})
+	return []clientv3.Op{clientv3.OpPut(keyHead, string(hv)), clientv3.OpPut(rk, string(rv)),
+		clientv3.OpPut(auditKey(meta.Time.UnixNano(), machine), string(audit))}
+}
+
+// admin makes one membership change as a new revision, guarded by head
+// like a commit: build returns the writes for the cluster as read.
+func (s *Store) admin(ctx context.Context, meta store.Meta, build func(c *cluster) ([]clientv3.Op, error)) (uint64, error) {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	meta.Time = s.now()
+	for range maxRaces {
+		c, err := s.load(ctx, 0)
+		if err != nil {
+			return 0, err
+		}
+		ops, err := build(c)
+		if err != nil {
+			return 0, err
+		}
+		ops = append(ops, revOps(s.seal, c.rev+1, meta, config.ClusterLevel, s.machine)...)
+		tctx, cancel := context.WithTimeout(ctx, s.timeout)
+		tr, err := s.cli.Txn(tctx).If(clientv3.Compare(clientv3.ModRevision(keyHead), "=", c.headModRev)).Then(ops...).Commit()
+		cancel()
+		if err != nil {
+			return 0, s.etcdErr(meta.Kind, err)
+		}
+		if tr.Succeeded {
+			wctx, cancel := context.WithTimeout(ctx, s.timeout)
+			defer cancel()
+			return c.rev + 1, s.WaitApplied(wctx, c.rev+1)
+		}
+	}
+	return 0, ErrRaced
+}
+
+// Join makes this machine a member of group. Its machine-only sections
+// (hostname, interfaces) come from local; a machine-level layer it left
+// behind when it last left is its own again (rejoin restores it);
+// everything else it takes from the cluster.
+func (s *Store) Join(ctx context.Context, group string, local *config.Config, meta store.Meta) (uint64, error) {
+	meta.Kind, meta.Comment = "cluster-join", "machine "+s.machine+" joined group "+group
+	return s.admin(ctx, meta, func(c *cluster) ([]clientv3.Op, error) {
+		if !containsString(c.groups, group) {
+			return nil, fmt.Errorf("group %q: %w", group, ErrNoGroup)
+		}
+		at := config.Level{Kind: config.LevelMachine, Name: s.machine}
+		var ops []clientv3.Op
+		for _, sec := range config.Sections() {
+			if config.ScopeOf(sec) != config.MachineOnly {
+				continue
+			}
+			raw, _ := config.SectionValue(local, sec)
+			k := sectionKey(at, sec)
+			ops = append(ops, clientv3.OpPut(k, s.seal.seal(k, raw)))
+		}
+		mem, _ := json.Marshal(member{Group: group, Hostname: local.Hostname})
+		return append(ops, clientv3.OpPut(memPrefix+s.machine, string(mem))), nil
+	})
+}
+
+// Leave ends this machine's membership. It goes on running its last
+// effective configuration, which its local store already holds (the
+// flattening is recorded there as a cluster-leave audit entry); its
+// machine-level sections stay in etcd, detached, for a rejoin.
+func (s *Store) Leave(ctx context.Context, meta store.Meta) (*config.Config, error) {
+	meta.Kind, meta.Comment = "cluster-leave", "machine "+s.machine+" left the cluster"
+	if _, err := s.admin(ctx, meta, func(c *cluster) ([]clientv3.Op, error) {
+		if _, ok := c.members[s.machine]; !ok {
+			return nil, fmt.Errorf("machine %s: %w", s.machine, config.ErrNotMember)
+		}
+		return []clientv3.Op{clientv3.OpDelete(memPrefix + s.machine)}, nil
+	}); err != nil {
+		return nil, err
+	}
+	head := s.mirror.Head()
+	err := s.mirror.Audit(store.AuditEntry{Time: s.now(), User: meta.User, Source: meta.Source, Action: "cluster-leave",
+		Rev: head.Rev, Detail: "left the cluster; running its effective configuration standalone"})
+	return head.Config, err
+}
+
+// AddGroup creates a group.
+func (s *Store) AddGroup(ctx context.Context, group string, meta store.Meta) error {
+	meta.Kind, meta.Comment = "cluster-addgroup", "group "+group+" added"
+	_, err := s.admin(ctx, meta, func(c *cluster) ([]clientv3.Op, error) {
+		if containsString(c.groups, group) {
+			return nil, fmt.Errorf("group %q: %w", group, ErrGroupExists)
+		}
+		return []clientv3.Op{clientv3.OpPut(grpPrefix+group, "")}, nil
+	})
+	return err
+}
+
+// SetGroup moves a member machine to another group.
+func (s *Store) SetGroup(ctx context.Context, machine, group string, meta store.Meta) error {
+	meta.Kind, meta.Comment = "cluster-setgroup", "machine "+machine+" moved to group "+group
+	_, err := s.admin(ctx, meta, func(c *cluster) ([]clientv3.Op, error) {
+		m, ok := c.members[machine]
+		if !ok {
+			return nil, fmt.Errorf("machine %s: %w", machine, config.ErrNotMember)
+		}
+		if !containsString(c.groups, group) {
+			return nil, fmt.Errorf("group %q: %w", group, ErrNoGroup)
+		}
+		m.Group = group
+		raw, _ := json.Marshal(m)
+		return []clientv3.Op{clientv3.OpPut(memPrefix+machine, string(raw))}, nil
+	})
+	return err
+}
+
+// List lists the member machines with the revision each runs (LIST,
+// CONNSTATUS), read from the cluster now.
+func (s *Store) List(ctx context.Context) (string, []store.MemberStatus, error) {
+	c, err := s.load(ctx, 0)
+	if err != nil {
+		return "", nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	var out []store.MemberStatus
+	for id, m := range c.members {
+		mem := store.MemberStatus{ID: id, Group: m.Group, Hostname: m.Hostname}
+		if resp, err := s.cli.Get(ctx, statPrefix+id+"/applied"); err == nil && len(resp.Kvs) == 1 {
+			var st appliedStatus
+			if json.Unmarshal(resp.Kvs[0].Value, &st) == nil {
+				mem.Applied, mem.ApplyError = st.Rev, st.Error
+			}
+		}
+		out = append(out, mem)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return c.name, out, nil
+}

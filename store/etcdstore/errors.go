@@ -1,0 +1,27 @@
+package etcdstore
+
+import "errors"
+
+// Errors of the cluster backend.
+var (
+	// ErrNoQuorum is an etcd call that could not reach a quorum in time.
+	ErrNoQuorum = errors.New("cluster has no quorum; commit refused")
+	// ErrNotClustered is a data directory without a cluster.
+	ErrNotClustered = errors.New("this machine is not part of a cluster")
+	// ErrExists is a create over an existing cluster.
+	ErrExists = errors.New("a cluster already exists at these endpoints")
+	// ErrConfirmed is a commit confirmed, which clusters do not offer yet.
+	ErrConfirmed = errors.New("commit confirmed is not available on a cluster")
+	// ErrSealed is a sealed value that does not open with the data key.
+	ErrSealed = errors.New("cannot decrypt a cluster value: wrong cluster data key")
+	// ErrRaced is a commit that lost the race for head too many times.
+	ErrRaced = errors.New("other machines kept committing; try again")
+)
+
+// Errors of membership changes.
+var (
+	// ErrNoGroup is a group the cluster does not have.
+	ErrNoGroup = errors.New("no such group")
+	// ErrGroupExists is a group added twice.
+	ErrGroupExists = errors.New("group already exists")
+)

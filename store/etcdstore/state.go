@@ -1,0 +1,141 @@
+package etcdstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"esash/config"
+	"esash/store"
+)
+
+// headValue is the value of head.
+type headValue struct {
+	Rev uint64 `json:"rev"`
+}
+
+// member is the value of members/<id>.
+type member struct {
+	Group    string `json:"group"`
+	Hostname string `json:"hostname"`
+}
+
+// revValue is the value of revs/<n>.
+type revValue struct {
+	Meta    store.Meta   `json:"meta"`
+	Level   config.Level `json:"level"`
+	Changes string       `json:"changes"` // sealed JSON of []config.Change
+}
+
+// cluster is the whole cluster configuration at one etcd revision.
+type cluster struct {
+	etcdRev    int64  // the etcd revision it was read at
+	headModRev int64  // ModRevision of head: the commit guard
+	rev        uint64 // the cluster's own revision
+	name       string
+	meta       store.Meta
+	levels     *config.Levels
+	groups     []string
+	members    map[string]member
+}
+
+// load reads the cluster at etcd revision at (0: the current one). All
+// reads are at one revision, so they form one consistent snapshot.
+func (s *Store) load(ctx context.Context, at int64) (*cluster, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	hr, err := s.cli.Get(ctx, keyHead, clientv3.WithRev(at))
+	if err != nil {
+		return nil, s.etcdErr("read head", err)
+	}
+	if len(hr.Kvs) == 0 {
+		return nil, fmt.Errorf("read head: %w", ErrNotClustered)
+	}
+	if at == 0 {
+		at = hr.Header.Revision
+	}
+	c := &cluster{etcdRev: at, headModRev: hr.Kvs[0].ModRevision, members: map[string]member{},
+		levels: &config.Levels{Cluster: config.Layer{}, Groups: map[string]config.Layer{}, Machines: map[string]config.Layer{}, Membership: map[string]string{}}}
+	var hv headValue
+	if err := json.Unmarshal(hr.Kvs[0].Value, &hv); err != nil {
+		return nil, fmt.Errorf("head: %w", err)
+	}
+	c.rev = hv.Rev
+	// History and audit grow; only the configuration is read whole.
+	for _, p := range []string{keyName, cfgPrefix, grpPrefix, memPrefix, revKey(c.rev)} {
+		opts := []clientv3.OpOption{clientv3.WithRev(at)}
+		if strings.HasSuffix(p, "/") {
+			opts = append(opts, clientv3.WithPrefix())
+		}
+		resp, err := s.cli.Get(ctx, p, opts...)
+		if err != nil {
+			return nil, s.etcdErr("read cluster", err)
+		}
+		for _, kv := range resp.Kvs {
+			if err := s.loadKey(c, string(kv.Key), kv.Value); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return c, nil
+}
+
+// loadKey adds one key to c. History and status keys are read elsewhere.
+func (s *Store) loadKey(c *cluster, key string, value []byte) error {
+	switch {
+	case key == keyName:
+		c.name = string(value)
+	case strings.HasPrefix(key, cfgPrefix):
+		at, section, ok := parseSectionKey(key)
+		if !ok {
+			return nil // a key of a later version: ignored, not fatal
+		}
+		plain, err := s.seal.open(key, value)
+		if err != nil {
+			return err
+		}
+		layer := layerOf(c.levels, at)
+		layer[section] = plain
+	case strings.HasPrefix(key, grpPrefix):
+		g := strings.TrimPrefix(key, grpPrefix)
+		c.groups = append(c.groups, g)
+		if c.levels.Groups[g] == nil {
+			c.levels.Groups[g] = config.Layer{}
+		}
+	case strings.HasPrefix(key, memPrefix):
+		var m member
+		if err := json.Unmarshal(value, &m); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		id := strings.TrimPrefix(key, memPrefix)
+		c.members[id] = m
+		c.levels.Membership[id] = m.Group
+	case key == revKey(c.rev):
+		var rv revValue
+		if err := json.Unmarshal(value, &rv); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		c.meta = rv.Meta
+	}
+	return nil
+}
+
+// layerOf is the layer of a level, created when missing.
+func layerOf(l *config.Levels, at config.Level) config.Layer {
+	var m map[string]config.Layer
+	switch at.Kind {
+	case config.LevelCluster:
+		return l.Cluster
+	case config.LevelGroup:
+		m = l.Groups
+	default:
+		m = l.Machines
+	}
+	if m[at.Name] == nil {
+		m[at.Name] = config.Layer{}
+	}
+	return m[at.Name]
+}
