@@ -18,6 +18,7 @@ import (
 	"esash/commands/tail"
 	"esash/console"
 	"esash/mta"
+	"esash/mta/queue"
 	"esash/shell"
 )
 
@@ -239,18 +240,44 @@ func (a *appliance) grepLogs() []grep.Log {
 // import the MTA.
 type queueView struct{ m *mta.Server }
 
-func (v queueView) Messages() []showqueue.Message {
-	list := v.m.Queue().List()
+// Summary reads the counts the queue keeps (no message is copied).
+func (v queueView) Summary(topDomains int) showqueue.Summary {
+	st := v.m.Queue().Stats(topDomains)
+	out := showqueue.Summary{Messages: st.Messages, Recipients: st.Recipients, Bytes: st.Bytes,
+		DomainCount: st.DomainCount, OldestMID: st.OldestMID, OldestTime: st.OldestTime, Loading: st.Loading}
+	for _, d := range st.Domains {
+		out.Domains = append(out.Domains, showqueue.Domain{Name: d.Domain, Messages: d.Messages, Recipients: d.Recipients})
+	}
+	return out
+}
+
+// Next lists the n messages the delivery scan takes first.
+func (v queueView) Next(n int) []showqueue.Message {
+	list := v.m.Queue().Next(n)
 	out := make([]showqueue.Message, len(list))
 	for i, m := range list {
-		out[i] = showqueue.Message{
-			MID: m.MID, ICID: m.ICID, Time: m.Time, Size: m.Size, From: m.From, To: m.To,
-			Listener: m.Listener, RemoteIP: m.RemoteIP, RemoteHost: m.RemoteHost, HELO: m.HELO,
-			Attempts: m.Attempts, NextTry: m.NextTry,
-		}
-		if m.TLS != nil {
-			out[i].TLS = m.TLS.Version + " " + m.TLS.Cipher
-		}
+		out[i] = queueMessage(m)
+	}
+	return out
+}
+
+// Message is one queued message.
+func (v queueView) Message(mid int64) (showqueue.Message, bool) {
+	m, ok := v.m.Queue().Get(mid)
+	if !ok {
+		return showqueue.Message{}, false
+	}
+	return queueMessage(m), true
+}
+
+func queueMessage(m queue.Meta) showqueue.Message {
+	out := showqueue.Message{
+		MID: m.MID, ICID: m.ICID, Time: m.Time, Size: m.Size, From: m.From, To: m.To,
+		Listener: m.Listener, RemoteIP: m.RemoteIP, RemoteHost: m.RemoteHost, HELO: m.HELO,
+		Attempts: m.Attempts, NextTry: m.NextTry,
+	}
+	if m.TLS != nil {
+		out.TLS = m.TLS.Version + " " + m.TLS.Cipher
 	}
 	return out
 }
