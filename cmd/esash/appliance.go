@@ -138,7 +138,7 @@ func openAppliance(o options) (*appliance, error) {
 		sethostname.New(),
 		tail.New(tail.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.tailLogs()}),
 		grep.New(grep.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.grepLogs()}),
-		showqueue.New(queueView{a.mta}),
+		showqueue.New(queueView{a.mta.Queue()}),
 		tlsverify.New(tlsVerifier{a.mta}),
 		delivernow.New(a.mta),
 		mailconfig.New(a.mta),

@@ -17,7 +17,6 @@ import (
 	"esash/commands/showqueue"
 	"esash/commands/tail"
 	"esash/console"
-	"esash/mta"
 	"esash/mta/queue"
 	"esash/shell"
 )
@@ -238,11 +237,11 @@ func (a *appliance) grepLogs() []grep.Log {
 
 // queueView adapts the MTA's queue to what showqueue reads: commands never
 // import the MTA.
-type queueView struct{ m *mta.Server }
+type queueView struct{ q *queue.Queue }
 
 // Summary reads the counts the queue keeps (no message is copied).
 func (v queueView) Summary(topDomains int) showqueue.Summary {
-	st := v.m.Queue().Stats(topDomains)
+	st := v.q.Stats(topDomains)
 	out := showqueue.Summary{Messages: st.Messages, Recipients: st.Recipients, Bytes: st.Bytes,
 		DomainCount: st.DomainCount, OldestMID: st.OldestMID, OldestTime: st.OldestTime, Loading: st.Loading}
 	for _, d := range st.Domains {
@@ -253,7 +252,7 @@ func (v queueView) Summary(topDomains int) showqueue.Summary {
 
 // Next lists the n messages the delivery scan takes first.
 func (v queueView) Next(n int) []showqueue.Message {
-	list := v.m.Queue().Next(n)
+	list := v.q.Next(n)
 	out := make([]showqueue.Message, len(list))
 	for i, m := range list {
 		out[i] = queueMessage(m)
@@ -263,7 +262,7 @@ func (v queueView) Next(n int) []showqueue.Message {
 
 // Message is one queued message.
 func (v queueView) Message(mid int64) (showqueue.Message, bool) {
-	m, ok := v.m.Queue().Get(mid)
+	m, ok := v.q.Get(mid)
 	if !ok {
 		return showqueue.Message{}, false
 	}
@@ -285,7 +284,7 @@ func queueMessage(m queue.Meta) showqueue.Message {
 // Received reads a message's Received header, which the queue's index
 // does not hold.
 func (v queueView) Received(mid int64) string {
-	r, _ := v.m.Queue().Received(mid)
+	r, _ := v.q.Received(mid)
 	return r
 }
 
