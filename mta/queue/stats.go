@@ -156,43 +156,60 @@ func (q *Queue) Stats(topDomains int) Stats {
 
 // Next returns the metadata of at most n messages in the order the
 // delivery scan meets them: next try, then MID (messages never deferred
-// first, oldest first). It walks the due heap from its root and visits
-// only the items above the n-th live one (and the stale ones among
-// them), never the queue. While a background load runs, the heap holds
-// only the messages put since Open (Stats says Loading).
+// first, oldest first). It pops the due heap's smallest items, dropping
+// the stale ones it meets for good and pushing the n live ones back: its
+// cost is n plus the stale items ahead of them, each of which is paid for
+// once, by the retry or removal that made it stale, never the queue's
+// length. A message put and then deferred leaves a stale item at the head
+// of the heap (its first, at-once try), so a walk that only skipped them
+// would cross a whole queue of deferred messages. While a background
+// load runs, the heap holds only the messages put since Open (Stats says
+// Loading).
 func (q *Queue) Next(n int) []Meta {
 	if n <= 0 {
 		return nil
 	}
-	q.mu.RLock()
-	defer q.mu.RUnlock()
-	items := q.due.items
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	h := &q.due
 	var out []Meta
-	seen := map[int64]bool{} // a message re-put under its MID may have two live items
-	cand := []int{0}         // a min-heap of item positions, ordered by their items
-	less := func(a, b int) bool { return items[cand[a]].less(items[cand[b]]) }
-	for len(cand) > 0 && len(out) < n {
-		i := cand[0]
-		last := len(cand) - 1
-		cand[0] = cand[last]
-		cand = cand[:last]
-		siftDown(cand, 0, less)
-		if i >= len(items) {
+	var live []dueItem
+	for len(h.items) > 0 && len(out) < n {
+		it := h.pop()
+		e, ok := q.index[it.mid]
+		if !ok || dueAt(e.meta.NextTry) != it.at || len(live) > 0 && live[len(live)-1] == it {
+			h.stale = max(h.stale-1, 0) // a re-put MID's second item counts as stale
 			continue
 		}
-		it := items[i]
-		if e, ok := q.index[it.mid]; ok && dueAt(e.meta.NextTry) == it.at && !seen[it.mid] {
-			seen[it.mid] = true
-			out = append(out, e.meta)
-		}
-		for _, c := range []int{2*i + 1, 2*i + 2} {
-			if c < len(items) {
-				cand = append(cand, c)
-				siftUp(cand, len(cand)-1, less)
-			}
-		}
+		live = append(live, it)
+		out = append(out, e.meta)
+	}
+	for _, it := range live {
+		h.items = append(h.items, it)
+		up(h.items, len(h.items)-1)
 	}
 	return out
+}
+
+// pop removes the smallest item; guarded by Queue.mu (write).
+func (h *dueHeap) pop() dueItem {
+	top := h.items[0]
+	last := len(h.items) - 1
+	h.items[0] = h.items[last]
+	h.items = h.items[:last]
+	down(h.items, 0)
+	return top
+}
+
+func up(items []dueItem, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !items[i].less(items[p]) {
+			return
+		}
+		items[i], items[p] = items[p], items[i]
+		i = p
+	}
 }
 
 // mergeStats adds the summary of a background load (whose duplicates
@@ -219,34 +236,5 @@ func (q *Queue) mergeStats(old *queueStats) {
 			}
 		}
 		st.maxMID = max(st.maxMID, old.maxMID)
-	}
-}
-
-func siftUp(h []int, i int, less func(a, b int) bool) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !less(i, p) {
-			return
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-func siftDown(h []int, i int, less func(a, b int) bool) {
-	for {
-		l := 2*i + 1
-		if l >= len(h) {
-			return
-		}
-		m := l
-		if r := l + 1; r < len(h) && less(r, l) {
-			m = r
-		}
-		if !less(m, i) {
-			return
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
 	}
 }

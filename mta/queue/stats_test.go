@@ -74,6 +74,17 @@ func checkStats(t *testing.T, q *Queue, step string) {
 	if !slices.Equal(gotNext, wantNext) {
 		t.Fatalf("%s: Next %v, List says %v", step, gotNext, wantNext)
 	}
+	// Next drops stale items from the due heap: Due must still agree.
+	now := time.Date(2026, 12, 5, 21, 2, 0, 0, time.UTC)
+	var wantDue []int64
+	for _, m := range q.List() {
+		if !m.NextTry.After(now) {
+			wantDue = append(wantDue, m.MID)
+		}
+	}
+	if gotDue := q.Due(now); !slices.Equal(gotDue, wantDue) {
+		t.Fatalf("%s: Due %v, List says %v", step, gotDue, wantDue)
+	}
 }
 
 // TestStatsAgainstList runs random puts (new MIDs, MIDs used again),
