@@ -840,6 +840,7 @@ func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
 			}
 		}
 	}
+	q.trimDue()
 	if q.due.stale > 1024 && q.due.stale > len(q.due.items)/2 {
 		q.due.rebuild(q.index)
 	}
