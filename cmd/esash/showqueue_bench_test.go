@@ -36,15 +36,15 @@ func BenchmarkShowqueueBig(b *testing.B) {
 	}
 	defer q.Close()
 	fillQueue(b, q, n)
-	cmd := showqueue.New(queueView{q})
+	a := shelltest.NewAppliance(b, shelltest.Options{}, showqueue.New(queueView{q}))
 	// The first call after the queue filled also drops the stale due
 	// items every deferral left at the head of the heap (queue.Next).
 	t0 := time.Now()
-	shelltest.RunSession(b, false, "showqueue\n", cmd)
+	a.Run(false, "showqueue\n")
 	first := time.Since(t0)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		out, _, _ := shelltest.RunSession(b, false, "showqueue\n", cmd)
+		out, _, _ := a.Run(false, "showqueue\n")
 		if !strings.Contains(out, fmt.Sprintf("Messages in the queue: %d ", n)) || !strings.Contains(out, "more are not listed") {
 			b.Fatalf("showqueue:\n%s", out)
 		}
