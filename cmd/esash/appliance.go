@@ -155,7 +155,7 @@ func openAppliance(o options) (*appliance, error) {
 		clustermode.New(),
 		tail.New(tail.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.tailLogs()}),
 		grep.New(grep.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.grepLogs()}),
-		showqueue.New(queueView{a.mtaH}),
+		showqueue.New(queueView{a.mtaH.queue}),
 		tlsverify.New(a.mtaH),
 		delivernow.New(a.mtaH),
 		mailconfig.New(a.mtaH),

@@ -17,6 +17,7 @@ import (
 	"esash/commands/showqueue"
 	"esash/commands/tail"
 	"esash/console"
+	"esash/mta/queue"
 	"esash/shell"
 )
 
@@ -250,25 +251,67 @@ func (a *appliance) grepLogs() []grep.Log {
 }
 
 // queueView adapts the MTA's queue to what showqueue reads: commands never
-// import the MTA.
-type queueView struct{ h *mtaHandle }
+// import the MTA. The queue is the running MTA's, or in a script with no
+// MTA the queue opened alone (mtahandle.go); an error shows as empty.
+type queueView struct {
+	open func() (*queue.Queue, error)
+}
 
-func (v queueView) Messages() []showqueue.Message {
-	q, err := v.h.queue()
+// fixedQueue is a queueView of one queue (the benchmark's).
+func fixedQueue(q *queue.Queue) queueView {
+	return queueView{func() (*queue.Queue, error) { return q, nil }}
+}
+
+// Summary reads the counts the queue keeps (no message is copied).
+func (v queueView) Summary(topDomains int) showqueue.Summary {
+	q, err := v.open()
+	if err != nil {
+		return showqueue.Summary{}
+	}
+	st := q.Stats(topDomains)
+	out := showqueue.Summary{Messages: st.Messages, Recipients: st.Recipients, Bytes: st.Bytes,
+		DomainCount: st.DomainCount, OldestMID: st.OldestMID, OldestTime: st.OldestTime, Loading: st.Loading}
+	for _, d := range st.Domains {
+		out.Domains = append(out.Domains, showqueue.Domain{Name: d.Domain, Messages: d.Messages, Recipients: d.Recipients})
+	}
+	return out
+}
+
+// Next lists the n messages the delivery scan takes first.
+func (v queueView) Next(n int) []showqueue.Message {
+	q, err := v.open()
 	if err != nil {
 		return nil
 	}
-	list := q.List()
+	list := q.Next(n)
 	out := make([]showqueue.Message, len(list))
 	for i, m := range list {
-		out[i] = showqueue.Message{
-			MID: m.MID, ICID: m.ICID, Time: m.Time, Size: m.Size, From: m.From, To: m.To,
-			Listener: m.Listener, RemoteIP: m.RemoteIP, RemoteHost: m.RemoteHost, HELO: m.HELO,
-			Attempts: m.Attempts, NextTry: m.NextTry,
-		}
-		if m.TLS != nil {
-			out[i].TLS = m.TLS.Version + " " + m.TLS.Cipher
-		}
+		out[i] = queueMessage(m)
+	}
+	return out
+}
+
+// Message is one queued message.
+func (v queueView) Message(mid int64) (showqueue.Message, bool) {
+	q, err := v.open()
+	if err != nil {
+		return showqueue.Message{}, false
+	}
+	m, ok := q.Get(mid)
+	if !ok {
+		return showqueue.Message{}, false
+	}
+	return queueMessage(m), true
+}
+
+func queueMessage(m queue.Meta) showqueue.Message {
+	out := showqueue.Message{
+		MID: m.MID, ICID: m.ICID, Time: m.Time, Size: m.Size, From: m.From, To: m.To,
+		Listener: m.Listener, RemoteIP: m.RemoteIP, RemoteHost: m.RemoteHost, HELO: m.HELO,
+		Attempts: m.Attempts, NextTry: m.NextTry,
+	}
+	if m.TLS != nil {
+		out.TLS = m.TLS.Version + " " + m.TLS.Cipher
 	}
 	return out
 }
@@ -276,7 +319,7 @@ func (v queueView) Messages() []showqueue.Message {
 // Received reads a message's Received header, which the queue's index
 // does not hold.
 func (v queueView) Received(mid int64) string {
-	q, err := v.h.queue()
+	q, err := v.open()
 	if err != nil {
 		return ""
 	}

@@ -27,7 +27,9 @@ import (
 //	            figure to compare on a busy machine
 //	heapMB      live heap once loaded (the index), after a GC
 //	rssMB       the process's RSS after Open, memory returned to the OS
-//	list-s      List, what showqueue reads (every message's envelope)
+//	list-s      List (every message's envelope), what showqueue read
+//	            before issue 17
+//	show-s      Stats and Next(20), what showqueue reads now
 //	due-s       Due, the delivery scan, with no message due
 //	due-n       messages Due returned (0)
 //
@@ -72,6 +74,13 @@ func BenchmarkBigQueue(b *testing.B) {
 			b.Fatalf("List: %d of %d messages", len(list), n)
 		}
 		list = nil
+		t3 := time.Now()
+		q.Stats(10)
+		next := q.Next(20) // the first call after a reopen: no stale item
+		showTime := time.Since(t3)
+		if len(next) != 20 {
+			b.Fatalf("Next: %d messages", len(next))
+		}
 		t2 := time.Now()
 		due := q.Due(time.Now())
 		dueTime := time.Since(t2)
@@ -83,6 +92,7 @@ func BenchmarkBigQueue(b *testing.B) {
 		b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heapMB")
 		b.ReportMetric(rss, "rssMB")
 		b.ReportMetric(listTime.Seconds(), "list-s")
+		b.ReportMetric(showTime.Seconds(), "show-s")
 		b.ReportMetric(dueTime.Seconds(), "due-s")
 		b.ReportMetric(float64(len(due)), "due-n")
 	}

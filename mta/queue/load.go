@@ -73,6 +73,7 @@ func (q *Queue) load(seqs []uint64) {
 			q.segs[seq] = sg
 		}
 		q.bytes += old.bytes
+		q.mergeStats(&old.stats)
 		q.due.rebuild(q.index)
 		q.mu.Unlock()
 	} else if q.opts.Log != nil && err != ErrClosed {

@@ -238,6 +238,8 @@ type Queue struct {
 	// due orders the messages by next try (due.go), so the delivery
 	// scan costs the messages due, not the queue's length.
 	due dueHeap
+	// stats is the summary showqueue reads (stats.go).
+	stats queueStats
 
 	// beforeRead, set by tests, runs in Read once the message's location
 	// is known and before its bytes are read from disk.
@@ -488,6 +490,8 @@ func (q *Queue) apply(f *os.File, sg *segment, off, n int64, sum uint32, verifie
 		e.payOff, e.payLen, e.sum = off, n, sum
 		e.verified.Store(verified)
 		q.index[m.MID] = e
+		q.count(e, 1)
+		q.indexed(m.MID)
 		sg.live++
 		q.bytes += m.Size
 	case recRemove:
@@ -501,7 +505,9 @@ func (q *Queue) apply(f *os.File, sg *segment, off, n int64, sum uint32, verifie
 		}
 	case recRcpts:
 		if e, ok := q.index[m.MID]; ok {
+			q.count(e, -1)
 			e.meta.To, e.meta.RIDs = m.To, m.RIDs
+			q.count(e, 1)
 		}
 	default:
 		return fmt.Errorf("unknown record type %q", kind)
@@ -512,6 +518,8 @@ func (q *Queue) apply(f *os.File, sg *segment, off, n int64, sum uint32, verifie
 func (q *Queue) forget(e *entry) {
 	q.due.stale++ // its item in due, if Open has built it
 	delete(q.index, e.meta.MID)
+	q.count(e, -1)
+	q.unindexed(e.meta.MID)
 	q.bytes -= e.meta.Size
 	if sg := q.segs[e.seg]; sg != nil {
 		sg.live--
@@ -807,6 +815,8 @@ func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
 			e := q.newEntry(m, cur.seq, offs[i]+int64(len(r.head)))
 			e.verified.Store(true) // written by this process
 			q.index[m.MID] = e
+			q.count(e, 1)
+			q.indexed(m.MID)
 			cur.live++
 			q.bytes += m.Size
 			q.due.push(m.NextTry, m.MID)
@@ -824,10 +834,13 @@ func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
 			}
 		case recRcpts:
 			if e, ok := q.index[r.meta.MID]; ok {
+				q.count(e, -1)
 				e.meta.To, e.meta.RIDs = r.meta.To, r.meta.RIDs
+				q.count(e, 1)
 			}
 		}
 	}
+	q.trimDue()
 	if q.due.stale > 1024 && q.due.stale > len(q.due.items)/2 {
 		q.due.rebuild(q.index)
 	}
