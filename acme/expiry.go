@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -182,14 +181,7 @@ func (e *Expiry) save() error {
 	if err != nil {
 		return err
 	}
-	tmp := e.opts.StateFile + ".tmp"
-	if err := os.MkdirAll(filepath.Dir(e.opts.StateFile), 0o700); err != nil {
-		return err
-	}
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, e.opts.StateFile)
+	return writeFileAtomic(e.opts.StateFile, b)
 }
 
 // Run checks every interval and at each kick until ctx ends.

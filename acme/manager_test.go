@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,7 +82,7 @@ func newRigWith(t *testing.T, validity time.Duration, edit func(*config.ACMEProf
 		c.Certificates = append(c.Certificates, config.Certificate{Name: "Mail", CertPEM: string(certPEM), KeyPEM: string(keyPEM), ACME: a})
 	}})
 	r.m = New(Options{Store: r.db, Now: r.clk.Now, HTTPPort: httpPort, RetryMin: time.Hour, RetryMax: 4 * time.Hour,
-		Timeout: 90 * time.Second, Log: t.Logf,
+		Timeout: 90 * time.Second, Log: t.Logf, StateFile: filepath.Join(t.TempDir(), "acme_state.json"),
 		Failed: func(p string, err error, _ time.Time) { r.mu.Lock(); r.failed = append(r.failed, p); r.mu.Unlock() }})
 	return r
 }
@@ -318,5 +319,58 @@ func TestTrustSystemRefusesPebble(t *testing.T) {
 	}
 	if !r.head().ACME.Pending() {
 		t.Error("the profile is no longer pending")
+	}
+}
+
+// TestBackOffSurvivesRestart: the failures and the back-off are kept in
+// the state file, so a daemon restarted while its CA is down does not ask
+// the CA again before the retry time, and the next failure doubles the
+// wait instead of starting over at RetryMin.
+func TestBackOffSurvivesRestart(t *testing.T) {
+	r := newRig(t, config.ACMEHTTP01, 90*24*time.Hour)
+	r.pebble.Stop()
+	ctx := t.Context()
+	retryAt := r.m.round(ctx)
+	st := r.m.Status()[0]
+	if st.Failures != 1 || st.State != "failing" || !st.NextAttempt.Equal(retryAt) {
+		t.Fatalf("after the first attempt: %+v, next %v", st, retryAt)
+	}
+
+	// The restart: a new manager over the same store and state file.
+	r.m = New(r.m.opts)
+	after := r.m.Status()[0]
+	if after.Failures != 1 || after.LastError != st.LastError || !after.NextAttempt.Equal(retryAt) {
+		t.Fatalf("after a restart: %+v, want %+v", after, st)
+	}
+	if next := r.m.round(ctx); !next.Equal(retryAt) {
+		t.Errorf("after a restart the next attempt is %v, want the retry time %v", next, retryAt)
+	}
+	r.mu.Lock()
+	reports := len(r.failed)
+	r.mu.Unlock()
+	if reports != 1 {
+		t.Fatalf("%d failure reports, want 1: the restarted manager asked the CA before the retry time", reports)
+	}
+
+	r.clk.AdvanceTo(retryAt)
+	next := r.m.round(ctx)
+	st = r.m.Status()[0]
+	if st.Failures != 2 {
+		t.Fatalf("after the retry: %+v", st)
+	}
+	if d := next.Sub(r.clk.Now()); d < 2*time.Hour-time.Minute || d > 2*time.Hour {
+		t.Errorf("second retry in %v, want twice RetryMin (2h): the back-off restarted", d)
+	}
+
+	// A successful issuance (the CA back) clears the record for good.
+	r.pebble.Restart(t)
+	r.clk.AdvanceTo(next)
+	r.m.round(ctx)
+	if st := r.m.Status()[0]; st.Failures != 0 || st.State != "valid" {
+		t.Fatalf("with the CA back: %+v", st)
+	}
+	r.m = New(r.m.opts)
+	if st := r.m.Status()[0]; st.Failures != 0 || st.LastError != "" {
+		t.Errorf("after a success and a restart: %+v", st)
 	}
 }
