@@ -76,6 +76,9 @@ type profileState struct {
 	retryAt   time.Time
 	ariAt     time.Time // the CA's suggested renewal time, zero when none
 	ariFor    string    // the certificate ariAt was asked for
+	// ariCheckAt is when ARI is asked again for ariFor (the CA's
+	// Retry-After): the CA may move the window earlier meanwhile.
+	ariCheckAt time.Time
 }
 
 // New returns a manager; Run starts it.
@@ -163,13 +166,20 @@ func (m *Manager) round(ctx context.Context) time.Time {
 		if !ct.ACME.Enabled() {
 			continue
 		}
+		if m.ariDue(ct) && m.due(ct).After(m.opts.Now()) {
+			m.pollARI(ctx, ct)
+		}
 		due := m.due(ct)
 		if !due.After(m.opts.Now()) {
 			m.attempt(ctx, ct)
 			due = m.due(ct)
 			if head, ok := m.profile(ct.Name); ok {
+				ct = head
 				due = m.due(head)
 			}
+		}
+		if at := m.ariCheckTime(ct); !at.IsZero() && at.Before(due) {
+			due = at
 		}
 		if next.IsZero() || due.Before(next) {
 			next = due

@@ -374,3 +374,39 @@ func TestBackOffSurvivesRestart(t *testing.T) {
 		t.Errorf("after a success and a restart: %+v", st)
 	}
 }
+
+// TestARIEarlyRenewal: when the CA's renewal information (ARI) suggests
+// a window long before two thirds of the lifetime, the manager renews
+// then. Pebble's management interface sets the window of the issued
+// certificate to the past (as Pebble does for a revoked one); the
+// manager asks ARI again when Pebble's Retry-After (6 hours) has passed,
+// which the test clock reaches without sleeping, and renews 6 hours into
+// a 90-day certificate, not at day 60.
+func TestARIEarlyRenewal(t *testing.T) {
+	r := newRig(t, config.ACMEHTTP01, 90*24*time.Hour)
+	r.run()
+	st := r.wait("issuance", func(s Status) bool { return s.State == "valid" })
+	first := r.head()
+	leaf := r.verifyIssued(first)
+	twoThirds := leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) * 2 / 3)
+	if d := st.NextAttempt.Sub(twoThirds); d < -time.Minute || d > time.Minute {
+		t.Fatalf("next renewal %v, want the middle of Pebble's own window, two thirds (%v)", st.NextAttempt, twoThirds)
+	}
+	now := r.clk.Now()
+	r.pebble.SetRenewalInfo(t, first.CertPEM, now.Add(-time.Hour), now.Add(-time.Hour+time.Minute))
+	r.clk.Advance(6*time.Hour + time.Minute)
+	r.m.Kick()
+	r.wait("the early renewal", func(s Status) bool { return s.State == "valid" && !s.NotAfter.Equal(st.NotAfter) })
+	renewed := r.head()
+	if renewed.CertPEM == first.CertPEM {
+		t.Fatal("the profile still holds the first certificate")
+	}
+	r.verifyIssued(renewed)
+	if at := r.clk.Now(); !at.Before(twoThirds) {
+		t.Errorf("renewed at %v, not before two thirds (%v)", at, twoThirds)
+	}
+	revs, _ := r.db.Revisions(10)
+	if len(revs) < 2 || revs[0].Meta.User != SystemUser || !strings.Contains(revs[0].Meta.Comment, "renewed") {
+		t.Errorf("head revision %+v, want the renewal by acme", revs[0].Meta)
+	}
+}

@@ -264,3 +264,23 @@ func FreePort(t testing.TB, ip string) int {
 	t.Fatal("no free port on " + ip)
 	return 0
 }
+
+// SetRenewalInfo makes Pebble's ACME renewal information (ARI) for the
+// certificate suggest the window from start to end, through Pebble's
+// management interface (POST /set-renewal-info/): how a test makes the CA
+// ask for an early renewal.
+func (p *Pebble) SetRenewalInfo(t testing.TB, certPEM string, start, end time.Time) {
+	t.Helper()
+	window, _ := json.Marshal(map[string]any{"suggestedWindow": map[string]string{
+		"start": start.UTC().Format(time.RFC3339), "end": end.UTC().Format(time.RFC3339)}})
+	body, _ := json.Marshal(map[string]string{"Certificate": certPEM, "ARIResponse": string(window)})
+	resp, err := p.client().Post(p.mgmt+"/set-renewal-info/", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("set-renewal-info: %s: %s", resp.Status, b)
+	}
+}
