@@ -29,7 +29,8 @@
 //     certificate, registration, challenge/*), not its DNS providers.
 //
 // The scheduler: every profile has a due time (now while pending; else
-// the earlier of two thirds of the lifetime and the ARI window); a failed
+// the earlier of two thirds of the lifetime and the middle of the ARI
+// window, asked again at the CA's Retry-After: ari.go); a failed
 // attempt waits RetryMin, doubling up to RetryMax. The manager wakes at the
 // next due time or when Kick says a commit changed the configuration; it
 // never sleeps in tests, whose lifetimes and intervals come from Options.

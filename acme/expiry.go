@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -21,14 +20,18 @@ import (
 
 // Expiry alerts (issue 15): every certificate profile, ACME or not, is
 // watched; alertconfig's System class is warned when the days left reach
-// each threshold (30, 7, 1), once per threshold and certificate, and the
+// each threshold, once per threshold and certificate, and the
 // memory of what was sent survives restarts (a small JSON file in the data
 // directory). Days left are counted as certconfig's "Remaining" counts
 // them (pki.CertInfo.DaysLeft), so an alert at "7 days" meets a list that
 // says "7 days".
-
-// DefaultThresholds are the days before expiry at which alerts go out.
-var DefaultThresholds = []int{30, 7, 1}
+//
+// The thresholds are alertconfig WARNDAYS' N (default 30), then 7 and 1
+// where they are below N (config.Alerts.CertExpiryThresholds), read from
+// the running configuration at every check, so a commit changes them
+// without a restart. A threshold already alerted for a certificate is not
+// sent again when N changes: raising N above the days left after the 7
+// day alert sends nothing more until 1.
 
 // ExpiryOptions configure an Expiry watcher.
 type ExpiryOptions struct {
@@ -36,7 +39,7 @@ type ExpiryOptions struct {
 	Now  func() time.Time
 	// StateFile remembers the alerts sent.
 	StateFile string
-	// Thresholds in days (DefaultThresholds).
+	// Thresholds in days overrides the configuration's (tests).
 	Thresholds []int
 	// Alert sends one System alert.
 	Alert func(severity, subject, text string) error
@@ -64,11 +67,7 @@ func NewExpiry(o ExpiryOptions) (*Expiry, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if len(o.Thresholds) == 0 {
-		o.Thresholds = DefaultThresholds
-	}
 	o.Thresholds = append([]int(nil), o.Thresholds...)
-	sort.Sort(sort.Reverse(sort.IntSlice(o.Thresholds)))
 	e := &Expiry{opts: o, sent: map[string]int{}}
 	b, err := os.ReadFile(o.StateFile)
 	switch {
@@ -110,13 +109,17 @@ func (e *Expiry) Check() error {
 	cfg := e.opts.Head.Head().Config
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	thresholds := e.opts.Thresholds
+	if len(thresholds) == 0 {
+		thresholds = cfg.Alerts.CertExpiryThresholds()
+	}
 	live := map[string]bool{}
 	var errs []error
 	for _, c := range e.List() {
 		ct := findCert(cfg, c.Profile)
 		fp := fingerprint(ct.CertPEM)
 		live[fp] = true
-		th, ok := e.due(fp, c.DaysLeft)
+		th, ok := e.due(thresholds, fp, c.DaysLeft)
 		if !ok {
 			continue
 		}
@@ -136,9 +139,9 @@ func (e *Expiry) Check() error {
 
 // due is the lowest threshold the days left have reached and that was
 // not alerted yet for this certificate.
-func (e *Expiry) due(fp string, daysLeft int) (int, bool) {
+func (e *Expiry) due(thresholds []int, fp string, daysLeft int) (int, bool) {
 	th, found := 0, false
-	for _, t := range e.opts.Thresholds {
+	for _, t := range thresholds {
 		if daysLeft <= t {
 			th, found = t, true
 		}
@@ -178,14 +181,7 @@ func (e *Expiry) save() error {
 	if err != nil {
 		return err
 	}
-	tmp := e.opts.StateFile + ".tmp"
-	if err := os.MkdirAll(filepath.Dir(e.opts.StateFile), 0o700); err != nil {
-		return err
-	}
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, e.opts.StateFile)
+	return writeFileAtomic(e.opts.StateFile, b)
 }
 
 // Run checks every interval and at each kick until ctx ends.

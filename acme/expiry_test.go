@@ -163,3 +163,87 @@ func TestExpiryJumpAndRenewal(t *testing.T) {
 		t.Fatalf("after a new certificate: sent %q", sent)
 	}
 }
+
+// TestExpiryWarnDays: alertconfig WARNDAYS sets the first threshold; a
+// certificate 20 days from its end is not announced at N=14 (the fixed 30
+// of old would), it is at 14, then at 7 and 1; raising N after a commit
+// takes effect at the next check without a restart.
+func TestExpiryWarnDays(t *testing.T) {
+	base := shelltest.Now
+	end := base.AddDate(0, 0, 40)
+	now := base
+	db := shelltest.OpenStore(t, t.TempDir(), shelltest.Options{Clock: func() time.Time { return base },
+		Factory: func(c *config.Config) {
+			c.Alerts.CertExpiryDays = 14
+			c.Certificates = append(c.Certificates, certExpiring(t, "Web", end))
+		}})
+	var sent []string
+	e, err := NewExpiry(ExpiryOptions{Head: db, Now: func() time.Time { return now }, StateFile: filepath.Join(t.TempDir(), "s.json"),
+		Alert: func(_, subj, _ string) error { sent = append(sent, subj); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setDays := func(n int) {
+		d := store.NewDraft(db, "admin", "test")
+		if err := d.Update(func(c *config.Config) error { c.Alerts.CertExpiryDays = n; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Commit(t.Context(), "warn days", false, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, step := range []struct {
+		name string
+		at   time.Time
+		days int // committed before the check when not 0
+		want string
+	}{
+		{"20 days left at N=14", end.Add(-20*24*time.Hour - time.Minute), 0, ""},
+		{"14 days left", end.Add(-14*24*time.Hour - time.Minute), 0, "Web expires in 14 days"},
+		{"10 days left", end.Add(-10 * 24 * time.Hour), 0, ""},
+		{"7 days left", end.Add(-7*24*time.Hour - time.Minute), 0, "Web expires in 7 days"},
+		{"N raised to 60: nothing above 7 again", end.Add(-6 * 24 * time.Hour), 60, ""},
+		{"1 day left", end.Add(-24*time.Hour - time.Minute), 0, "Web expires in 1 day"},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			if step.days != 0 {
+				setDays(step.days)
+			}
+			now, sent = step.at, nil
+			if err := e.Check(); err != nil {
+				t.Fatal(err)
+			}
+			if step.want == "" && len(sent) != 0 || step.want != "" && (len(sent) != 1 || !strings.Contains(sent[0], step.want)) {
+				t.Fatalf("sent %q, want %q", sent, step.want)
+			}
+		})
+	}
+}
+
+// TestExpiryWarnDaysLive: a certificate 45 days from its end gets its
+// first alert as soon as a commit raises N to 60.
+func TestExpiryWarnDaysLive(t *testing.T) {
+	now := shelltest.Now
+	db := shelltest.OpenStore(t, t.TempDir(), shelltest.Options{Factory: func(c *config.Config) {
+		c.Certificates = append(c.Certificates, certExpiring(t, "Web", now.AddDate(0, 0, 45).Add(time.Hour)))
+	}})
+	var sent []string
+	e, err := NewExpiry(ExpiryOptions{Head: db, Now: func() time.Time { return now }, StateFile: filepath.Join(t.TempDir(), "s.json"),
+		Alert: func(_, subj, _ string) error { sent = append(sent, subj); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Check(); err != nil || len(sent) != 0 {
+		t.Fatalf("at the default 30: sent %q, err %v", sent, err)
+	}
+	d := store.NewDraft(db, "admin", "test")
+	if err := d.Update(func(c *config.Config) error { c.Alerts.CertExpiryDays = 60; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Commit(t.Context(), "warn days", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Check(); err != nil || len(sent) != 1 || !strings.Contains(sent[0], "Web expires in 45 days") {
+		t.Fatalf("at 60: sent %q, err %v", sent, err)
+	}
+}

@@ -40,6 +40,9 @@ type Options struct {
 	// Failed is called when an issuance or renewal fails (the alert),
 	// with the time of the next attempt.
 	Failed func(profile string, err error, next time.Time)
+	// StateFile keeps each profile's failures, last error and retry time
+	// across restarts (none when empty).
+	StateFile string
 }
 
 // Status is what PRINT and the status page show of one profile.
@@ -59,6 +62,8 @@ type Manager struct {
 	kick  chan struct{}
 	mu    sync.Mutex
 	state map[string]*profileState
+	// saveMu orders the writes of the state file.
+	saveMu sync.Mutex
 	// changed is closed and replaced whenever a status changes (tests and
 	// waiters select on it instead of sleeping).
 	changed chan struct{}
@@ -71,6 +76,9 @@ type profileState struct {
 	retryAt   time.Time
 	ariAt     time.Time // the CA's suggested renewal time, zero when none
 	ariFor    string    // the certificate ariAt was asked for
+	// ariCheckAt is when ARI is asked again for ariFor (the CA's
+	// Retry-After): the CA may move the window earlier meanwhile.
+	ariCheckAt time.Time
 }
 
 // New returns a manager; Run starts it.
@@ -96,8 +104,10 @@ func New(o Options) *Manager {
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
 	}
-	return &Manager{opts: o, chal: newChallenges(o.HTTPPort), kick: make(chan struct{}, 1),
+	m := &Manager{opts: o, chal: newChallenges(o.HTTPPort), kick: make(chan struct{}, 1),
 		state: map[string]*profileState{}, changed: make(chan struct{})}
+	m.loadState()
+	return m
 }
 
 // Kick makes the manager look at the configuration again (after a
@@ -156,13 +166,20 @@ func (m *Manager) round(ctx context.Context) time.Time {
 		if !ct.ACME.Enabled() {
 			continue
 		}
+		if m.ariDue(ct) && m.due(ct).After(m.opts.Now()) {
+			m.pollARI(ctx, ct)
+		}
 		due := m.due(ct)
 		if !due.After(m.opts.Now()) {
 			m.attempt(ctx, ct)
 			due = m.due(ct)
 			if head, ok := m.profile(ct.Name); ok {
+				ct = head
 				due = m.due(head)
 			}
+		}
+		if at := m.ariCheckTime(ct); !at.IsZero() && at.Before(due) {
+			due = at
 		}
 		if next.IsZero() || due.Before(next) {
 			next = due
@@ -188,10 +205,17 @@ func (m *Manager) forget() {
 		live[ct.Name] = ct.ACME.Enabled()
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	gone := 0
 	for n := range m.state {
 		if !live[n] {
 			delete(m.state, n)
+			gone++
+		}
+	}
+	m.mu.Unlock()
+	if gone > 0 {
+		if err := m.saveState(); err != nil {
+			m.opts.Log("ACME: %v", err)
 		}
 	}
 }
@@ -250,6 +274,9 @@ func (m *Manager) attempt(ctx context.Context, ct config.Certificate) {
 		st.failures, st.lastError, st.retryAt = 0, "", time.Time{}
 	}
 	m.mu.Unlock()
+	if serr := m.saveState(); serr != nil {
+		m.opts.Log("ACME: %v", serr)
+	}
 	if err != nil {
 		m.opts.Log("ACME: profile %s: %v", ct.Name, err)
 		if m.opts.Failed != nil {

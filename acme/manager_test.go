@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,7 +82,7 @@ func newRigWith(t *testing.T, validity time.Duration, edit func(*config.ACMEProf
 		c.Certificates = append(c.Certificates, config.Certificate{Name: "Mail", CertPEM: string(certPEM), KeyPEM: string(keyPEM), ACME: a})
 	}})
 	r.m = New(Options{Store: r.db, Now: r.clk.Now, HTTPPort: httpPort, RetryMin: time.Hour, RetryMax: 4 * time.Hour,
-		Timeout: 90 * time.Second, Log: t.Logf,
+		Timeout: 90 * time.Second, Log: t.Logf, StateFile: filepath.Join(t.TempDir(), "acme_state.json"),
 		Failed: func(p string, err error, _ time.Time) { r.mu.Lock(); r.failed = append(r.failed, p); r.mu.Unlock() }})
 	return r
 }
@@ -318,5 +319,94 @@ func TestTrustSystemRefusesPebble(t *testing.T) {
 	}
 	if !r.head().ACME.Pending() {
 		t.Error("the profile is no longer pending")
+	}
+}
+
+// TestBackOffSurvivesRestart: the failures and the back-off are kept in
+// the state file, so a daemon restarted while its CA is down does not ask
+// the CA again before the retry time, and the next failure doubles the
+// wait instead of starting over at RetryMin.
+func TestBackOffSurvivesRestart(t *testing.T) {
+	r := newRig(t, config.ACMEHTTP01, 90*24*time.Hour)
+	r.pebble.Stop()
+	ctx := t.Context()
+	retryAt := r.m.round(ctx)
+	st := r.m.Status()[0]
+	if st.Failures != 1 || st.State != "failing" || !st.NextAttempt.Equal(retryAt) {
+		t.Fatalf("after the first attempt: %+v, next %v", st, retryAt)
+	}
+
+	// The restart: a new manager over the same store and state file.
+	r.m = New(r.m.opts)
+	after := r.m.Status()[0]
+	if after.Failures != 1 || after.LastError != st.LastError || !after.NextAttempt.Equal(retryAt) {
+		t.Fatalf("after a restart: %+v, want %+v", after, st)
+	}
+	if next := r.m.round(ctx); !next.Equal(retryAt) {
+		t.Errorf("after a restart the next attempt is %v, want the retry time %v", next, retryAt)
+	}
+	r.mu.Lock()
+	reports := len(r.failed)
+	r.mu.Unlock()
+	if reports != 1 {
+		t.Fatalf("%d failure reports, want 1: the restarted manager asked the CA before the retry time", reports)
+	}
+
+	r.clk.AdvanceTo(retryAt)
+	next := r.m.round(ctx)
+	st = r.m.Status()[0]
+	if st.Failures != 2 {
+		t.Fatalf("after the retry: %+v", st)
+	}
+	if d := next.Sub(r.clk.Now()); d < 2*time.Hour-time.Minute || d > 2*time.Hour {
+		t.Errorf("second retry in %v, want twice RetryMin (2h): the back-off restarted", d)
+	}
+
+	// A successful issuance (the CA back) clears the record for good.
+	r.pebble.Restart(t)
+	r.clk.AdvanceTo(next)
+	r.m.round(ctx)
+	if st := r.m.Status()[0]; st.Failures != 0 || st.State != "valid" {
+		t.Fatalf("with the CA back: %+v", st)
+	}
+	r.m = New(r.m.opts)
+	if st := r.m.Status()[0]; st.Failures != 0 || st.LastError != "" {
+		t.Errorf("after a success and a restart: %+v", st)
+	}
+}
+
+// TestARIEarlyRenewal: when the CA's renewal information (ARI) suggests
+// a window long before two thirds of the lifetime, the manager renews
+// then. Pebble's management interface sets the window of the issued
+// certificate to the past (as Pebble does for a revoked one); the
+// manager asks ARI again when Pebble's Retry-After (6 hours) has passed,
+// which the test clock reaches without sleeping, and renews 6 hours into
+// a 90-day certificate, not at day 60.
+func TestARIEarlyRenewal(t *testing.T) {
+	r := newRig(t, config.ACMEHTTP01, 90*24*time.Hour)
+	r.run()
+	st := r.wait("issuance", func(s Status) bool { return s.State == "valid" })
+	first := r.head()
+	leaf := r.verifyIssued(first)
+	twoThirds := leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) * 2 / 3)
+	if d := st.NextAttempt.Sub(twoThirds); d < -time.Minute || d > time.Minute {
+		t.Fatalf("next renewal %v, want the middle of Pebble's own window, two thirds (%v)", st.NextAttempt, twoThirds)
+	}
+	now := r.clk.Now()
+	r.pebble.SetRenewalInfo(t, first.CertPEM, now.Add(-time.Hour), now.Add(-time.Hour+time.Minute))
+	r.clk.Advance(6*time.Hour + time.Minute)
+	r.m.Kick()
+	r.wait("the early renewal", func(s Status) bool { return s.State == "valid" && !s.NotAfter.Equal(st.NotAfter) })
+	renewed := r.head()
+	if renewed.CertPEM == first.CertPEM {
+		t.Fatal("the profile still holds the first certificate")
+	}
+	r.verifyIssued(renewed)
+	if at := r.clk.Now(); !at.Before(twoThirds) {
+		t.Errorf("renewed at %v, not before two thirds (%v)", at, twoThirds)
+	}
+	revs, _ := r.db.Revisions(10)
+	if len(revs) < 2 || revs[0].Meta.User != SystemUser || !strings.Contains(revs[0].Meta.Comment, "renewed") {
+		t.Errorf("head revision %+v, want the renewal by acme", revs[0].Meta)
 	}
 }

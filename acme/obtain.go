@@ -172,13 +172,17 @@ func (m *Manager) ariSupported(ctx context.Context, c *lego.Client, leaf *x509.C
 // issued; due() renews then when it is before two thirds of the lifetime.
 func (m *Manager) askARI(ctx context.Context, c *lego.Client, name string, leaf *x509.Certificate, certPEM string) {
 	info, err := c.Certificate.GetRenewalInfo(ctx, leaf)
-	if err != nil {
-		return
-	}
 	st := m.stateOf(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st.ariAt, st.ariFor = info.SuggestedWindow.Start, certPEM
+	st.ariFor, st.ariAt = certPEM, time.Time{}
+	if err != nil {
+		st.ariCheckAt = m.opts.Now().Add(ariDefaultPoll)
+		return
+	}
+	w := info.SuggestedWindow
+	st.ariAt = w.Start.Add(w.End.Sub(w.Start) / 2)
+	st.ariCheckAt = m.opts.Now().Add(ariPoll(info.RetryAfter))
 }
 
 func legoKeyType(k config.ACMEKeyType) certcrypto.KeyType {

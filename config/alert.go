@@ -198,3 +198,32 @@ func (c *Config) TLSFailAlertRecipients() []string {
 	}
 	return c.Alerts.RecipientsFor(TLSFailAlertClass, TLSFailAlertSeverity)
 }
+
+// Certificate expiry alerts (alertconfig WARNDAYS): the first warning N
+// days before the end, then at 7 and 1 day, the fixed thresholds below N.
+const (
+	DefaultCertExpiryDays = 30
+	MaxCertExpiryDays     = 365
+)
+
+// CertExpiryWarnDays is the first threshold (DefaultCertExpiryDays when
+// unset).
+func (a Alerts) CertExpiryWarnDays() int {
+	if a.CertExpiryDays <= 0 {
+		return DefaultCertExpiryDays
+	}
+	return a.CertExpiryDays
+}
+
+// CertExpiryThresholds are the days left at which the System class is
+// warned, largest first: N, then 7 and 1 where they are below N.
+func (a Alerts) CertExpiryThresholds() []int {
+	n := a.CertExpiryWarnDays()
+	out := []int{n}
+	for _, t := range []int{7, 1} {
+		if t < n {
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -64,3 +64,27 @@ func TestTLSFailAlertRecipients(t *testing.T) {
 		t.Errorf("alert on: %v", got)
 	}
 }
+
+// TestCertExpiryThresholds: alertconfig WARNDAYS' N, then 7 and 1 below
+// it; 0 (a configuration from before the setting) is the default 30.
+func TestCertExpiryThresholds(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		days int
+		want []int
+	}{
+		{"unset is 30", 0, []int{30, 7, 1}},
+		{"default", 30, []int{30, 7, 1}},
+		{"longer", 60, []int{60, 7, 1}},
+		{"between 7 and 1", 5, []int{5, 1}},
+		{"seven", 7, []int{7, 1}},
+		{"one", 1, []int{1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := Alerts{CertExpiryDays: tc.days}
+			if got := a.CertExpiryThresholds(); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("CertExpiryThresholds() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -376,6 +376,11 @@ type Alerts struct {
 	MaxSaved      int              `json:"max_saved"`
 	Interface     string           `json:"interface"`
 	TLS           bool             `json:"tls"`
+	// CertExpiryDays is alertconfig WARNDAYS: the days before a
+	// certificate expires at which the first System alert goes out (then
+	// at 7 and 1 days below it); 0, in configurations from before the
+	// setting, is DefaultCertExpiryDays.
+	CertExpiryDays int `json:"cert_expiry_days,omitempty"`
 }
 
 // LDAPServer is an ldapconfig server profile.

@@ -327,6 +327,8 @@ func (m inventory) alerts() {
 	m[p+"max_saved"] = compat("alert history (the list of alerts sent)")
 	m[p+"interface"] = enforced("mta/deliver.go (tlsAlert leaves from alertconfig's interface)", "mta.TestDeliverAlertInterface")
 	m[p+"tls"] = refused("false", "alerts follow the destconfig TLS policy")
+	// Issue 15 (acme2): certificate expiry alerts.
+	m[p+"cert_expiry_days"] = enforced("acme/expiry.go (Expiry.Check: config.Alerts.CertExpiryThresholds)", "acme.TestExpiryWarnDays")
 }
 
 func (m inventory) ldap() {

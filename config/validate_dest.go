@@ -150,6 +150,9 @@ func (c *checker) alertSubscriptions(cfg *Config) {
 	if cfg.Alerts.MaxSaved < 0 {
 		c.errf("alerts.max_saved", "The value must not be negative.")
 	}
+	if n := cfg.Alerts.CertExpiryDays; n < 0 || n > MaxCertExpiryDays {
+		c.errf("alerts.cert_expiry_days", "The value must be an integer from 1 to %d (days before a certificate expires), not %d.", MaxCertExpiryDays, n)
+	}
 }
 
 func (c *checker) deliveryLimits(cfg *Config) {

@@ -47,6 +47,10 @@ func TestValidateOutbound(t *testing.T) {
 		{"bounce profile", func(c *Config) {
 			c.Destinations.Entries = []DestControl{{Domain: "x.example.com", BounceProfile: "-x"}}
 		}, "destinations.entries[x.example.com].bounce_profile", "bounce profile name must start with", false},
+		{"certificate expiry warning too far", func(c *Config) { c.Alerts.CertExpiryDays = 400 },
+			"alerts.cert_expiry_days", "from 1 to 365", false},
+		{"certificate expiry warning negative", func(c *Config) { c.Alerts.CertExpiryDays = -1 },
+			"alerts.cert_expiry_days", "from 1 to 365", false},
 		{"route host invalid", func(c *Config) {
 			c.Routes = []Route{{Domain: "example.net", Hosts: []RouteHost{{Host: "bad host"}}}}
 		}, "smtproutes[example.net].hosts", `"bad host": A hostname`, false},

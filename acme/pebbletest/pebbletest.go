@@ -47,7 +47,9 @@ type Pebble struct {
 	cmd         *exec.Cmd
 	done        chan struct{}
 	t           testing.TB
-	stopOnce    sync.Once
+	stopOnce    *sync.Once
+	args        []string
+	logFile     string
 }
 
 var (
@@ -112,9 +114,30 @@ func Start(t testing.TB, o Options) *Pebble {
 	if err := os.WriteFile(cfgFile, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-config", cfgFile, "-dnsserver", dnsAddr)
+	caPEM, err := os.ReadFile(filepath.Join(modDir, "test/certs/pebble.minica.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Pebble{DirectoryURL: fmt.Sprintf("https://127.0.0.1:%d/dir", port), ServerCAPEM: string(caPEM),
+		mgmt: fmt.Sprintf("https://127.0.0.1:%d", mport), t: t,
+		args: []string{"-config", cfgFile, "-dnsserver", dnsAddr}, logFile: filepath.Join(dir, "pebble.log")}
+	p.launch(t, bin)
+	t.Cleanup(func() {
+		p.Stop()
+		if t.Failed() {
+			log, _ := os.ReadFile(p.logFile)
+			t.Logf("pebble log:\n%s", log)
+		}
+	})
+	p.waitReady(t)
+	return p
+}
+
+// launch starts the Pebble process (its log appended to logFile).
+func (p *Pebble) launch(t testing.TB, bin string) {
+	cmd := exec.Command(bin, p.args...)
 	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
-	logf, err := os.Create(filepath.Join(dir, "pebble.log"))
+	logf, err := os.OpenFile(p.logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,22 +145,19 @@ func Start(t testing.TB, o Options) *Pebble {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	caPEM, err := os.ReadFile(filepath.Join(modDir, "test/certs/pebble.minica.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &Pebble{DirectoryURL: fmt.Sprintf("https://127.0.0.1:%d/dir", port), ServerCAPEM: string(caPEM),
-		mgmt: fmt.Sprintf("https://127.0.0.1:%d", mport), cmd: cmd, done: make(chan struct{}), t: t}
-	go func() { cmd.Wait(); logf.Close(); close(p.done) }()
-	t.Cleanup(func() {
-		p.Stop()
-		if t.Failed() {
-			log, _ := os.ReadFile(logf.Name())
-			t.Logf("pebble log:\n%s", log)
-		}
-	})
+	done := make(chan struct{})
+	p.cmd, p.done, p.stopOnce = cmd, done, &sync.Once{}
+	go func() { cmd.Wait(); logf.Close(); close(done) }()
+}
+
+// Restart starts a stopped Pebble again at the same addresses (a CA that
+// came back). Like a real CA restart of Pebble, it forgets its accounts
+// and orders, and issues under a new root.
+func (p *Pebble) Restart(t testing.TB) {
+	t.Helper()
+	p.Stop()
+	p.launch(t, binary)
 	p.waitReady(t)
-	return p
 }
 
 func (p *Pebble) client() *http.Client {
@@ -243,4 +263,24 @@ func FreePort(t testing.TB, ip string) int {
 	}
 	t.Fatal("no free port on " + ip)
 	return 0
+}
+
+// SetRenewalInfo makes Pebble's ACME renewal information (ARI) for the
+// certificate suggest the window from start to end, through Pebble's
+// management interface (POST /set-renewal-info/): how a test makes the CA
+// ask for an early renewal.
+func (p *Pebble) SetRenewalInfo(t testing.TB, certPEM string, start, end time.Time) {
+	t.Helper()
+	window, _ := json.Marshal(map[string]any{"suggestedWindow": map[string]string{
+		"start": start.UTC().Format(time.RFC3339), "end": end.UTC().Format(time.RFC3339)}})
+	body, _ := json.Marshal(map[string]string{"Certificate": certPEM, "ARIResponse": string(window)})
+	resp, err := p.client().Post(p.mgmt+"/set-renewal-info/", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("set-renewal-info: %s: %s", resp.Status, b)
+	}
 }

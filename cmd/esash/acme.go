@@ -31,6 +31,10 @@ import (
 // expiryStateFile remembers the expiry alerts sent, in the data directory.
 const expiryStateFile = "expiry_alerts.json"
 
+// acmeStateFile remembers the ACME failures and back-off, in the data
+// directory, so a restart does not ask a failing CA again at once.
+const acmeStateFile = "acme_state.json"
+
 // acmeHook is the appliance's ACME manager and expiry watcher.
 type acmeHook struct {
 	mgr    *acme.Manager
@@ -77,7 +81,7 @@ func (a *appliance) newACME(now func() time.Time) error {
 	}
 	a.acme.kick = make(chan struct{}, 1)
 	a.acme.mgr = acme.New(acme.Options{Store: a.db, Prepare: a.prepare, Now: now, HTTPPort: port,
-		RenewFraction: renew, RetryMin: retry,
+		RenewFraction: renew, RetryMin: retry, StateFile: filepath.Join(a.dir, acmeStateFile),
 		Log: func(format string, args ...any) { a.cliLog.Infof(format, args...) },
 		Failed: func(profile string, err error, next time.Time) {
 			cfg := a.db.Head().Config

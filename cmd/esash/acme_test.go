@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -187,6 +188,19 @@ func TestACMERenewUnderLoadAndBackOff(t *testing.T) {
 			t.Fatalf("no failure reported:\n%s", print)
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+	// The failure and its back-off are on disk for the next daemon start
+	// (acme.TestBackOffSurvivesRestart proves the restart).
+	b, err := os.ReadFile(filepath.Join(x.dir, acmeStateFile))
+	var saved map[string]struct {
+		Failures int       `json:"failures"`
+		RetryAt  time.Time `json:"retry_at"`
+	}
+	if err == nil {
+		err = json.Unmarshal(b, &saved)
+	}
+	if err != nil || saved["Mail"].Failures < 1 || saved["Mail"].RetryAt.IsZero() {
+		t.Errorf("ACME failure memory %s: %v %+v", acmeStateFile, err, saved)
 	}
 	out, _ := x.served(t)
 	if x.serial(t, out) == first {

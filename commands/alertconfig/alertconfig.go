@@ -36,6 +36,18 @@
 //
 // The alert sent when a required TLS connection fails (destconfig SETUP)
 // is class System, severity Warning.
+//
+// WARNDAYS (esash, issue 15; AsyncOS has no such setting, the reference
+// lists none) sets how many days before a certificate expires the System
+// class is first warned (alerts.cert_expiry_days, default 30); the later
+// warnings come at 7 and 1 days where those are below it. It is an
+// operation of its own, not a question at the end of SETUP: scripts end
+// SETUP's answers with the blank line that leaves the menu, which a new
+// last question would take as its answer, and the next command would then
+// be read as a menu choice. Its name starts with a letter no other
+// operation starts with, so no prefix a script types changes meaning, and
+// it comes last, so the operation numbers do not move. The screen shows the
+// value on a line of its own.
 package alertconfig
 
 import (
@@ -103,6 +115,7 @@ func items(s *shell.Session) []shell.MenuItem {
 	return append(out,
 		shell.MenuItem{Name: "SETUP", Help: "Configure alert settings.", Run: redraw(setup)},
 		shell.MenuItem{Name: "FROM", Help: "Configure the From Address of alert emails.", Run: redraw(from)},
+		shell.MenuItem{Name: "WARNDAYS", Help: "Configure the days before a certificate expires to send the first alert.", Run: redraw(warnDays)},
 	)
 }
 
@@ -201,6 +214,39 @@ func screen(s *shell.Session) {
 		tls = "Enabled"
 	}
 	s.Printf("TLS for alert messages: %s\n", tls)
+	s.Printf("Certificate expiry alerts (System class): %s\n", thresholdsLabel(a.CertExpiryThresholds()))
+}
+
+// thresholdsLabel is "30, 7 and 1 days before expiry".
+func thresholdsLabel(days []int) string {
+	parts := make([]string, len(days))
+	for i, d := range days {
+		parts[i] = strconv.Itoa(d)
+	}
+	n := len(parts)
+	list := parts[0]
+	if n > 1 {
+		list = strings.Join(parts[:n-1], ", ") + " and " + parts[n-1]
+	}
+	unit := "days"
+	if n == 1 && days[0] == 1 {
+		unit = "day"
+	}
+	return list + " " + unit + " before expiry"
+}
+
+// warnDays asks for alerts.cert_expiry_days.
+func warnDays(s *shell.Session) error {
+	a := s.Draft.Config().Alerts
+	n, err := s.AskInt("Number of days before a certificate expires to send the first System alert.\nLater alerts follow at 7 days and at 1 day before expiry, where those are fewer.",
+		a.CertExpiryWarnDays(), 1, config.MaxCertExpiryDays)
+	if err != nil {
+		return err
+	}
+	return s.Draft.Update(func(c *config.Config) error {
+		c.Alerts.CertExpiryDays = n
+		return nil
+	})
 }
 
 // parseChoices reads a comma-separated list of numbers from 1 to n. alone
