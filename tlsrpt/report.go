@@ -172,16 +172,22 @@ func (r *Recorder) Record(s Session) {
 		return
 	}
 	pr.Summary.Failed++
+	pr.addDetail(FailureDetail{ResultType: s.Result, SendingIP: s.SendingIP,
+		MXHost: s.MXHost, ReceivingIP: s.ReceivingIP, Count: 1, Info: s.Info})
+}
+
+// addDetail counts fd's sessions in the row of the same failure, or a new
+// row while there are fewer than MaxDetails.
+func (pr *PolicyReport) addDetail(fd FailureDetail) {
 	for i := range pr.FailureDetails {
 		d := &pr.FailureDetails[i]
-		if d.ResultType == s.Result && d.SendingIP == s.SendingIP && d.MXHost == s.MXHost && d.ReceivingIP == s.ReceivingIP {
-			d.Count++
+		if d.ResultType == fd.ResultType && d.SendingIP == fd.SendingIP && d.MXHost == fd.MXHost && d.ReceivingIP == fd.ReceivingIP {
+			d.Count += fd.Count
 			return
 		}
 	}
 	if len(pr.FailureDetails) < MaxDetails {
-		pr.FailureDetails = append(pr.FailureDetails, FailureDetail{ResultType: s.Result, SendingIP: s.SendingIP,
-			MXHost: s.MXHost, ReceivingIP: s.ReceivingIP, Count: 1, Info: s.Info})
+		pr.FailureDetails = append(pr.FailureDetails, fd)
 	}
 }
 
@@ -209,7 +215,9 @@ func (r *Recorder) Take(end time.Time) Period {
 	return p
 }
 
-// Restore merges a saved period (pending.json) into the current one.
+// Restore merges a saved period (pending.json, or the domains a stopped
+// report run did not send) into the current one: counts of a policy the
+// current period has too are added.
 func (r *Recorder) Restore(p Period) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -228,8 +236,15 @@ func (r *Recorder) Restore(p Period) {
 		for _, pr := range list {
 			pr := pr
 			k := Policy{Type: pr.Policy.Type, String: pr.Policy.String}.key()
-			if parts[k] == nil {
+			cur := parts[k]
+			if cur == nil {
 				parts[k] = &pr
+				continue
+			}
+			cur.Summary.Successful += pr.Summary.Successful
+			cur.Summary.Failed += pr.Summary.Failed
+			for _, fd := range pr.FailureDetails {
+				cur.addDetail(fd)
 			}
 		}
 	}

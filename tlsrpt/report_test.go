@@ -101,3 +101,33 @@ func TestMailtoAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreAddsToCurrentCounts: a period put back while sessions of the
+// same policy were recorded meanwhile (a report run stopped by shutdown,
+// mta/tlsrpt.go) adds its counts to theirs instead of being dropped.
+func TestRestoreAddsToCurrentCounts(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	r := NewRecorder(t0)
+	sts := Policy{Type: PolicySTS, Domain: "a.test", String: []string{"version: STSv1", "mode: enforce"}, MX: []string{"mx.a.test"}}
+	fail := Session{Policy: sts, Result: CertificateExpired, SendingIP: "192.0.2.1", MXHost: "mx.a.test", ReceivingIP: "198.51.100.1"}
+	r.Record(Session{Policy: sts})
+	r.Record(fail)
+	p := r.Take(t0.Add(time.Hour))
+	r.Record(Session{Policy: sts})
+	r.Record(fail)
+	r.Record(Session{Policy: sts, Result: StartTLSNotSupported, MXHost: "mx.a.test"})
+	r.Restore(p)
+	got := r.Take(t0.Add(2 * time.Hour))
+	parts := got.Domains["a.test"]
+	if len(parts) != 1 || parts[0].Summary != (Summary{2, 3}) || len(parts[0].FailureDetails) != 2 {
+		t.Fatalf("merged period %+v", got)
+	}
+	for _, d := range parts[0].FailureDetails {
+		if want := map[string]int{CertificateExpired: 2, StartTLSNotSupported: 1}[d.ResultType]; d.Count != want {
+			t.Errorf("detail %+v: count %d, want %d", d, d.Count, want)
+		}
+	}
+	if !got.Start.Equal(t0) {
+		t.Errorf("period start %v, want the restored one's %v", got.Start, t0)
+	}
+}
