@@ -34,6 +34,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Result types of RFC 8460 §4.3.
@@ -65,6 +66,9 @@ const MediaType = "application/tlsrpt+gzip"
 const (
 	MaxDomains = 10000
 	MaxDetails = 100
+	// MaxInfo bounds a row's additional-information, which quotes the
+	// peer (a certificate's names): longer is cut, "..." at the end.
+	MaxInfo = 512
 )
 
 // Policy identifies the policy a session ran under.
@@ -173,7 +177,19 @@ func (r *Recorder) Record(s Session) {
 	}
 	pr.Summary.Failed++
 	pr.addDetail(FailureDetail{ResultType: s.Result, SendingIP: s.SendingIP,
-		MXHost: s.MXHost, ReceivingIP: s.ReceivingIP, Count: 1, Info: s.Info})
+		MXHost: s.MXHost, ReceivingIP: s.ReceivingIP, Count: 1, Info: capInfo(s.Info)})
+}
+
+// capInfo cuts info to MaxInfo bytes, at a character boundary.
+func capInfo(info string) string {
+	if len(info) <= MaxInfo {
+		return info
+	}
+	cut := MaxInfo - len("...")
+	for cut > 0 && !utf8.RuneStart(info[cut]) {
+		cut--
+	}
+	return info[:cut] + "..." // a new string: the long one is not kept
 }
 
 // addDetail counts fd's sessions in the row of the same failure, or a new

@@ -131,3 +131,18 @@ func TestRestoreAddsToCurrentCounts(t *testing.T) {
 		t.Errorf("period start %v, want the restored one's %v", got.Start, t0)
 	}
 }
+
+// TestRecordBoundsInfo: a failure's additional-information comes from the
+// peer (a certificate's names in a host mismatch: thousands of them in a
+// crafted one); what is kept and reported per row is bounded.
+func TestRecordBoundsInfo(t *testing.T) {
+	r := NewRecorder(time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
+	huge := "x509: certificate is valid for " + strings.Repeat("a.evil.test, ", 100000) + "not mx.evil.test"
+	r.Record(Session{Policy: Policy{Type: PolicyNotFound, Domain: "evil.test"}, Result: CertificateHostMismatch,
+		MXHost: "mx.evil.test", Info: huge})
+	p := r.Take(time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC))
+	d := p.Domains["evil.test"][0].FailureDetails[0]
+	if len(d.Info) > MaxInfo || !strings.HasPrefix(huge, strings.TrimSuffix(d.Info, "...")) {
+		t.Fatalf("additional-information of %d bytes kept (max %d): %.80q", len(d.Info), MaxInfo, d.Info)
+	}
+}
