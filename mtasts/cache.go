@@ -83,14 +83,17 @@ type Cache struct {
 const fileName = "policies.json"
 
 // MaxEntries bounds the domains remembered: past it the domains known to
-// have no policy are forgotten (they are looked up again when mailed),
-// so mail to a flood of domains cannot exhaust memory.
+// have no policy, or whose policy expired, are forgotten (they are looked
+// up again when mailed, as they would be anyway), so mail to a flood of
+// domains cannot exhaust memory. A valid policy is never forgotten:
+// that would be a downgrade.
 const MaxEntries = 50000
 
-// pruneLocked forgets the domains without a policy (c.mu held).
+// pruneLocked forgets the domains without a valid policy (c.mu held).
 func (c *Cache) pruneLocked() {
+	now := c.opts.Now()
 	for d, e := range c.m {
-		if e.Policy == nil && e.busy == nil {
+		if e.busy == nil && (e.Policy == nil || !now.Before(e.Expires)) {
 			delete(c.m, d)
 		}
 	}

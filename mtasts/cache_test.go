@@ -243,3 +243,46 @@ func TestCachePrune(t *testing.T) {
 		t.Fatal("the policy was pruned")
 	}
 }
+
+// TestCachePruneExpiredPolicies: a policy past its max_age is no policy
+// (Get looks it up again), so at MaxEntries it is forgotten too: mail to
+// a stream of domains that publish policies, each mailed once, must not
+// grow the cache past MaxEntries for ever (nor make every new domain scan
+// a full map). A policy still valid stays.
+func TestCachePruneExpiredPolicies(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)}
+	src := newScripted()
+	src.set("keep.test", "k", policyText("enforce", 86400))
+	c, _ := Open(Options{Now: clk.now})
+	defer c.Close()
+	ctx := context.Background()
+	c.Get(ctx, "keep.test", src)
+	// As Get leaves them after a fetch (set directly: 50,000 fetches
+	// would be slow under -race).
+	p, err := Parse(policyText("enforce", 60))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	for i := range MaxEntries {
+		d := fmt.Sprintf("old%d.test", i)
+		now := clk.now()
+		c.m[d] = &entry{Domain: d, Policy: &p, ID: "a", Fetched: now, Checked: now, Expires: now.Add(time.Minute)}
+	}
+	c.mu.Unlock()
+	clk.add(time.Hour) // every old%d policy expired
+	for i := range 1000 {
+		d := fmt.Sprintf("new%d.test", i)
+		src.set(d, "a", policyText("enforce", 60))
+		c.Get(ctx, d, src)
+	}
+	c.mu.RLock()
+	n := len(c.m)
+	c.mu.RUnlock()
+	if n > MaxEntries {
+		t.Fatalf("%d entries kept (max %d): expired policies are never forgotten", n, MaxEntries)
+	}
+	if r, ok := c.Peek("keep.test"); !ok || r.Policy == nil {
+		t.Fatal("the valid policy was pruned")
+	}
+}
