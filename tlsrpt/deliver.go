@@ -22,8 +22,13 @@ func MailtoAddress(u string) string {
 	if d, err := url.PathUnescape(a); err == nil {
 		a = d
 	}
-	if strings.ContainsAny(a, " <>\r\n,") || !strings.Contains(a, "@") {
+	if strings.ContainsAny(a, "<>,") || !strings.Contains(a, "@") {
 		return ""
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] <= ' ' || a[i] == 0x7f { // decoded: an envelope address and a header
+			return ""
+		}
 	}
 	return a
 }

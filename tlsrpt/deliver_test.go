@@ -33,3 +33,27 @@ func TestPostFollowsNoRedirect(t *testing.T) {
 		}
 	}
 }
+
+// TestMailtoAddressRefusesControlBytes: the address comes from a DNS
+// record and is percent-decoded; it becomes an envelope recipient and a
+// To: header, so no control byte or space may survive the decoding.
+func TestMailtoAddressRefusesControlBytes(t *testing.T) {
+	cases := []struct{ name, uri, want string }{
+		{"plain", "mailto:tlsrpt@rpt.test", "tlsrpt@rpt.test"},
+		{"encoded at", "mailto:tlsrpt%40rpt.test", "tlsrpt@rpt.test"},
+		{"query dropped", "mailto:tlsrpt@rpt.test?subject=x", "tlsrpt@rpt.test"},
+		{"NUL", "mailto:a%00b@rpt.test", ""},
+		{"tab", "mailto:a%09b@rpt.test", ""},
+		{"DEL", "mailto:a%7Fb@rpt.test", ""},
+		{"CR", "mailto:a%0Db@rpt.test", ""},
+		{"space", "mailto:a%20b@rpt.test", ""},
+		{"not mailto", "https://rpt.test/", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := MailtoAddress(tc.uri); got != tc.want {
+				t.Errorf("MailtoAddress(%q) = %q, want %q", tc.uri, got, tc.want)
+			}
+		})
+	}
+}
