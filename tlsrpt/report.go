@@ -17,6 +17,9 @@
 //     MaxDomains domains and MaxDetails failure rows per policy are kept
 //     (a flood of domains cannot exhaust memory; what is dropped is
 //     counted in the summary all the same).
+//   - A report goes to the first MaxRUA (5) usable rua of the record
+//     only: the RFC sets no limit, and each address is a message or a
+//     POST a day wherever the domain's owner points it.
 //   - The report's organization-name and contact are the appliance's host
 //     name and postmaster@ it (the RFC asks for the sending organization;
 //     esash has no other name for it).
@@ -69,6 +72,10 @@ const (
 	// MaxInfo bounds a row's additional-information, which quotes the
 	// peer (a certificate's names): longer is cut, "..." at the end.
 	MaxInfo = 512
+	// MaxRUA bounds the addresses a report goes to (the first ones of
+	// the record): each is a message or POST a day, wherever the
+	// domain's owner points them.
+	MaxRUA = 5
 )
 
 // Policy identifies the policy a session ran under.
@@ -324,5 +331,5 @@ func ParseRecord(records []string) ([]string, error) {
 	if n != 1 || len(found) == 0 {
 		return nil, fmt.Errorf("%w: %d TLSRPTv1 records, %d usable rua", ErrNoRecord, n, len(found))
 	}
-	return found, nil
+	return found[:min(len(found), MaxRUA)], nil
 }

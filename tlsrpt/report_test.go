@@ -146,3 +146,20 @@ func TestRecordBoundsInfo(t *testing.T) {
 		t.Fatalf("additional-information of %d bytes kept (max %d): %.80q", len(d.Info), MaxInfo, d.Info)
 	}
 }
+
+// TestParseRecordBoundsRUA: each rua is one report message or POST a
+// day; a record naming hundreds of third-party addresses must not turn
+// the appliance into their mailer: the first MaxRUA are used.
+func TestParseRecordBoundsRUA(t *testing.T) {
+	var uris []string
+	for i := range 200 {
+		uris = append(uris, "mailto:victim"+strings.Repeat("x", i%3)+"@other"+string(rune('a'+i%26))+".test")
+	}
+	rua, err := ParseRecord([]string{"v=TLSRPTv1; rua=" + strings.Join(uris, ",")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rua) != MaxRUA || rua[0] != uris[0] {
+		t.Fatalf("%d rua used (max %d): %v", len(rua), MaxRUA, rua)
+	}
+}
