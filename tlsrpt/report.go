@@ -303,8 +303,9 @@ func ParseRecord(records []string) ([]string, error) {
 	var found []string
 	n := 0
 	for _, r := range records {
-		if !strings.HasPrefix(r, "v=TLSRPTv1") {
-			continue
+		rest, ok := strings.CutPrefix(r, "v=TLSRPTv1")
+		if !ok || rest != "" && rest[0] != ';' && rest[0] != ' ' && rest[0] != '\t' {
+			continue // another version's (v=TLSRPTv10), or not TLS-RPT's
 		}
 		n++
 		found = nil

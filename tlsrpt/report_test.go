@@ -71,6 +71,9 @@ func TestParseRecord(t *testing.T) {
 		{name: "two", records: []string{"v=TLSRPTv1; rua=mailto:a@x.test", "v=TLSRPTv1; rua=mailto:b@x.test"}},
 		{name: "no rua", records: []string{"v=TLSRPTv1;"}},
 		{name: "bad version", records: []string{"v=TLSRPTv10; rua=mailto:a@x.test"}},
+		// Another version's record is discarded (§3), not an invalid one.
+		{name: "other version discarded", records: []string{"v=TLSRPTv10; rua=mailto:a@x.test", "v=TLSRPTv1; rua=mailto:b@x.test"},
+			want: []string{"mailto:b@x.test"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
