@@ -78,6 +78,11 @@ type Cache struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	saveMu sync.Mutex
+	// pruneAt is the size at which the next prune runs (MaxEntries, or
+	// more when valid policies alone fill the cache); pruneScans counts
+	// prunes (tests).
+	pruneAt    int
+	pruneScans int
 }
 
 const fileName = "policies.json"
@@ -86,11 +91,13 @@ const fileName = "policies.json"
 // have no policy, or whose policy expired, are forgotten (they are looked
 // up again when mailed, as they would be anyway), so mail to a flood of
 // domains cannot exhaust memory. A valid policy is never forgotten:
-// that would be a downgrade.
+// that would be a downgrade; when valid policies fill the cache, it
+// grows by a tenth of MaxEntries between prunes.
 const MaxEntries = 50000
 
 // pruneLocked forgets the domains without a valid policy (c.mu held).
 func (c *Cache) pruneLocked() {
+	c.pruneScans++
 	now := c.opts.Now()
 	for d, e := range c.m {
 		if e.busy == nil && (e.Policy == nil || !now.Before(e.Expires)) {
@@ -230,8 +237,12 @@ func (c *Cache) refresh(domain string, src Source) <-chan struct{} {
 	c.mu.Lock()
 	e := c.m[domain]
 	if e == nil {
-		if len(c.m) >= MaxEntries {
+		if len(c.m) >= max(c.pruneAt, MaxEntries) {
 			c.pruneLocked()
+			// Valid policies are kept: when they alone (nearly) fill
+			// the cache, the next prune waits for a tenth more
+			// domains, not the next one.
+			c.pruneAt = len(c.m) + MaxEntries/10
 		}
 		e = &entry{Domain: domain}
 		c.m[domain] = e

@@ -286,3 +286,42 @@ func TestCachePruneExpiredPolicies(t *testing.T) {
 		t.Fatal("the valid policy was pruned")
 	}
 }
+
+// TestCachePruneAmortized: when MaxEntries valid policies fill the cache
+// (a large sender talks to that many MTA-STS domains within a week),
+// nothing can be pruned; a new domain must not then scan the whole map
+// under the lock each time (every first delivery to a domain would, and
+// hold up every look-up meanwhile), and the domains known to have no
+// policy must be remembered for a while, not forgotten at once.
+func TestCachePruneAmortized(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)}
+	src := newScripted()
+	c, _ := Open(Options{Now: clk.now})
+	defer c.Close()
+	p, err := Parse(policyText("enforce", 86400))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	for i := range MaxEntries {
+		d := fmt.Sprintf("valid%d.test", i)
+		now := clk.now()
+		c.m[d] = &entry{Domain: d, Policy: &p, ID: "a", Fetched: now, Checked: now, Expires: now.Add(24 * time.Hour)}
+	}
+	c.mu.Unlock()
+	ctx := context.Background()
+	const fresh = 2000
+	for i := range fresh {
+		c.Get(ctx, fmt.Sprintf("none%d.test", i), src)
+	}
+	c.mu.RLock()
+	scans := c.pruneScans
+	_, remembered := c.m[fmt.Sprintf("none%d.test", fresh-2)]
+	c.mu.RUnlock()
+	if scans > 2 {
+		t.Errorf("%d full scans of the cache for %d new domains", scans, fresh)
+	}
+	if !remembered {
+		t.Errorf("a domain without a policy was forgotten at once")
+	}
+}
