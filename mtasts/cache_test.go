@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -324,4 +327,57 @@ func TestCachePruneAmortized(t *testing.T) {
 	if !remembered {
 		t.Errorf("a domain without a policy was forgotten at once")
 	}
+}
+
+// TestCacheSavesCoalesce: policies.json holds every valid policy (50,000
+// of them is megabytes); rewriting and fsyncing it after each fetch made
+// each new domain cost the whole file. Fetches within SaveDelay are saved
+// together, and Close saves what is pending, so a restart still has them.
+func TestCacheSavesCoalesce(t *testing.T) {
+	dir := t.TempDir()
+	src := newScripted()
+	c, err := Open(Options{Dir: dir, SaveDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const n = 100
+	for i := range n {
+		d := fmt.Sprintf("sts%d.test", i)
+		src.set(d, "a", policyText("enforce", 86400))
+		if r := c.Get(ctx, d, src); r.Policy == nil {
+			t.Fatalf("%s: %+v", d, r)
+		}
+	}
+	if s := c.saves.Load(); s != 0 {
+		t.Errorf("%d saves for %d fetches within SaveDelay, want none before Close", s, n)
+	}
+	c.Close()
+	if s := c.saves.Load(); s != 1 {
+		t.Errorf("%d saves at Close, want 1", s)
+	}
+	c, err = Open(Options{Dir: dir, SaveDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if r, ok := c.Peek(fmt.Sprintf("sts%d.test", i)); !ok || r.Policy == nil {
+			t.Fatalf("sts%d.test lost across the restart", i)
+		}
+	}
+	// Without Close (a crash), the file is written SaveDelay after a
+	// fetch.
+	src.set("late.test", "a", policyText("enforce", 86400))
+	c.Get(ctx, "late.test", src)
+	for i := 0; ; i++ {
+		b, _ := os.ReadFile(filepath.Join(dir, fileName))
+		if strings.Contains(string(b), "late.test") {
+			break
+		}
+		if i == 2000 {
+			t.Fatal("a fetched policy never reached policies.json")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.Close()
 }
