@@ -73,6 +73,10 @@ type stsState struct {
 	// TLS-RPT (tlsrpt.go), started with the cache.
 	rec              *tlsrpt.Recorder
 	rptStop, rptDone chan struct{}
+	// rptCtx bounds the reports being sent: stopReports cancels it, so
+	// an https: rua that never answers does not hold up Close.
+	rptCtx    context.Context
+	rptCancel context.CancelFunc
 }
 
 // stsSource discovers policies under one configuration: dnsconfig's

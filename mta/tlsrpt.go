@@ -138,6 +138,7 @@ func (s *Server) startReports() {
 	if interval <= 0 {
 		interval = 24 * time.Hour
 	}
+	st.rptCtx, st.rptCancel = context.WithCancel(context.Background())
 	st.rptStop = make(chan struct{})
 	st.rptDone = make(chan struct{})
 	go func() {
@@ -161,6 +162,7 @@ func (s *Server) stopReports() {
 	if st.rec == nil {
 		return
 	}
+	st.rptCancel()
 	close(st.rptStop)
 	<-st.rptDone
 	p := st.rec.Take(s.opts.Now())
@@ -192,7 +194,17 @@ func (s *Server) sendReports() {
 	}
 	sort.Strings(doms)
 	for n, dom := range doms {
-		ctx, cancel := context.WithTimeout(context.Background(), s.opts.Delivery.Timeout)
+		if s.sts.rptCtx.Err() != nil {
+			// Stopping: the domains not reported yet go back to the
+			// period, which stopReports saves.
+			rest := tlsrpt.Period{Start: p.Start, Domains: map[string][]tlsrpt.PolicyReport{}}
+			for _, d := range doms[n:] {
+				rest.Domains[d] = p.Domains[d]
+			}
+			s.sts.rec.Restore(rest)
+			return
+		}
+		ctx, cancel := context.WithTimeout(s.sts.rptCtx, s.opts.Delivery.Timeout)
 		txt, err := resolverFor(oc.cfg).LookupTXT(ctx, "_smtp._tls."+dom)
 		var rua []string
 		if err == nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +35,10 @@ type Options struct {
 	Refresh time.Duration
 	// Log receives one line per fetch, change and failure (mail_logs).
 	Log func(format string, args ...any)
+	// SaveDelay is how long a fetched policy may wait before
+	// policies.json is written (5 s): the fetches meanwhile are saved
+	// together, Close saves what is pending.
+	SaveDelay time.Duration
 }
 
 // Result is the policy in force for a domain and where it came from.
@@ -78,19 +83,35 @@ type Cache struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	saveMu sync.Mutex
+	// pruneAt is the size at which the next prune runs (MaxEntries, or
+	// more when valid policies alone fill the cache); pruneScans counts
+	// prunes (tests).
+	pruneAt    int
+	pruneScans int
+	saves      atomic.Int64 // policies.json writes (tests)
+	// Saving (requestSave): dirty says a fetch is not saved yet; the
+	// saver goroutine, started at the first, writes them together.
+	dirty     atomic.Bool
+	saverOnce sync.Once
+	saveReq   chan struct{}
 }
 
 const fileName = "policies.json"
 
 // MaxEntries bounds the domains remembered: past it the domains known to
-// have no policy are forgotten (they are looked up again when mailed),
-// so mail to a flood of domains cannot exhaust memory.
+// have no policy, or whose policy expired, are forgotten (they are looked
+// up again when mailed, as they would be anyway), so mail to a flood of
+// domains cannot exhaust memory. A valid policy is never forgotten:
+// that would be a downgrade; when valid policies fill the cache, it
+// grows by a tenth of MaxEntries between prunes.
 const MaxEntries = 50000
 
-// pruneLocked forgets the domains without a policy (c.mu held).
+// pruneLocked forgets the domains without a valid policy (c.mu held).
 func (c *Cache) pruneLocked() {
+	c.pruneScans++
+	now := c.opts.Now()
 	for d, e := range c.m {
-		if e.Policy == nil && e.busy == nil {
+		if e.busy == nil && (e.Policy == nil || !now.Before(e.Expires)) {
 			delete(c.m, d)
 		}
 	}
@@ -106,6 +127,9 @@ func Open(opts Options) (*Cache, error) {
 	}
 	if opts.Log == nil {
 		opts.Log = func(string, ...any) {}
+	}
+	if opts.SaveDelay == 0 {
+		opts.SaveDelay = 5 * time.Second
 	}
 	c := &Cache{opts: opts, m: map[string]*entry{}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -139,10 +163,14 @@ func Open(opts Options) (*Cache, error) {
 	return c, nil
 }
 
-// Close stops the background refreshes and waits for them.
+// Close stops the background refreshes and waits for them, then saves
+// the policies fetched since the last save.
 func (c *Cache) Close() {
 	c.cancel()
 	c.wg.Wait()
+	if c.dirty.Swap(false) {
+		c.save()
+	}
 }
 
 // Get returns the policy in force for domain (lower case). A valid cached
@@ -227,8 +255,12 @@ func (c *Cache) refresh(domain string, src Source) <-chan struct{} {
 	c.mu.Lock()
 	e := c.m[domain]
 	if e == nil {
-		if len(c.m) >= MaxEntries {
+		if len(c.m) >= max(c.pruneAt, MaxEntries) {
 			c.pruneLocked()
+			// Valid policies are kept: when they alone (nearly) fill
+			// the cache, the next prune waits for a tenth more
+			// domains, not the next one.
+			c.pruneAt = len(c.m) + MaxEntries/10
 		}
 		e = &entry{Domain: domain}
 		c.m[domain] = e
@@ -317,7 +349,50 @@ func (c *Cache) update(domain string, change func(*entry), persist bool) {
 	c.m[domain] = &e
 	c.mu.Unlock()
 	if persist {
-		c.save()
+		c.requestSave()
+	}
+}
+
+// requestSave has the policies saved within SaveDelay: the whole file is
+// rewritten and synced (megabytes for 50,000 policies), so the fetches
+// meanwhile share one write. A crash loses at most SaveDelay's fetches:
+// those domains are discovered again.
+func (c *Cache) requestSave() {
+	if c.opts.Dir == "" {
+		return
+	}
+	c.dirty.Store(true)
+	c.saverOnce.Do(func() {
+		c.saveReq = make(chan struct{}, 1)
+		c.wg.Add(1) // from a refresh, itself counted: Close's Wait is not passed
+		go c.saver()
+	})
+	select {
+	case c.saveReq <- struct{}{}:
+	default: // a save is already due
+	}
+}
+
+// saver writes policies.json SaveDelay after a request, until Close
+// (which saves what is left).
+func (c *Cache) saver() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.saveReq:
+		}
+		t := time.NewTimer(c.opts.SaveDelay)
+		select {
+		case <-t.C:
+		case <-c.ctx.Done():
+			t.Stop()
+			return
+		}
+		if c.dirty.Swap(false) {
+			c.save()
+		}
 	}
 }
 
@@ -329,6 +404,7 @@ func (c *Cache) save() {
 	}
 	c.saveMu.Lock()
 	defer c.saveMu.Unlock()
+	c.saves.Add(1)
 	now := c.opts.Now()
 	var out []entry
 	c.mu.RLock()

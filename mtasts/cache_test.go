@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -242,4 +245,139 @@ func TestCachePrune(t *testing.T) {
 	if r, ok := c.Peek("sts.test"); !ok || r.Policy == nil {
 		t.Fatal("the policy was pruned")
 	}
+}
+
+// TestCachePruneExpiredPolicies: a policy past its max_age is no policy
+// (Get looks it up again), so at MaxEntries it is forgotten too: mail to
+// a stream of domains that publish policies, each mailed once, must not
+// grow the cache past MaxEntries for ever (nor make every new domain scan
+// a full map). A policy still valid stays.
+func TestCachePruneExpiredPolicies(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)}
+	src := newScripted()
+	src.set("keep.test", "k", policyText("enforce", 86400))
+	c, _ := Open(Options{Now: clk.now})
+	defer c.Close()
+	ctx := context.Background()
+	c.Get(ctx, "keep.test", src)
+	// As Get leaves them after a fetch (set directly: 50,000 fetches
+	// would be slow under -race).
+	p, err := Parse(policyText("enforce", 60))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	for i := range MaxEntries {
+		d := fmt.Sprintf("old%d.test", i)
+		now := clk.now()
+		c.m[d] = &entry{Domain: d, Policy: &p, ID: "a", Fetched: now, Checked: now, Expires: now.Add(time.Minute)}
+	}
+	c.mu.Unlock()
+	clk.add(time.Hour) // every old%d policy expired
+	for i := range 1000 {
+		d := fmt.Sprintf("new%d.test", i)
+		src.set(d, "a", policyText("enforce", 60))
+		c.Get(ctx, d, src)
+	}
+	c.mu.RLock()
+	n := len(c.m)
+	c.mu.RUnlock()
+	if n > MaxEntries {
+		t.Fatalf("%d entries kept (max %d): expired policies are never forgotten", n, MaxEntries)
+	}
+	if r, ok := c.Peek("keep.test"); !ok || r.Policy == nil {
+		t.Fatal("the valid policy was pruned")
+	}
+}
+
+// TestCachePruneAmortized: when MaxEntries valid policies fill the cache
+// (a large sender talks to that many MTA-STS domains within a week),
+// nothing can be pruned; a new domain must not then scan the whole map
+// under the lock each time (every first delivery to a domain would, and
+// hold up every look-up meanwhile), and the domains known to have no
+// policy must be remembered for a while, not forgotten at once.
+func TestCachePruneAmortized(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)}
+	src := newScripted()
+	c, _ := Open(Options{Now: clk.now})
+	defer c.Close()
+	p, err := Parse(policyText("enforce", 86400))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	for i := range MaxEntries {
+		d := fmt.Sprintf("valid%d.test", i)
+		now := clk.now()
+		c.m[d] = &entry{Domain: d, Policy: &p, ID: "a", Fetched: now, Checked: now, Expires: now.Add(24 * time.Hour)}
+	}
+	c.mu.Unlock()
+	ctx := context.Background()
+	const fresh = 2000
+	for i := range fresh {
+		c.Get(ctx, fmt.Sprintf("none%d.test", i), src)
+	}
+	c.mu.RLock()
+	scans := c.pruneScans
+	_, remembered := c.m[fmt.Sprintf("none%d.test", fresh-2)]
+	c.mu.RUnlock()
+	if scans > 2 {
+		t.Errorf("%d full scans of the cache for %d new domains", scans, fresh)
+	}
+	if !remembered {
+		t.Errorf("a domain without a policy was forgotten at once")
+	}
+}
+
+// TestCacheSavesCoalesce: policies.json holds every valid policy (50,000
+// of them is megabytes); rewriting and fsyncing it after each fetch made
+// each new domain cost the whole file. Fetches within SaveDelay are saved
+// together, and Close saves what is pending, so a restart still has them.
+func TestCacheSavesCoalesce(t *testing.T) {
+	dir := t.TempDir()
+	src := newScripted()
+	c, err := Open(Options{Dir: dir, SaveDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const n = 100
+	for i := range n {
+		d := fmt.Sprintf("sts%d.test", i)
+		src.set(d, "a", policyText("enforce", 86400))
+		if r := c.Get(ctx, d, src); r.Policy == nil {
+			t.Fatalf("%s: %+v", d, r)
+		}
+	}
+	if s := c.saves.Load(); s != 0 {
+		t.Errorf("%d saves for %d fetches within SaveDelay, want none before Close", s, n)
+	}
+	c.Close()
+	if s := c.saves.Load(); s != 1 {
+		t.Errorf("%d saves at Close, want 1", s)
+	}
+	c, err = Open(Options{Dir: dir, SaveDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if r, ok := c.Peek(fmt.Sprintf("sts%d.test", i)); !ok || r.Policy == nil {
+			t.Fatalf("sts%d.test lost across the restart", i)
+		}
+	}
+	// Without Close (a crash), the file is written SaveDelay after a
+	// fetch.
+	src.set("late.test", "a", policyText("enforce", 86400))
+	c.Get(ctx, "late.test", src)
+	for i := 0; ; i++ {
+		b, _ := os.ReadFile(filepath.Join(dir, fileName))
+		if strings.Contains(string(b), "late.test") {
+			break
+		}
+		if i == 2000 {
+			t.Fatal("a fetched policy never reached policies.json")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.Close()
 }

@@ -148,8 +148,9 @@ func ParseRecord(records []string) (string, error) {
 	var id string
 	n := 0
 	for _, r := range records {
-		if !strings.HasPrefix(r, "v=STSv1") {
-			continue
+		rest, ok := strings.CutPrefix(r, "v=STSv1")
+		if !ok || rest != "" && rest[0] != ';' && rest[0] != ' ' && rest[0] != '\t' {
+			continue // another version's, or not MTA-STS's (v=STSv10)
 		}
 		n++
 		var err error

@@ -85,6 +85,10 @@ func TestParseRecord(t *testing.T) {
 		{name: "id too long", records: []string{"v=STSv1; id=" + strings.Repeat("a", 33)}},
 		{name: "id with punctuation", records: []string{"v=STSv1; id=a-b"}},
 		{name: "v not first", records: []string{"v=STSv1x; id=a"}},
+		// §3.1: "Records that do not begin with "v=STSv1;" are discarded":
+		// another version's record is not an invalid STSv1 one.
+		{name: "other version discarded", records: []string{"v=STSv10; id=a", "v=STSv1; id=b"}, id: "b"},
+		{name: "space before the delimiter", records: []string{"v=STSv1 ; id=c"}, id: "c"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

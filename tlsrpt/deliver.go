@@ -22,8 +22,13 @@ func MailtoAddress(u string) string {
 	if d, err := url.PathUnescape(a); err == nil {
 		a = d
 	}
-	if strings.ContainsAny(a, " <>\r\n,") || !strings.Contains(a, "@") {
+	if strings.ContainsAny(a, "<>,") || !strings.Contains(a, "@") {
 		return ""
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] <= ' ' || a[i] == 0x7f { // decoded: an envelope address and a header
+			return ""
+		}
 	}
 	return a
 }
@@ -71,8 +76,13 @@ func Mail(from, to, domain string, rep Report, gz []byte, now time.Time) []byte 
 }
 
 // Post sends the gzipped report to an https: rua (§5.4); any 2xx is
-// success.
+// success. Redirects are not followed (the client is copied): the
+// report would go again to where the domain's owner says, plain http or
+// a service of the appliance's own network included.
 func Post(ctx context.Context, client *http.Client, uri string, gz []byte) error {
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	client = &c
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uri, bytes.NewReader(gz))
 	if err != nil {
 		return err
@@ -83,6 +93,9 @@ func Post(ctx context.Context, client *http.Client, uri string, gz []byte) error
 		return err
 	}
 	resp.Body.Close()
+	if resp.StatusCode/100 == 3 {
+		return fmt.Errorf("HTTP status %d (redirects are not followed)", resp.StatusCode)
+	}
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("HTTP status %d", resp.StatusCode)
 	}

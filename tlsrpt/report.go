@@ -17,6 +17,9 @@
 //     MaxDomains domains and MaxDetails failure rows per policy are kept
 //     (a flood of domains cannot exhaust memory; what is dropped is
 //     counted in the summary all the same).
+//   - A report goes to the first MaxRUA (5) usable rua of the record
+//     only: the RFC sets no limit, and each address is a message or a
+//     POST a day wherever the domain's owner points it.
 //   - The report's organization-name and contact are the appliance's host
 //     name and postmaster@ it (the RFC asks for the sending organization;
 //     esash has no other name for it).
@@ -34,6 +37,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Result types of RFC 8460 §4.3.
@@ -65,6 +69,13 @@ const MediaType = "application/tlsrpt+gzip"
 const (
 	MaxDomains = 10000
 	MaxDetails = 100
+	// MaxInfo bounds a row's additional-information, which quotes the
+	// peer (a certificate's names): longer is cut, "..." at the end.
+	MaxInfo = 512
+	// MaxRUA bounds the addresses a report goes to (the first ones of
+	// the record): each is a message or POST a day, wherever the
+	// domain's owner points them.
+	MaxRUA = 5
 )
 
 // Policy identifies the policy a session ran under.
@@ -172,16 +183,34 @@ func (r *Recorder) Record(s Session) {
 		return
 	}
 	pr.Summary.Failed++
+	pr.addDetail(FailureDetail{ResultType: s.Result, SendingIP: s.SendingIP,
+		MXHost: s.MXHost, ReceivingIP: s.ReceivingIP, Count: 1, Info: capInfo(s.Info)})
+}
+
+// capInfo cuts info to MaxInfo bytes, at a character boundary.
+func capInfo(info string) string {
+	if len(info) <= MaxInfo {
+		return info
+	}
+	cut := MaxInfo - len("...")
+	for cut > 0 && !utf8.RuneStart(info[cut]) {
+		cut--
+	}
+	return info[:cut] + "..." // a new string: the long one is not kept
+}
+
+// addDetail counts fd's sessions in the row of the same failure, or a new
+// row while there are fewer than MaxDetails.
+func (pr *PolicyReport) addDetail(fd FailureDetail) {
 	for i := range pr.FailureDetails {
 		d := &pr.FailureDetails[i]
-		if d.ResultType == s.Result && d.SendingIP == s.SendingIP && d.MXHost == s.MXHost && d.ReceivingIP == s.ReceivingIP {
-			d.Count++
+		if d.ResultType == fd.ResultType && d.SendingIP == fd.SendingIP && d.MXHost == fd.MXHost && d.ReceivingIP == fd.ReceivingIP {
+			d.Count += fd.Count
 			return
 		}
 	}
 	if len(pr.FailureDetails) < MaxDetails {
-		pr.FailureDetails = append(pr.FailureDetails, FailureDetail{ResultType: s.Result, SendingIP: s.SendingIP,
-			MXHost: s.MXHost, ReceivingIP: s.ReceivingIP, Count: 1, Info: s.Info})
+		pr.FailureDetails = append(pr.FailureDetails, fd)
 	}
 }
 
@@ -209,7 +238,9 @@ func (r *Recorder) Take(end time.Time) Period {
 	return p
 }
 
-// Restore merges a saved period (pending.json) into the current one.
+// Restore merges a saved period (pending.json, or the domains a stopped
+// report run did not send) into the current one: counts of a policy the
+// current period has too are added.
 func (r *Recorder) Restore(p Period) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -228,8 +259,15 @@ func (r *Recorder) Restore(p Period) {
 		for _, pr := range list {
 			pr := pr
 			k := Policy{Type: pr.Policy.Type, String: pr.Policy.String}.key()
-			if parts[k] == nil {
+			cur := parts[k]
+			if cur == nil {
 				parts[k] = &pr
+				continue
+			}
+			cur.Summary.Successful += pr.Summary.Successful
+			cur.Summary.Failed += pr.Summary.Failed
+			for _, fd := range pr.FailureDetails {
+				cur.addDetail(fd)
 			}
 		}
 	}
@@ -265,8 +303,9 @@ func ParseRecord(records []string) ([]string, error) {
 	var found []string
 	n := 0
 	for _, r := range records {
-		if !strings.HasPrefix(r, "v=TLSRPTv1") {
-			continue
+		rest, ok := strings.CutPrefix(r, "v=TLSRPTv1")
+		if !ok || rest != "" && rest[0] != ';' && rest[0] != ' ' && rest[0] != '\t' {
+			continue // another version's (v=TLSRPTv10), or not TLS-RPT's
 		}
 		n++
 		found = nil
@@ -293,5 +332,5 @@ func ParseRecord(records []string) ([]string, error) {
 	if n != 1 || len(found) == 0 {
 		return nil, fmt.Errorf("%w: %d TLSRPTv1 records, %d usable rua", ErrNoRecord, n, len(found))
 	}
-	return found, nil
+	return found[:min(len(found), MaxRUA)], nil
 }

@@ -84,11 +84,38 @@ func down(items []dueItem, i int) {
 	}
 }
 
+// live reports an item whose message is indexed with that next try.
+func (q *Queue) live(it dueItem) bool {
+	e, ok := q.index[it.mid]
+	return ok && dueAt(e.meta.NextTry) == it.at
+}
+
+// popStale drops the stale items at the top of the heap (Queue.mu held
+// for writing). The messages delivered at once leave theirs there, the
+// oldest first: without this every scan would walk them until a rebuild,
+// which waits for them to be half the heap (half a million items behind
+// a deferred backlog of a million).
+func (q *Queue) popStale() {
+	h := &q.due
+	for len(h.items) > 0 && !q.live(h.items[0]) {
+		last := len(h.items) - 1
+		h.items[0] = h.items[last]
+		h.items = h.items[:last]
+		down(h.items, 0)
+		if h.stale > 0 {
+			h.stale--
+		}
+	}
+}
+
 // Due returns the MIDs of the messages whose next try is at or before
 // now, oldest MID first. It visits only the heap's items due by now (live
-// or stale), not the queue.
+// or stale), not the queue, once the stale ones at its top are dropped.
 func (q *Queue) Due(now time.Time) []int64 {
 	limit := now.UnixNano()
+	q.mu.Lock()
+	q.popStale()
+	q.mu.Unlock()
 	q.mu.RLock()
 	var out []int64
 	items := q.due.items
@@ -99,7 +126,7 @@ func (q *Queue) Due(now time.Time) []int64 {
 		if i >= len(items) || items[i].at > limit {
 			continue // and so is every item below it
 		}
-		if e, ok := q.index[items[i].mid]; ok && dueAt(e.meta.NextTry) == items[i].at {
+		if q.live(items[i]) {
 			out = append(out, items[i].mid)
 		}
 		stack = append(stack, 2*i+1, 2*i+2)

@@ -1,7 +1,7 @@
 package queue
 
 import (
-	"fmt"
+	"errors"
 	"time"
 )
 
@@ -20,7 +20,8 @@ import (
 //     (a tombstone, a retry) may not be replayed yet.
 //   - Remove, SetRetry and SetRecipients wait for the replay: none may
 //     write a record for a message before the records replay still has to
-//     apply to it.
+//     apply to it. After a failed replay they work on the messages
+//     appended since Open (the only ones indexed).
 //   - Segments are not collected: their live counts are not known yet.
 //
 // Close stops a replay in progress; a replay that fails (an unreadable
@@ -109,11 +110,14 @@ func (q *Queue) WaitLoaded(d time.Duration) bool {
 }
 
 // waitLoaded blocks a change to an existing message until the replay is
-// done.
+// done. A replay that failed does not refuse the change: the index then
+// holds only the messages appended since Open, whose records all follow
+// the old segments' (refusing would have the MTA deliver each of them
+// again at every scan, its Remove failing).
 func (q *Queue) waitLoaded() error {
 	<-q.loaded
-	if q.loadErr != nil {
-		return fmt.Errorf("queue: not loaded: %w", q.loadErr)
+	if errors.Is(q.loadErr, ErrClosed) {
+		return ErrClosed
 	}
 	return nil
 }

@@ -482,6 +482,11 @@ func (q *Queue) apply(f *os.File, sg *segment, off, n int64, sum uint32, verifie
 	switch kind {
 	case recMessage:
 		m.Size = n - 5 - mlen
+		if m.RecvLen < 0 || int64(m.RecvLen) > m.Size || int64(len(m.Received)) > m.Size {
+			// Received would read past the message, or allocate what
+			// a damaged length says.
+			return fmt.Errorf("meta: recv_len %d outside the message's %d bytes", m.RecvLen, m.Size)
+		}
 		if old, dup := q.index[m.MID]; dup {
 			q.forget(old)
 		}
