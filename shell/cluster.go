@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 
 	"esash/config"
 	"esash/store"
@@ -28,6 +29,25 @@ type Cluster interface {
 	List(ctx context.Context) (string, []store.MemberStatus, error)
 	AddGroup(ctx context.Context, group string, meta store.Meta) error
 	SetGroup(ctx context.Context, machine, group string, meta store.Meta) error
+	// Layer is the sections level holds itself, and Origins where each
+	// section of a session's view at level comes from, both in the newest
+	// revision seen (the §1.4 questions, clusterquestions.go).
+	Layer(level config.Level) config.Layer
+	Origins(level config.Level) config.Origins
+}
+
+// MembersByHost lists the member machines sorted by hostname, with
+// their identities.
+func MembersByHost(c Cluster) (ids, hosts []string) {
+	members := c.Members()
+	for id := range members {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return members[ids[i]] < members[ids[j]] })
+	for _, id := range ids {
+		hosts = append(hosts, members[id])
+	}
+	return ids, hosts
 }
 
 // ErrStaged refuses a change of level with changes staged: a draft

@@ -272,6 +272,10 @@ func (sh *Shell) exec(s *Session, line string) (err error) {
 	if err := s.permit(cmd); err != nil {
 		return err
 	}
+	start, err := s.clusterQuestions(strings.ToLower(cmd.Name()))
+	if err != nil {
+		return err
+	}
 	saved := s.Draft.Save()
 	defer func() {
 		if r := recover(); r != nil {
@@ -286,5 +290,10 @@ func (sh *Shell) exec(s *Session, line string) (err error) {
 			s.Draft.Restore(saved)
 		}
 	}()
+	if start != nil {
+		if err := start(); err != nil {
+			return err
+		}
+	}
 	return s.afterCommand(saved, cmd.Run(s, args[1:]))
 }
