@@ -50,3 +50,59 @@ func TestClusterConfigStandalone(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
+
+// The clustered menu's other operations on a one-machine cluster, ending
+// with the machine leaving: its sessions are standalone from then on.
+func TestClusterConfigClusteredMenu(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "configuration"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	local := shelltest.OpenStore(t, dir, shelltest.Options{Clock: time.Now})
+	st := etcdtest.Solo(t, "127.0.14.3", "Test-Cluster", "m1", local)
+	left := 0
+	sh, err := shell.New(local, shell.Options{Now: time.Now, Cluster: st, LeftCluster: func() { left++ }}, clusterconfig.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &shelltest.Appliance{Dir: dir, DB: local, Shell: sh, Source: "test"}
+	out, _, _ := a.Run(true, strings.Join([]string{
+		"clusterconfig addgroup dmz",
+		"clusterconfig", "DELETEGROUP", "1", // Main_Group has this machine
+		"clusterconfig", "RENAMEGROUP", "2", "edge", "DELETEGROUP", "2", "DELETEGROUP", "1", // the last group
+		"clusterconfig", "SETNAME", "Renamed", "LIST", "REMOVEMACHINE", "1", "N", "",
+		"clusterconfig", "REMOVEMACHINE", "1", "Y",
+		"clusterconfig",
+	}, "\n")+"\n")
+	golden(t, "clustered_menu", out)
+	if left != 1 {
+		t.Errorf("LeftCluster hook ran %d times, want 1", left)
+	}
+	if got := st.Members(); len(got) != 0 {
+		t.Errorf("members after leaving: %v", got)
+	}
+	if st.Name() != "Renamed" {
+		t.Errorf("cluster name %q", st.Name())
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if os.Getenv("ESASH_UPDATE") != "" {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (record with ESASH_UPDATE=1)", err)
+	}
+	if got != string(want) {
+		t.Errorf("transcript differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
