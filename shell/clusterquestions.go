@@ -44,7 +44,8 @@ import (
 //     until then.
 //   - A machine-only command (sethostname, interfaceconfig) at another
 //     level asks to switch to this machine's machine mode, default yes;
-//     a cluster-only one (userconfig) asks to switch to the cluster mode.
+//     a cluster-only one (userconfig, sshconfig: keys belong to users)
+//     asks to switch to the cluster mode.
 //     Answering no leaves the command.
 var commandSections = map[string][]string{
 	"sethostname":       {"hostname"},
@@ -60,6 +61,7 @@ var commandSections = map[string][]string{
 	"dnsconfig":         {"dns"},
 	"sslconfig":         {"ssl"},
 	"userconfig":        {"users"},
+	"sshconfig":         {"users"}, // SSH keys are the users'
 }
 
 // CommandSections is the sections command edits (nil: none).

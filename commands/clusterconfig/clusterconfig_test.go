@@ -1,6 +1,7 @@
 package clusterconfig_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"esash/commands/clusterconfig"
+	"esash/config"
 	"esash/shell"
 	"esash/shell/shelltest"
 	"esash/store/etcdstore/etcdtest"
@@ -66,6 +68,12 @@ func TestClusterConfigClusteredMenu(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &shelltest.Appliance{Dir: dir, DB: local, Shell: sh, Source: "test"}
+	// Another session with a change staged at the cluster level.
+	var other bytes.Buffer
+	s2 := sh.NewSession(shell.SessionConfig{In: shell.NewScriptReader(strings.NewReader(""), &other), Out: &other, Err: &other, User: "admin", Source: "test"})
+	if err := s2.Draft.Update(func(c *config.Config) error { c.Destinations.Default.MaxMsgsPerConn = 3; return nil }); err != nil {
+		t.Fatal(err)
+	}
 	out, _, _ := a.Run(true, strings.Join([]string{
 		"clusterconfig addgroup dmz",
 		"clusterconfig", "DELETEGROUP", "1", // Main_Group has this machine
@@ -80,6 +88,13 @@ func TestClusterConfigClusteredMenu(t *testing.T) {
 	}
 	if got := st.Members(); len(got) != 0 {
 		t.Errorf("members after leaving: %v", got)
+	}
+	// The other session is standalone at its next command, without the
+	// cluster change it had staged.
+	sh.RunBatch(s2, "clusterconfig list")
+	if !strings.Contains(other.String(), "This machine left the cluster: the uncommitted changes were discarded.\n"+clusterconfig.Standalone) ||
+		s2.Draft.Changed() || s2.Prompt() != "esa.example.com> " {
+		t.Errorf("the other session after leaving (prompt %q):\n%s", s2.Prompt(), other.String())
 	}
 	if st.Name() != "Renamed" {
 		t.Errorf("cluster name %q", st.Name())
