@@ -93,6 +93,9 @@ func (s *Session) clusterQuestions(command string) (start func() error, err erro
 		return nil, s.askSwitch(config.ClusterLevel, fmt.Sprintf("This command is restricted to %q mode. Would you like to switch to %q mode?", m, m))
 	}
 	at := s.Level()
+	if at.Kind == config.LevelCluster {
+		return nil, nil // the base of every view: it has nothing to inherit
+	}
 	missing := s.unstaged(missingSections(c.Layer(at), sections))
 	if len(missing) == 0 {
 		return nil, nil
@@ -207,6 +210,10 @@ func (s *Session) chooseCopySource(sections []string) (config.Level, error) {
 		if l != s.Level() && len(missingSections(c.Layer(l), sections)) == 0 {
 			levels, names = append(levels, l), append(names, s.ModeName(l))
 		}
+	}
+	if len(names) == 0 {
+		s.Println("No other cluster mode has these settings to copy.")
+		return config.Level{}, ErrBack
 	}
 	i, err := s.Choose("Choose the mode from which to copy settings.", names, 1, false)
 	if err != nil {

@@ -123,6 +123,9 @@ func TestClusterQuestions(t *testing.T) {
 		"destconfig", "",
 		// Machine-only: asked to switch to this machine.
 		"sethostname", "Y", "",
+		// At the machine level the settings come from the group: both
+		// the group and the cluster can be copied.
+		"destconfig", "3", "2", "",
 		// Cluster-only at the machine level; no stays put.
 		"userconfig", "N",
 		"userconfig", "Y", "",
