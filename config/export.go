@@ -75,6 +75,11 @@ type ExportOptions struct {
 	// so, and each recipient access table with its implied final ALL
 	// REJECT (showconfig).
 	MarkInactive bool
+	// Origins, on a clustered machine, says where each section comes from
+	// ("cluster", "group Main_Group", "machine esa1.example.com"): each
+	// section is preceded by the comment <!-- origin: ... --> (showconfig;
+	// issue 13). Nil writes no such comment.
+	Origins map[string]string
 }
 
 type exportEncoder struct {
@@ -144,6 +149,9 @@ func Export(c *Config, o ExportOptions) ([]byte, error) {
 	e.b.WriteString(">\n")
 	v := reflect.ValueOf(c).Elem()
 	for _, f := range fieldsOf(v.Type()) {
+		if origin, ok := o.Origins[f.name]; ok {
+			fmt.Fprintf(&e.b, "  <!-- origin: %s -->\n", commentSafe(origin))
+		}
 		e.value(1, f.name, v.Field(f.index), f.name, f.secret)
 	}
 	e.b.WriteString("</config>\n")

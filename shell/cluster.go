@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 
 	"esash/config"
 	"esash/store"
@@ -28,6 +29,33 @@ type Cluster interface {
 	List(ctx context.Context) (string, []store.MemberStatus, error)
 	AddGroup(ctx context.Context, group string, meta store.Meta) error
 	SetGroup(ctx context.Context, machine, group string, meta store.Meta) error
+	// RenameGroup, DeleteGroup, RemoveMachine (another machine) and
+	// SetName: clusterconfig's other membership changes; Leave ends this
+	// machine's membership, returning the configuration it runs on.
+	RenameGroup(ctx context.Context, from, to string, meta store.Meta) error
+	DeleteGroup(ctx context.Context, group string, meta store.Meta) error
+	RemoveMachine(ctx context.Context, machine string, meta store.Meta) error
+	SetName(ctx context.Context, name string, meta store.Meta) error
+	Leave(ctx context.Context, meta store.Meta) (*config.Config, error)
+	// Layer is the sections level holds itself, and Origins where each
+	// section of a session's view at level comes from, both in the newest
+	// revision seen (the §1.4 questions, clusterquestions.go).
+	Layer(level config.Level) config.Layer
+	Origins(level config.Level) config.Origins
+}
+
+// MembersByHost lists the member machines sorted by hostname, with
+// their identities.
+func MembersByHost(c Cluster) (ids, hosts []string) {
+	members := c.Members()
+	for id := range members {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return members[ids[i]] < members[ids[j]] })
+	for _, id := range ids {
+		hosts = append(hosts, members[id])
+	}
+	return ids, hosts
 }
 
 // ErrStaged refuses a change of level with changes staged: a draft
@@ -41,7 +69,38 @@ type clusterSession struct {
 }
 
 // Cluster is the appliance's cluster, nil when standalone.
-func (s *Session) Cluster() Cluster { return s.shell.opts.Cluster }
+func (s *Session) Cluster() Cluster {
+	if s.shell.left.Load() {
+		return nil
+	}
+	return s.shell.opts.Cluster
+}
+
+// ClusterLeft records that this machine left its cluster (the cluster
+// store's Leave succeeded): from now on every session is standalone,
+// and the daemon's LeftCluster hook runs.
+func (s *Session) ClusterLeft() {
+	if s.shell.left.Swap(true) {
+		return
+	}
+	s.leftCluster()
+	if f := s.shell.opts.LeftCluster; f != nil {
+		f()
+	}
+}
+
+// leftCluster moves a session that still edits a cluster level to the
+// local store, once the machine left: its draft belonged to the cluster.
+func (s *Session) leftCluster() {
+	if s.cluster.backend == nil || !s.shell.left.Load() {
+		return
+	}
+	if s.Draft.Changed() {
+		s.Println("This machine left the cluster: the uncommitted changes were discarded.")
+	}
+	s.cluster = clusterSession{}
+	s.Draft = store.NewDraft(s.shell.db, s.User, s.Source)
+}
 
 // Level is the level the session edits (the cluster's when standalone).
 func (s *Session) Level() config.Level { return s.cluster.level }
@@ -64,7 +123,7 @@ func (s *Session) SetLevel(level config.Level) error {
 
 // backend is the store the session reads and commits through.
 func (s *Session) backend() store.Backend {
-	if s.cluster.backend != nil {
+	if s.cluster.backend != nil && !s.shell.left.Load() {
 		return s.cluster.backend
 	}
 	return s.shell.db

@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	prompt "github.com/c-bata/go-prompt"
@@ -53,6 +54,9 @@ type Options struct {
 	Banner string
 	// Cluster is the appliance's cluster; nil when standalone (cluster.go).
 	Cluster Cluster
+	// LeftCluster is called once this machine left its cluster
+	// (clusterconfig): the daemon stops its etcd member there.
+	LeftCluster func()
 }
 
 // Shell holds the command table and the store sessions commit to.
@@ -63,6 +67,8 @@ type Shell struct {
 	byName map[string]Command
 	// sessions lists the running sessions (who).
 	sessions registry
+	// left: the machine left opts.Cluster; it is standalone now.
+	left atomic.Bool
 }
 
 // New builds a shell over db with the given commands, plus the builtins.
@@ -265,11 +271,16 @@ func (sh *Shell) exec(s *Session, line string) (err error) {
 	if len(args) == 0 {
 		return nil
 	}
+	s.leftCluster()
 	cmd, ok := sh.byName[strings.ToLower(args[0])]
 	if !ok {
 		return fmt.Errorf("Unknown command: %s", args[0])
 	}
 	if err := s.permit(cmd); err != nil {
+		return err
+	}
+	start, err := s.clusterQuestions(strings.ToLower(cmd.Name()))
+	if err != nil {
 		return err
 	}
 	saved := s.Draft.Save()
@@ -286,5 +297,10 @@ func (sh *Shell) exec(s *Session, line string) (err error) {
 			s.Draft.Restore(saved)
 		}
 	}()
+	if start != nil {
+		if err := start(); err != nil {
+			return err
+		}
+	}
 	return s.afterCommand(saved, cmd.Run(s, args[1:]))
 }

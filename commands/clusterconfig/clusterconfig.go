@@ -1,11 +1,12 @@
 // Package clusterconfig is the clusterconfig command on a clustered
 // machine: the cluster's groups and members (asyncos-cli.md §14).
 //
-// What this slice has: LIST, CONNSTATUS, ADDGROUP and SETGROUP, each
-// membership change a cluster revision of its own (store/etcdstore).
+// What this slice has: LIST, CONNSTATUS, ADDGROUP, SETGROUP,
+// RENAMEGROUP, DELETEGROUP, REMOVEMACHINE, SETNAME and leaving (clustered.go),
+// each membership change a cluster revision of its own (store/etcdstore).
 // What it does not have yet: creating and joining a cluster from a
 // standalone appliance (the daemon does not start an etcd member yet),
-// RENAMEGROUP, DELETEGROUP, REMOVEMACHINE, SETNAME and leaving; on a
+// DISCONNECT, RECONNECT and PREPJOIN (CCS tunnels etcd does not have); on a
 // standalone appliance the command says it needs a cluster instead of
 // showing a dialog that could not finish. It is not registered in the
 // daemon until create and join are.
@@ -21,8 +22,33 @@
 //     activating the newest one: with etcd there is no per-pair tunnel to
 //     report, what matters is whether each machine runs the cluster's head.
 //   - Batch: `clusterconfig addgroup <name>`, `clusterconfig setgroup
-//     <machine> <group>`, `clusterconfig list`, by the pattern of the
-//     scripted `clusterconfig removemachine <m>`.
+//     <machine> <group>`, `renamegroup <group> <new>`, `deletegroup
+//     <group>`, `setname <name>`, `clusterconfig list`, by the pattern of
+//     the scripted `clusterconfig removemachine <m>` (which, being batch,
+//     asks no confirmation: scripts send it without one).
+//   - The questions' wording follows AsyncOS's: "Choose the group to
+//     rename.", "Enter the new name of the group.", "Choose the group to
+//     remove.", "Choose the machine to remove from the cluster.", "Enter
+//     the new name of the cluster." (the IAF driver answers each with one
+//     value; its exact text is [I]). REMOVEMACHINE confirms with a yes/no
+//     whose default is no: removing is not undone by clear.
+//   - DELETEGROUP refuses a group that still has machines (AsyncOS asks
+//     where to move them; here SETGROUP moves them first, one decision
+//     per machine) and the cluster's last group (a joining machine needs
+//     one). Its overrides go with it.
+//   - Leaving: there is no LEAVE keyword in AsyncOS's menu; removing the
+//     machine one is logged in to is how AsyncOS makes it standalone, so
+//     REMOVEMACHINE of this machine leaves (with its own confirmation). It
+//     goes on with its effective configuration standalone; its
+//     machine-level settings stay in etcd, detached, and a rejoin restores
+//     them. Every session of the machine becomes standalone at its next
+//     command (uncommitted cluster changes are dropped, with a line
+//     saying so), and shell.Options.LeftCluster lets the daemon stop its
+//     etcd member (the daemon's wiring is not in this package).
+//   - REMOVEMACHINE of another machine ends its membership only: that
+//     machine keeps running its last configuration and reports each later
+//     revision as not applied until it is rejoined or made standalone; its
+//     etcd member is not removed here (the wiring's business).
 package clusterconfig
 
 import (
@@ -60,12 +86,20 @@ func (Command) Run(s *shell.Session, args []string) error {
 	if len(args) > 0 {
 		return batch(s, c, args)
 	}
-	return s.Menu(func(s *shell.Session) { s.Printf("\nCluster %s\n\n", c.Name()) }, []shell.MenuItem{
+	err := s.Menu(func(s *shell.Session) { s.Printf("\nCluster %s\n\n", c.Name()) }, []shell.MenuItem{
 		{Name: "ADDGROUP", Help: "Add a cluster group.", Run: func(s *shell.Session) error { return addGroup(s, c, "") }},
 		{Name: "SETGROUP", Help: "Set the group that machines are a member of.", Run: func(s *shell.Session) error { return setGroup(s, c, "", "") }},
+		{Name: "RENAMEGROUP", Help: "Rename a cluster group.", Run: func(s *shell.Session) error { return renameGroup(s, c, "", "") }},
+		{Name: "DELETEGROUP", Help: "Remove a cluster group.", Run: func(s *shell.Session) error { return deleteGroup(s, c, "") }},
+		{Name: "REMOVEMACHINE", Help: "Remove a machine from the cluster.", Run: func(s *shell.Session) error { return removeMachine(s, c, "", true) }},
+		{Name: "SETNAME", Help: "Set the cluster name.", Run: func(s *shell.Session) error { return setName(s, c, "") }},
 		{Name: "LIST", Help: "List the machines in the cluster.", Run: func(s *shell.Session) error { return list(s, c, false) }},
 		{Name: "CONNSTATUS", Help: "Show the status of the machines in the cluster.", Run: func(s *shell.Session) error { return list(s, c, true) }},
 	})
+	if errors.Is(err, errLeft) {
+		return nil // the cluster menu has no machine to run on any more
+	}
+	return err
 }
 
 func batch(s *shell.Session, c shell.Cluster, args []string) error {
@@ -74,12 +108,20 @@ func batch(s *shell.Session, c shell.Cluster, args []string) error {
 		return addGroup(s, c, args[1])
 	case op == "setgroup" && len(args) == 3:
 		return setGroup(s, c, args[1], args[2])
+	case op == "renamegroup" && len(args) == 3:
+		return renameGroup(s, c, args[1], args[2])
+	case op == "deletegroup" && len(args) == 2:
+		return deleteGroup(s, c, args[1])
+	case op == "removemachine" && len(args) == 2:
+		return removeMachine(s, c, args[1], false)
+	case op == "setname" && len(args) == 2:
+		return setName(s, c, args[1])
 	case op == "list" && len(args) == 1:
 		return list(s, c, false)
 	case op == "connstatus" && len(args) == 1:
 		return list(s, c, true)
 	}
-	return shell.Invalid(s, "operation", "Unknown option. Use: clusterconfig addgroup <group> | setgroup <machine> <group> | list | connstatus")
+	return shell.Invalid(s, "operation", "Unknown option. Use: clusterconfig addgroup <group> | setgroup <machine> <group> | renamegroup <group> <new name> | deletegroup <group> | removemachine <machine> | setname <name> | list | connstatus")
 }
 
 func meta(s *shell.Session) store.Meta { return store.Meta{User: s.User, Source: s.Source} }

@@ -1,6 +1,7 @@
 package clusterconfig_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"esash/commands/clusterconfig"
+	"esash/config"
 	"esash/shell"
 	"esash/shell/shelltest"
 	"esash/store/etcdstore/etcdtest"
@@ -48,5 +50,74 @@ func TestClusterConfigStandalone(t *testing.T) {
 	out, code, _ := shelltest.RunSession(t, false, "clusterconfig\n", clusterconfig.New())
 	if !strings.Contains(out, clusterconfig.Standalone) || code == 0 {
 		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
+
+// The clustered menu's other operations on a one-machine cluster, ending
+// with the machine leaving: its sessions are standalone from then on.
+func TestClusterConfigClusteredMenu(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "configuration"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	local := shelltest.OpenStore(t, dir, shelltest.Options{Clock: time.Now})
+	st := etcdtest.Solo(t, "127.0.14.3", "Test-Cluster", "m1", local)
+	left := 0
+	sh, err := shell.New(local, shell.Options{Now: time.Now, Cluster: st, LeftCluster: func() { left++ }}, clusterconfig.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &shelltest.Appliance{Dir: dir, DB: local, Shell: sh, Source: "test"}
+	// Another session with a change staged at the cluster level.
+	var other bytes.Buffer
+	s2 := sh.NewSession(shell.SessionConfig{In: shell.NewScriptReader(strings.NewReader(""), &other), Out: &other, Err: &other, User: "admin", Source: "test"})
+	if err := s2.Draft.Update(func(c *config.Config) error { c.Destinations.Default.MaxMsgsPerConn = 3; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ := a.Run(true, strings.Join([]string{
+		"clusterconfig addgroup dmz",
+		"clusterconfig", "DELETEGROUP", "1", // Main_Group has this machine
+		"clusterconfig", "RENAMEGROUP", "2", "edge", "DELETEGROUP", "2", "DELETEGROUP", "1", // the last group
+		"clusterconfig", "SETNAME", "Renamed", "LIST", "REMOVEMACHINE", "1", "N", "",
+		"clusterconfig", "REMOVEMACHINE", "1", "Y",
+		"clusterconfig",
+	}, "\n")+"\n")
+	golden(t, "clustered_menu", out)
+	if left != 1 {
+		t.Errorf("LeftCluster hook ran %d times, want 1", left)
+	}
+	if got := st.Members(); len(got) != 0 {
+		t.Errorf("members after leaving: %v", got)
+	}
+	// The other session is standalone at its next command, without the
+	// cluster change it had staged.
+	sh.RunBatch(s2, "clusterconfig list")
+	if !strings.Contains(other.String(), "This machine left the cluster: the uncommitted changes were discarded.\n"+clusterconfig.Standalone) ||
+		s2.Draft.Changed() || s2.Prompt() != "esa.example.com> " {
+		t.Errorf("the other session after leaving (prompt %q):\n%s", s2.Prompt(), other.String())
+	}
+	if st.Name() != "Renamed" {
+		t.Errorf("cluster name %q", st.Name())
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if os.Getenv("ESASH_UPDATE") != "" {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (record with ESASH_UPDATE=1)", err)
+	}
+	if got != string(want) {
+		t.Errorf("transcript differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }

@@ -9,9 +9,18 @@
 // the comment <!-- (not active on this appliance) -->, so that the screen
 // never shows such a setting as if it worked. Comments do not change what
 // loadconfig reads; saveconfig files stay without them.
+//
+// On a clustered machine each section is preceded by the comment
+// <!-- origin: cluster | group <name> | machine <hostname> -->: where the
+// session's view at its cluster mode takes that section from (issue 13;
+// AsyncOS shows the mode only in its prompt, and a whole-section override
+// is what an administrator needs to find). A standalone appliance's
+// output is unchanged.
 package showconfig
 
 import (
+	"strings"
+
 	"esash/config"
 	"esash/shell"
 	"esash/shell/backup"
@@ -41,6 +50,7 @@ func (Command) Run(s *shell.Session, args []string) error {
 		Passphrase:   o.Passphrase,
 		Time:         s.Now(),
 		MarkInactive: true,
+		Origins:      origins(s),
 	})
 	if err != nil {
 		return err
@@ -49,4 +59,22 @@ func (Command) Run(s *shell.Session, args []string) error {
 		return err
 	}
 	return s.Page(string(data))
+}
+
+// origins names, for each section of the session's view, the level it
+// comes from; nil when standalone.
+func origins(s *shell.Session) map[string]string {
+	c := s.Cluster()
+	if c == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for section, level := range c.Origins(s.Level()) {
+		out[section] = strings.ToLower(string(level.Kind))
+		if level.Kind != config.LevelCluster {
+			_, name, _ := strings.Cut(s.ModeName(level), " ")
+			out[section] += " " + name
+		}
+	}
+	return out
 }

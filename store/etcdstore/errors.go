@@ -25,3 +25,13 @@ var (
 	// ErrGroupExists is a group added twice.
 	ErrGroupExists = errors.New("group already exists")
 )
+
+// Errors of the clustered clusterconfig operations (groups.go).
+var (
+	// ErrGroupHasMembers is a group deleted while machines are in it.
+	ErrGroupHasMembers = errors.New("group has machines: move them to another group first")
+	// ErrLastGroup is the deletion of the cluster's only group.
+	ErrLastGroup = errors.New("a cluster needs at least one group")
+	// ErrRemoveSelf is REMOVEMACHINE naming the machine it runs on.
+	ErrRemoveSelf = errors.New("cannot remove the machine you are logged in to: leave the cluster instead")
+)

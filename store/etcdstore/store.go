@@ -276,3 +276,33 @@ func (s *Store) Members() map[string]string {
 	}
 	return out
 }
+
+// Layer is a copy of the sections level holds itself in the newest cluster
+// revision seen (nil before the cluster was read).
+func (s *Store) Layer(level config.Level) config.Layer {
+	c := s.seen.Load()
+	if c == nil {
+		return nil
+	}
+	switch level.Kind {
+	case config.LevelCluster:
+		return c.levels.Cluster.Clone()
+	case config.LevelGroup:
+		return c.levels.Groups[level.Name].Clone()
+	}
+	return c.levels.Machines[level.Name].Clone()
+}
+
+// Origins tells where each section of a session's view at level comes
+// from, on this machine, in the newest cluster revision seen.
+func (s *Store) Origins(level config.Level) config.Origins {
+	c := s.seen.Load()
+	if c == nil {
+		return nil
+	}
+	_, origins, err := c.levels.View(level, s.machine)
+	if err != nil {
+		return nil
+	}
+	return origins
+}
