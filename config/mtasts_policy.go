@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -36,6 +37,28 @@ const (
 
 // MTASTSModes are the accepted modes.
 var MTASTSModes = []string{"enforce", "testing", "none"}
+
+// DefaultMTASTSMX is the mx list offered when none is set: the host names
+// of the interfaces that carry a Public listener (where this appliance
+// receives mail), else the appliance's host name.
+func DefaultMTASTSMX(cfg *Config) []string {
+	var out []string
+	for _, l := range cfg.Listeners {
+		if l.Type != Public {
+			continue
+		}
+		for _, in := range cfg.Interfaces {
+			h := NormalizeDomain(in.Hostname)
+			if in.Name == l.Interface && h != "" && !slices.Contains(out, h) {
+				out = append(out, h)
+			}
+		}
+	}
+	if len(out) == 0 && cfg.Hostname != "" {
+		out = append(out, NormalizeDomain(cfg.Hostname))
+	}
+	return out
+}
 
 // Published reports whether any domain's policy is served.
 func (p MTASTSPolicy) Published() bool { return len(p.Domains) > 0 }
@@ -131,15 +154,16 @@ func (c *checker) mtaSTSPolicy(cfg *Config) {
 			c.errf(base+".domains", "%q is listed twice", d)
 		}
 		seen[d] = true
-		if msg := mtaSTSCertificate(cfg, "mta-sts."+d); msg != "" {
+		if msg := MTASTSCertificate(cfg, "mta-sts."+d); msg != "" {
 			c.errf(base+".domains", "%q: %s", d, msg)
 		}
 	}
 }
 
-// mtaSTSCertificate says why no HTTPS interface serves host with a
-// certificate valid for it, or "".
-func mtaSTSCertificate(cfg *Config, host string) string {
+// MTASTSCertificate says why no HTTPS interface of cfg serves host with
+// a certificate valid for it, or "" (the commit check's reason, which
+// mtastsconfig shows as soon as the domains are entered).
+func MTASTSCertificate(cfg *Config, host string) string {
 	var tried []string
 	for _, in := range cfg.Interfaces {
 		if !in.HTTPS.Enabled {
