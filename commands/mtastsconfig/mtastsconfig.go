@@ -143,7 +143,7 @@ func askPolicy(s *shell.Session, cfg *config.Config, cur config.MTASTSPolicy) (c
 	}
 	p.Mode = config.MTASTSModes[i]
 	mx := cur.MX
-	if len(mx) == 0 && cur.Mode != "none" {
+	if len(mx) == 0 && p.Mode != "none" {
 		mx = config.DefaultMTASTSMX(cfg)
 	}
 	ans, err = s.Ask("Enter the MX host names of the policy (host names or *.domain), separated by commas, or NONE.",
