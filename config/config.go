@@ -31,6 +31,9 @@ type Config struct {
 	Users        []User        `json:"users"`
 	DNS          DNS           `json:"dns"` // dnsconfig (dns.go)
 	SSL          SSL           `json:"ssl"` // sslconfig (ssl.go)
+
+	// mtastsconfig (mtasts_policy.go)
+	MTASTSPolicy MTASTSPolicy `json:"mta_sts_policy"`
 }
 
 // Service is a management service enabled on an interface.

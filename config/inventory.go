@@ -113,6 +113,8 @@ func buildInventory() map[string]SettingInfo {
 	m.dns()
 	m.ssl()
 	m.dialogQuestions()
+
+	m.mtaSTSPolicy() // mtasts_policy.go
 	return m
 }
 

@@ -103,6 +103,8 @@ func ValidateChange(base, cfg *Config, now time.Time) Problems {
 	c.crls(cfg)      // crl.go
 	c.acme(cfg)      // acme.go
 	c.inventory(cfg) // validate_inventory.go
+
+	c.mtaSTSPolicy(cfg) // mtasts_policy.go
 	if len(c.ps) == 0 {
 		return nil
 	}

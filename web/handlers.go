@@ -72,6 +72,9 @@ func (s *Server) routes() http.Handler {
 		// where browsers ignore it (RFC 6797 7.2). Not includeSubDomains:
 		// names under the appliance's are not the appliance's to bind.
 		h.Set("Strict-Transport-Security", "max-age=31536000")
+		if s.mtaSTS(w, r) { // mtasts.go: the published MTA-STS policy
+			return
+		}
 		secured.ServeHTTP(w, r)
 	})
 }

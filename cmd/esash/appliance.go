@@ -23,6 +23,7 @@ import (
 	"esash/commands/listenerconfig"
 	"esash/commands/loadconfig"
 	"esash/commands/mailconfig"
+	"esash/commands/mtastsconfig"
 	"esash/commands/passwd"
 	"esash/commands/rollbackconfig"
 	"esash/commands/saveconfig"
@@ -163,6 +164,7 @@ func openAppliance(o options) (*appliance, error) {
 		interfaceconfig.New(),
 		listenerconfig.New(),
 		destconfig.NewWithPolicies(a.mtaH), // DETAIL shows the MTA-STS cache
+		mtastsconfig.New(),
 		deliveryconfig.New(),
 		smtproutes.New(),
 		dnsconfig.New(),
