@@ -479,3 +479,47 @@ func TestSFTPWholeFiles(t *testing.T) {
 		t.Errorf("keep.pem: %q", data)
 	}
 }
+
+// TestSFTPOpenFilesBounded: one SFTP session cannot hold more than
+// maxOpenFiles files open at once: each open upload holds two
+// descriptors and a temporary file, and pkg/sftp keeps handles without
+// limit, so a client could otherwise exhaust the appliance's descriptors
+// (the MTA's too). Closing one frees its place.
+func TestSFTPOpenFilesBounded(t *testing.T) {
+	f := newFixture(t, fixtureOpts{users: testUsers(t)})
+	c, err := f.dial("", "admin", gossh.Password(adminPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc, err := sftp.NewClient(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open []*sftp.File
+	for i := range maxOpenFiles {
+		w, err := sc.Create(fmt.Sprintf("f%d.pem", i))
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		open = append(open, w)
+	}
+	if _, err := sc.Create("one-too-many.pem"); err == nil {
+		t.Fatalf("the session opened more than %d files at once", maxOpenFiles)
+	}
+	if _, err := sc.Open("f0.pem"); err == nil {
+		t.Fatalf("a download opened past the limit of %d files", maxOpenFiles)
+	}
+	f.waitLog(t, `was refused writing "/one-too-many.pem" over SFTP: too many files open`)
+	if err := open[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := sc.Create("after-close.pem")
+	if err != nil {
+		t.Fatalf("open after a close: %v", err)
+	}
+	w.Close()
+	for _, w := range open[1:] {
+		w.Close()
+	}
+}

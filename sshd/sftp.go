@@ -74,21 +74,28 @@ func (h *sftpHandlers) Fileread(r *sftp.Request) (io.ReaderAt, error) {
 	if t.dir {
 		return nil, status(x.refused("reading", r.Filepath, errIsDir))
 	}
-	f, err := x.files.Open(t.name)
+	release, err := x.hold()
 	if err != nil {
 		return nil, status(x.refused("reading", r.Filepath, err))
 	}
-	return &download{File: f, x: x, name: t.name}, nil
+	f, err := x.files.Open(t.name)
+	if err != nil {
+		release()
+		return nil, status(x.refused("reading", r.Filepath, err))
+	}
+	return &download{File: f, x: x, name: t.name, release: release}, nil
 }
 
 // download logs the file once the client closes it.
 type download struct {
 	*os.File
-	x    *xfer
-	name string
+	x       *xfer
+	name    string
+	release func() // the session's open-file place
 }
 
 func (d *download) Close() error {
+	defer d.release()
 	if st, err := d.Stat(); err == nil {
 		d.x.logDone("downloaded", d.name, st.Size())
 	}
@@ -117,18 +124,24 @@ func (h *sftpHandlers) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 		return nil, status(x.refused("writing", r.Filepath,
 			fmt.Errorf("appending or resuming: %w (an upload replaces the whole file)", errUnsupported)))
 	}
-	up, err := x.files.Create(t.name)
+	release, err := x.hold()
 	if err != nil {
 		return nil, status(x.refused("writing", r.Filepath, err))
 	}
-	return &upload{up: up, x: x, name: t.name}, nil
+	up, err := x.files.Create(t.name)
+	if err != nil {
+		release()
+		return nil, status(x.refused("writing", r.Filepath, err))
+	}
+	return &upload{up: up, x: x, name: t.name, release: release}, nil
 }
 
 // upload receives a file; Close commits it unless the transfer failed.
 type upload struct {
-	up   Upload
-	x    *xfer
-	name string
+	up      Upload
+	x       *xfer
+	name    string
+	release func() // the session's open-file place
 
 	mu      sync.Mutex
 	size    int64 // the highest offset written
@@ -168,6 +181,7 @@ func (u *upload) TransferError(err error) {
 }
 
 func (u *upload) Close() error {
+	defer u.release()
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.failed == nil && u.written < u.size {
