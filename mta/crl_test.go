@@ -1,6 +1,7 @@
 package mta
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -310,5 +311,39 @@ func TestCRLRefreshDelay(t *testing.T) {
 				t.Fatalf("crlRefreshDelay = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestFetchCRLStatusNotEchoed: a distribution point's reason phrase is
+// the server's own text and reaches the operator's terminal (certconfig
+// CRL URL): control characters in it (a terminal escape) must not.
+func TestFetchCRLStatusNotEchoed(t *testing.T) {
+	p := newPKI(t)
+	cfg := baseConfig(t, p, config.TLSInOff)
+	s := startMTA(t, t.TempDir(), cfg)
+	ln, err := net.Listen("tcp4", sinkIP()+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				bufio.NewReader(c).ReadString('\n')
+				io.WriteString(c, "HTTP/1.1 404 \x1b]0;owned\x07\x1b[2J\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+			}()
+		}
+	}()
+	_, err = s.FetchCRL(context.Background(), "http://"+ln.Addr().String()+"/ca.crl")
+	if err == nil {
+		t.Fatal("a 404 was fetched")
+	}
+	if strings.ContainsAny(err.Error(), "\x1b\x07") || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("error %q: want the status code without the server's control characters", err)
 	}
 }
