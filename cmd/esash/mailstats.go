@@ -51,6 +51,7 @@ var (
 	reDone     = regexp.MustCompile(`^Message done DCID (\d+) MID \d+ to RID \[([\d, ]*)\]`)
 	reBounced  = regexp.MustCompile(`^(Bounced|Delayed): DCID (\d+) MID (\d+) to RID \[([\d, ]*)\] - \S+ - (.*)$`)
 	reConnErr  = regexp.MustCompile(`^Connection Error: DCID (\d+) domain: (\S+) .* reason: (.*)$`)
+	reClose    = regexp.MustCompile(`^DCID (\d+) close$`)
 )
 
 // count applies one mail_logs line.
@@ -117,6 +118,12 @@ func (m *mailStats) count(line string, now time.Time) {
 	if g := reConnErr.FindStringSubmatch(msg); g != nil {
 		h := host(strings.ToLower(g[2]))
 		h.Up, h.LastError = "down", g[3]
+	}
+	if g := reClose.FindStringSubmatch(msg); g != nil {
+		// The connection is over: a daemon would otherwise keep one
+		// entry per connection it ever made.
+		dcid, _ := strconv.ParseInt(g[1], 10, 64)
+		delete(m.dcids, dcid)
 	}
 }
 

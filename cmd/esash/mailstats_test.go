@@ -43,3 +43,24 @@ func TestMailStatsCount(t *testing.T) {
 		t.Errorf("example.net: %+v", net)
 	}
 }
+
+// TestMailStatsForgetsClosedConnections: the DCID -> domain map keeps a
+// delivery connection only while it is open; without "DCID n close"
+// forgetting it, a daemon would grow one entry per connection it ever
+// made.
+func TestMailStatsForgetsClosedConnections(t *testing.T) {
+	now := time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
+	line := func(msg string) string { return "Thu Nov 26 21:00:00 2026 Info: " + msg }
+	m := &mailStats{hosts: map[string]*hoststatus.Events{}, dcids: map[int64]string{}}
+	for dcid := int64(1); dcid <= 100; dcid++ {
+		m.dcids[dcid] = "example.org" // as "Delivery start" records it
+		m.count(line(maillog.MessageDone(dcid, dcid, []int{0})), now)
+		m.count(line(maillog.DCIDClose(dcid)), now)
+	}
+	if len(m.dcids) != 0 {
+		t.Errorf("%d closed connections are still remembered", len(m.dcids))
+	}
+	if h := m.hosts["example.org"]; h == nil || h.Delivered != 100 {
+		t.Errorf("example.org: %+v", h)
+	}
+}
