@@ -43,6 +43,11 @@ func (m *mailStats) follow(log *maillog.Log, now func() time.Time) {
 	}()
 }
 
+// maxHostStats bounds the domains hoststatus keeps counters for; past
+// it, the domain idle longest is forgotten. The domains come from mail
+// (bounces go to whatever domain a sender claimed).
+const maxHostStats = 10000
+
 var (
 	reReady    = regexp.MustCompile(`^MID \d+ ready `)
 	reRcpt     = regexp.MustCompile(`^MID \d+ ICID \d+ RID \d+ To: `)
@@ -68,6 +73,9 @@ func (m *mailStats) count(line string, now time.Time) {
 		}
 		h := m.hosts[dom]
 		if h == nil {
+			if len(m.hosts) >= maxHostStats {
+				m.forgetIdlest()
+			}
 			h = &hoststatus.Events{}
 			m.hosts[dom] = h
 		}
@@ -125,6 +133,17 @@ func (m *mailStats) count(line string, now time.Time) {
 		dcid, _ := strconv.ParseInt(g[1], 10, 64)
 		delete(m.dcids, dcid)
 	}
+}
+
+// forgetIdlest drops the domain whose last activity is oldest; m.mu held.
+func (m *mailStats) forgetIdlest() {
+	oldest := ""
+	for dom, h := range m.hosts {
+		if oldest == "" || h.LastActivity.Before(m.hosts[oldest].LastActivity) {
+			oldest = dom
+		}
+	}
+	delete(m.hosts, oldest)
 }
 
 // domainOf is the domain of the first of rids of a queued message.

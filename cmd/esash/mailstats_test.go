@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -62,5 +63,25 @@ func TestMailStatsForgetsClosedConnections(t *testing.T) {
 	}
 	if h := m.hosts["example.org"]; h == nil || h.Delivered != 100 {
 		t.Errorf("example.org: %+v", h)
+	}
+}
+
+// TestMailStatsHostsBounded: the per-domain counters keep at most
+// maxHostStats domains, forgetting the one idle longest: the domains come
+// from mail (a bounce goes to whatever domain a sender claimed), so
+// without a bound anyone who can send mail grows the daemon's memory.
+func TestMailStatsHostsBounded(t *testing.T) {
+	start := time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
+	line := func(msg string) string { return "Thu Nov 26 21:00:00 2026 Info: " + msg }
+	m := &mailStats{hosts: map[string]*hoststatus.Events{}, dcids: map[int64]string{}}
+	for i := range maxHostStats + 10 {
+		dom := fmt.Sprintf("d%d.example", i)
+		m.count(line(maillog.ConnectionError(int64(i), dom, "127.0.0.1", 25, "connect", "127.0.0.2", "refused")), start.Add(time.Duration(i)*time.Second))
+	}
+	if len(m.hosts) != maxHostStats {
+		t.Errorf("%d domains kept, want %d", len(m.hosts), maxHostStats)
+	}
+	if m.hosts["d0.example"] != nil || m.hosts[fmt.Sprintf("d%d.example", maxHostStats+9)] == nil {
+		t.Error("not the domain idle longest was forgotten")
 	}
 }
