@@ -523,3 +523,37 @@ func TestSFTPOpenFilesBounded(t *testing.T) {
 		w.Close()
 	}
 }
+
+// TestSFTPExclusiveCreate: an open with O_EXCL of a file that exists
+// fails and leaves it as it was (a no-clobber upload), as on a disk.
+func TestSFTPExclusiveCreate(t *testing.T) {
+	f := newFixture(t, fixtureOpts{users: testUsers(t)})
+	os.MkdirAll(filepath.Join(f.dir, "configuration"), 0o700)
+	os.WriteFile(filepath.Join(f.dir, "configuration", "keep.pem"), []byte("kept"), 0o600)
+	c, err := f.dial("", "admin", gossh.Password(adminPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc, err := sftp.NewClient(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, err := sc.OpenFile("keep.pem", os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_TRUNC); err == nil {
+		w.Write([]byte("clobbered"))
+		w.Close()
+		t.Error("an exclusive create of an existing file succeeded")
+	}
+	if data, _ := os.ReadFile(filepath.Join(f.dir, "configuration", "keep.pem")); string(data) != "kept" {
+		t.Errorf("keep.pem: %q", data)
+	}
+	w, err := sc.OpenFile("new.pem", os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_TRUNC)
+	if err != nil {
+		t.Fatalf("an exclusive create of a new file: %v", err)
+	}
+	w.Write([]byte("new"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.wantFiles(t, "keep.pem", "new.pem")
+}

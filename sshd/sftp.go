@@ -116,9 +116,15 @@ func (h *sftpHandlers) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	// an existing file (a resumed transfer), cannot be done atomically.
 	fl := r.Pflags()
 	partial := fl.Append
-	if !fl.Trunc {
+	if !fl.Trunc || fl.Excl {
 		_, err := x.statFile(t.name)
-		partial = partial || err == nil
+		exists := err == nil
+		if fl.Excl && exists {
+			// No-clobber: the client asked to create the file only.
+			return nil, status(x.refused("writing", r.Filepath,
+				fmt.Errorf("the file %q already exists: %w", t.name, fs.ErrExist)))
+		}
+		partial = partial || exists && !fl.Trunc
 	}
 	if partial {
 		return nil, status(x.refused("writing", r.Filepath,
