@@ -557,3 +557,58 @@ func TestSFTPExclusiveCreate(t *testing.T) {
 	}
 	f.wantFiles(t, "keep.pem", "new.pem")
 }
+
+// TestSFTPHoleAfterOverlap: writing the same range twice does not make up
+// for a range never written: the file still has a hole and is refused.
+func TestSFTPHoleAfterOverlap(t *testing.T) {
+	f := newFixture(t, fixtureOpts{users: testUsers(t)})
+	c, err := f.dial("", "admin", gossh.Password(adminPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc, err := sftp.NewClient(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := sc.Create("overlap.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int64{0, 0, 20} {
+		if _, err := w.WriteAt(bytes.Repeat([]byte("x"), 10), off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err == nil {
+		t.Error("a file with a hole at 10-20 was accepted")
+	}
+	f.wantFiles(t)
+}
+
+func TestAddSpan(t *testing.T) {
+	tests := []struct {
+		name   string
+		writes []span
+		want   []span
+	}{
+		{"in order", []span{{0, 10}, {10, 20}}, []span{{0, 20}}},
+		{"out of order", []span{{10, 20}, {0, 10}}, []span{{0, 20}}},
+		{"hole", []span{{0, 10}, {20, 30}}, []span{{0, 10}, {20, 30}}},
+		{"overlap", []span{{0, 10}, {0, 10}, {20, 30}}, []span{{0, 10}, {20, 30}}},
+		{"fills a hole", []span{{0, 10}, {20, 30}, {5, 25}}, []span{{0, 30}}},
+		{"before all", []span{{20, 30}, {0, 5}}, []span{{0, 5}, {20, 30}}},
+		{"spans many", []span{{0, 1}, {2, 3}, {4, 5}, {1, 4}}, []span{{0, 5}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []span
+			for _, w := range tt.writes {
+				got = addSpan(got, w.from, w.to)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

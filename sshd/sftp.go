@@ -149,10 +149,31 @@ type upload struct {
 	name    string
 	release func() // the session's open-file place
 
-	mu      sync.Mutex
-	size    int64 // the highest offset written
-	written int64 // bytes written: less than size leaves a hole
-	failed  error
+	mu     sync.Mutex
+	size   int64  // the highest offset written
+	ranges []span // what was written, sorted and merged: one from 0 to size, or a hole
+	failed error
+}
+
+// span is a written range [from, to).
+type span struct{ from, to int64 }
+
+// maxSpans bounds the disjoint ranges an upload may have in flight: a
+// client's pipelined writes arrive nearly in order, so a few suffice.
+const maxSpans = 1024
+
+// addSpan records [from, to) as written.
+func addSpan(spans []span, from, to int64) []span {
+	out := make([]span, 0, len(spans)+1)
+	i := 0
+	for ; i < len(spans) && spans[i].to < from; i++ {
+		out = append(out, spans[i])
+	}
+	for ; i < len(spans) && spans[i].from <= to; i++ {
+		from, to = min(from, spans[i].from), max(to, spans[i].to)
+	}
+	out = append(out, span{from, to})
+	return append(out, spans[i:]...)
 }
 
 func (u *upload) WriteAt(p []byte, off int64) (int, error) {
@@ -172,7 +193,13 @@ func (u *upload) WriteAt(p []byte, off int64) (int, error) {
 		return n, status(err)
 	}
 	u.size = max(u.size, end)
-	u.written += int64(n)
+	if n > 0 {
+		u.ranges = addSpan(u.ranges, off, off+int64(n))
+	}
+	if len(u.ranges) > maxSpans {
+		u.failed = fmt.Errorf("more than %d separate ranges written", maxSpans)
+		return n, status(u.failed)
+	}
 	return n, nil
 }
 
@@ -190,8 +217,8 @@ func (u *upload) Close() error {
 	defer u.release()
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.failed == nil && u.written < u.size {
-		u.failed = fmt.Errorf("%d of %d bytes were written: the file has holes", u.written, u.size)
+	if u.failed == nil && u.size > 0 && (len(u.ranges) != 1 || u.ranges[0] != span{0, u.size}) {
+		u.failed = fmt.Errorf("the %d bytes were not all written: the file has holes", u.size)
 	}
 	if u.failed != nil {
 		u.up.Abort()
