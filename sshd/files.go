@@ -63,10 +63,11 @@ type Upload interface {
 // the shell reads no larger file.
 const DefaultMaxFileSize = 64 << 20
 
-// maxOpenFiles bounds the files one SFTP session holds open at once: an
-// upload holds two descriptors and a temporary file until it is closed,
-// and pkg/sftp keeps a client's handles without limit. OpenSSH's clients
-// open one file at a time.
+// maxOpenFiles bounds the handles (files and directory listings) one
+// SFTP session holds open at once: an upload holds two descriptors and a
+// temporary file until it is closed, a listing its copy, and pkg/sftp
+// keeps a client's handles without limit. OpenSSH's clients open one file
+// at a time.
 const maxOpenFiles = 16
 
 // target is what a client's path names.

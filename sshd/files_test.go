@@ -612,3 +612,33 @@ func TestAddSpan(t *testing.T) {
 		})
 	}
 }
+
+// TestSFTPOpenDirsBounded: directory handles count against the same
+// limit as files: each holds a copy of the listing until closed, and
+// pkg/sftp keeps handles without limit.
+func TestSFTPOpenDirsBounded(t *testing.T) {
+	f := newFixture(t, fixtureOpts{users: testUsers(t)})
+	h := &sftpHandlers{x: f.srv.newXfer("admin", "127.0.0.1", "SFTP")}
+	var open []sftp.ListerAt
+	for i := range maxOpenFiles {
+		l, err := h.Filelist(sftp.NewRequest("List", "/configuration"))
+		if err != nil {
+			t.Fatalf("opendir %d: %v", i, err)
+		}
+		open = append(open, l)
+	}
+	if _, err := h.Filelist(sftp.NewRequest("List", "/configuration")); err == nil {
+		t.Fatalf("more than %d directory handles open at once", maxOpenFiles)
+	}
+	if _, err := h.Filelist(sftp.NewRequest("Stat", "/configuration")); err != nil {
+		t.Errorf("a stat, which holds no handle, was refused: %v", err)
+	}
+	c, ok := open[0].(io.Closer)
+	if !ok {
+		t.Fatal("a directory handle cannot be closed")
+	}
+	c.Close()
+	if _, err := h.Filelist(sftp.NewRequest("List", "/configuration")); err != nil {
+		t.Errorf("opendir after a close: %v", err)
+	}
+}

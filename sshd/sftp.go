@@ -276,11 +276,17 @@ func (h *sftpHandlers) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 	}
 	switch {
 	case r.Method == "List" && t.dir:
-		infos, err := x.files.List()
+		// A directory handle holds its listing until closed.
+		release, err := x.hold()
 		if err != nil {
 			return nil, status(x.refused("listing", r.Filepath, err))
 		}
-		return listerAt(infos), nil
+		infos, err := x.files.List()
+		if err != nil {
+			release()
+			return nil, status(x.refused("listing", r.Filepath, err))
+		}
+		return &dirHandle{listerAt: infos, release: release}, nil
 	case r.Method == "List":
 		return nil, status(x.refused("listing", r.Filepath, errOutside))
 	case t.dir:
@@ -294,6 +300,17 @@ func (h *sftpHandlers) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 }
 
 type listerAt []fs.FileInfo
+
+// dirHandle is an open directory; pkg/sftp closes it with its handle.
+type dirHandle struct {
+	listerAt
+	release func() // the session's open-file place
+}
+
+func (d *dirHandle) Close() error {
+	d.release()
+	return nil
+}
 
 func (l listerAt) ListAt(out []fs.FileInfo, off int64) (int, error) {
 	if off >= int64(len(l)) {
