@@ -35,7 +35,7 @@ func TestPasteRefusalsStageNothing(t *testing.T) {
 		{"not yet valid", lines("x", p.future.certPEM(), ".", p.future.keyPEM(), "."), `The certificate "future.example.com" is not valid before`},
 		{"CA as leaf", lines("x", p.inter.certPEM(), ".", p.inter.keyPEM(), "."), `The certificate "Test Intermediate CA" is a certificate authority (CA:TRUE)`},
 		{"untrusted", lines("x", p.leaf.certPEM(), ".", p.leaf.keyPEM(), ".", "N"), "because unable to get local issuer certificate"},
-		{"unrelated intermediate", lines("x", p.leaf.certPEM(), ".", p.leaf.keyPEM(), ".", "Y", p.inter.certPEM(), ".", "Y", p.otherInter.certPEM(), ".", "N", "N"),
+		{"unrelated intermediate", lines("x", p.leaf.certPEM(), ".", p.leaf.keyPEM(), ".", "Y", p.inter.certPEM(), ".", "Y", p.otherInter.certPEM(), ".", "N"),
 			`intermediate certificates that are not part of the chain of "mail.example.com": "Other Intermediate CA"`},
 		{"garbage key", lines("x", p.leaf.certPEM(), ".", "not a key", "."), "Invalid private key ...discarding: no private key found."},
 	}
@@ -84,7 +84,7 @@ func TestKeyNeverInMessages(t *testing.T) {
 	body := strings.Split(strings.TrimSpace(keyPEM), "\n")[1]
 	for _, in := range [][]string{
 		lines("certconfig", "certificate", "paste", "a", p.expired.certPEM(), ".", keyPEM, ".", "", ""),
-		lines("certconfig", "certificate", "paste", "b", p.leaf.certPEM(), ".", keyPEM, ".", "Y", p.inter.certPEM(), ".", "N", "N", "N", "", "", "showchanges"),
+		lines("certconfig", "certificate", "paste", "b", p.leaf.certPEM(), ".", keyPEM, ".", "Y", p.inter.certPEM(), ".", "N", "N", "", "", "showchanges"),
 	} {
 		out, _, _ := e.terminal(in)
 		if n := strings.Count(out, body); n != 1 {
@@ -244,7 +244,7 @@ func TestBadIntermediateAskedAgain(t *testing.T) {
 	e := newEnv(t, testNow)
 	e.trustRoot(p)
 	out, _, s := e.terminal(lines("certconfig", "certificate", "paste", "mail", p.leaf.certPEM(), ".", p.leaf.keyPEM(), ".",
-		"Y", "garbage", ".", "Y", p.inter.certPEM(), ".", "N", "N", "N", "", "", "commit", "c", "N"))
+		"Y", "garbage", ".", "Y", p.inter.certPEM(), ".", "N", "N", "", "", "commit", "c", "N"))
 	if !strings.Contains(out, "Invalid certificate...discarding: no certificate found.\nDo you want to add an intermediate certificate? [N]> Y") {
 		t.Errorf("the loop did not ask again:\n%s", tail(out))
 	}
