@@ -9,6 +9,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // CRL is one certificate revocation list of certconfig's CRL menu: a list
@@ -52,6 +55,7 @@ func CheckCRLURL(s string) string {
 var (
 	oidCRLNumber      = asn1.ObjectIdentifier{2, 5, 29, 20}
 	oidAuthorityKeyID = asn1.ObjectIdentifier{2, 5, 29, 35}
+	oidIssuingDP      = asn1.ObjectIdentifier{2, 5, 29, 28}
 )
 
 // ParseCRLPEM reads the PEM of a CRL entry. A critical extension the
@@ -70,8 +74,32 @@ func ParseCRLPEM(s string) (*x509.RevocationList, error) {
 		if e.Critical && !e.Id.Equal(oidCRLNumber) && !e.Id.Equal(oidAuthorityKeyID) {
 			return nil, fmt.Errorf("the CRL has the critical extension %s, which the appliance does not apply", e.Id)
 		}
+		if e.Id.Equal(oidIssuingDP) && scopedIDP(e.Value) {
+			return nil, fmt.Errorf("the CRL is scoped by its issuing distribution point (only some certificates or reasons), which the appliance does not apply")
+		}
 	}
 	return rl, nil
+}
+
+// scopedIDP reports whether an issuing distribution point limits the list
+// to some certificates or reasons (or is malformed): anything but the
+// point's name ([0]). Critical or not (issuers must mark it critical), a
+// scoped list must not be taken for the issuer's complete one. The same
+// rule as pki.ParseCRL's, which this package cannot import.
+func scopedIDP(value []byte) bool {
+	in := cryptobyte.String(value)
+	var seq cryptobyte.String
+	if !in.ReadASN1(&seq, cbasn1.SEQUENCE) || !in.Empty() {
+		return true
+	}
+	for !seq.Empty() {
+		var field cryptobyte.String
+		var tag cbasn1.Tag
+		if !seq.ReadAnyASN1(&field, &tag) || tag != cbasn1.Tag(0).ContextSpecific().Constructed() {
+			return true
+		}
+	}
+	return false
 }
 
 // crls checks certconfig's CRL entries: names, URLs, lists that parse,

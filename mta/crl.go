@@ -1,6 +1,7 @@
 package mta
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -84,6 +85,9 @@ type crlState struct {
 	rl     *x509.RevocationList
 	issuer *x509.Certificate // the CA that signed it; nil when unknown
 	stop   context.CancelFunc
+	// fetchNow: fetch at once rather than when rl is due (a new
+	// distribution point for a list kept from the one it replaces).
+	fetchNow bool
 }
 
 // crlSet is the lists in force.
@@ -121,7 +125,15 @@ func (s *Server) applyCRLs(cfg *config.Config) {
 			next[c.Name] = old
 			continue
 		}
-		next[c.Name] = &crlState{conf: c, rl: rl, issuer: issuer}
+		e := &crlState{conf: c, rl: rl, issuer: issuer}
+		if old := st.entries[c.Name]; old != nil && sameSigner(old, rl) && listNewer(old.rl, rl) {
+			// An older copy of the list in force (rollbackconfig,
+			// loadconfig of an older file): the revocations published
+			// since stay in force; a new distribution point is still
+			// fetched at once.
+			e.rl, e.fetchNow = old.rl, old.conf.URL != c.URL
+		}
+		next[c.Name] = e
 	}
 	for name, old := range st.entries {
 		if next[name] != old && old.stop != nil {
@@ -188,12 +200,15 @@ func crlIssuerCandidates(cfg *config.Config) []*x509.Certificate {
 // refreshCRL fetches e's distribution point whenever its list is due.
 func (s *Server) refreshCRL(ctx context.Context, e *crlState) {
 	defer s.crls.wg.Done()
-	first := true
+	first, fetchNow := true, e.fetchNow
 	for {
 		s.crls.mu.Lock()
 		rl, retry := e.rl, s.crls.retryInterval()
 		s.crls.mu.Unlock()
 		wait := crlRefreshDelay(rl, s.opts.Now())
+		if fetchNow {
+			wait, fetchNow = 0, false
+		}
 		if !first {
 			wait = max(wait, retry)
 		}
@@ -276,6 +291,20 @@ func dueText(rl *x509.RevocationList) string {
 		return "at no stated time (no nextUpdate)"
 	}
 	return "on " + rl.NextUpdate.UTC().Format(time.DateTime) + " UTC"
+}
+
+// sameSigner reports whether rl comes from the CA that signed e's list.
+func sameSigner(e *crlState, rl *x509.RevocationList) bool {
+	return e.issuer != nil && bytes.Equal(e.rl.RawIssuer, rl.RawIssuer) && rl.CheckSignatureFrom(e.issuer) == nil
+}
+
+// listNewer orders lists of one issuer as pki does: the later thisUpdate,
+// then the higher CRL number.
+func listNewer(a, b *x509.RevocationList) bool {
+	if !a.ThisUpdate.Equal(b.ThisUpdate) {
+		return a.ThisUpdate.After(b.ThisUpdate)
+	}
+	return numberAfter(a, b)
 }
 
 func numberAfter(a, b *x509.RevocationList) bool {

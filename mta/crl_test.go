@@ -1,10 +1,12 @@
 package mta
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -310,5 +312,72 @@ func TestCRLRefreshDelay(t *testing.T) {
 				t.Fatalf("crlRefreshDelay = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestFetchCRLStatusNotEchoed: a distribution point's reason phrase is
+// the server's own text and reaches the operator's terminal (certconfig
+// CRL URL): control characters in it (a terminal escape) must not.
+func TestFetchCRLStatusNotEchoed(t *testing.T) {
+	p := newPKI(t)
+	cfg := baseConfig(t, p, config.TLSInOff)
+	s := startMTA(t, t.TempDir(), cfg)
+	ln, err := net.Listen("tcp4", sinkIP()+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				bufio.NewReader(c).ReadString('\n')
+				io.WriteString(c, "HTTP/1.1 404 \x1b]0;owned\x07\x1b[2J\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+			}()
+		}
+	}()
+	_, err = s.FetchCRL(context.Background(), "http://"+ln.Addr().String()+"/ca.crl")
+	if err == nil {
+		t.Fatal("a 404 was fetched")
+	}
+	if strings.ContainsAny(err.Error(), "\x1b\x07") || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("error %q: want the status code without the server's control characters", err)
+	}
+}
+
+// TestCRLApplyKeepsNewerFetched: a commit that brings back an older copy
+// of a distribution point's list (rollbackconfig, loadconfig of an older
+// file) does not replace the newer list fetched since: the revocations
+// published meanwhile stay in force.
+func TestCRLApplyKeepsNewerFetched(t *testing.T) {
+	p := newPKI(t)
+	ca := crltest.NewCA(t, "Rollback CA")
+	victim := ca.Issue("victim.client.test")
+	now := time.Now()
+	stored := ca.CRL(now.Add(-300*time.Second), now.Add(100*time.Second)) // due: fetched at once
+	older := ca.CRL(now.Add(-400*time.Second), now.Add(100*time.Second))
+	ca.Revoke(victim)
+	var body atomic.Pointer[[]byte]
+	published := ca.DER(ca.CRL(time.Time{}, time.Time{}))
+	body.Store(&published)
+	base := crlServer(t, &body)
+
+	cfg := baseConfig(t, p, config.TLSInOff)
+	withCRLCA(cfg, ca, config.CRL{Name: "rollback-ca", URL: base + "/ca.crl", PEM: stored})
+	dir := t.TempDir()
+	s := startMTA(t, dir, cfg)
+	waitLog(t, dir, "CRL rollback-ca: fetched from "+base+"/ca.crl: 1 revoked")
+	empty := []byte{}
+	body.Store(&empty) // the distribution point is down from now on
+
+	cfg2 := *cfg
+	cfg2.CRLs = []config.CRL{{Name: "rollback-ca", URL: base + "/ca.crl", PEM: older}}
+	apply(t, s, &cfg2)
+	if err := s.crlSet().Check([]*x509.Certificate{victim.Cert, ca.Cert}, time.Now()); !errors.Is(err, pki.ErrRevoked) {
+		t.Fatalf("after a commit of an older list: %v, want the certificate revoked", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 
 	"esash/config"
 	"esash/pki"
@@ -77,7 +78,10 @@ func (s *Server) fetchCRL(ctx context.Context, cfg *config.Config, rawURL string
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("the server answered %s", resp.Status)
+		// The code and its standard text, not the server's reason
+		// phrase: it reaches the operator's terminal (certconfig CRL
+		// URL) and may carry control characters.
+		return nil, fmt.Errorf("the server answered %s", strings.TrimSpace(fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))))
 	}
 	if resp.ContentLength > pki.MaxCRLBytes {
 		return nil, fmt.Errorf("the CRL is larger than %d bytes", pki.MaxCRLBytes)

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // Certificate revocation lists (RFC 5280 §5): reading them, finding the
@@ -76,13 +79,34 @@ func ParseCRL(data []byte) (*x509.RevocationList, error) {
 		switch {
 		case e.Id.Equal(oidDeltaIndicator):
 			return nil, fmt.Errorf("%w: delta CRLs are not supported; use the issuer's complete CRL", ErrNoCRL)
-		case e.Id.Equal(oidIssuingDP) && e.Critical:
+		case e.Id.Equal(oidIssuingDP) && (e.Critical || scopedIDP(e.Value)):
 			return nil, fmt.Errorf("%w: CRLs scoped by an issuing distribution point are not supported; use the issuer's complete CRL", ErrNoCRL)
 		case e.Critical && !e.Id.Equal(oidCRLNumber) && !e.Id.Equal(oidAuthorityKeyID):
 			return nil, fmt.Errorf("%w: unsupported critical extension %s", ErrNoCRL, e.Id)
 		}
 	}
 	return rl, nil
+}
+
+// scopedIDP reports whether an issuing distribution point (RFC 5280
+// 5.2.5) limits the list to some certificates or reasons, or is
+// malformed: anything but the distribution point's name ([0]). Issuers
+// must mark the extension critical; one that does not still scopes its
+// list, which must not be taken for the complete one.
+func scopedIDP(value []byte) bool {
+	in := cryptobyte.String(value)
+	var seq cryptobyte.String
+	if !in.ReadASN1(&seq, cbasn1.SEQUENCE) || !in.Empty() {
+		return true
+	}
+	for !seq.Empty() {
+		var field cryptobyte.String
+		var tag cbasn1.Tag
+		if !seq.ReadAnyASN1(&field, &tag) || tag != cbasn1.Tag(0).ContextSpecific().Constructed() {
+			return true
+		}
+	}
+	return false
 }
 
 // EncodeCRLPEM is the PEM form of a CRL, as the configuration keeps it.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/gliderlabs/ssh"
 
@@ -61,6 +62,13 @@ type Upload interface {
 // DefaultMaxFileSize bounds an upload when Options.MaxFileSize is zero:
 // the shell reads no larger file.
 const DefaultMaxFileSize = 64 << 20
+
+// maxOpenFiles bounds the handles (files and directory listings) one
+// SFTP session holds open at once: an upload holds two descriptors and a
+// temporary file until it is closed, a listing its copy, and pkg/sftp
+// keeps a client's handles without limit. OpenSSH's clients open one file
+// at a time.
+const maxOpenFiles = 16
 
 // target is what a client's path names.
 type target struct {
@@ -126,6 +134,28 @@ type xfer struct {
 	proto string // "SFTP" or "SCP", for the log
 	files ConfigFiles
 	max   int64
+
+	mu   sync.Mutex
+	held int // files open (SFTP), at most maxOpenFiles
+}
+
+// hold takes one of the session's maxOpenFiles places; the returned func
+// gives it back (once, however often it is called).
+func (x *xfer) hold() (release func(), err error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.held >= maxOpenFiles {
+		return nil, fmt.Errorf("%w (at most %d at once)", errTooManyOpen, maxOpenFiles)
+	}
+	x.held++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			x.mu.Lock()
+			x.held--
+			x.mu.Unlock()
+		})
+	}, nil
 }
 
 func (s *Server) newXfer(user, addr, proto string) *xfer {

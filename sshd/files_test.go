@@ -479,3 +479,166 @@ func TestSFTPWholeFiles(t *testing.T) {
 		t.Errorf("keep.pem: %q", data)
 	}
 }
+
+// TestSFTPOpenFilesBounded: one SFTP session cannot hold more than
+// maxOpenFiles files open at once: each open upload holds two
+// descriptors and a temporary file, and pkg/sftp keeps handles without
+// limit, so a client could otherwise exhaust the appliance's descriptors
+// (the MTA's too). Closing one frees its place.
+func TestSFTPOpenFilesBounded(t *testing.T) {
+	f := newFixture(t, fixtureOpts{users: testUsers(t)})
+	c, err := f.dial("", "admin", gossh.Password(adminPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc, err := sftp.NewClient(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open []*sftp.File
+	for i := range maxOpenFiles {
+		w, err := sc.Create(fmt.Sprintf("f%d.pem", i))
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		open = append(open, w)
+	}
+	if _, err := sc.Create("one-too-many.pem"); err == nil {
+		t.Fatalf("the session opened more than %d files at once", maxOpenFiles)
+	}
+	if _, err := sc.Open("f0.pem"); err == nil {
+		t.Fatalf("a download opened past the limit of %d files", maxOpenFiles)
+	}
+	f.waitLog(t, `was refused writing "/one-too-many.pem" over SFTP: too many files open`)
+	if err := open[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := sc.Create("after-close.pem")
+	if err != nil {
+		t.Fatalf("open after a close: %v", err)
+	}
+	w.Close()
+	for _, w := range open[1:] {
+		w.Close()
+	}
+}
+
+// TestSFTPExclusiveCreate: an open with O_EXCL of a file that exists
+// fails and leaves it as it was (a no-clobber upload), as on a disk.
+func TestSFTPExclusiveCreate(t *testing.T) {
+	f := newFixture(t, fixtureOpts{users: testUsers(t)})
+	os.MkdirAll(filepath.Join(f.dir, "configuration"), 0o700)
+	os.WriteFile(filepath.Join(f.dir, "configuration", "keep.pem"), []byte("kept"), 0o600)
+	c, err := f.dial("", "admin", gossh.Password(adminPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc, err := sftp.NewClient(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, err := sc.OpenFile("keep.pem", os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_TRUNC); err == nil {
+		w.Write([]byte("clobbered"))
+		w.Close()
+		t.Error("an exclusive create of an existing file succeeded")
+	}
+	if data, _ := os.ReadFile(filepath.Join(f.dir, "configuration", "keep.pem")); string(data) != "kept" {
+		t.Errorf("keep.pem: %q", data)
+	}
+	w, err := sc.OpenFile("new.pem", os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_TRUNC)
+	if err != nil {
+		t.Fatalf("an exclusive create of a new file: %v", err)
+	}
+	w.Write([]byte("new"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.wantFiles(t, "keep.pem", "new.pem")
+}
+
+// TestSFTPHoleAfterOverlap: writing the same range twice does not make up
+// for a range never written: the file still has a hole and is refused.
+func TestSFTPHoleAfterOverlap(t *testing.T) {
+	f := newFixture(t, fixtureOpts{users: testUsers(t)})
+	c, err := f.dial("", "admin", gossh.Password(adminPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc, err := sftp.NewClient(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := sc.Create("overlap.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int64{0, 0, 20} {
+		if _, err := w.WriteAt(bytes.Repeat([]byte("x"), 10), off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err == nil {
+		t.Error("a file with a hole at 10-20 was accepted")
+	}
+	f.wantFiles(t)
+}
+
+func TestAddSpan(t *testing.T) {
+	tests := []struct {
+		name   string
+		writes []span
+		want   []span
+	}{
+		{"in order", []span{{0, 10}, {10, 20}}, []span{{0, 20}}},
+		{"out of order", []span{{10, 20}, {0, 10}}, []span{{0, 20}}},
+		{"hole", []span{{0, 10}, {20, 30}}, []span{{0, 10}, {20, 30}}},
+		{"overlap", []span{{0, 10}, {0, 10}, {20, 30}}, []span{{0, 10}, {20, 30}}},
+		{"fills a hole", []span{{0, 10}, {20, 30}, {5, 25}}, []span{{0, 30}}},
+		{"before all", []span{{20, 30}, {0, 5}}, []span{{0, 5}, {20, 30}}},
+		{"spans many", []span{{0, 1}, {2, 3}, {4, 5}, {1, 4}}, []span{{0, 5}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []span
+			for _, w := range tt.writes {
+				got = addSpan(got, w.from, w.to)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSFTPOpenDirsBounded: directory handles count against the same
+// limit as files: each holds a copy of the listing until closed, and
+// pkg/sftp keeps handles without limit.
+func TestSFTPOpenDirsBounded(t *testing.T) {
+	f := newFixture(t, fixtureOpts{users: testUsers(t)})
+	h := &sftpHandlers{x: f.srv.newXfer("admin", "127.0.0.1", "SFTP")}
+	var open []sftp.ListerAt
+	for i := range maxOpenFiles {
+		l, err := h.Filelist(sftp.NewRequest("List", "/configuration"))
+		if err != nil {
+			t.Fatalf("opendir %d: %v", i, err)
+		}
+		open = append(open, l)
+	}
+	if _, err := h.Filelist(sftp.NewRequest("List", "/configuration")); err == nil {
+		t.Fatalf("more than %d directory handles open at once", maxOpenFiles)
+	}
+	if _, err := h.Filelist(sftp.NewRequest("Stat", "/configuration")); err != nil {
+		t.Errorf("a stat, which holds no handle, was refused: %v", err)
+	}
+	c, ok := open[0].(io.Closer)
+	if !ok {
+		t.Fatal("a directory handle cannot be closed")
+	}
+	c.Close()
+	if _, err := h.Filelist(sftp.NewRequest("List", "/configuration")); err != nil {
+		t.Errorf("opendir after a close: %v", err)
+	}
+}

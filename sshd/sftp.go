@@ -74,21 +74,28 @@ func (h *sftpHandlers) Fileread(r *sftp.Request) (io.ReaderAt, error) {
 	if t.dir {
 		return nil, status(x.refused("reading", r.Filepath, errIsDir))
 	}
-	f, err := x.files.Open(t.name)
+	release, err := x.hold()
 	if err != nil {
 		return nil, status(x.refused("reading", r.Filepath, err))
 	}
-	return &download{File: f, x: x, name: t.name}, nil
+	f, err := x.files.Open(t.name)
+	if err != nil {
+		release()
+		return nil, status(x.refused("reading", r.Filepath, err))
+	}
+	return &download{File: f, x: x, name: t.name, release: release}, nil
 }
 
 // download logs the file once the client closes it.
 type download struct {
 	*os.File
-	x    *xfer
-	name string
+	x       *xfer
+	name    string
+	release func() // the session's open-file place
 }
 
 func (d *download) Close() error {
+	defer d.release()
 	if st, err := d.Stat(); err == nil {
 		d.x.logDone("downloaded", d.name, st.Size())
 	}
@@ -109,31 +116,64 @@ func (h *sftpHandlers) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	// an existing file (a resumed transfer), cannot be done atomically.
 	fl := r.Pflags()
 	partial := fl.Append
-	if !fl.Trunc {
+	if !fl.Trunc || fl.Excl {
 		_, err := x.statFile(t.name)
-		partial = partial || err == nil
+		exists := err == nil
+		if fl.Excl && exists {
+			// No-clobber: the client asked to create the file only.
+			return nil, status(x.refused("writing", r.Filepath,
+				fmt.Errorf("the file %q already exists: %w", t.name, fs.ErrExist)))
+		}
+		partial = partial || exists && !fl.Trunc
 	}
 	if partial {
 		return nil, status(x.refused("writing", r.Filepath,
 			fmt.Errorf("appending or resuming: %w (an upload replaces the whole file)", errUnsupported)))
 	}
-	up, err := x.files.Create(t.name)
+	release, err := x.hold()
 	if err != nil {
 		return nil, status(x.refused("writing", r.Filepath, err))
 	}
-	return &upload{up: up, x: x, name: t.name}, nil
+	up, err := x.files.Create(t.name)
+	if err != nil {
+		release()
+		return nil, status(x.refused("writing", r.Filepath, err))
+	}
+	return &upload{up: up, x: x, name: t.name, release: release}, nil
 }
 
 // upload receives a file; Close commits it unless the transfer failed.
 type upload struct {
-	up   Upload
-	x    *xfer
-	name string
+	up      Upload
+	x       *xfer
+	name    string
+	release func() // the session's open-file place
 
-	mu      sync.Mutex
-	size    int64 // the highest offset written
-	written int64 // bytes written: less than size leaves a hole
-	failed  error
+	mu     sync.Mutex
+	size   int64  // the highest offset written
+	ranges []span // what was written, sorted and merged: one from 0 to size, or a hole
+	failed error
+}
+
+// span is a written range [from, to).
+type span struct{ from, to int64 }
+
+// maxSpans bounds the disjoint ranges an upload may have in flight: a
+// client's pipelined writes arrive nearly in order, so a few suffice.
+const maxSpans = 1024
+
+// addSpan records [from, to) as written.
+func addSpan(spans []span, from, to int64) []span {
+	out := make([]span, 0, len(spans)+1)
+	i := 0
+	for ; i < len(spans) && spans[i].to < from; i++ {
+		out = append(out, spans[i])
+	}
+	for ; i < len(spans) && spans[i].from <= to; i++ {
+		from, to = min(from, spans[i].from), max(to, spans[i].to)
+	}
+	out = append(out, span{from, to})
+	return append(out, spans[i:]...)
 }
 
 func (u *upload) WriteAt(p []byte, off int64) (int, error) {
@@ -153,7 +193,13 @@ func (u *upload) WriteAt(p []byte, off int64) (int, error) {
 		return n, status(err)
 	}
 	u.size = max(u.size, end)
-	u.written += int64(n)
+	if n > 0 {
+		u.ranges = addSpan(u.ranges, off, off+int64(n))
+	}
+	if len(u.ranges) > maxSpans {
+		u.failed = fmt.Errorf("more than %d separate ranges written", maxSpans)
+		return n, status(u.failed)
+	}
 	return n, nil
 }
 
@@ -168,10 +214,11 @@ func (u *upload) TransferError(err error) {
 }
 
 func (u *upload) Close() error {
+	defer u.release()
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.failed == nil && u.written < u.size {
-		u.failed = fmt.Errorf("%d of %d bytes were written: the file has holes", u.written, u.size)
+	if u.failed == nil && u.size > 0 && (len(u.ranges) != 1 || u.ranges[0] != span{0, u.size}) {
+		u.failed = fmt.Errorf("the %d bytes were not all written: the file has holes", u.size)
 	}
 	if u.failed != nil {
 		u.up.Abort()
@@ -229,11 +276,17 @@ func (h *sftpHandlers) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 	}
 	switch {
 	case r.Method == "List" && t.dir:
-		infos, err := x.files.List()
+		// A directory handle holds its listing until closed.
+		release, err := x.hold()
 		if err != nil {
 			return nil, status(x.refused("listing", r.Filepath, err))
 		}
-		return listerAt(infos), nil
+		infos, err := x.files.List()
+		if err != nil {
+			release()
+			return nil, status(x.refused("listing", r.Filepath, err))
+		}
+		return &dirHandle{listerAt: infos, release: release}, nil
 	case r.Method == "List":
 		return nil, status(x.refused("listing", r.Filepath, errOutside))
 	case t.dir:
@@ -247,6 +300,17 @@ func (h *sftpHandlers) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 }
 
 type listerAt []fs.FileInfo
+
+// dirHandle is an open directory; pkg/sftp closes it with its handle.
+type dirHandle struct {
+	listerAt
+	release func() // the session's open-file place
+}
+
+func (d *dirHandle) Close() error {
+	d.release()
+	return nil
+}
 
 func (l listerAt) ListAt(out []fs.FileInfo, off int64) (int, error) {
 	if off >= int64(len(l)) {

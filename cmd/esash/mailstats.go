@@ -43,6 +43,11 @@ func (m *mailStats) follow(log *maillog.Log, now func() time.Time) {
 	}()
 }
 
+// maxHostStats bounds the domains hoststatus keeps counters for; past
+// it, the domain idle longest is forgotten. The domains come from mail
+// (bounces go to whatever domain a sender claimed).
+const maxHostStats = 10000
+
 var (
 	reReady    = regexp.MustCompile(`^MID \d+ ready `)
 	reRcpt     = regexp.MustCompile(`^MID \d+ ICID \d+ RID \d+ To: `)
@@ -51,6 +56,7 @@ var (
 	reDone     = regexp.MustCompile(`^Message done DCID (\d+) MID \d+ to RID \[([\d, ]*)\]`)
 	reBounced  = regexp.MustCompile(`^(Bounced|Delayed): DCID (\d+) MID (\d+) to RID \[([\d, ]*)\] - \S+ - (.*)$`)
 	reConnErr  = regexp.MustCompile(`^Connection Error: DCID (\d+) domain: (\S+) .* reason: (.*)$`)
+	reClose    = regexp.MustCompile(`^DCID (\d+) close$`)
 )
 
 // count applies one mail_logs line.
@@ -67,6 +73,9 @@ func (m *mailStats) count(line string, now time.Time) {
 		}
 		h := m.hosts[dom]
 		if h == nil {
+			if len(m.hosts) >= maxHostStats {
+				m.forgetIdlest()
+			}
 			h = &hoststatus.Events{}
 			m.hosts[dom] = h
 		}
@@ -118,6 +127,23 @@ func (m *mailStats) count(line string, now time.Time) {
 		h := host(strings.ToLower(g[2]))
 		h.Up, h.LastError = "down", g[3]
 	}
+	if g := reClose.FindStringSubmatch(msg); g != nil {
+		// The connection is over: a daemon would otherwise keep one
+		// entry per connection it ever made.
+		dcid, _ := strconv.ParseInt(g[1], 10, 64)
+		delete(m.dcids, dcid)
+	}
+}
+
+// forgetIdlest drops the domain whose last activity is oldest; m.mu held.
+func (m *mailStats) forgetIdlest() {
+	oldest := ""
+	for dom, h := range m.hosts {
+		if oldest == "" || h.LastActivity.Before(m.hosts[oldest].LastActivity) {
+			oldest = dom
+		}
+	}
+	delete(m.hosts, oldest)
 }
 
 // domainOf is the domain of the first of rids of a queued message.

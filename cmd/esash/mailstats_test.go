@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -41,5 +42,46 @@ func TestMailStatsCount(t *testing.T) {
 	net := m.hosts["example.net"]
 	if net == nil || net.Up != "down" || net.LastError != "connection refused" || !net.LastActivity.Equal(now) {
 		t.Errorf("example.net: %+v", net)
+	}
+}
+
+// TestMailStatsForgetsClosedConnections: the DCID -> domain map keeps a
+// delivery connection only while it is open; without "DCID n close"
+// forgetting it, a daemon would grow one entry per connection it ever
+// made.
+func TestMailStatsForgetsClosedConnections(t *testing.T) {
+	now := time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
+	line := func(msg string) string { return "Thu Nov 26 21:00:00 2026 Info: " + msg }
+	m := &mailStats{hosts: map[string]*hoststatus.Events{}, dcids: map[int64]string{}}
+	for dcid := int64(1); dcid <= 100; dcid++ {
+		m.dcids[dcid] = "example.org" // as "Delivery start" records it
+		m.count(line(maillog.MessageDone(dcid, dcid, []int{0})), now)
+		m.count(line(maillog.DCIDClose(dcid)), now)
+	}
+	if len(m.dcids) != 0 {
+		t.Errorf("%d closed connections are still remembered", len(m.dcids))
+	}
+	if h := m.hosts["example.org"]; h == nil || h.Delivered != 100 {
+		t.Errorf("example.org: %+v", h)
+	}
+}
+
+// TestMailStatsHostsBounded: the per-domain counters keep at most
+// maxHostStats domains, forgetting the one idle longest: the domains come
+// from mail (a bounce goes to whatever domain a sender claimed), so
+// without a bound anyone who can send mail grows the daemon's memory.
+func TestMailStatsHostsBounded(t *testing.T) {
+	start := time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
+	line := func(msg string) string { return "Thu Nov 26 21:00:00 2026 Info: " + msg }
+	m := &mailStats{hosts: map[string]*hoststatus.Events{}, dcids: map[int64]string{}}
+	for i := range maxHostStats + 10 {
+		dom := fmt.Sprintf("d%d.example", i)
+		m.count(line(maillog.ConnectionError(int64(i), dom, "127.0.0.1", 25, "connect", "127.0.0.2", "refused")), start.Add(time.Duration(i)*time.Second))
+	}
+	if len(m.hosts) != maxHostStats {
+		t.Errorf("%d domains kept, want %d", len(m.hosts), maxHostStats)
+	}
+	if m.hosts["d0.example"] != nil || m.hosts[fmt.Sprintf("d%d.example", maxHostStats+9)] == nil {
+		t.Error("not the domain idle longest was forgotten")
 	}
 }

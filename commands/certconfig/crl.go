@@ -129,6 +129,9 @@ func stageCRL(s *shell.Session, data []byte, url, origin string) error {
 	if err != nil {
 		return err
 	}
+	if err := refuseOlder(s, cfg, n, rl); err != nil {
+		return err
+	}
 	entry := config.CRL{Name: n, URL: url, PEM: string(pki.EncodeCRLPEM(rl))}
 	if err := s.Draft.Update(func(c *config.Config) error {
 		for i := range c.CRLs {
@@ -145,6 +148,31 @@ func stageCRL(s *shell.Session, data []byte, url, origin string) error {
 	s.Printf("CRL %s (%s, signed by %q) staged: %s, next update %s. Commit to use it.\n",
 		n, origin, name(signer), plural(len(rl.RevokedCertificateEntries), "revoked certificate"), nextUpdate(rl))
 	return nil
+}
+
+// refuseOlder refuses to replace the list named n with an older list of
+// the same issuer: a stale copy (a file kept from last week, a replay)
+// would bring back as valid the certificates revoked since.
+func refuseOlder(s *shell.Session, cfg *config.Config, n string, rl *x509.RevocationList) error {
+	e, ok := findCRL(cfg, n)
+	if !ok {
+		return nil
+	}
+	cur, err := config.ParseCRLPEM(e.PEM)
+	if err != nil || string(cur.RawIssuer) != string(rl.RawIssuer) || !crlNewer(cur, rl) {
+		return nil
+	}
+	return refuse(s, "Cannot import CRL: the list %s in force is newer (issued %s) than this one (issued %s): it would bring back certificates revoked since.",
+		n, stampOf(cur.ThisUpdate), stampOf(rl.ThisUpdate))
+}
+
+// crlNewer orders lists of one issuer as the MTA does: the later
+// thisUpdate, then the higher CRL number.
+func crlNewer(a, b *x509.RevocationList) bool {
+	if !a.ThisUpdate.Equal(b.ThisUpdate) {
+		return a.ThisUpdate.After(b.ThisUpdate)
+	}
+	return a.Number != nil && (b.Number == nil || a.Number.Cmp(b.Number) > 0)
 }
 
 // checkCRL parses a list and refuses it unless a known CA signed it and

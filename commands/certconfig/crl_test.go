@@ -179,3 +179,24 @@ func TestCRLNameFor(t *testing.T) {
 		})
 	}
 }
+
+// TestCRLImportOlderRefused: a list older than the one of the same name
+// in force (a stale copy of the file, replayed) is refused: it would bring
+// back as valid the certificates revoked since. A newer one replaces it.
+func TestCRLImportOlderRefused(t *testing.T) {
+	ca := crltest.NewCA(t, "Replay CA")
+	older := ca.CRL(time.Now().Add(-2*time.Hour), time.Now().Add(5*24*time.Hour))
+	ca.Revoke(ca.Issue("bad.example.com"))
+	newer := ca.CRL(time.Time{}, time.Time{})
+	e := crlEnv(t, ca, map[string][]byte{"older.pem": []byte(older), "newer.pem": []byte(newer)})
+	if out, code, _ := e.script("certconfig\ncrl\nimport\nnewer.pem\nreplay\n\n\ncommit newer\n"); code != 0 {
+		t.Fatalf("importing the newer list: exit %d\n%s", code, out)
+	}
+	out, code, s := e.script("certconfig\ncrl\nimport\nolder.pem\n\n\n\n")
+	if code != 1 || !strings.Contains(out, "Cannot import CRL: the list replay in force is newer") {
+		t.Fatalf("exit %d, want 1 and the refusal:\n%s", code, out)
+	}
+	if s.Draft.Changed() {
+		t.Errorf("something was staged: %v", s.Draft.Changes())
+	}
+}
