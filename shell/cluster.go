@@ -41,7 +41,7 @@ type clusterSession struct {
 }
 
 // Cluster is the appliance's cluster, nil when standalone.
-func (s *Session) Cluster() Cluster { return s.shell.opts.Cluster }
+func (s *Session) Cluster() Cluster { return s.shell.cluster() }
 
 // Level is the level the session edits (the cluster's when standalone).
 func (s *Session) Level() config.Level { return s.cluster.level }

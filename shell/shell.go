@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	prompt "github.com/c-bata/go-prompt"
@@ -63,6 +64,9 @@ type Shell struct {
 	byName map[string]Command
 	// sessions lists the running sessions (who).
 	sessions registry
+	// attached is the cluster joined or created while running
+	// (clusterattach.go).
+	attached atomic.Pointer[clusterRef]
 }
 
 // New builds a shell over db with the given commands, plus the builtins.
