@@ -77,8 +77,9 @@ type appliance struct {
 	services *lifecycle.Supervisor
 	grace    time.Duration // for sessions at Close; shutdownGrace
 	ssh      sshHook
-	web      webHook  // the daemon's HTTPS service (web.go)
-	acme     acmeHook // ACME manager and expiry alerts (acme.go)
+	web      webHook     // the daemon's HTTPS service (web.go)
+	acme     acmeHook    // ACME manager and expiry alerts (acme.go)
+	cluster  clusterHook // etcd member, client and store (cluster.go)
 }
 
 // errInUse is a data directory another process holds.
@@ -153,6 +154,7 @@ func openAppliance(o options) (*appliance, error) {
 	},
 		sethostname.New(),
 		clustermode.New(),
+		a.clusterConfig(o.script),
 		tail.New(tail.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.tailLogs()}),
 		grep.New(grep.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.grepLogs()}),
 		showqueue.New(queueView{a.mtaH}),
@@ -187,6 +189,10 @@ func openAppliance(o options) (*appliance, error) {
 	if err != nil {
 		a.Close()
 		return nil, err
+	}
+	if err := a.bootCluster(a.logShutdown, !o.script); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	return a, nil
 }

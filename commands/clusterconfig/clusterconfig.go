@@ -35,8 +35,9 @@ import (
 	"esash/store"
 )
 
-// Command is clusterconfig.
-type Command struct{}
+// Command is clusterconfig; former creates and joins clusters
+// (standalone.go), nil where the appliance cannot (a script).
+type Command struct{ former Former }
 
 // New returns the clusterconfig command.
 func New() Command { return Command{} }
@@ -51,8 +52,11 @@ func (Command) Summary() string { return "Configure cluster related settings" }
 const Standalone = "This machine is not part of a cluster: creating or joining one is not available on this appliance yet."
 
 // Run shows the menu, or runs a batch operation.
-func (Command) Run(s *shell.Session, args []string) error {
+func (cmd Command) Run(s *shell.Session, args []string) error {
 	c := s.Cluster()
+	if c == nil && cmd.former != nil {
+		return cmd.standalone(s, args)
+	}
 	if c == nil {
 		s.Println(Standalone)
 		return errors.New("clusterconfig: not clustered")

@@ -1,0 +1,364 @@
+package main
+
+// The daemon's cluster (issue 13): the state a data directory keeps when
+// the appliance is clustered, the embedded etcd member it starts at boot,
+// and create. Joining is in clusterjoin.go.
+//
+// A clustered data directory has cluster/:
+//
+//	state.json   name, this machine's id, its member URLs, the endpoints
+//	tls/         the cluster CA (certificate and key: any member can
+//	             admit a joiner), this member's certificate and key (0600)
+//	cluster.key  the cluster data key (0600)
+//	etcd/        the embedded member's data
+//
+// state.json is written last: a directory without it is not clustered
+// (a create or join that failed halfway leaves nothing that boots).
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+
+	"esash/commands/clusterconfig"
+	"esash/lifecycle"
+	"esash/store"
+	"esash/store/etcdstore"
+)
+
+const (
+	clusterDirName = "cluster"
+	clusterState   = "state.json"
+	// Default etcd ports on the member's own address (etcd's own).
+	defaultClientPort = 2379
+	defaultPeerPort   = 2380
+)
+
+// clusterInfo is cluster/state.json.
+type clusterInfo struct {
+	Name    string `json:"name"`
+	Machine string `json:"machine"`
+	// PeerURL and ClientURL are this machine's embedded member; empty for
+	// a machine that joined beyond MaxVoters (a client only).
+	PeerURL   string   `json:"peer_url,omitempty"`
+	ClientURL string   `json:"client_url,omitempty"`
+	Endpoints []string `json:"endpoints"`
+}
+
+// clusterHook is the appliance's cluster while it runs.
+type clusterHook struct {
+	mu   sync.Mutex
+	etcd *embed.Etcd
+	cli  *clientv3.Client
+	st   *etcdstore.Store
+	// closed: the appliance stopped; a member that starts late closes.
+	closed bool
+}
+
+func (a *appliance) clusterDir() string { return filepath.Join(a.dir, clusterDirName) }
+func (a *appliance) clusterTLS() string { return filepath.Join(a.clusterDir(), "tls") }
+
+func readClusterInfo(dir string) (*clusterInfo, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, clusterState))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cluster state: %w", err)
+	}
+	var ci clusterInfo
+	if err := json.Unmarshal(raw, &ci); err != nil {
+		return nil, fmt.Errorf("cluster state %s: %w", clusterState, err)
+	}
+	return &ci, nil
+}
+
+func writeClusterInfo(dir string, ci clusterInfo) error {
+	raw, _ := json.MarshalIndent(ci, "", "  ")
+	tmp := filepath.Join(dir, clusterState+".tmp")
+	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
+		return fmt.Errorf("cluster state: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(dir, clusterState))
+}
+
+// clusterTimeouts are the etcd call deadline and the member's heartbeat
+// and election timeout; tests shorten them (ESASH_CLUSTER_TIMEOUT,
+// ESASH_ETCD_TICK_MS, ESASH_ETCD_ELECTION_MS).
+func clusterTimeouts() (timeout time.Duration, tick, election uint, err error) {
+	if timeout, err = envDuration("ESASH_CLUSTER_TIMEOUT"); err != nil {
+		return
+	}
+	for _, v := range []struct {
+		name string
+		to   *uint
+	}{{"ESASH_ETCD_TICK_MS", &tick}, {"ESASH_ETCD_ELECTION_MS", &election}} {
+		if s := os.Getenv(v.name); s != "" {
+			n, perr := strconv.ParseUint(s, 10, 32)
+			if perr != nil {
+				return 0, 0, 0, fmt.Errorf("%s: %w", v.name, perr)
+			}
+			*v.to = uint(n)
+		}
+	}
+	if tick == 0 || election == 0 {
+		tick, election = 0, 0
+	}
+	return timeout, tick, election, nil
+}
+
+// memberConfig is this machine's embedded member.
+func (a *appliance) memberConfig(ci clusterInfo) (etcdstore.MemberConfig, error) {
+	peer, err := url.Parse(ci.PeerURL)
+	if err != nil {
+		return etcdstore.MemberConfig{}, fmt.Errorf("cluster peer URL: %w", err)
+	}
+	client, err := url.Parse(ci.ClientURL)
+	if err != nil {
+		return etcdstore.MemberConfig{}, fmt.Errorf("cluster client URL: %w", err)
+	}
+	_, tick, election, err := clusterTimeouts()
+	if err != nil {
+		return etcdstore.MemberConfig{}, err
+	}
+	return etcdstore.MemberConfig{Name: ci.Machine, Dir: filepath.Join(a.clusterDir(), "etcd"), TLSDir: a.clusterTLS(),
+		PeerURL: *peer, ClientURL: *client, InitialCluster: ci.Machine + "=" + peer.String(),
+		TickMs: tick, ElectionMs: election, Logger: zap.NewNop()}, nil
+}
+
+// bootCluster attaches the cluster a clustered data directory belongs to.
+// Mail never waits for etcd: the member starts in the background, the
+// client connects lazily, and until a quorum answers the services run the
+// local mirror and the shell refuses commits (etcdstore.ErrNoQuorum).
+// A script with no daemon (member false) is a client of the others only:
+// its member runs in the daemon.
+func (a *appliance) bootCluster(stderr func(string, ...any), member bool) error {
+	ci, err := readClusterInfo(a.clusterDir())
+	if err != nil || ci == nil {
+		return err
+	}
+	if ci.PeerURL != "" && member {
+		mc, err := a.memberConfig(*ci)
+		if err != nil {
+			return err
+		}
+		go func() {
+			// An existing member's data directory decides; the initial
+			// cluster is ignored. Waiting for a quorum may take long.
+			e, err := etcdstore.StartMember(mc, 24*time.Hour)
+			if err != nil {
+				stderr("cluster: %v", err)
+				return
+			}
+			if !a.cluster.setEtcd(e) {
+				e.Close()
+			}
+		}()
+	}
+	return a.openClusterStore(*ci, nil)
+}
+
+// setEtcd records the member; false when the cluster closed meanwhile.
+func (h *clusterHook) setEtcd(e *embed.Etcd) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.etcd = e
+	return true
+}
+
+// openClusterStore opens the cluster store over ci's endpoints (the client
+// cli, or a new one), attaches it to the shell and the lifecycle.
+func (a *appliance) openClusterStore(ci clusterInfo, cli *clientv3.Client) error {
+	timeout, _, _, err := clusterTimeouts()
+	if err != nil {
+		return err
+	}
+	if cli == nil {
+		if cli, err = etcdstore.Dial(ci.Endpoints, a.clusterTLS(), 5*time.Second); err != nil {
+			return err
+		}
+	}
+	key, err := etcdstore.ReadDataKey(a.clusterDir())
+	if err != nil {
+		cli.Close()
+		return err
+	}
+	st, err := etcdstore.Open(context.Background(), etcdstore.Options{Client: cli, Machine: ci.Machine, Mirror: a.db,
+		DataKey: key, Prepare: a.prepare, Timeout: timeout,
+		OnApplyError: func(rev uint64, err error) {
+			a.cliLog.Criticalf("cluster revision %d could not be activated on this machine: %v", rev, err)
+		}})
+	if err != nil {
+		cli.Close()
+		return err
+	}
+	a.cluster.mu.Lock()
+	a.cluster.cli, a.cluster.st = cli, st
+	a.cluster.mu.Unlock()
+	a.shell.AttachCluster(st)
+	return a.services.Started("cluster", lifecycle.CloserFunc(a.closeCluster))
+}
+
+// closeCluster stops the watcher, the client and the member.
+func (a *appliance) closeCluster(context.Context) error {
+	h := &a.cluster
+	h.mu.Lock()
+	st, cli, e := h.st, h.cli, h.etcd
+	h.st, h.cli, h.etcd, h.closed = nil, nil, nil, true
+	h.mu.Unlock()
+	if st != nil {
+		st.Close()
+	}
+	if cli != nil {
+		cli.Close()
+	}
+	if e != nil {
+		e.Close()
+	}
+	return nil
+}
+
+// clusterConfig is the clusterconfig command: a script with no daemon
+// cannot create or join (its etcd member would stop with it).
+func (a *appliance) clusterConfig(script bool) clusterconfig.Command {
+	if script {
+		return clusterconfig.New()
+	}
+	return clusterconfig.WithFormer(clusterFormer{a})
+}
+
+// clusterFormer is what clusterconfig creates and joins clusters with.
+type clusterFormer struct{ a *appliance }
+
+var _ clusterconfig.Former = clusterFormer{}
+
+// Address is the Management interface's IPv4 address.
+func (f clusterFormer) Address() string {
+	if c := f.a.db.Head().Config; len(c.Interfaces) > 0 {
+		return c.Interfaces[0].IPv4
+	}
+	return ""
+}
+
+func (f clusterFormer) clustered() error {
+	if ci, err := readClusterInfo(f.a.clusterDir()); err != nil || ci != nil {
+		return errors.Join(err, etcdstore.ErrExists)
+	}
+	return nil
+}
+
+// newMachineID is a machine's identity in the cluster: its hostname's
+// first label and a random suffix (a rebuilt machine is a new member).
+func newMachineID(hostname string) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	label, _, _ := strings.Cut(hostname, ".")
+	if label == "" {
+		label = "esa"
+	}
+	return label + "-" + hex.EncodeToString(b)
+}
+
+func memberURLs(ip string) (peer, client string) {
+	return "https://" + net.JoinHostPort(ip, strconv.Itoa(defaultPeerPort)),
+		"https://" + net.JoinHostPort(ip, strconv.Itoa(defaultClientPort))
+}
+
+// Create makes a new cluster: a new CA, this machine's member on address,
+// the cluster written from the committed configuration.
+func (f clusterFormer) Create(ctx context.Context, name, address string, meta store.Meta) (err error) {
+	a := f.a
+	if err := f.clustered(); err != nil {
+		return err
+	}
+	ip := net.ParseIP(address)
+	if ip == nil {
+		return fmt.Errorf("address %q: not an IP address", address)
+	}
+	defer func() {
+		if err != nil {
+			a.closeCluster(ctx)
+			os.RemoveAll(a.clusterDir())
+		}
+	}()
+	cfg := a.db.Head().Config
+	ci := clusterInfo{Name: name, Machine: newMachineID(cfg.Hostname)}
+	ci.PeerURL, ci.ClientURL = memberURLs(address)
+	ci.Endpoints = []string{ci.ClientURL}
+	if err := etcdstore.NewCA(a.clusterTLS()); err != nil {
+		return err
+	}
+	if err := etcdstore.IssueMember(a.clusterTLS(), a.clusterTLS(), ci.Machine, ip); err != nil {
+		return err
+	}
+	key := etcdstore.NewDataKey()
+	if err := etcdstore.WriteDataKey(a.clusterDir(), key); err != nil {
+		return err
+	}
+	mc, err := a.memberConfig(ci)
+	if err != nil {
+		return err
+	}
+	e, err := etcdstore.StartMember(mc, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	a.cluster.mu.Lock()
+	a.cluster.etcd = e
+	a.cluster.mu.Unlock()
+	cli, err := etcdstore.Dial(ci.Endpoints, a.clusterTLS(), 5*time.Second)
+	if err != nil {
+		return err
+	}
+	if err := etcdstore.Create(ctx, cli, key, name, ci.Machine, cfg, meta); err != nil {
+		cli.Close()
+		return err
+	}
+	return a.attachNew(ctx, ci, cli, func(*etcdstore.Store) (uint64, error) { return 1, nil })
+}
+
+// attachNew opens the store of a cluster just created or joined, runs
+// member (the membership revision), waits until this machine runs it, and
+// records the state. On failure the shell is standalone again.
+func (a *appliance) attachNew(ctx context.Context, ci clusterInfo, cli *clientv3.Client, member func(*etcdstore.Store) (uint64, error)) (err error) {
+	a.cluster.mu.Lock()
+	a.cluster.closed = false
+	a.cluster.mu.Unlock()
+	if err := a.openClusterStore(ci, cli); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			a.shell.AttachCluster(nil)
+		}
+	}()
+	a.cluster.mu.Lock()
+	st := a.cluster.st
+	a.cluster.mu.Unlock()
+	rev, err := member(st)
+	if err != nil {
+		return err
+	}
+	if err := st.WaitApplied(ctx, rev); err != nil {
+		return err
+	}
+	return writeClusterInfo(a.clusterDir(), ci)
+}
