@@ -1,9 +1,18 @@
 package main
 
 import (
+	"context"
+	"crypto/tls"
 	"fmt"
+	"net"
+	"net/smtp"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"esash/config"
+	"esash/store"
 )
 
 // clusterEnv shortens etcd's timeouts for the tests.
@@ -23,11 +32,72 @@ func newClusterMachines(t *testing.T, n int) []*sshAppliance {
 	return ms
 }
 
-// TestClusterCreateJoin: A creates a cluster, B and C join through the
-// batch form over real SSH; every session then starts at the cluster
-// level and every machine is listed.
+// editStopped commits edit into a stopped appliance's store.
+func editStopped(t *testing.T, a *sshAppliance, edit func(*config.Config)) {
+	t.Helper()
+	db, err := store.Open(filepath.Join(a.dir, dbFile), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d := store.NewDraft(db, "admin", "test")
+	if err := d.Update(func(c *config.Config) error { edit(c); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Commit(context.Background(), "test setup", false, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// starttlsOrg is the organization of the certificate the MTA at ip
+// presents after STARTTLS (each test certificate's O is its name).
+func starttlsOrg(t *testing.T, ip string) string {
+	t.Helper()
+	c, err := smtp.Dial(net.JoinHostPort(ip, "2525"))
+	if err != nil {
+		t.Fatalf("SMTP %s: %v", ip, err)
+	}
+	defer c.Close()
+	if err := c.StartTLS(&tls.Config{InsecureSkipVerify: true}); err != nil { // the subject is what is checked
+		t.Fatalf("STARTTLS %s: %v", ip, err)
+	}
+	st, _ := c.TLSConnectionState()
+	if o := st.PeerCertificates[0].Subject.Organization; len(o) > 0 {
+		return o[0]
+	}
+	return ""
+}
+
+// waitOrg waits until the MTA at ip presents the certificate named org.
+func waitOrg(t *testing.T, ip, org string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got := starttlsOrg(t, ip)
+		if got == org {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the MTA at %s presents %q, want %q", ip, got, org)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestClusterCreateJoin (issue 13): A creates a cluster, B and C join
+// through the batch form over real SSH; a cluster-level change of the
+// listener's certificate committed on B is served by the MTA of every
+// machine; sessions start at the cluster level with its prompt.
 func TestClusterCreateJoin(t *testing.T) {
 	ms := newClusterMachines(t, 3)
+	p := newPeerPKI(t)
+	one, two := p.profile(t, "One", mxHost), p.profile(t, "Two", mxHost)
+	ms[0].stop()
+	editStopped(t, ms[0], func(c *config.Config) {
+		useProfile(one, config.TLSInPreferred)(c)
+		c.Certificates = append(c.Certificates, two)
+	})
+	ms[0].start()
 	r := ms[0].withPassword("admin", adminPW, "", "clusterconfig create Test-Cluster "+ms[0].ip)
 	if r.code != 0 || !strings.Contains(r.out, "cluster takes effect immediately") {
 		t.Fatalf("create: %d\n%s", r.code, r.out)
@@ -42,5 +112,14 @@ func TestClusterCreateJoin(t *testing.T) {
 	if r.code != 0 || strings.Count(r.out, "Machine ") != 3 {
 		t.Fatalf("list on C: %d\n%s", r.code, r.out)
 	}
-	t.Log(r.out)
+	for _, m := range ms {
+		waitOrg(t, m.ip, "One")
+	}
+	r = ms[1].withPassword("admin", adminPW, "listenerconfig\nEDIT\n1\nCERTIFICATE\nTwo\n\n\ncommit\ncertificate Two for the cluster\nn\n")
+	if r.code != 0 || !strings.Contains(r.out, "(Cluster Test-Cluster)> ") || !strings.Contains(r.out, "Changes committed") {
+		t.Fatalf("commit on B: %d\n%s", r.code, r.out)
+	}
+	for _, m := range ms {
+		waitOrg(t, m.ip, "Two")
+	}
 }
