@@ -122,4 +122,30 @@ func TestClusterCreateJoin(t *testing.T) {
 	for _, m := range ms {
 		waitOrg(t, m.ip, "Two")
 	}
+
+	// A machine that boots without a quorum runs its mirror: mail flows
+	// with the last configuration, and the shell refuses commits.
+	for _, m := range ms {
+		m.stop()
+	}
+	ms[0].start()
+	waitOrg(t, ms[0].ip, "Two")
+	change := "listenerconfig\nEDIT\n1\nCERTIFICATE\nOne\n\n\ncommit\nback to One\nn\n"
+	r = ms[0].withPassword("admin", adminPW, change)
+	if !strings.Contains(r.out, "cluster has no quorum; commit refused") {
+		t.Fatalf("commit without quorum: %d\n%s", r.code, r.out)
+	}
+	// With B back the cluster has its quorum (2 of 3) and commits again.
+	ms[1].start()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r = ms[0].withPassword("admin", adminPW, change)
+		if strings.Contains(r.out, "Changes committed") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("commit after B restarted: %d\n%s", r.code, r.out)
+		}
+	}
+	waitOrg(t, ms[1].ip, "One")
 }
