@@ -102,12 +102,20 @@ func TestClusterCreateJoin(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.out, "cluster takes effect immediately") {
 		t.Fatalf("create: %d\n%s", r.code, r.out)
 	}
-	for _, m := range ms[1:] {
-		r := m.withPassword("admin", adminPW, "", fmt.Sprintf("clusterconfig join %s admin %s Main_Group", ms[0].addr(), adminPW))
-		if r.code != 0 || !strings.Contains(r.out, "cluster takes effect immediately") {
-			t.Fatalf("join %s: %d\n%s", m.ip, r.code, r.out)
+	r = ms[1].withPassword("admin", adminPW, "", fmt.Sprintf("clusterconfig join %s admin %s Main_Group", ms[0].addr(), adminPW))
+	if r.code != 0 || !strings.Contains(r.out, "cluster takes effect immediately") {
+		t.Fatalf("join B: %d\n%s", r.code, r.out)
+	}
+	// C joins through the dialog, a change staged: the warning first.
+	dialog := fmt.Sprintf("sethostname c.example.com\nclusterconfig\ny\n3\n%s\n\nadmin\n%s\ny\nMain_Group\n", ms[1].ip, adminPW)
+	r = ms[2].withPassword("admin", adminPW, dialog)
+	for _, want := range []string{"pending changes that may be lost", "3. Join an existing cluster over SSH.",
+		"Is this a valid key for this host?", "Choose the group within cluster Test-Cluster to join.", "cluster takes effect immediately"} {
+		if !strings.Contains(r.out, want) {
+			t.Fatalf("join C through the dialog: no %q: %d\n%s", want, r.code, r.out)
 		}
 	}
+	t.Log(r.out)
 	r = ms[2].withPassword("admin", adminPW, "", "clusterconfig list")
 	if r.code != 0 || strings.Count(r.out, "Machine ") != 3 {
 		t.Fatalf("list on C: %d\n%s", r.code, r.out)

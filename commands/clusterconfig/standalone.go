@@ -40,6 +40,9 @@ type Invitation interface {
 // clusters (the daemon).
 func WithFormer(f Former) Command { return Command{former: f} }
 
+// DefaultGroup is the group a new cluster has, and the default of a join.
+const DefaultGroup = "Main_Group"
+
 // sshPort is the SSH port of the factory configuration: the default port
 // of a join, as AsyncOS defaults to its admin SSH port.
 const sshPort = 2222
@@ -69,7 +72,7 @@ func (cmd Command) standalone(s *shell.Session, args []string) error {
 			return err
 		}
 	}
-	i, err := s.Choose("Do you want to join or create a cluster?", standaloneActions, 0, false)
+	i, err := s.Choose("Do you want to join or create a cluster?", standaloneActions, 1, false)
 	if err != nil {
 		return err
 	}
@@ -117,7 +120,13 @@ func (cmd Command) joinDialog(s *shell.Session) error {
 	}
 	defer inv.Close()
 	groups := inv.Groups()
-	g, err := s.Choose(fmt.Sprintf("Choose the group within cluster %s to join.", inv.Name()), groups, 0, true)
+	def := 1
+	for i, g := range groups {
+		if g == DefaultGroup {
+			def = i + 1
+		}
+	}
+	g, err := s.Choose(fmt.Sprintf("Choose the group within cluster %s to join.", inv.Name()), groups, def, true)
 	if err != nil {
 		return err
 	}
