@@ -80,6 +80,8 @@ type appliance struct {
 	web      webHook     // the daemon's HTTPS service (web.go)
 	acme     acmeHook    // ACME manager and expiry alerts (acme.go)
 	cluster  clusterHook // etcd member, client and store (cluster.go)
+	// external is the external etcd a cluster created here uses, if any.
+	external externalEtcd
 }
 
 // errInUse is a data directory another process holds.
@@ -113,7 +115,7 @@ func openAppliance(o options) (*appliance, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &appliance{dir: o.dataDir, db: db, grace: shutdownGrace}
+	a := &appliance{dir: o.dataDir, db: db, grace: shutdownGrace, external: externalEtcd{o.etcdEndpoints, o.etcdTLS}}
 	a.services = lifecycle.NewSupervisor(a.logShutdown)
 	if err := os.WriteFile(filepath.Join(o.dataDir, pidFile), []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o600); err != nil {
 		db.Close()

@@ -282,8 +282,31 @@ func memberURLs(ip string) (peer, client string) {
 		"https://" + net.JoinHostPort(ip, strconv.Itoa(defaultClientPort))
 }
 
+// externalEtcd is an etcd the site runs already (serve --etcd-endpoints
+// --etcd-tls): a cluster created on it starts no member, every machine is
+// a client with the client certificate given.
+type externalEtcd struct{ endpoints, tlsDir string }
+
+// copyTLS copies the external etcd's CA and client certificate into dir.
+func (x externalEtcd) copyTLS(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for _, name := range []string{etcdstore.CAFile, etcdstore.CertFile, etcdstore.KeyFile} {
+		raw, err := os.ReadFile(filepath.Join(x.tlsDir, name))
+		if err != nil {
+			return fmt.Errorf("external etcd TLS: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), raw, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Create makes a new cluster: a new CA, this machine's member on address,
-// the cluster written from the committed configuration.
+// the cluster written from the committed configuration. With an external
+// etcd, its endpoints and client certificate instead.
 func (f clusterFormer) Create(ctx context.Context, name, address string, meta store.Meta) (err error) {
 	a := f.a
 	if err := f.clustered(); err != nil {
@@ -301,7 +324,36 @@ func (f clusterFormer) Create(ctx context.Context, name, address string, meta st
 	}()
 	cfg := a.db.Head().Config
 	ci := clusterInfo{Name: name, Machine: newMachineID(cfg.Hostname)}
-	ci.PeerURL, ci.ClientURL = memberURLs(address)
+	key := etcdstore.NewDataKey()
+	if err := os.MkdirAll(a.clusterDir(), 0o700); err != nil {
+		return err
+	}
+	if err := etcdstore.WriteDataKey(a.clusterDir(), key); err != nil {
+		return err
+	}
+	if a.external.endpoints != "" {
+		ci.Endpoints = strings.Split(a.external.endpoints, ",")
+		if err := a.external.copyTLS(a.clusterTLS()); err != nil {
+			return err
+		}
+	} else if err := a.startFirstMember(&ci, ip); err != nil {
+		return err
+	}
+	cli, err := etcdstore.Dial(ci.Endpoints, a.clusterTLS(), 5*time.Second)
+	if err != nil {
+		return err
+	}
+	if err := etcdstore.Create(ctx, cli, key, name, ci.Machine, cfg, meta); err != nil {
+		cli.Close()
+		return err
+	}
+	return a.attachNew(ctx, ci, cli, func(*etcdstore.Store) (uint64, error) { return 1, nil })
+}
+
+// startFirstMember makes the cluster CA and starts the cluster's first
+// etcd member on ip.
+func (a *appliance) startFirstMember(ci *clusterInfo, ip net.IP) error {
+	ci.PeerURL, ci.ClientURL = memberURLs(ip.String())
 	ci.Endpoints = []string{ci.ClientURL}
 	if err := etcdstore.NewCA(a.clusterTLS()); err != nil {
 		return err
@@ -309,11 +361,7 @@ func (f clusterFormer) Create(ctx context.Context, name, address string, meta st
 	if err := etcdstore.IssueMember(a.clusterTLS(), a.clusterTLS(), ci.Machine, ip); err != nil {
 		return err
 	}
-	key := etcdstore.NewDataKey()
-	if err := etcdstore.WriteDataKey(a.clusterDir(), key); err != nil {
-		return err
-	}
-	mc, err := a.memberConfig(ci)
+	mc, err := a.memberConfig(*ci)
 	if err != nil {
 		return err
 	}
@@ -324,15 +372,7 @@ func (f clusterFormer) Create(ctx context.Context, name, address string, meta st
 	a.cluster.mu.Lock()
 	a.cluster.etcd = e
 	a.cluster.mu.Unlock()
-	cli, err := etcdstore.Dial(ci.Endpoints, a.clusterTLS(), 5*time.Second)
-	if err != nil {
-		return err
-	}
-	if err := etcdstore.Create(ctx, cli, key, name, ci.Machine, cfg, meta); err != nil {
-		cli.Close()
-		return err
-	}
-	return a.attachNew(ctx, ci, cli, func(*etcdstore.Store) (uint64, error) { return 1, nil })
+	return nil
 }
 
 // attachNew opens the store of a cluster just created or joined, runs

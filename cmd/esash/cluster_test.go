@@ -6,13 +6,18 @@ import (
 	"fmt"
 	"net"
 	"net/smtp"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"esash/config"
 	"esash/store"
+	"esash/store/etcdstore"
 )
 
 // clusterEnv shortens etcd's timeouts for the tests.
@@ -156,4 +161,72 @@ func TestClusterCreateJoin(t *testing.T) {
 		}
 	}
 	waitOrg(t, ms[1].ip, "One")
+}
+
+// startExternalEtcd runs an etcd the site would run already, one member
+// with its own CA on ip, and returns its client URL and a directory with
+// a client certificate for it.
+func startExternalEtcd(t *testing.T, ip string) (string, string) {
+	t.Helper()
+	ca, server, client := t.TempDir(), t.TempDir(), t.TempDir()
+	if err := etcdstore.NewCA(ca); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{server, client} {
+		if err := etcdstore.IssueMember(ca, d, "site-etcd", net.ParseIP(ip)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	port := func() string {
+		l, err := net.Listen("tcp", ip+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	}
+	peer := url.URL{Scheme: "https", Host: net.JoinHostPort(ip, port())}
+	cu := url.URL{Scheme: "https", Host: net.JoinHostPort(ip, port())}
+	e, err := etcdstore.StartMember(etcdstore.MemberConfig{Name: "site-etcd", Dir: t.TempDir(), TLSDir: server,
+		PeerURL: peer, ClientURL: cu, InitialCluster: "site-etcd=" + peer.String(),
+		TickMs: 50, ElectionMs: 500, Logger: zap.NewNop()}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return cu.String(), client
+}
+
+// TestClusterExternalEtcd: a cluster created with --etcd-endpoints lives
+// in the site's etcd; no machine starts a member, a joiner is a client
+// with the same client certificate, and both see each other's revisions.
+func TestClusterExternalEtcd(t *testing.T) {
+	ms := newClusterMachines(t, 2)
+	endpoint, tlsDir := startExternalEtcd(t, nextLoopback())
+	ms[0].restart("--etcd-endpoints", endpoint, "--etcd-tls", tlsDir)
+	r := ms[0].withPassword("admin", adminPW, "", "clusterconfig create Site "+ms[0].ip)
+	if r.code != 0 || !strings.Contains(r.out, "cluster takes effect immediately") {
+		t.Fatalf("create: %d\n%s", r.code, r.out)
+	}
+	r = ms[1].withPassword("admin", adminPW, "", fmt.Sprintf("clusterconfig join %s admin %s Main_Group", ms[0].addr(), adminPW))
+	if r.code != 0 || !strings.Contains(r.out, "cluster takes effect immediately") {
+		t.Fatalf("join: %d\n%s", r.code, r.out)
+	}
+	for _, m := range ms {
+		ci, err := readClusterInfo(filepath.Join(m.dir, clusterDirName))
+		if err != nil || ci == nil || ci.PeerURL != "" || len(ci.Endpoints) != 1 || ci.Endpoints[0] != endpoint {
+			t.Fatalf("%s: cluster state %+v, %v; want a client of %s only", m.ip, ci, err, endpoint)
+		}
+		if c, err := net.Dial("tcp", net.JoinHostPort(m.ip, strconv.Itoa(defaultClientPort))); err == nil {
+			c.Close()
+			t.Fatalf("%s runs an etcd member on an external cluster", m.ip)
+		}
+	}
+	if r = ms[1].withPassword("admin", adminPW, "", "clusterconfig addgroup Europe"); r.code != 0 {
+		t.Fatalf("addgroup on B: %d\n%s", r.code, r.out)
+	}
+	r = ms[0].withPassword("admin", adminPW, "", "clusterconfig list")
+	if !strings.Contains(r.out, "Group Europe:") || strings.Count(r.out, "Machine ") != 2 {
+		t.Fatalf("list on A: %d\n%s", r.code, r.out)
+	}
 }

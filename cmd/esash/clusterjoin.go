@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	gossh "golang.org/x/crypto/ssh"
 
@@ -45,6 +46,9 @@ type joinBundle struct {
 	// KeyFile) and the data key, base64.
 	Files   map[string][]byte `json:"files"`
 	DataKey []byte            `json:"data_key"`
+	// External: the cluster runs on an external etcd; the joiner is a
+	// client with the members' client certificate and starts no member.
+	External bool `json:"external,omitempty"`
 }
 
 // serveJoinBundle answers joinBundleCommand; ok is false for any other
@@ -89,28 +93,59 @@ func (a *appliance) joinBundleFor(ctx context.Context, machine string, ip net.IP
 		return nil, fmt.Errorf("list cluster members: %w", err)
 	}
 	b := &joinBundle{Name: st.Name(), Groups: st.Groups(), Files: map[string][]byte{}}
-	for _, m := range members.Members {
+	if _, serr := os.Stat(filepath.Join(a.clusterTLS(), etcdstore.CAKey)); errors.Is(serr, os.ErrNotExist) {
+		// An external etcd's CA is the site's: hand over the client
+		// certificate this machine uses.
+		err = a.externalBundle(b)
+	} else {
+		err = a.memberBundle(b, members.Members, machine, ip)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if b.DataKey, err = etcdstore.ReadDataKey(a.clusterDir()); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// memberBundle fills b for a joiner that runs its own member: the voters'
+// client URLs, the CA and a member certificate for ip.
+func (a *appliance) memberBundle(b *joinBundle, members []*etcdserverpb.Member, machine string, ip net.IP) error {
+	for _, m := range members {
 		if !m.IsLearner {
 			b.Endpoints = append(b.Endpoints, m.ClientURLs...)
 		}
 	}
 	tmp, err := os.MkdirTemp("", "esash-join")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer os.RemoveAll(tmp)
 	if err := etcdstore.IssueMember(a.clusterTLS(), tmp, machine, ip); err != nil {
-		return nil, err
+		return err
 	}
 	for _, f := range []struct{ dir, name string }{{a.clusterTLS(), etcdstore.CAKey}, {tmp, etcdstore.CAFile}, {tmp, etcdstore.CertFile}, {tmp, etcdstore.KeyFile}} {
 		if b.Files[f.name], err = os.ReadFile(filepath.Join(f.dir, f.name)); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if b.DataKey, err = etcdstore.ReadDataKey(a.clusterDir()); err != nil {
-		return nil, err
+	return nil
+}
+
+// externalBundle fills b for a cluster on an external etcd.
+func (a *appliance) externalBundle(b *joinBundle) error {
+	ci, err := readClusterInfo(a.clusterDir())
+	if err != nil || ci == nil {
+		return errors.Join(err, etcdstore.ErrNotClustered)
 	}
-	return b, nil
+	b.External, b.Endpoints = true, ci.Endpoints
+	for _, name := range []string{etcdstore.CAFile, etcdstore.CertFile, etcdstore.KeyFile} {
+		if b.Files[name], err = os.ReadFile(filepath.Join(a.clusterTLS(), name)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // invitation is a bundle received, not yet accepted.
@@ -230,7 +265,7 @@ func (i *invitation) Accept(ctx context.Context, group string, meta store.Meta) 
 		cli.Close()
 		return err
 	}
-	if voters < etcdstore.MaxVoters {
+	if !i.b.External && voters < etcdstore.MaxVoters {
 		if err := i.startMember(ctx, cli, &ci); err != nil {
 			cli.Close()
 			return err
