@@ -147,7 +147,7 @@ func openAppliance(o options) (*appliance, error) {
 		Prepare: a.prepare,
 		Now:     o.now,
 		Log: func(s *shell.Session, line string) {
-			a.cliLog.Infof("PID %d: User %s (%s) ran: %s", os.Getpid(), s.User, s.Source, line)
+			a.cliLog.Infof("PID %d: User %s (%s) ran: %s", os.Getpid(), s.User, s.Source, maskJoinPassword(line))
 		},
 		Internal: func(format string, args ...any) {
 			a.cliLog.Criticalf(format, args...)

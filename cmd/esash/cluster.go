@@ -402,3 +402,14 @@ func (a *appliance) attachNew(ctx context.Context, ci clusterInfo, cli *clientv3
 	}
 	return writeClusterInfo(a.clusterDir(), ci)
 }
+
+// maskJoinPassword hides the password of `clusterconfig join <host>
+// <user> <password> <group>` in what cli_logs records of a command.
+func maskJoinPassword(cmd string) string {
+	f := strings.Fields(cmd)
+	if len(f) < 5 || !strings.EqualFold(f[0], "clusterconfig") || !strings.EqualFold(f[1], "join") {
+		return cmd
+	}
+	f[4] = "********"
+	return strings.Join(f, " ")
+}

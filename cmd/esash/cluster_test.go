@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/smtp"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -121,6 +122,9 @@ func TestClusterCreateJoin(t *testing.T) {
 		}
 	}
 	t.Log(r.out)
+	if log, err := os.ReadFile(filepath.Join(ms[1].dir, "logs", "cli_logs", "cli.current")); err != nil || strings.Contains(string(log), adminPW) || !strings.Contains(string(log), "clusterconfig join") {
+		t.Fatalf("B's cli_logs must record the join without its password (%v):\n%s", err, log)
+	}
 	r = ms[2].withPassword("admin", adminPW, "", "clusterconfig list")
 	if r.code != 0 || strings.Count(r.out, "Machine ") != 3 {
 		t.Fatalf("list on C: %d\n%s", r.code, r.out)
@@ -228,5 +232,20 @@ func TestClusterExternalEtcd(t *testing.T) {
 	r = ms[0].withPassword("admin", adminPW, "", "clusterconfig list")
 	if !strings.Contains(r.out, "Group Europe:") || strings.Count(r.out, "Machine ") != 2 {
 		t.Fatalf("list on A: %d\n%s", r.code, r.out)
+	}
+}
+
+func TestMaskJoinPassword(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"join", "clusterconfig join 10.0.0.1:2222 admin s3cret Main_Group", "clusterconfig join 10.0.0.1:2222 admin ******** Main_Group"},
+		{"upper case", "CLUSTERCONFIG JOIN h admin s3cret g", "CLUSTERCONFIG JOIN h admin ******** g"},
+		{"other operation", "clusterconfig addgroup s3cret", "clusterconfig addgroup s3cret"},
+		{"dialog", "clusterconfig", "clusterconfig"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := maskJoinPassword(tc.in); got != tc.want {
+				t.Errorf("maskJoinPassword(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
 	}
 }
