@@ -191,14 +191,18 @@ func (a *appliance) openClusterStore(ci clusterInfo, cli *clientv3.Client) error
 	if err != nil {
 		return err
 	}
-	if cli == nil {
+	// A client of the caller's stays the caller's until the store opens.
+	own := cli == nil
+	if own {
 		if cli, err = etcdstore.Dial(ci.Endpoints, a.clusterTLS(), 5*time.Second); err != nil {
 			return err
 		}
 	}
 	key, err := etcdstore.ReadDataKey(a.clusterDir())
 	if err != nil {
-		cli.Close()
+		if own {
+			cli.Close()
+		}
 		return err
 	}
 	st, err := etcdstore.Open(context.Background(), etcdstore.Options{Client: cli, Machine: ci.Machine, Mirror: a.db,
@@ -207,7 +211,9 @@ func (a *appliance) openClusterStore(ci clusterInfo, cli *clientv3.Client) error
 			a.cliLog.Criticalf("cluster revision %d could not be activated on this machine: %v", rev, err)
 		}})
 	if err != nil {
-		cli.Close()
+		if own {
+			cli.Close()
+		}
 		return err
 	}
 	a.cluster.mu.Lock()
@@ -215,6 +221,16 @@ func (a *appliance) openClusterStore(ci clusterInfo, cli *clientv3.Client) error
 	a.cluster.mu.Unlock()
 	a.shell.AttachCluster(st)
 	return a.services.Started("cluster", lifecycle.CloserFunc(a.closeCluster))
+}
+
+// closeUnowned closes a client the cluster store did not take over.
+func (a *appliance) closeUnowned(cli *clientv3.Client) {
+	a.cluster.mu.Lock()
+	owned := a.cluster.cli == cli
+	a.cluster.mu.Unlock()
+	if !owned {
+		cli.Close()
+	}
 }
 
 // closeCluster stops the watcher, the client and the member.
@@ -347,7 +363,11 @@ func (f clusterFormer) Create(ctx context.Context, name, address string, meta st
 		cli.Close()
 		return err
 	}
-	return a.attachNew(ctx, ci, cli, func(*etcdstore.Store) (uint64, error) { return 1, nil })
+	if err := a.attachNew(ctx, ci, cli, func(*etcdstore.Store) (uint64, error) { return 1, nil }); err != nil {
+		a.closeUnowned(cli)
+		return err
+	}
+	return nil
 }
 
 // startFirstMember makes the cluster CA and starts the cluster's first

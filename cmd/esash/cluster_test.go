@@ -121,7 +121,6 @@ func TestClusterCreateJoin(t *testing.T) {
 			t.Fatalf("join C through the dialog: no %q: %d\n%s", want, r.code, r.out)
 		}
 	}
-	t.Log(r.out)
 	if log, err := os.ReadFile(filepath.Join(ms[1].dir, "logs", "cli_logs", "cli.current")); err != nil || strings.Contains(string(log), adminPW) || !strings.Contains(string(log), "clusterconfig join") {
 		t.Fatalf("B's cli_logs must record the join without its password (%v):\n%s", err, log)
 	}
@@ -211,6 +210,17 @@ func TestClusterExternalEtcd(t *testing.T) {
 	r := ms[0].withPassword("admin", adminPW, "", "clusterconfig create Site "+ms[0].ip)
 	if r.code != 0 || !strings.Contains(r.out, "cluster takes effect immediately") {
 		t.Fatalf("create: %d\n%s", r.code, r.out)
+	}
+	// A group the cluster does not have: refused, B stays standalone.
+	r = ms[1].withPassword("admin", adminPW, "", fmt.Sprintf("clusterconfig join %s admin %s Nowhere", ms[0].addr(), adminPW))
+	if r.code == 0 || !strings.Contains(r.out, "no such group") {
+		t.Fatalf("join into no group: %d\n%s", r.code, r.out)
+	}
+	if _, err := os.Stat(filepath.Join(ms[1].dir, clusterDirName)); err == nil {
+		t.Fatal("a refused join left a cluster directory")
+	}
+	if r = ms[1].withPassword("admin", adminPW, "", "clustermode cluster"); !strings.Contains(r.out, "only available on cluster system") {
+		t.Fatalf("B is not standalone after a refused join:\n%s", r.out)
 	}
 	r = ms[1].withPassword("admin", adminPW, "", fmt.Sprintf("clusterconfig join %s admin %s Main_Group", ms[0].addr(), adminPW))
 	if r.code != 0 || !strings.Contains(r.out, "cluster takes effect immediately") {

@@ -154,6 +154,9 @@ type invitation struct {
 	machine string
 	ip      net.IP
 	b       *joinBundle
+	// memberID is the etcd member this machine added, removed again if
+	// the join fails after it.
+	memberID uint64
 }
 
 func (i *invitation) Name() string     { return i.b.Name }
@@ -238,10 +241,10 @@ func (i *invitation) Accept(ctx context.Context, group string, meta store.Meta) 
 	if !contains(i.b.Groups, group) {
 		return fmt.Errorf("group %q: %w (the groups are %s)", group, etcdstore.ErrNoGroup, strings.Join(i.b.Groups, ", "))
 	}
+	var cli *clientv3.Client
 	defer func() {
 		if err != nil {
-			a.closeCluster(ctx)
-			os.RemoveAll(a.clusterDir())
+			i.undo(cli)
 		}
 	}()
 	if err := os.MkdirAll(a.clusterTLS(), 0o700); err != nil {
@@ -256,18 +259,15 @@ func (i *invitation) Accept(ctx context.Context, group string, meta store.Meta) 
 		return err
 	}
 	ci := clusterInfo{Name: i.b.Name, Machine: i.machine, Endpoints: i.b.Endpoints}
-	cli, err := etcdstore.Dial(i.b.Endpoints, a.clusterTLS(), 5*time.Second)
-	if err != nil {
+	if cli, err = etcdstore.Dial(i.b.Endpoints, a.clusterTLS(), 5*time.Second); err != nil {
 		return err
 	}
 	voters, err := etcdstore.Voters(ctx, cli)
 	if err != nil {
-		cli.Close()
 		return err
 	}
 	if !i.b.External && voters < etcdstore.MaxVoters {
 		if err := i.startMember(ctx, cli, &ci); err != nil {
-			cli.Close()
 			return err
 		}
 	}
@@ -289,6 +289,7 @@ func (i *invitation) startMember(ctx context.Context, cli *clientv3.Client, ci *
 	if err != nil {
 		return err
 	}
+	i.memberID = id
 	a.cluster.mu.Lock()
 	a.cluster.etcd = e
 	a.cluster.mu.Unlock()
@@ -298,6 +299,24 @@ func (i *invitation) startMember(ctx context.Context, cli *clientv3.Client, ci *
 	ci.Endpoints = append(ci.Endpoints, ci.ClientURL)
 	cli.SetEndpoints(ci.Endpoints...)
 	return nil
+}
+
+// undo leaves no trace of a join that failed: the member it added, its
+// etcd, the shell's cluster, the cluster directory.
+func (i *invitation) undo(cli *clientv3.Client) {
+	a := i.f.a
+	if cli != nil && i.memberID != 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if _, err := cli.MemberRemove(ctx, i.memberID); err != nil {
+			a.cliLog.Warningf("cluster join failed; etcd member %x could not be removed: %v", i.memberID, err)
+		}
+		cancel()
+	}
+	if cli != nil {
+		a.closeUnowned(cli)
+	}
+	a.closeCluster(context.Background())
+	os.RemoveAll(a.clusterDir())
 }
 
 func contains(list []string, s string) bool {
