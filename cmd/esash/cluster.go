@@ -14,6 +14,25 @@ package main
 //
 // state.json is written last: a directory without it is not clustered
 // (a create or join that failed halfway leaves nothing that boots).
+//
+// Decisions:
+//
+//   - A member's etcd listens on etcd's own ports, 2379 (clients) and 2380
+//     (peers), on the address given at create or, for a joiner, its
+//     Management interface's IPv4: the dialogs ask no port, as AsyncOS
+//     asks none for its cluster traffic; machines on one host differ by
+//     address (README).
+//   - Every member keeps the cluster CA's key: any member can admit a
+//     joiner, as on AsyncOS any member can be the one joined through. It
+//     sits with the member key in the data directory (0600).
+//   - A joiner is reached at the address it joins from: its SSH
+//     connection leaves from its Management interface, and its member
+//     certificate names that address.
+//   - The batch join accepts the member's SSH host key unseen (a script
+//     has no one to ask); the dialog shows the fingerprint and asks.
+//   - External etcd (serve --etcd-endpoints --etcd-tls): machines are
+//     clients only and share the client certificate given at create,
+//     handed to joiners in the bundle (the site's CA stays the site's).
 
 import (
 	"context"
