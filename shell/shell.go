@@ -62,11 +62,11 @@ type Shell struct {
 	opts   Options
 	cmds   []Command
 	byName map[string]Command
-	// sessions lists the running sessions (who).
-	sessions registry
 	// attached is the cluster joined or created while running
 	// (clusterattach.go).
 	attached atomic.Pointer[clusterRef]
+	// sessions lists the running sessions (who).
+	sessions registry
 }
 
 // New builds a shell over db with the given commands, plus the builtins.
