@@ -452,3 +452,25 @@ func maskJoinPassword(cmd string) string {
 	f[4] = "********"
 	return strings.Join(f, " ")
 }
+
+// leftCluster is shell.Options.LeftCluster (main's clusterconfig
+// REMOVEMACHINE of this machine): the machine goes on standalone with the
+// configuration its local store mirrors; its etcd member leaves the etcd
+// cluster and stops, and the data directory forgets the cluster (the next
+// boot is standalone).
+func (a *appliance) leftCluster() {
+	a.cluster.mu.Lock()
+	e, cli := a.cluster.etcd, a.cluster.cli
+	a.cluster.mu.Unlock()
+	if e != nil && cli != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if _, err := cli.MemberRemove(ctx, uint64(e.Server.MemberID())); err != nil {
+			a.cliLog.Warningf("left the cluster; its etcd member could not be removed: %v", err)
+		}
+		cancel()
+	}
+	a.closeCluster(context.Background())
+	if err := os.RemoveAll(a.clusterDir()); err != nil {
+		a.cliLog.Warningf("left the cluster; %s: %v", a.clusterDir(), err)
+	}
+}
