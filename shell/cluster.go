@@ -73,7 +73,7 @@ func (s *Session) Cluster() Cluster {
 	if s.shell.left.Load() {
 		return nil
 	}
-	return s.shell.opts.Cluster
+	return s.shell.cluster()
 }
 
 // ClusterLeft records that this machine left its cluster (the cluster

@@ -65,6 +65,9 @@ type Shell struct {
 	opts   Options
 	cmds   []Command
 	byName map[string]Command
+	// attached is the cluster joined or created while running
+	// (clusterattach.go).
+	attached atomic.Pointer[clusterRef]
 	// sessions lists the running sessions (who).
 	sessions registry
 	// left: the machine left opts.Cluster; it is standalone now.

@@ -78,8 +78,11 @@ type appliance struct {
 	services *lifecycle.Supervisor
 	grace    time.Duration // for sessions at Close; shutdownGrace
 	ssh      sshHook
-	web      webHook  // the daemon's HTTPS service (web.go)
-	acme     acmeHook // ACME manager and expiry alerts (acme.go)
+	web      webHook     // the daemon's HTTPS service (web.go)
+	acme     acmeHook    // ACME manager and expiry alerts (acme.go)
+	cluster  clusterHook // etcd member, client and store (cluster.go)
+	// external is the external etcd a cluster created here uses, if any.
+	external externalEtcd
 }
 
 // errInUse is a data directory another process holds.
@@ -113,7 +116,7 @@ func openAppliance(o options) (*appliance, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &appliance{dir: o.dataDir, db: db, grace: shutdownGrace}
+	a := &appliance{dir: o.dataDir, db: db, grace: shutdownGrace, external: externalEtcd{o.etcdEndpoints, o.etcdTLS}}
 	a.services = lifecycle.NewSupervisor(a.logShutdown)
 	if err := os.WriteFile(filepath.Join(o.dataDir, pidFile), []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o600); err != nil {
 		db.Close()
@@ -145,7 +148,7 @@ func openAppliance(o options) (*appliance, error) {
 		Prepare: a.prepare,
 		Now:     o.now,
 		Log: func(s *shell.Session, line string) {
-			a.cliLog.Infof("PID %d: User %s (%s) ran: %s", os.Getpid(), s.User, s.Source, line)
+			a.cliLog.Infof("PID %d: User %s (%s) ran: %s", os.Getpid(), s.User, s.Source, maskJoinPassword(line))
 		},
 		Internal: func(format string, args ...any) {
 			a.cliLog.Criticalf(format, args...)
@@ -154,6 +157,7 @@ func openAppliance(o options) (*appliance, error) {
 	},
 		sethostname.New(),
 		clustermode.New(),
+		a.clusterConfig(o.script),
 		tail.New(tail.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.tailLogs()}),
 		grep.New(grep.Options{Dir: filepath.Join(o.dataDir, "logs"), Logs: a.grepLogs()}),
 		showqueue.New(queueView{a.mtaH.queue}),
@@ -189,6 +193,10 @@ func openAppliance(o options) (*appliance, error) {
 	if err != nil {
 		a.Close()
 		return nil, err
+	}
+	if err := a.bootCluster(a.logShutdown, !o.script); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	return a, nil
 }

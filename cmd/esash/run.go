@@ -18,6 +18,11 @@ const usage = `usage:
   esash [--data DIR] [-c 'cmd1; cmd2 ...']   the shell
   esash serve [--data DIR] [--admin-key FILE] the daemon; FILE's public
                                              keys may log in over SSH as admin
+        [--etcd-endpoints URLS --etcd-tls TLSDIR]
+                                             a cluster created here uses the
+                                             external etcd at URLS (comma-
+                                             separated), TLSDIR holding ca.crt,
+                                             member.crt and member.key
 DIR defaults to $ESASH_DATA, else ./esash-data.
 `
 
@@ -28,6 +33,9 @@ type options struct {
 	now     func() time.Time
 	// adminKey is an authorized_keys file for the admin account (serve).
 	adminKey string
+	// etcdEndpoints and etcdTLS point a cluster created by this daemon at
+	// an external etcd (serve; cluster.go).
+	etcdEndpoints, etcdTLS string
 	// script is a shell with no daemon that reads a script or runs -c:
 	// the MTA opens only when a command needs it (mtahandle.go).
 	script bool
@@ -50,11 +58,17 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	batch := fs.String("c", "", "run `;`-separated commands and exit")
 	if serve {
 		fs.StringVar(&o.adminKey, "admin-key", "", "authorized_keys `FILE` whose keys may log in as admin over SSH")
+		fs.StringVar(&o.etcdEndpoints, "etcd-endpoints", "", "client `URLS` of an external etcd for a cluster created here")
+		fs.StringVar(&o.etcdTLS, "etcd-tls", "", "`DIR` with the external etcd's ca.crt and a client member.crt, member.key")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 1
+	}
+	if (o.etcdEndpoints == "") != (o.etcdTLS == "") {
+		fmt.Fprintf(stderr, "esash: --etcd-endpoints and --etcd-tls go together\n%s", usage)
 		return 1
 	}
 	if fs.NArg() > 0 {

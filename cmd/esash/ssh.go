@@ -226,6 +226,9 @@ func (a *appliance) startSSH(ctx context.Context, stderr io.Writer) error {
 // serveSSHSession runs an SSH session in the shell, with the account's
 // role in its context and the user's command history.
 func (a *appliance) serveSSHSession(ss sshd.Session) (int, error) {
+	if code, ok := a.serveJoinBundle(ss); ok {
+		return code, nil
+	}
 	return a.shell.Serve(shell.Conn{
 		Ctx:  shell.WithClient(shell.WithRole(ss.Ctx, ss.Role), ss.Client),
 		User: ss.User, Source: ss.Source, DataDir: a.dir,

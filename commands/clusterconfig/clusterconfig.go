@@ -4,15 +4,43 @@
 // What this slice has: LIST, CONNSTATUS, ADDGROUP, SETGROUP,
 // RENAMEGROUP, DELETEGROUP, REMOVEMACHINE, SETNAME and leaving (clustered.go),
 // each membership change a cluster revision of its own (store/etcdstore).
-// What it does not have yet: creating and joining a cluster from a
-// standalone appliance (the daemon does not start an etcd member yet),
-// DISCONNECT, RECONNECT and PREPJOIN (CCS tunnels etcd does not have); on a
-// standalone appliance the command says it needs a cluster instead of
-// showing a dialog that could not finish. It is not registered in the
-// daemon until create and join are.
+// Creating and joining a cluster from a standalone appliance is
+// standalone.go; it needs the daemon, which alone may start an etcd
+// member and passes a Former (cmd/esash/cluster.go). Without one (a
+// script with no daemon running) the command says so instead of showing a
+// dialog that could not finish. Not here: DISCONNECT, RECONNECT and
+// PREPJOIN (CCS tunnels etcd does not have).
 //
 // Decisions where the reference is inferred ([I]):
 //
+//   - Standalone dialog, in §14's order: the pending-changes warning
+//     ("There are pending changes that may be lost if you continue.",
+//     then "Do you want to continue? [N]") only when the session has
+//     staged changes; they are cleared when the machine joins, since a
+//     draft belongs to one level and the session moves to the cluster's.
+//     Then "Do you want to join or create a cluster?" with AsyncOS's
+//     items 1-3 (standalone, create, join over SSH), default 1; the CCS
+//     join (AsyncOS item 4) is not offered: there is no CCS port, every
+//     join goes over SSH.
+//   - Create asks the cluster's name, then "What IP address should other
+//     machines use to communicate with <hostname>?" (default: the
+//     Management interface's IPv4), AsyncOS's question after its
+//     communication-method list; the list itself is not asked: members
+//     always talk by IP (etcd's peer URLs need an address the certificate
+//     names).
+//   - Join asks the remote IP, the remote port (default 2222, the SSH port
+//     of the factory configuration), the administrator (default admin),
+//     "Enter passphrase:", then shows the member's SSH host key
+//     fingerprint and asks "Is this a valid key for this host?" (§14's
+//     order); the pre-shared keys question is not asked (password login
+//     only). Then "Choose the group within cluster <name> to join." with
+//     the cluster's groups, default Main_Group.
+//   - Both end with AsyncOS's "... takes effect immediately, there is no
+//     need to commit." (the sentinel scripts wait for) and the session
+//     continues at the cluster level with its prompt.
+//   - Batch: `clusterconfig join <host>[:<port>] <user> <password>
+//     <group>` (the reference's, the port added by the issue) and
+//     `clusterconfig create <name> <address>`, ours, by the same pattern.
 //   - The clustered menu lists the operations in the order IAF's driver
 //     names them (ADDGROUP, SETGROUP, ..., LIST, CONNSTATUS), and the
 //     cluster's name and members are printed above it, as AsyncOS prints
@@ -61,8 +89,9 @@ import (
 	"esash/store"
 )
 
-// Command is clusterconfig.
-type Command struct{}
+// Command is clusterconfig; former creates and joins clusters
+// (standalone.go), nil where the appliance cannot (a script).
+type Command struct{ former Former }
 
 // New returns the clusterconfig command.
 func New() Command { return Command{} }
@@ -74,11 +103,14 @@ func (Command) Name() string { return "clusterconfig" }
 func (Command) Summary() string { return "Configure cluster related settings" }
 
 // Standalone is what a standalone appliance answers.
-const Standalone = "This machine is not part of a cluster: creating or joining one is not available on this appliance yet."
+const Standalone = "This machine is not part of a cluster: creating or joining one needs the daemon (esash serve) running."
 
 // Run shows the menu, or runs a batch operation.
-func (Command) Run(s *shell.Session, args []string) error {
+func (cmd Command) Run(s *shell.Session, args []string) error {
 	c := s.Cluster()
+	if c == nil && cmd.former != nil {
+		return cmd.standalone(s, args)
+	}
 	if c == nil {
 		s.Println(Standalone)
 		return errors.New("clusterconfig: not clustered")
