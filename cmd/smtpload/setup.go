@@ -69,8 +69,14 @@ func setup(args []string) int {
 				c.Certificates[i] = cert
 			}
 		}
+		// The idle cell holds 1000 connections over STARTTLS: above the
+		// factory's global limits (300 connections, 100 with TLS),
+		// which esash enforces (454 to STARTTLS past the TLS one), as
+		// Postfix's are raised by perf-anchors' settings.
+		c.ListenSetup.MaxConcurrency = 2000
+		c.ListenSetup.MaxTLSConcurrency = 2000
 		l := &c.Listeners[0]
-		l.MaxConnections = 1000
+		l.MaxConnections = 2000
 		l.DefaultPolicy.TLS = config.TLSIn(*tlsIn)
 		l.DefaultPolicy.MaxConcurrency = 1000
 		l.DefaultPolicy.MaxMsgsPerConn = 100000
