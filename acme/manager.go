@@ -51,7 +51,13 @@ type Options struct {
 	// is committed or has failed. acme does not know etcd (deps_test.go):
 	// cmd/esash implements it, and answers held for machine-level
 	// profiles.
-	Lease func(ctx context.Context, profile string) (release func(), held bool, err error)
+	// CommitTo, when set and not nil, is the store a certificate is
+	// committed through instead of Store: in a cluster, the cluster store
+	// at the level the profile's certificates section comes from, so every
+	// member applies it through its watch. It is asked at each commit, so
+	// a machine that joins or leaves a cluster needs no new manager.
+	CommitTo func() (store.Backend, error)
+	Lease    func(ctx context.Context, profile string) (release func(), held bool, err error)
 	// LeaseRetry is how soon a profile whose lease was held elsewhere is
 	// looked at again (1 minute).
 	LeaseRetry time.Duration
