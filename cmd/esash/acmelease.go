@@ -29,6 +29,10 @@ import (
 // it holds a lease frees it this long after.
 const acmeLeaseTTL = 30
 
+// acmeCatchUpTimeout bounds the wait for the cluster's last revision
+// after a lease is taken.
+const acmeCatchUpTimeout = 30 * time.Second
+
 // acmeReleaseTimeout bounds the unlock of a lease.
 const acmeReleaseTimeout = 5 * time.Second
 
@@ -98,7 +102,19 @@ func (a *appliance) acmeLease(ctx context.Context, profile string) (func(), bool
 	if lvl.Kind == config.LevelMachine {
 		return func() {}, true, nil
 	}
-	return tryLease(ctx, cli, acmeLeaseKey(lvl, profile))
+	release, held, err := tryLease(ctx, cli, acmeLeaseKey(lvl, profile))
+	if err != nil || !held {
+		return nil, held, err
+	}
+	// The previous holder's certificate may not have reached this machine
+	// yet: without it the manager would order the profile again.
+	wctx, cancel := context.WithTimeout(ctx, acmeCatchUpTimeout)
+	defer cancel()
+	if err := st.CatchUp(wctx); err != nil {
+		release()
+		return nil, false, fmt.Errorf("lease %s: %w", profile, err)
+	}
+	return release, true, nil
 }
 
 // acmeCommitTo is acme.Options.CommitTo: the cluster store at the
