@@ -43,6 +43,24 @@ type Options struct {
 	// StateFile keeps each profile's failures, last error and retry time
 	// across restarts (none when empty).
 	StateFile string
+	// Lease, when set, is asked before each order (issue 15: in a cluster
+	// only one member orders a cluster- or group-level profile at a
+	// time). A profile whose lease another holder has (held false) is
+	// skipped this round and asked again after LeaseRetry: no back-off,
+	// no alert, since nothing failed. release is called when the order
+	// is committed or has failed. acme does not know etcd (deps_test.go):
+	// cmd/esash implements it, and answers held for machine-level
+	// profiles.
+	// CommitTo, when set and not nil, is the store a certificate is
+	// committed through instead of Store: in a cluster, the cluster store
+	// at the level the profile's certificates section comes from, so every
+	// member applies it through its watch. It is asked at each commit, so
+	// a machine that joins or leaves a cluster needs no new manager.
+	CommitTo func() (store.Backend, error)
+	Lease    func(ctx context.Context, profile string) (release func(), held bool, err error)
+	// LeaseRetry is how soon a profile whose lease was held elsewhere is
+	// looked at again (1 minute).
+	LeaseRetry time.Duration
 }
 
 // Status is what PRINT and the status page show of one profile.
@@ -79,6 +97,9 @@ type profileState struct {
 	// ariCheckAt is when ARI is asked again for ariFor (the CA's
 	// Retry-After): the CA may move the window earlier meanwhile.
 	ariCheckAt time.Time
+	// leaseAt is when a profile whose lease another member held is asked
+	// again (not persisted: a restart may ask at once).
+	leaseAt time.Time
 }
 
 // New returns a manager; Run starts it.
@@ -103,6 +124,9 @@ func New(o Options) *Manager {
 	}
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
+	}
+	if o.LeaseRetry <= 0 {
+		o.LeaseRetry = time.Minute
 	}
 	m := &Manager{opts: o, chal: newChallenges(o.HTTPPort), kick: make(chan struct{}, 1),
 		state: map[string]*profileState{}, changed: make(chan struct{})}
@@ -171,7 +195,7 @@ func (m *Manager) round(ctx context.Context) time.Time {
 		}
 		due := m.due(ct)
 		if !due.After(m.opts.Now()) {
-			m.attempt(ctx, ct)
+			m.leased(ctx, ct)
 			due = m.due(ct)
 			if head, ok := m.profile(ct.Name); ok {
 				ct = head
@@ -250,7 +274,47 @@ func (m *Manager) due(ct config.Certificate) time.Time {
 	if retryAt.After(at) {
 		at = retryAt
 	}
+	m.mu.Lock()
+	leaseAt := st.leaseAt
+	m.mu.Unlock()
+	if leaseAt.After(at) {
+		at = leaseAt
+	}
 	return at
+}
+
+// leased attempts ct under its lease. Without the lease the profile waits
+// LeaseRetry; with it, the profile is read again first, since the member
+// that held the lease may have just renewed it (its commit reached this
+// machine through the cluster's watch).
+func (m *Manager) leased(ctx context.Context, ct config.Certificate) {
+	if m.opts.Lease == nil {
+		m.attempt(ctx, ct)
+		return
+	}
+	release, held, err := m.opts.Lease(ctx, ct.Name)
+	st := m.stateOf(ct.Name)
+	if err != nil || !held {
+		if err != nil {
+			m.opts.Log("ACME: profile %s: lease: %v", ct.Name, err)
+		} else {
+			m.opts.Log("ACME: profile %s: another member holds the lease; asking again in %v", ct.Name, m.opts.LeaseRetry)
+		}
+		m.mu.Lock()
+		st.leaseAt = m.opts.Now().Add(m.opts.LeaseRetry)
+		m.mu.Unlock()
+		m.notify()
+		return
+	}
+	defer release()
+	m.mu.Lock()
+	st.leaseAt = time.Time{}
+	m.mu.Unlock()
+	head, ok := m.profile(ct.Name)
+	if !ok || m.due(head).After(m.opts.Now()) {
+		return
+	}
+	m.attempt(ctx, head)
 }
 
 // attempt obtains a certificate for ct and commits it, or records the

@@ -213,7 +213,17 @@ func interfaceAddrs(cfg *config.Config) []string {
 // administrators committed meanwhile; a profile deleted or turned into a
 // manual one meanwhile is left alone.
 func (m *Manager) commit(ctx context.Context, ct config.Certificate, res issued) error {
-	d := store.NewDraft(m.opts.Store, SystemUser, SystemUser)
+	target := m.opts.Store
+	if m.opts.CommitTo != nil {
+		b, err := m.opts.CommitTo()
+		if err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		if b != nil {
+			target = b
+		}
+	}
+	d := store.NewDraft(target, SystemUser, SystemUser)
 	err := d.Update(func(c *config.Config) error {
 		for i := range c.Certificates {
 			p := &c.Certificates[i]
