@@ -46,6 +46,15 @@ func startDnsmasq(t *testing.T, mxIP string) string {
 		// nothing depends on that account.
 		args = append(args, "--user=root")
 	}
+	return runDnsmasq(t, bin, args, hp(ip, port), 5*time.Second, func(mx []*net.MX) bool {
+		return len(mx) == 1 && mx[0].Host == "mx1.dnsmasq.test." && mx[0].Pref == 10
+	}, "dnsmasq.test")
+}
+
+// runDnsmasq starts dnsmasq with args, stopped at the test's end, and
+// waits until it answers MX probe at addr the way ready accepts.
+func runDnsmasq(t *testing.T, bin string, args []string, addr string, wait time.Duration, ready func([]*net.MX) bool, probe string) string {
+	t.Helper()
 	var out bytes.Buffer
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -58,12 +67,11 @@ func startDnsmasq(t *testing.T, mxIP string) string {
 		cmd.Process.Kill()
 		<-exited
 	})
-	resolver := hp(ip, port)
 	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
-		return d.DialContext(ctx, "udp", resolver)
+		return d.DialContext(ctx, "udp", addr)
 	}}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(wait)
 	for {
 		select {
 		case <-exited:
@@ -71,17 +79,16 @@ func startDnsmasq(t *testing.T, mxIP string) string {
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		mx, err := r.LookupMX(ctx, "dnsmasq.test")
+		mx, err := r.LookupMX(ctx, probe)
 		cancel()
-		if err == nil && len(mx) == 1 && mx[0].Host == "mx1.dnsmasq.test." && mx[0].Pref == 10 {
-			break
+		if err == nil && ready(mx) {
+			return addr
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("dnsmasq does not answer MX dnsmasq.test on %s: %v %v", resolver, mx, err)
+			t.Fatalf("dnsmasq does not answer MX %s on %s: %v %v", probe, addr, mx, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return resolver
 }
 
 // TestDeliverDnsmasq: the MX proof with a real DNS server: dnsmasq on a

@@ -1,7 +1,6 @@
 package mta
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -150,41 +149,7 @@ func startSTSDnsmasq(t *testing.T, mxIP, policyIP string, domains []stsDomain) s
 	if os.Geteuid() == 0 {
 		args = append(args, "--user=root")
 	}
-	var out bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("dnsmasq: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	addr := hp(ip, port)
-	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "udp", addr)
-	}}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("dnsmasq exited: %s", out.String())
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		mx, err := r.LookupMX(ctx, domains[0].name)
-		cancel()
-		if err == nil && len(mx) == 1 {
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dnsmasq does not answer on %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return runDnsmasq(t, bin, args, hp(ip, port), 30*time.Second, func(mx []*net.MX) bool { return len(mx) == 1 }, domains[0].name)
 }
 
 // stsClock is a clock the test moves.
