@@ -83,7 +83,7 @@ func (a *appliance) newACME(now func() time.Time) error {
 	a.acme.mgr = acme.New(acme.Options{Store: a.db, Prepare: a.prepare, Now: now, HTTPPort: port,
 		RenewFraction: renew, RetryMin: retry, StateFile: filepath.Join(a.dir, acmeStateFile),
 		Lease: a.acmeLease, CommitTo: a.acmeCommitTo,
-		Log: func(format string, args ...any) { a.cliLog.Infof(format, args...) },
+		Log: func(format string, args ...any) { a.logs.system.Infof(format, args...) },
 		Failed: func(profile string, err error, next time.Time) {
 			cfg := a.db.Head().Config
 			subject, text := acme.FailureAlert(cfg.Hostname, profile, err, next)
