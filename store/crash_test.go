@@ -87,16 +87,13 @@ func crashChild(path string) error {
 // (SIGKILL) at random moments, at least 200 times (20 with -short). After
 // each kill the database must open, hold a head that is a whole revision
 // (every change of a commit or none), and have kept every revision the
-// child saw committed. The kills are bounded by time too: 60 s, twice
-// that under the race detector; running out of time before the count is
-// a failure.
+// child saw committed. The count, not a time budget, bounds the test: a
+// loaded machine makes it slower, never failing (it once did, at 196 kills
+// in two minutes under a load of 17).
 func TestCrash(t *testing.T) {
-	iterations, budget := 200, 60*time.Second
+	iterations := 200
 	if testing.Short() {
 		iterations = 20
-	}
-	if raceEnabled {
-		budget *= 2
 	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -115,7 +112,7 @@ func TestCrash(t *testing.T) {
 	gap := 5 * time.Millisecond                  // how long the child's last commit took
 	start := time.Now()
 	i := 0
-	for ; i < iterations && time.Since(start) < budget; i++ {
+	for ; i < iterations; i++ {
 		var stderr bytes.Buffer
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), envCrashChild+"="+path)
@@ -202,9 +199,6 @@ func TestCrash(t *testing.T) {
 	t.Logf("%d kills (%d right after a commit) in %v (children running %v, reaping %v, checks %v); %d commits survived",
 		i, afterCommit, time.Since(start).Round(time.Millisecond), running.Round(time.Millisecond),
 		reaping.Round(time.Millisecond), checking.Round(time.Millisecond), commits)
-	if i < iterations {
-		t.Errorf("only %d kills in %v, want %d", i, budget, iterations)
-	}
 }
 
 // checkAfterCrash reopens the database and checks its head.
