@@ -107,7 +107,7 @@ type crlState struct {
 	// confirmed is when a fetch last found rl current (pki.CRLDue of a
 	// list without nextUpdate); zero until then.
 	confirmed time.Time
-	stop   context.CancelFunc
+	stop      context.CancelFunc
 	// fetchNow: fetch at once rather than when rl is due (a new
 	// distribution point for a list kept from the one it replaces).
 	fetchNow bool

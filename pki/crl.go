@@ -250,13 +250,13 @@ type CRLSet struct {
 }
 
 type crlEntry struct {
-	rl      *x509.RevocationList
-	due     time.Time // CRLDue
+	rl  *x509.RevocationList
+	due time.Time // CRLDue
 	// trustedSigners are the trusted CA certificates of the list's
 	// issuer name whose key signed it (a rolled-over key's): the list
 	// counts for every certificate issued under that name.
 	trustedSigners []*x509.Certificate
-	revoked map[string]x509.RevocationListEntry // by serial number bytes
+	revoked        map[string]x509.RevocationListEntry // by serial number bytes
 	// signedBy caches, by the raw issuer certificate, whether its key
 	// signed the list: a handshake should not verify a CRL signature
 	// each time.
