@@ -220,6 +220,7 @@ var stsDomains = []stsDomain{
 	{name: "plain.test", mx: "mx.plain.test"}, // no MTA-STS
 	{name: "slow.test", mx: "mx.good.test", id: "s1", policy: stsPolicy("enforce", 86400, "mx.good.test")},
 	{name: "rpt.test", mx: "mx.rpt.test"}, // the TLS-RPT mailbox's domain
+	{name: "zero.test", mx: "mx.zero.test", id: "z1", policy: stsPolicy("enforce", 0, "mx.zero.test")},
 }
 
 func newSTSWorld(t *testing.T) *stsWorld { return newSTSWorldRpt(t, nil) }
@@ -492,5 +493,31 @@ func TestMTASTSUntrustedPolicyServer(t *testing.T) {
 	logs := stsWaitLog(t, dir, "MTA-STS policy of wrong.test not fetched: MTA-STS policy fetch failed: https://mta-sts.wrong.test:")
 	if !strings.Contains(logs, "certificate signed by unknown authority") {
 		t.Errorf("the log does not say why:\n%s", logs)
+	}
+}
+
+// TestMTASTSMaxAgeZero: an enforce policy of max_age 0 (RFC 8461 §3.2:
+// not cached) still applies to the delivery that fetched it: the MX's
+// certificate does not name mx.zero.test, so the mail is deferred where
+// Preferred alone would deliver it; the next attempt fetches the policy
+// again (nothing was cached) and defers again.
+func TestMTASTSMaxAgeZero(t *testing.T) {
+	w := newSTSWorld(t)
+	s, dir := startOut(t, w.cfg, w.opts)
+	mid := enqueue(t, s, "a@example.com", "b@zero.test")
+	logs := stsWaitLog(t, dir, fmt.Sprintf("MID %d to RID [0] - 4.7.5 - TLS verification failed: certificate name mismatch", mid))
+	if !strings.Contains(logs, fmt.Sprintf("MID %d MTA-STS policy of zero.test: id z1, mode enforce, mx mx.zero.test, max_age 0", mid)) {
+		t.Errorf("the deferral does not name the policy:\n%s", logs)
+	}
+	if n := w.ps.requests.Load(); n != 1 {
+		t.Fatalf("%d policy requests, want 1", n)
+	}
+	retryNow(t, s, mid)
+	stsWait(t, "the second attempt", func() bool { m, _ := s.queue.Get(mid); return m.Attempts == 2 })
+	if n := w.ps.requests.Load(); n != 2 {
+		t.Errorf("%d policy requests after the second attempt, want 2 (max_age 0 is not cached)", n)
+	}
+	if sinkHas(w.sink, "b@zero.test") || !inQueue(s, mid) {
+		t.Fatal("delivered despite the enforce policy of max_age 0")
 	}
 }
