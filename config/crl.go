@@ -29,6 +29,11 @@ type CRL struct {
 	PEM string `json:"crl"`
 }
 
+// CRLLifetimeWithoutNextUpdate is how long a CRL without nextUpdate
+// vouches after its thisUpdate (or its last fetch): pki's constant, which
+// this package cannot import (mta.TestCRLLifetimeAgrees holds them equal).
+const CRLLifetimeWithoutNextUpdate = 7 * 24 * time.Hour
+
 // MaxCRLURL bounds a distribution point's URL.
 const MaxCRLURL = 1024
 
@@ -135,6 +140,9 @@ func (c *checker) crls(cfg *Config) {
 		}
 		if e.URL == "" && !rl.NextUpdate.IsZero() && c.now.After(rl.NextUpdate) {
 			c.warnf(p+".crl", "the CRL of %q was due for renewal on %s: certificates it covers fail verification (Required - Verify, client certificates) until a newer CRL is imported", rl.Issuer.CommonName, rl.NextUpdate.UTC().Format(time.DateOnly))
+		}
+		if due := rl.ThisUpdate.Add(CRLLifetimeWithoutNextUpdate); e.URL == "" && rl.NextUpdate.IsZero() && c.now.After(due) {
+			c.warnf(p+".crl", "the CRL of %q has no nextUpdate and was issued on %s; such a list is due for renewal %d days after it was issued, on %s: certificates it covers fail verification (Required - Verify, client certificates) until a newer CRL is imported", rl.Issuer.CommonName, rl.ThisUpdate.UTC().Format(time.DateOnly), int(CRLLifetimeWithoutNextUpdate/(24*time.Hour)), due.UTC().Format(time.DateOnly))
 		}
 	}
 }

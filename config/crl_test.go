@@ -16,6 +16,8 @@ func TestValidateCRLs(t *testing.T) {
 	impostor := crltest.NewCA(t, "Validate CA")
 	good := ca.CRL(time.Time{}, time.Time{})
 	expired := ca.CRL(time.Now().Add(-8*24*time.Hour), time.Now().Add(-24*time.Hour))
+	undatedOld := ca.CRLWithoutNextUpdate(time.Now().Add(-8 * 24 * time.Hour))
+	undatedNew := ca.CRLWithoutNextUpdate(time.Time{})
 	for _, tc := range []struct {
 		name  string
 		crl   CRL
@@ -30,6 +32,8 @@ func TestValidateCRLs(t *testing.T) {
 		{"not a CRL", CRL{Name: "ca", PEM: ca.CertPEM}, "crls[ca].crl: no PEM block of type X509 CRL", true},
 		{"wrong CA", CRL{Name: "ca", PEM: impostor.CRL(time.Time{}, time.Time{})}, `crls[ca].crl: the CRL is not signed by the custom certificate authority "CN=Validate CA"`, true},
 		{"expired", CRL{Name: "ca", PEM: expired}, "crls[ca].crl: the CRL of \"Validate CA\" was due for renewal on ", false},
+		{"no nextUpdate, recent", CRL{Name: "ca", PEM: undatedNew}, "", false},
+		{"no nextUpdate, past its lifetime", CRL{Name: "ca", PEM: undatedOld}, "crls[ca].crl: the CRL of \"Validate CA\" has no nextUpdate and was issued on ", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := factory(t)

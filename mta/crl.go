@@ -44,6 +44,20 @@ import (
 // delivers marked unverified. An issuer the administrator gave no CRL for
 // is not checked.
 //
+// A CRL signed by a rolled-over key of its CA (same name, new key) counts
+// for the certificates of the old key too, provided the new key's
+// certificate is trusted (custom list, system roots, profiles'
+// intermediates): the lists are published with the trusted candidates as
+// pki.NewCRLSet's signers; see pki's CRL comment.
+//
+// A list without nextUpdate (RFC 5280 requires one; some CAs omit it)
+// would otherwise vouch for ever: it is due pki.CRLLifetimeWithoutNextUpdate
+// (7 days) after its thisUpdate or, for a distribution point, after the
+// last fetch that found it current (a fetch of the same list counts), and
+// is then expired like any other. Such a distribution point is fetched
+// every crlMaxInterval, and at once at start when the stored copy was not
+// fetched in this run after its thisUpdate.
+//
 // Distribution points are fetched again before the list's nextUpdate: at
 // three quarters of its lifetime, at least every crlMaxInterval, over
 // HTTP or HTTPS (the server verified against the trusted CA lists), at
@@ -53,7 +67,10 @@ import (
 // else Management), names resolved through dnsconfig. A refreshed list
 // must be signed by the CA that signed the one it replaces and must be
 // newer; a failure is logged in mail_logs and retried, while the list in
-// hand serves until its nextUpdate. Lists fetched live in memory only: a
+// hand serves until it is due. "Signed by the CA that signed the one it
+// replaces" is by name and trusted key: after a key rollover the refreshed
+// list is signed by the new key of the same CA name, which is accepted when
+// that certificate is trusted. Lists fetched live in memory only: a
 // restart starts from the copy certconfig stored, and fetches at once
 // when that is due.
 
@@ -72,6 +89,9 @@ type crlStore struct {
 	mu      sync.Mutex     // guards the rest
 	cfg     *config.Config // the configuration applied last: fetches go by its interfaces, DNS and CAs
 	entries map[string]*crlState
+	// signers are the CA certificates trusted to sign lists
+	// (crlIssuerCandidates of cfg), for pki.NewCRLSet.
+	signers []*x509.Certificate
 	wg      sync.WaitGroup
 	closed  bool
 	// retry is the wait after a failed fetch, and the shortest wait
@@ -84,7 +104,10 @@ type crlState struct {
 	conf   config.CRL
 	rl     *x509.RevocationList
 	issuer *x509.Certificate // the CA that signed it; nil when unknown
-	stop   context.CancelFunc
+	// confirmed is when a fetch last found rl current (pki.CRLDue of a
+	// list without nextUpdate); zero until then.
+	confirmed time.Time
+	stop      context.CancelFunc
 	// fetchNow: fetch at once rather than when rl is due (a new
 	// distribution point for a list kept from the one it replaces).
 	fetchNow bool
@@ -108,6 +131,7 @@ func (s *Server) applyCRLs(cfg *config.Config) {
 	if len(cfg.CRLs) > 0 {
 		cands = crlIssuerCandidates(cfg)
 	}
+	st.signers = cands
 	next := make(map[string]*crlState, len(cfg.CRLs))
 	for _, c := range cfg.CRLs {
 		rl, err := pki.ParseCRL([]byte(c.PEM))
@@ -126,12 +150,15 @@ func (s *Server) applyCRLs(cfg *config.Config) {
 			continue
 		}
 		e := &crlState{conf: c, rl: rl, issuer: issuer}
-		if old := st.entries[c.Name]; old != nil && sameSigner(old, rl) && listNewer(old.rl, rl) {
+		if old := st.entries[c.Name]; old != nil && sameSigner(old, rl, cands) && !listNewer(rl, old.rl) {
 			// An older copy of the list in force (rollbackconfig,
-			// loadconfig of an older file): the revocations published
-			// since stay in force; a new distribution point is still
-			// fetched at once.
-			e.rl, e.fetchNow = old.rl, old.conf.URL != c.URL
+			// loadconfig of an older file), or the same: the
+			// revocations published since stay in force; a new
+			// distribution point is still fetched at once.
+			e.rl, e.confirmed, e.fetchNow = old.rl, old.confirmed, old.conf.URL != c.URL
+			if old.issuer != nil {
+				e.issuer = old.issuer
+			}
 		}
 		next[c.Name] = e
 	}
@@ -154,11 +181,11 @@ func (s *Server) applyCRLs(cfg *config.Config) {
 
 // publish rebuilds the set from the entries; st.mu held.
 func (st *crlStore) publish() {
-	lists := make([]*x509.RevocationList, 0, len(st.entries))
+	lists := make([]pki.CRLList, 0, len(st.entries))
 	for _, e := range st.entries {
-		lists = append(lists, e.rl)
+		lists = append(lists, pki.CRLList{List: e.rl, Confirmed: e.confirmed})
 	}
-	st.set.Store(pki.NewCRLSet(lists))
+	st.set.Store(pki.NewCRLSet(lists, st.signers))
 }
 
 // closeCRLs stops the refreshers (Close).
@@ -203,9 +230,9 @@ func (s *Server) refreshCRL(ctx context.Context, e *crlState) {
 	first, fetchNow := true, e.fetchNow
 	for {
 		s.crls.mu.Lock()
-		rl, retry := e.rl, s.crls.retryInterval()
+		rl, confirmed, retry := e.rl, e.confirmed, s.crls.retryInterval()
 		s.crls.mu.Unlock()
-		wait := crlRefreshDelay(rl, s.opts.Now())
+		wait := crlRefreshDelay(rl, confirmed, s.opts.Now())
 		if fetchNow {
 			wait, fetchNow = 0, false
 		}
@@ -222,7 +249,7 @@ func (s *Server) refreshCRL(ctx context.Context, e *crlState) {
 			if ctx.Err() != nil {
 				return
 			}
-			s.log.Warningf("CRL %s: fetch from %s failed: %v; the list in force is due for renewal %s", e.conf.Name, e.conf.URL, err, dueText(rl))
+			s.log.Warningf("CRL %s: fetch from %s failed: %v; the list in force is due for renewal %s", e.conf.Name, e.conf.URL, err, dueText(rl, confirmed))
 			select {
 			case <-ctx.Done():
 				return
@@ -241,9 +268,19 @@ func (st *crlStore) retryInterval() time.Duration {
 }
 
 // crlRefreshDelay is the wait until rl should be fetched again: three
-// quarters into its lifetime, at most crlMaxInterval.
-func crlRefreshDelay(rl *x509.RevocationList, now time.Time) time.Duration {
-	if rl.NextUpdate.IsZero() || !rl.NextUpdate.After(rl.ThisUpdate) {
+// quarters into its lifetime, at most crlMaxInterval. A list without
+// nextUpdate is fetched crlMaxInterval after its thisUpdate or the last
+// fetch that confirmed it, whichever is later (at once when both are
+// older).
+func crlRefreshDelay(rl *x509.RevocationList, confirmed, now time.Time) time.Duration {
+	if rl.NextUpdate.IsZero() {
+		base := rl.ThisUpdate
+		if confirmed.After(base) {
+			base = confirmed
+		}
+		return min(max(base.Add(crlMaxInterval).Sub(now), 0), crlMaxInterval)
+	}
+	if !rl.NextUpdate.After(rl.ThisUpdate) {
 		return crlMaxInterval
 	}
 	at := rl.ThisUpdate.Add(rl.NextUpdate.Sub(rl.ThisUpdate) * 3 / 4)
@@ -251,7 +288,9 @@ func crlRefreshDelay(rl *x509.RevocationList, now time.Time) time.Duration {
 }
 
 // fetchInto fetches e's distribution point and, when the list is newer and
-// signed by e's issuer, puts it in force.
+// signed by e's issuer or a trusted certificate of its name (a rolled-over
+// key), puts it in force. The same list again confirms it current
+// (pki.CRLDue of a list without nextUpdate).
 func (s *Server) fetchInto(ctx context.Context, e *crlState) error {
 	s.crls.mu.Lock()
 	cfg := s.crls.cfg
@@ -270,32 +309,64 @@ func (s *Server) fetchInto(ctx context.Context, e *crlState) error {
 	if e.issuer == nil {
 		return fmt.Errorf("%w: the CA that signed the stored list is no longer known", pki.ErrCRLIssuerUnknown)
 	}
-	if err := rl.CheckSignatureFrom(e.issuer); err != nil {
-		return fmt.Errorf("%w %q: %v", pki.ErrCRLSignature, e.issuer.Subject.CommonName, err)
+	signer, err := refreshSigner(e, rl, st.signers)
+	if err != nil {
+		return err
 	}
-	if !rl.ThisUpdate.After(e.rl.ThisUpdate) && !(rl.ThisUpdate.Equal(e.rl.ThisUpdate) && numberAfter(rl, e.rl)) {
-		return nil // nothing newer published yet
+	if listNewer(e.rl, rl) {
+		return nil // an older list than the one in force: a stale mirror
 	}
-	e.rl = rl
+	if !listNewer(rl, e.rl) {
+		// The same list: still current at this fetch.
+		e.confirmed = s.opts.Now()
+		if e.rl.NextUpdate.IsZero() && st.entries[e.conf.Name] == e {
+			st.publish()
+		}
+		return nil
+	}
+	e.rl, e.issuer, e.confirmed = rl, signer, s.opts.Now()
 	if st.entries[e.conf.Name] == e {
 		st.publish()
 	}
 	s.log.Infof("CRL %s: fetched from %s: %d revoked, issued %s, due for renewal %s", e.conf.Name, e.conf.URL,
-		len(rl.RevokedCertificateEntries), rl.ThisUpdate.UTC().Format(time.DateTime), dueText(rl))
+		len(rl.RevokedCertificateEntries), rl.ThisUpdate.UTC().Format(time.DateTime), dueText(rl, e.confirmed))
 	return nil
 }
 
-// dueText says when rl is due for renewal.
-func dueText(rl *x509.RevocationList) string {
-	if rl.NextUpdate.IsZero() {
-		return "at no stated time (no nextUpdate)"
+// refreshSigner is the CA certificate that signed a fetched list meant to
+// replace e's: e's issuer, or a trusted certificate of the same name (the
+// CA rolled its key over). Another name, or an untrusted key, is refused.
+func refreshSigner(e *crlState, rl *x509.RevocationList, signers []*x509.Certificate) (*x509.Certificate, error) {
+	if !bytes.Equal(rl.RawIssuer, e.issuer.RawSubject) {
+		return nil, fmt.Errorf("%w: the list's issuer %q is not %q's", pki.ErrCRLSignature, pki.CRLIssuerName(rl), e.issuer.Subject.CommonName)
 	}
-	return "on " + rl.NextUpdate.UTC().Format(time.DateTime) + " UTC"
+	if rl.CheckSignatureFrom(e.issuer) == nil {
+		return e.issuer, nil
+	}
+	signer, err := pki.CRLIssuer(rl, signers)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: no trusted certificate of that name verifies it", pki.ErrCRLSignature, e.issuer.Subject.CommonName)
+	}
+	return signer, nil
 }
 
-// sameSigner reports whether rl comes from the CA that signed e's list.
-func sameSigner(e *crlState, rl *x509.RevocationList) bool {
-	return e.issuer != nil && bytes.Equal(e.rl.RawIssuer, rl.RawIssuer) && rl.CheckSignatureFrom(e.issuer) == nil
+// dueText says when rl is due for renewal.
+func dueText(rl *x509.RevocationList, confirmed time.Time) string {
+	due := pki.CRLDue(rl, confirmed).UTC().Format(time.DateTime) + " UTC"
+	if rl.NextUpdate.IsZero() {
+		return fmt.Sprintf("on %s (no nextUpdate: %d days after its thisUpdate or the last fetch)", due, int(pki.CRLLifetimeWithoutNextUpdate/(24*time.Hour)))
+	}
+	return "on " + due
+}
+
+// sameSigner reports whether rl comes from the CA that signed e's list:
+// its key, or a trusted key of its name (a rollover).
+func sameSigner(e *crlState, rl *x509.RevocationList, signers []*x509.Certificate) bool {
+	if e.issuer == nil || !bytes.Equal(e.rl.RawIssuer, rl.RawIssuer) {
+		return false
+	}
+	_, err := refreshSigner(e, rl, signers)
+	return err == nil
 }
 
 // listNewer orders lists of one issuer as pki does: the later thisUpdate,

@@ -304,10 +304,12 @@ func TestCRLRefreshDelay(t *testing.T) {
 		{"forty minutes, fresh", now, now.Add(40 * time.Minute), 30 * time.Minute},
 		{"past three quarters", now.Add(-time.Hour), now.Add(10 * time.Minute), 0},
 		{"expired", now.Add(-2 * time.Hour), now.Add(-time.Hour), 0},
-		{"no nextUpdate", now, time.Time{}, crlMaxInterval},
+		{"no nextUpdate, just issued", now, time.Time{}, crlMaxInterval},
+		{"no nextUpdate, issued 40 minutes ago", now.Add(-40 * time.Minute), time.Time{}, 20 * time.Minute},
+		{"no nextUpdate, old, never fetched", now.Add(-8 * 24 * time.Hour), time.Time{}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := crlRefreshDelay(&x509.RevocationList{ThisUpdate: tc.this, NextUpdate: tc.next}, now)
+			got := crlRefreshDelay(&x509.RevocationList{ThisUpdate: tc.this, NextUpdate: tc.next}, time.Time{}, now)
 			if got != tc.want {
 				t.Fatalf("crlRefreshDelay = %v, want %v", got, tc.want)
 			}
@@ -379,5 +381,103 @@ func TestCRLApplyKeepsNewerFetched(t *testing.T) {
 	apply(t, s, &cfg2)
 	if err := s.crlSet().Check([]*x509.Certificate{victim.Cert, ca.Cert}, time.Now()); !errors.Is(err, pki.ErrRevoked) {
 		t.Fatalf("after a commit of an older list: %v, want the certificate revoked", err)
+	}
+}
+
+// TestCRLKeyRolloverRefresh: the CA rolls its key over (same name, new
+// key, openssl's database kept) and publishes its next CRL, signed by the
+// new key, at the distribution point. With both of the CA's certificates
+// trusted, the refreshed list replaces the stored one and the client
+// certificate the old key issued, revoked since, is refused. The same
+// list imported instead of fetched applies as well.
+func TestCRLKeyRolloverRefresh(t *testing.T) {
+	p := newPKI(t)
+	ca := crltest.NewCA(t, "Rollover CA")
+	oldPEM := ca.CertPEM
+	victim := ca.Issue("victim.client.test")
+	stored := ca.CRL(time.Now().Add(-90*time.Second), time.Now().Add(30*time.Second)) // due: fetched at once
+	ca.Revoke(victim)
+	ca.Rekey()
+	rolledPEM := ca.CRL(time.Time{}, time.Time{})
+	published := ca.DER(rolledPEM)
+	var body atomic.Pointer[[]byte]
+	body.Store(&published)
+	base := crlServer(t, &body)
+
+	cfg := baseConfig(t, p, config.TLSInRequired)
+	cfg.Listeners[0].DefaultPolicy.VerifyClientCert = "on"
+	cfg.CAs.Custom = append(cfg.CAs.Custom, config.CA{Name: "rollover-old", PEM: oldPEM}, config.CA{Name: "rollover-new", PEM: ca.CertPEM})
+	cfg.CRLs = []config.CRL{{Name: "rollover-ca", URL: base + "/ca.crl", PEM: stored}}
+	if probs := config.Validate(cfg, time.Now()).Errors(); len(probs) > 0 {
+		t.Fatalf("configuration: %v", probs)
+	}
+	dir := t.TempDir()
+	startMTA(t, dir, cfg)
+	waitLog(t, dir, "CRL rollover-ca: fetched from "+base+"/ca.crl: 1 revoked")
+	tc := clientTLS(p, "mx.test.local")
+	tc.Certificates = []tls.Certificate{victim.TLS(t)}
+	if err := send(t, addr(cfg), tc, "a@x.test", []string{"b@y.test"}, "x\r\n"); err == nil {
+		t.Fatal("a certificate of the old key, revoked in the new key's CRL, was accepted")
+	}
+	waitLog(t, dir, `client certificate not verified: certificate revoked: "victim.client.test"`)
+
+	// Imported: the new key's list, no distribution point.
+	cfg2 := baseConfig(t, p, config.TLSInRequired)
+	cfg2.Listeners[0].DefaultPolicy.VerifyClientCert = "on"
+	cfg2.CAs.Custom = cfg.CAs.Custom
+	cfg2.CRLs = []config.CRL{{Name: "rollover-ca", PEM: rolledPEM}}
+	dir2 := t.TempDir()
+	startMTA(t, dir2, cfg2)
+	if err := send(t, addr(cfg2), tc, "a@x.test", []string{"b@y.test"}, "x\r\n"); err == nil {
+		t.Fatal("imported rollover list: revoked certificate accepted")
+	}
+	waitLog(t, dir2, `client certificate not verified: certificate revoked: "victim.client.test"`)
+}
+
+// TestCRLWithoutNextUpdateExpires: an imported list without nextUpdate
+// issued eight days ago is past pki.CRLLifetimeWithoutNextUpdate: the
+// client certificates of its CA are refused (fail closed, the reason in
+// mail_logs). The same list at a distribution point that still serves it
+// is confirmed current by the fetch at start, and the certificates pass.
+func TestCRLWithoutNextUpdateExpires(t *testing.T) {
+	p := newPKI(t)
+	ca := crltest.NewCA(t, "Undated CA")
+	good := ca.Issue("good.client.test")
+	old := ca.CRLWithoutNextUpdate(time.Now().Add(-8 * 24 * time.Hour))
+	tc := clientTLS(p, "mx.test.local")
+	tc.Certificates = []tls.Certificate{good.TLS(t)}
+
+	cfg := baseConfig(t, p, config.TLSInRequired)
+	cfg.Listeners[0].DefaultPolicy.VerifyClientCert = "on"
+	withCRLCA(cfg, ca, config.CRL{Name: "undated", PEM: old})
+	dir := t.TempDir()
+	startMTA(t, dir, cfg)
+	if err := send(t, addr(cfg), tc, "a@x.test", []string{"b@y.test"}, "x\r\n"); err == nil {
+		t.Fatal("certificate accepted under a list without nextUpdate issued 8 days ago")
+	}
+	waitLog(t, dir, `client certificate not verified: CRL has expired: the CRL of "Undated CA" was due for renewal on `)
+	waitLog(t, dir, "(it has no nextUpdate: a list without one is due 7 days after its thisUpdate or its last fetch)")
+
+	published := ca.DER(old)
+	var body atomic.Pointer[[]byte]
+	body.Store(&published)
+	base := crlServer(t, &body)
+	cfg2 := baseConfig(t, p, config.TLSInRequired)
+	cfg2.Listeners[0].DefaultPolicy.VerifyClientCert = "on"
+	withCRLCA(cfg2, ca, config.CRL{Name: "undated", URL: base + "/ca.crl", PEM: old})
+	s2 := startMTA(t, t.TempDir(), cfg2)
+	waitFor(t, "the fetch confirming the list", func() bool {
+		return s2.crlSet().Check([]*x509.Certificate{good.Cert, ca.Cert}, time.Now()) == nil
+	})
+	if err := send(t, addr(cfg2), tc, "a@x.test", []string{"b@y.test"}, "x\r\n"); err != nil {
+		t.Fatalf("certificate refused under a list confirmed current by its distribution point: %v", err)
+	}
+}
+
+// TestCRLLifetimeAgrees: config's copy of the lifetime of a list without
+// nextUpdate (its commit warning) is pki's (what verification enforces).
+func TestCRLLifetimeAgrees(t *testing.T) {
+	if config.CRLLifetimeWithoutNextUpdate != pki.CRLLifetimeWithoutNextUpdate {
+		t.Fatalf("config says %v, pki %v", config.CRLLifetimeWithoutNextUpdate, pki.CRLLifetimeWithoutNextUpdate)
 	}
 }

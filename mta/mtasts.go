@@ -20,25 +20,39 @@ import (
 
 // MTA-STS (RFC 8461) on delivery, the policy side of esash/mtasts.
 //
-// Which deliveries apply a policy: those destconfig MTASTS selects
-// (config.MTASTS.AppliesTo: the DEFAULT entry's domains unless turned off,
-// and the entries listed), by MX (an SMTP route is the administrator's
-// choice of host and never applies one). Per delivery attempt of a
-// domain, the policy in force (mtasts.Cache.Get: at once from memory when
-// known; a domain never seen waits for its discovery at most the delivery
-// timeout) acts as follows:
+// Which deliveries apply a policy: every delivery by MX, whether its
+// domain has a destination entry or goes by DEFAULT, unless destconfig
+// MTASTS exempts it (config.MTASTS.AppliesTo: Off exempts the domains
+// without an entry, Exempt lists exempt entries). An SMTP route is the
+// administrator's choice of host and never applies one. Per delivery
+// attempt of a domain, the policy in force (mtasts.Cache.Get: at once
+// from memory when known; a domain never seen waits for its discovery at
+// most the delivery timeout; a policy of max_age 0 is fetched for each
+// delivery and applies to it) acts as follows:
 //
 //   - enforce: only the mail exchangers the policy's mx patterns match are
 //     tried (the others are logged and skipped; none left defers the
 //     recipients, 4.7.5), and under Required - Verify: STARTTLS is
 //     mandatory and the certificate must chain to the CA lists and name
 //     the MX host (§4.2: the MX name, not the domain). Failures defer and
-//     are logged as any Required - Verify failure. An entry's own TLS
-//     setting (not "Default") wins over the policy's TLS requirement.
+//     are logged as any Required - Verify failure.
 //   - testing: delivery as without a policy, except Preferred becomes
 //     Preferred - Verify so the certificate is checked and an unverified
 //     one is logged (delivery goes on); an MX outside the policy is logged
 //     and used.
+//
+// Precedence of a destination entry's TLS setting (decision; RFC 8461
+// §4.2, §5: a domain that publishes enforce requires validated TLS). An
+// administrator who writes TLS "No" or "Preferred" for a domain usually
+// wrote it before the domain published a policy, or for its other
+// receivers; letting it silently undo the domain's published requirement
+// would be the downgrade MTA-STS exists to prevent. So an enforce policy
+// raises the entry's setting to Required - Verify, the strongest there is:
+// an entry can be as strong, never weaker. An administrator who means the
+// entry's own setting to govern says so explicitly: destconfig MTASTS
+// lists the entry as exempt, and then no policy applies to it at all
+// (neither its mx list nor its TLS requirement). tlsverify and destconfig
+// DETAIL say which rule governs a domain (STSReport).
 //   - none, no policy, a policy that could not be fetched (§5.1): as
 //     without MTA-STS.
 //
@@ -188,7 +202,7 @@ func stsWhyNot(oc *outCache, dc config.DestControl, dom string) string {
 		if dc.Domain == config.DefaultDomain {
 			return "MTA-STS is off for domains without a destination entry (destconfig MTASTS)"
 		}
-		return "the destination entry " + dc.Domain + " does not apply MTA-STS (destconfig MTASTS)"
+		return "the destination entry " + dc.Domain + " is exempt from MTA-STS (destconfig MTASTS): its own TLS setting governs"
 	}
 	if r, ok := oc.routes.RouteFor(dom); ok && !r.UsesDNS() {
 		return "mail to " + dom + " follows an SMTP route, not its MX"
@@ -213,14 +227,19 @@ func (s *Server) stsFor(ctx context.Context, oc *outCache, dc config.DestControl
 	return stsDecision{applies: true, res: c.Get(ctx, dom, s.stsSourceFor(oc))}
 }
 
-// explicitTLS reports an entry with a TLS setting of its own, which wins
-// over a policy.
-func explicitTLS(cfg *config.Config, entry string) bool {
-	if entry == config.DefaultDomain {
-		return false
+// stsTLS is the TLS setting a delivery under tls uses when a policy of
+// mode applies: enforce requires Required - Verify, the strongest
+// setting, whatever the entry says (see the precedence rule above);
+// testing checks the certificate of a Preferred delivery so that a
+// failure is logged, and changes nothing else.
+func stsTLS(mode mtasts.Mode, tls config.TLSOut) config.TLSOut {
+	switch {
+	case mode == mtasts.ModeEnforce:
+		return config.TLSOutRequiredVerify
+	case mode == mtasts.ModeTesting && tls == config.TLSOutPreferred:
+		return config.TLSOutPreferredVerify
 	}
-	i := cfg.Destinations.Find(entry)
-	return i >= 0 && cfg.Destinations.Entries[i].TLS != config.TLSOutDefault
+	return tls
 }
 
 // applySTS looks up and applies the policy for one delivery attempt of
@@ -245,9 +264,7 @@ func (s *Server) applySTS(oc *outCache, dc config.DestControl, m queue.Meta, dom
 				s.log.Infof("MTA-STS testing: MX %s of %s does not match the policy; used", or(t.host, t.ip), dom)
 			}
 		}
-		if dc.TLS == config.TLSOutPreferred && !explicitTLS(oc.cfg, dc.Domain) {
-			dc.TLS = config.TLSOutPreferredVerify
-		}
+		dc.TLS = stsTLS(mode, dc.TLS)
 		return tg, dc, true
 	}
 	kept := tg[:0:0]
@@ -266,10 +283,19 @@ func (s *Server) applySTS(oc *outCache, dc config.DestControl, m queue.Meta, dom
 		setAll(results, rids, outcome{rcptDeferred, "4.7.5", why})
 		return nil, dc, false
 	}
-	if !explicitTLS(oc.cfg, dc.Domain) {
-		dc.TLS = config.TLSOutRequiredVerify
+	if was := dc.TLS; was != config.TLSOutRequiredVerify {
+		dc.TLS = stsTLS(mode, was)
+		s.log.Infof("MID %d MTA-STS policy of %s (enforce) requires TLS with a verified certificate: Required - Verify instead of %s (destination entry %s)", m.MID, dom, was.Label(), dc.Domain)
 	}
 	return kept, dc, true
+}
+
+// entryName names dc for the CLI.
+func entryName(dc config.DestControl) string {
+	if dc.Domain == config.DefaultDomain {
+		return "default entry's"
+	}
+	return "destination entry " + dc.Domain + "'s"
 }
 
 // verifyDomain is the domain name a certificate may also match: none for
@@ -302,8 +328,8 @@ func (s *Server) STSReport(ctx context.Context, domain string, lookup bool, emit
 	default:
 		emit(fmt.Sprintf("MTA-STS: policy in force for %s: %s.", domain, d.res.Policy.String()))
 		emit("MTA-STS: from " + d.res.Note + ".")
-		if explicitTLS(oc.cfg, dc.Domain) {
-			emit("MTA-STS: the destination entry " + dc.Domain + " has its own TLS setting (" + dc.TLS.Label() + "), which wins over the policy's.")
+		if eff := stsTLS(d.res.Policy.Mode, dc.TLS); eff != dc.TLS && d.res.Policy.Mode == mtasts.ModeEnforce {
+			emit("MTA-STS: the enforce policy requires TLS with a verified certificate: delivery uses Required - Verify, not the " + entryName(dc) + " TLS setting (" + dc.TLS.Label() + "); exempt the entry in destconfig MTASTS for its own setting to govern.")
 		}
 	}
 }

@@ -220,6 +220,7 @@ var stsDomains = []stsDomain{
 	{name: "plain.test", mx: "mx.plain.test"}, // no MTA-STS
 	{name: "slow.test", mx: "mx.good.test", id: "s1", policy: stsPolicy("enforce", 86400, "mx.good.test")},
 	{name: "rpt.test", mx: "mx.rpt.test"}, // the TLS-RPT mailbox's domain
+	{name: "zero.test", mx: "mx.zero.test", id: "z1", policy: stsPolicy("enforce", 0, "mx.zero.test")},
 }
 
 func newSTSWorld(t *testing.T) *stsWorld { return newSTSWorldRpt(t, nil) }
@@ -380,31 +381,46 @@ func TestMTASTSCacheRestartAndDisappearing(t *testing.T) {
 
 func logHas(t *testing.T, dir, want string) bool { return strings.Contains(logLines(t, dir), want) }
 
-// TestMTASTSExplicitEntry: a domain with its own destconfig entry applies
-// no policy unless destconfig MTASTS lists the entry; listed, the policy
-// applies, and an entry's own TLS setting wins over it.
+// TestMTASTSExplicitEntry: a domain's own destination entry does not turn
+// MTA-STS off, and its TLS setting does not weaken an enforce policy: with
+// no TLS setting, then with TLS "Preferred" written for it, mail to
+// wrong.test (whose MX certificate names another host) is deferred as the
+// policy requires, and the raise is logged. Exempted in destconfig
+// MTASTS, the entry's own setting governs and the mail is delivered.
+// tlsverify says which rule governs. MTA-STS off for domains without an
+// entry delivers too.
 func TestMTASTSExplicitEntry(t *testing.T) {
 	w := newSTSWorld(t)
 	w.cfg.Destinations.Entries = []config.DestControl{{Domain: "wrong.test", MaxConcurrency: 5}}
 	s, dir := startOut(t, w.cfg, w.opts)
 	m1 := enqueue(t, s, "a@example.com", "b@wrong.test")
-	stsWait(t, "delivery to wrong.test under its own entry", func() bool { return sinkHas(w.sink, "b@wrong.test") && !inQueue(s, m1) })
-	if logHas(t, dir, "MTA-STS policy of wrong.test") {
-		t.Fatal("a policy was applied to a domain with its own entry")
+	stsWaitLog(t, dir, fmt.Sprintf("MID %d to RID [0] - 4.7.5 - TLS verification failed: certificate name mismatch", m1))
+	stsWaitLog(t, dir, fmt.Sprintf("MID %d MTA-STS policy of wrong.test (enforce) requires TLS with a verified certificate: Required - Verify instead of Preferred (destination entry wrong.test)", m1))
+
+	cfg2 := *w.cfg
+	cfg2.Destinations.Entries = []config.DestControl{{Domain: "wrong.test", MaxConcurrency: 5, TLS: config.TLSOutPreferred}}
+	apply(t, s, &cfg2)
+	retryNow(t, s, m1)
+	stsWait(t, "the second attempt", func() bool { m, _ := s.queue.Get(m1); return m.Attempts == 2 })
+	if sinkHas(w.sink, "b@wrong.test") || !inQueue(s, m1) {
+		t.Fatal("the entry's TLS Preferred undid the enforce policy")
+	}
+	var out []string
+	s.STSReport(context.Background(), "wrong.test", true, func(l string) { out = append(out, l) })
+	if text := strings.Join(out, "\n"); !strings.Contains(text, "MTA-STS: the enforce policy requires TLS with a verified certificate: delivery uses Required - Verify, not the destination entry wrong.test's TLS setting (Preferred); exempt the entry in destconfig MTASTS for its own setting to govern.") {
+		t.Errorf("STSReport does not say the policy governs:\n%s", text)
 	}
 
-	cfg := *w.cfg
-	cfg.Destinations.MTASTS.Domains = []string{"wrong.test"}
-	apply(t, s, &cfg)
-	m2 := enqueue(t, s, "a@example.com", "c@wrong.test")
-	stsWaitLog(t, dir, fmt.Sprintf("MID %d to RID [0] - 4.7.5 - TLS verification failed: certificate name mismatch", m2))
-
-	cfg3 := *w.cfg
-	cfg3.Destinations.MTASTS.Domains = []string{"wrong.test"}
-	cfg3.Destinations.Entries = []config.DestControl{{Domain: "wrong.test", MaxConcurrency: 5, TLS: config.TLSOutPreferred}}
+	cfg3 := cfg2
+	cfg3.Destinations.MTASTS.Exempt = []string{"wrong.test"}
 	apply(t, s, &cfg3)
-	retryNow(t, s, m2)
-	stsWait(t, "delivery under the entry's own TLS setting", func() bool { return sinkHas(w.sink, "c@wrong.test") && !inQueue(s, m2) })
+	retryNow(t, s, m1)
+	stsWait(t, "delivery under the exempt entry's own TLS setting", func() bool { return sinkHas(w.sink, "b@wrong.test") && !inQueue(s, m1) })
+	out = nil
+	s.STSReport(context.Background(), "wrong.test", true, func(l string) { out = append(out, l) })
+	if text := strings.Join(out, "\n"); text != "MTA-STS: not applied: the destination entry wrong.test is exempt from MTA-STS (destconfig MTASTS): its own TLS setting governs." {
+		t.Errorf("STSReport of the exempt entry:\n%s", text)
+	}
 
 	// MTA-STS off for the DEFAULT entry's domains.
 	cfg4 := *w.cfg
@@ -492,5 +508,31 @@ func TestMTASTSUntrustedPolicyServer(t *testing.T) {
 	logs := stsWaitLog(t, dir, "MTA-STS policy of wrong.test not fetched: MTA-STS policy fetch failed: https://mta-sts.wrong.test:")
 	if !strings.Contains(logs, "certificate signed by unknown authority") {
 		t.Errorf("the log does not say why:\n%s", logs)
+	}
+}
+
+// TestMTASTSMaxAgeZero: an enforce policy of max_age 0 (RFC 8461 §3.2:
+// not cached) still applies to the delivery that fetched it: the MX's
+// certificate does not name mx.zero.test, so the mail is deferred where
+// Preferred alone would deliver it; the next attempt fetches the policy
+// again (nothing was cached) and defers again.
+func TestMTASTSMaxAgeZero(t *testing.T) {
+	w := newSTSWorld(t)
+	s, dir := startOut(t, w.cfg, w.opts)
+	mid := enqueue(t, s, "a@example.com", "b@zero.test")
+	logs := stsWaitLog(t, dir, fmt.Sprintf("MID %d to RID [0] - 4.7.5 - TLS verification failed: certificate name mismatch", mid))
+	if !strings.Contains(logs, fmt.Sprintf("MID %d MTA-STS policy of zero.test: id z1, mode enforce, mx mx.zero.test, max_age 0", mid)) {
+		t.Errorf("the deferral does not name the policy:\n%s", logs)
+	}
+	if n := w.ps.requests.Load(); n != 1 {
+		t.Fatalf("%d policy requests, want 1", n)
+	}
+	retryNow(t, s, mid)
+	stsWait(t, "the second attempt", func() bool { m, _ := s.queue.Get(mid); return m.Attempts == 2 })
+	if n := w.ps.requests.Load(); n != 2 {
+		t.Errorf("%d policy requests after the second attempt, want 2 (max_age 0 is not cached)", n)
+	}
+	if sinkHas(w.sink, "b@zero.test") || !inQueue(s, mid) {
+		t.Fatal("delivered despite the enforce policy of max_age 0")
 	}
 }

@@ -178,9 +178,13 @@ func (c *Cache) Close() {
 // Refresh is refreshed in the background. A domain never seen, or whose
 // policy expired, is looked up now: Get waits for that until ctx ends,
 // and a refresh still running then goes on in the background (the next
-// delivery finds its result).
+// delivery finds its result). A policy fetched for this Get applies to it
+// even when its max_age is 0 (RFC 8461 §3.2: max_age bounds caching; a
+// policy of max_age 0 is not cached, so every delivery fetches it, but it
+// is still the policy of the delivery that fetched it).
 func (c *Cache) Get(ctx context.Context, domain string, src Source) Result {
 	now := c.opts.Now()
+	start := now
 	c.mu.RLock()
 	e := c.m[domain]
 	var r Result
@@ -210,9 +214,18 @@ func (c *Cache) Get(ctx context.Context, domain string, src Source) Result {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if e := c.m[domain]; e != nil {
+		if e.uncachedSince(start) {
+			return e.current()
+		}
 		return e.result(c.opts.Now())
 	}
 	return Result{}
+}
+
+// uncachedSince reports a policy of max_age 0 fetched at or after start:
+// the policy of the Get that waited for that fetch.
+func (e *entry) uncachedSince(start time.Time) bool {
+	return e.Policy != nil && e.Policy.MaxAge == 0 && e.err == nil && !e.Fetched.Before(start)
 }
 
 // Peek returns what the cache holds for domain without looking anything
@@ -229,6 +242,10 @@ func (c *Cache) Peek(domain string) (Result, bool) {
 
 // describe says where the policy came from.
 func (e *entry) describe() string {
+	if e.Policy != nil && e.Policy.MaxAge == 0 {
+		return fmt.Sprintf("%s, id %s, fetched %s, max_age 0: applied to the delivery that fetched it and fetched again for each delivery, not cached", e.URL, e.ID,
+			e.Fetched.UTC().Format(time.RFC3339))
+	}
 	return fmt.Sprintf("%s, id %s, fetched %s, cached until %s", e.URL, e.ID,
 		e.Fetched.UTC().Format(time.RFC3339), e.Expires.UTC().Format(time.RFC3339))
 }
@@ -237,14 +254,22 @@ func (e *entry) result(now time.Time) Result {
 	r := Result{ID: e.ID, URL: e.URL, Fetched: e.Fetched, Expires: e.Expires, Err: e.err}
 	switch {
 	case e.Policy != nil && now.Before(e.Expires):
-		r.Policy, r.Note = e.Policy, e.note
-		if r.Note == "" {
-			r.Note = e.describe()
-		}
+		return e.current()
 	case e.err != nil:
 		r.Note = e.err.Error()
+	case e.Policy != nil && e.Policy.MaxAge == 0:
+		r.Note = "the domain's policy has max_age 0: it is fetched for each delivery and not cached"
 	default:
 		r.Note = "no MTA-STS policy published"
+	}
+	return r
+}
+
+// current is the entry's policy as in force.
+func (e *entry) current() Result {
+	r := Result{Policy: e.Policy, ID: e.ID, URL: e.URL, Fetched: e.Fetched, Expires: e.Expires, Err: e.err, Note: e.note}
+	if r.Note == "" {
+		r.Note = e.describe()
 	}
 	return r
 }

@@ -159,6 +159,41 @@ func TestCacheLifecycle(t *testing.T) {
 	}
 }
 
+// TestCacheMaxAgeZero: a policy of max_age 0 (RFC 8461 §3.2) is not
+// cached but applies to the delivery that fetched it: each Get fetches it
+// again and gets it; Peek (the CLI, no fetch) says why none is cached.
+func TestCacheMaxAgeZero(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)}
+	src := newScripted()
+	src.set("zero.test", "z1", policyText("enforce", 0))
+	c, err := Open(Options{Now: clk.now, Refresh: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 1; i <= 2; i++ {
+		r := c.Get(context.Background(), "zero.test", src)
+		if r.Policy == nil || r.Policy.Mode != ModeEnforce || r.Policy.MaxAge != 0 {
+			t.Fatalf("Get %d = %+v: the enforce policy of max_age 0 does not apply to its delivery", i, r)
+		}
+		if got := src.fetches.Load(); got != int32(i) {
+			t.Fatalf("Get %d: %d fetches, want %d (max_age 0 is not cached)", i, got, i)
+		}
+		if !strings.Contains(r.Note, "max_age 0") {
+			t.Errorf("note %q does not say max_age 0", r.Note)
+		}
+		clk.add(time.Second)
+	}
+	if r, _ := c.Peek("zero.test"); r.Policy != nil || !strings.Contains(r.Note, "max_age 0") {
+		t.Fatalf("Peek = %+v", r)
+	}
+	// The domain's fetch now fails: no policy (none is cached).
+	src.set("zero.test", "z2", "")
+	if r := c.Get(context.Background(), "zero.test", src); r.Policy != nil || r.Err == nil {
+		t.Fatalf("after a failed fetch: %+v", r)
+	}
+}
+
 func TestCacheNoPolicy(t *testing.T) {
 	src := newScripted()
 	c, _ := Open(Options{Refresh: time.Hour})

@@ -27,14 +27,49 @@ import (
 //     issuer and let a revoked certificate through; ParseCRL refuses
 //     them, and any other critical extension it does not know.
 //   - A CRL counts for a certificate only when its issuer name is the
-//     certificate's issuer and the certificate's actual issuer on the
-//     verified path signed it: a list signed by another key of the same
-//     name is ignored, never trusted.
+//     certificate's issuer and it is signed either by the certificate's
+//     actual issuer on the verified path, or by a CA certificate of the
+//     same name that the appliance trusts (NewCRLSet's signers: the
+//     custom CA list, the system roots, the profiles' intermediates). The
+//     second is a CA that rolled its key over: it signs its lists with
+//     the new key, and those lists cover the certificates the old key
+//     issued (RFC 5280 §5.1.1.2, §6.3.3 f; serial numbers are unique per
+//     CA name). Among the certificates of the name, the one whose subject
+//     key id is the list's authority key id is tried first, then each
+//     other; the signature decides. A list signed by a key of the name
+//     that the appliance does not trust is ignored, never trusted.
 //   - An issuer without a CRL is not checked: the appliance checks
 //     revocation for the authorities the administrator gave a CRL for.
-//   - When the newest CRL of an issuer is past its nextUpdate, the
+//   - When the newest CRL of an issuer is past its due time, the
 //     revocation status of that issuer's certificates is unknown and
-//     Check fails (ErrCRLExpired): callers fail closed.
+//     Check fails (ErrCRLExpired): callers fail closed. The due time is
+//     the list's nextUpdate; a list without one (RFC 5280 §5.1.2.5 makes
+//     it mandatory, but some CAs omit it) would otherwise vouch for ever,
+//     so it is due CRLLifetimeWithoutNextUpdate after its thisUpdate or,
+//     for a list fetched from a distribution point, after the last fetch
+//     that found it still current (CRLDue).
+
+// CRLLifetimeWithoutNextUpdate is how long a CRL without nextUpdate
+// vouches after its thisUpdate, or after the last fetch from its
+// distribution point that found it current: a week, the renewal period of
+// openssl's and Windows CAs' default CRLs. config.CRLLifetimeWithoutNextUpdate
+// is the same (config imports no project package; a test holds them equal).
+const CRLLifetimeWithoutNextUpdate = 7 * 24 * time.Hour
+
+// CRLDue is when rl stops vouching: its nextUpdate, else
+// CRLLifetimeWithoutNextUpdate after its thisUpdate or after confirmed
+// (the last fetch that found it current; zero for an imported list),
+// whichever is later.
+func CRLDue(rl *x509.RevocationList, confirmed time.Time) time.Time {
+	if !rl.NextUpdate.IsZero() {
+		return rl.NextUpdate
+	}
+	base := rl.ThisUpdate
+	if confirmed.After(base) {
+		base = confirmed
+	}
+	return base.Add(CRLLifetimeWithoutNextUpdate)
+}
 
 // MaxCRLBytes bounds a CRL read from a file, a paste or a distribution
 // point. Large public CAs publish CRLs of a few MB.
@@ -127,6 +162,7 @@ func CRLIssuer(rl *x509.RevocationList, cas []*x509.Certificate) (*x509.Certific
 	if len(named) == 0 {
 		return nil, fmt.Errorf("%w: %q", ErrCRLIssuerUnknown, CRLIssuerName(rl))
 	}
+	named = byKeyID(named, rl.AuthorityKeyId)
 	var last error
 	for _, c := range named {
 		if last = rl.CheckSignatureFrom(c); last == nil {
@@ -134,6 +170,28 @@ func CRLIssuer(rl *x509.RevocationList, cas []*x509.Certificate) (*x509.Certific
 		}
 	}
 	return nil, fmt.Errorf("%w %q: %v", ErrCRLSignature, displayName(named[0]), last)
+}
+
+// byKeyID orders same-name candidates: the one whose subject key id is
+// the list's authority key id first (a CA that rolled its key over has
+// several), the others after in their order: the signature decides, so
+// a missing or wrong key id only costs a check.
+func byKeyID(named []*x509.Certificate, aki []byte) []*x509.Certificate {
+	if len(aki) == 0 || len(named) < 2 {
+		return named
+	}
+	out := make([]*x509.Certificate, 0, len(named))
+	for _, c := range named {
+		if bytes.Equal(c.SubjectKeyId, aki) {
+			out = append(out, c)
+		}
+	}
+	for _, c := range named {
+		if !bytes.Equal(c.SubjectKeyId, aki) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // CRLIssuerName is the issuer's common name, else its whole name.
@@ -149,6 +207,7 @@ type CRLInfo struct {
 	Issuer            string
 	ThisUpdate        time.Time
 	NextUpdate        time.Time // zero: the CRL names no next update
+	Due               time.Time // CRLDue of an imported copy: NextUpdate, else thisUpdate + CRLLifetimeWithoutNextUpdate
 	Number            *big.Int  // nil without a CRL number
 	Revoked           int
 	FingerprintSHA256 string
@@ -161,19 +220,25 @@ func DescribeCRL(rl *x509.RevocationList) CRLInfo {
 		Issuer:            rl.Issuer.String(),
 		ThisUpdate:        rl.ThisUpdate,
 		NextUpdate:        rl.NextUpdate,
+		Due:               CRLDue(rl, time.Time{}),
 		Number:            rl.Number,
 		Revoked:           len(rl.RevokedCertificateEntries),
 		FingerprintSHA256: strings.ToUpper(hex.EncodeToString(sum[:])),
 	}
 }
 
-// Status is StatusActive, StatusExpired (past nextUpdate) or
+// Status is StatusActive, StatusExpired (past its due time: nextUpdate,
+// else CRLLifetimeWithoutNextUpdate after thisUpdate) or
 // StatusNotYetValid at now, as for certificates.
 func (i CRLInfo) Status(now time.Time) string {
+	due := i.Due
+	if due.IsZero() && !i.NextUpdate.IsZero() {
+		due = i.NextUpdate
+	}
 	switch {
 	case now.Before(i.ThisUpdate):
 		return StatusNotYetValid
-	case !i.NextUpdate.IsZero() && now.After(i.NextUpdate):
+	case !due.IsZero() && now.After(due):
 		return StatusExpired
 	}
 	return StatusActive
@@ -185,22 +250,40 @@ type CRLSet struct {
 }
 
 type crlEntry struct {
-	rl      *x509.RevocationList
-	revoked map[string]x509.RevocationListEntry // by serial number bytes
+	rl  *x509.RevocationList
+	due time.Time // CRLDue
+	// trustedSigners are the trusted CA certificates of the list's
+	// issuer name whose key signed it (a rolled-over key's): the list
+	// counts for every certificate issued under that name.
+	trustedSigners []*x509.Certificate
+	revoked        map[string]x509.RevocationListEntry // by serial number bytes
 	// signedBy caches, by the raw issuer certificate, whether its key
 	// signed the list: a handshake should not verify a CRL signature
 	// each time.
 	signedBy sync.Map
 }
 
-// NewCRLSet indexes lists for Check.
-func NewCRLSet(lists []*x509.RevocationList) *CRLSet {
+// CRLList is one list of a CRLSet.
+type CRLList struct {
+	List *x509.RevocationList
+	// Confirmed is when a fetch from the list's distribution point last
+	// found it current; zero for an imported list (CRLDue).
+	Confirmed time.Time
+}
+
+// NewCRLSet indexes lists for Check. signers are the CA certificates the
+// appliance trusts to sign lists for their name (see the package's CRL
+// comment): a list signed by one counts for the certificates of every key
+// of that name.
+func NewCRLSet(lists []CRLList, signers []*x509.Certificate) *CRLSet {
 	s := &CRLSet{}
-	for _, rl := range lists {
+	for _, l := range lists {
+		rl := l.List
 		if rl == nil {
 			continue
 		}
-		e := &crlEntry{rl: rl, revoked: make(map[string]x509.RevocationListEntry, len(rl.RevokedCertificateEntries))}
+		e := &crlEntry{rl: rl, due: CRLDue(rl, l.Confirmed), revoked: make(map[string]x509.RevocationListEntry, len(rl.RevokedCertificateEntries))}
+		e.trustedSigners = signersOf(rl, signers)
 		for _, r := range rl.RevokedCertificateEntries {
 			if r.SerialNumber != nil {
 				e.revoked[string(r.SerialNumber.Bytes())+signOf(r.SerialNumber)] = r
@@ -209,6 +292,24 @@ func NewCRLSet(lists []*x509.RevocationList) *CRLSet {
 		s.lists = append(s.lists, e)
 	}
 	return s
+}
+
+// signersOf is the certificates among cas of rl's issuer name whose key
+// signed rl, the authority key id's first.
+func signersOf(rl *x509.RevocationList, cas []*x509.Certificate) []*x509.Certificate {
+	var named []*x509.Certificate
+	for _, c := range cas {
+		if bytes.Equal(c.RawSubject, rl.RawIssuer) {
+			named = append(named, c)
+		}
+	}
+	var out []*x509.Certificate
+	for _, c := range byKeyID(named, rl.AuthorityKeyId) {
+		if rl.CheckSignatureFrom(c) == nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func signOf(n *big.Int) string {
@@ -262,13 +363,21 @@ func (s *CRLSet) checkOne(cert, issuer *x509.Certificate, now time.Time) error {
 		return fmt.Errorf("%w: the CRL of %q is valid from %s", ErrCRLNotYetValid, displayName(issuer), stamp(nextThisUpdate(s, cert, issuer)))
 	case newest == nil:
 		return nil
-	case !newest.rl.NextUpdate.IsZero() && now.After(newest.rl.NextUpdate):
-		return fmt.Errorf("%w: the CRL of %q was due for renewal on %s; the revocation status of %q is unknown", ErrCRLExpired, displayName(issuer), stamp(newest.rl.NextUpdate), displayName(cert))
+	case now.After(newest.due):
+		return fmt.Errorf("%w: the CRL of %q was due for renewal on %s%s; the revocation status of %q is unknown", ErrCRLExpired, displayName(issuer), stamp(newest.due), noNextUpdate(newest.rl), displayName(cert))
 	}
 	if r, ok := newest.revoked[string(cert.SerialNumber.Bytes())+signOf(cert.SerialNumber)]; ok {
 		return fmt.Errorf("%w: %q (serial %s) was revoked on %s by %q", ErrRevoked, displayName(cert), serialHex(cert.SerialNumber), stamp(r.RevocationTime), displayName(issuer))
 	}
 	return nil
+}
+
+// noNextUpdate explains a due time that is not the list's nextUpdate.
+func noNextUpdate(rl *x509.RevocationList) string {
+	if rl.NextUpdate.IsZero() {
+		return fmt.Sprintf(" (it has no nextUpdate: a list without one is due %d days after its thisUpdate or its last fetch)", int(CRLLifetimeWithoutNextUpdate/(24*time.Hour)))
+	}
+	return ""
 }
 
 // nextThisUpdate is the earliest future thisUpdate among the CRLs for
@@ -283,7 +392,15 @@ func nextThisUpdate(s *CRLSet, cert, issuer *x509.Certificate) time.Time {
 	return t
 }
 
+// signed reports whether the list speaks for the certificates issuer
+// issued: issuer's key signed it, or a trusted CA certificate of
+// issuer's name did (a rolled-over key).
 func (e *crlEntry) signed(issuer *x509.Certificate) bool {
+	for _, c := range e.trustedSigners {
+		if bytes.Equal(c.RawSubject, issuer.RawSubject) {
+			return true
+		}
+	}
 	if v, ok := e.signedBy.Load(string(issuer.Raw)); ok {
 		return v.(bool)
 	}

@@ -18,4 +18,6 @@ var (
 	errNoLinks     = errors.New("the configuration directory holds no links")
 	errPty         = errors.New("file transfer runs without a terminal (ssh -T)")
 	errTooManyOpen = errors.New("too many files open in this session")
+	errDirFiles    = errors.New("the configuration directory holds as many files as it may")
+	errDirBytes    = errors.New("the configuration directory would exceed the space it may use")
 )

@@ -1,6 +1,7 @@
 package sshd
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -34,6 +35,21 @@ import (
 //
 // The role is checked when the session opens and again at every file
 // operation, so that a demotion committed meanwhile takes effect at once.
+//
+// Uploads are bounded as a whole, not only file by file: the directory
+// holds at most MaxConfigFiles entries and MaxConfigBytes bytes (the
+// files listed, plus the uploads in progress). An upload that would pass
+// either limit is refused with an error naming the limit: a new name when
+// the directory is full at its start; bytes as they arrive (scp announces
+// its size, so it is refused before any data) and again at commit, which
+// the server serializes so that two uploads cannot both take the last
+// place. A file replaced by an upload of its name does not count twice.
+//
+// Temporary files of uploads (".upload-*") are never listed nor
+// reachable by name (checkName). One is left behind when the process dies
+// mid-transfer, or an Abort fails: the server removes them when it starts
+// and after each failed upload that leaves no other in progress, through
+// ConfigFiles' RemoveUploadTemps (UploadSweeper).
 
 // ConfigFiles is the configuration directory. Names are single
 // components; implementations validate them again and their errors are
@@ -58,6 +74,23 @@ type Upload interface {
 	// Abort discards it.
 	Abort() error
 }
+
+// UploadSweeper is a ConfigFiles that can remove the temporary files of
+// uploads left behind (a crash, a failed Abort). It is called only when
+// no upload is in progress on the server.
+type UploadSweeper interface {
+	RemoveUploadTemps() (int, error)
+}
+
+// MaxConfigFiles and MaxConfigBytes bound the configuration directory as
+// uploads fill it: a thousand entries and 1 GiB (sixteen files of
+// DefaultMaxFileSize), far above what certconfig IMPORT, loadconfig and
+// the lists an administrator imports need, and below what would fill the
+// disk the queue and logs share.
+const (
+	MaxConfigFiles = 1000
+	MaxConfigBytes = 1 << 30
+)
 
 // DefaultMaxFileSize bounds an upload when Options.MaxFileSize is zero:
 // the shell reads no larger file.
@@ -156,6 +189,211 @@ func (x *xfer) hold() (release func(), err error) {
 			x.mu.Unlock()
 		})
 	}, nil
+}
+
+// uploadTracker is the server's uploads in progress: the limits of the
+// directory count them, and leftovers are swept only when there are none.
+type uploadTracker struct {
+	mu       sync.Mutex
+	active   map[*trackedUpload]struct{}
+	maxFiles int   // MaxConfigFiles unless a test lowers it
+	maxBytes int64 // MaxConfigBytes unless a test lowers it
+}
+
+func (t *uploadTracker) limits() (int, int64) {
+	files, bytes := t.maxFiles, t.maxBytes
+	if files <= 0 {
+		files = MaxConfigFiles
+	}
+	if bytes <= 0 {
+		bytes = MaxConfigBytes
+	}
+	return files, bytes
+}
+
+// sweepUploads removes the uploads' leftover temporary files when none is
+// in progress (t.mu held); why is for the log.
+func (s *Server) sweepUploads(why string) {
+	sw, ok := s.opts.Files.(UploadSweeper)
+	if !ok || len(s.uploads.active) > 0 {
+		return
+	}
+	n, err := sw.RemoveUploadTemps()
+	if n > 0 {
+		s.opts.Log("Removed %d temporary file(s) of unfinished uploads from /configuration (%s).", n, why)
+	}
+	if err != nil {
+		s.opts.Log("Temporary files of unfinished uploads not removed from /configuration (%s): %v", why, err)
+	}
+}
+
+// startUploads sweeps the leftovers of the previous run (New).
+func (s *Server) startUploads() {
+	s.uploads.mu.Lock()
+	defer s.uploads.mu.Unlock()
+	s.sweepUploads("at start")
+}
+
+// listed is what the directory holds besides name: its entries and their
+// bytes (as listed: temporaries are not); exists says name is listed.
+func (x *xfer) listed(name string) (files int, bytes int64, exists bool, err error) {
+	infos, err := x.files.List()
+	if err != nil {
+		return 0, 0, false, err
+	}
+	for _, fi := range infos {
+		if fi.Name() == name {
+			exists = true
+			continue
+		}
+		files++
+		if fi.Mode().IsRegular() {
+			bytes += fi.Size()
+		}
+	}
+	return files, bytes, exists, nil
+}
+
+// inFlight is the bytes of the uploads in progress but skip (uploads.mu
+// held).
+func (t *uploadTracker) inFlight(skip *trackedUpload) int64 {
+	var n int64
+	for u := range t.active {
+		if u != skip {
+			n += u.size
+		}
+	}
+	return n
+}
+
+// checkRoom refuses an upload of size bytes under name that would pass a
+// limit of the directory (uploads.mu held); base is the listed bytes
+// besides name.
+func (x *xfer) checkRoom(name string, size int64, self *trackedUpload) (base int64, err error) {
+	maxFiles, _ := x.s.uploads.limits()
+	files, base, exists, err := x.listed(name)
+	if err != nil {
+		return 0, err
+	}
+	if !exists && files >= maxFiles {
+		return 0, fmt.Errorf("%w: at most %d files (MaxConfigFiles); remove one first", errDirFiles, maxFiles)
+	}
+	return base, x.s.uploads.checkBytes(base+x.s.uploads.inFlight(self), size)
+}
+
+// checkBytes refuses size more bytes on top of used (uploads.mu held).
+func (t *uploadTracker) checkBytes(used, size int64) error {
+	if _, maxBytes := t.limits(); used+size > maxBytes {
+		return fmt.Errorf("%w: at most %d bytes in all (MaxConfigBytes), %d used; remove files first", errDirBytes, maxBytes, used)
+	}
+	return nil
+}
+
+// create starts an upload of name, of size bytes when the protocol says
+// (scp; -1 for SFTP), within the directory's limits.
+func (x *xfer) create(name string, size int64) (Upload, error) {
+	t := &x.s.uploads
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	base, err := x.checkRoom(name, max(size, 0), nil)
+	if err != nil {
+		return nil, err
+	}
+	up, err := x.files.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	u := &trackedUpload{Upload: up, x: x, name: name, base: base}
+	if t.active == nil {
+		t.active = map[*trackedUpload]struct{}{}
+	}
+	t.active[u] = struct{}{}
+	return u, nil
+}
+
+// trackedUpload is an upload the server counts: its bytes against the
+// directory's limit as they arrive, its commit checked and serialized,
+// its failure followed by a sweep.
+type trackedUpload struct {
+	Upload
+	x    *xfer
+	name string
+	base int64 // the directory's bytes besides name when it started
+	size int64 // the highest offset written (uploads.mu)
+	next int64 // Write's offset
+	done bool
+}
+
+// grow records end as written and refuses it past the limit.
+func (u *trackedUpload) grow(end int64) error {
+	t := &u.x.s.uploads
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if end <= u.size {
+		return nil
+	}
+	// The listing of the start, not a new one per write: Commit checks
+	// the directory as it is then.
+	if err := t.checkBytes(u.base+t.inFlight(u), end); err != nil {
+		return err
+	}
+	u.size = end
+	return nil
+}
+
+func (u *trackedUpload) Write(p []byte) (int, error) {
+	if err := u.grow(u.next + int64(len(p))); err != nil {
+		return 0, err
+	}
+	n, err := u.Upload.Write(p)
+	u.next += int64(n)
+	return n, err
+}
+
+func (u *trackedUpload) WriteAt(p []byte, off int64) (int, error) {
+	if err := u.grow(off + int64(len(p))); err != nil {
+		return 0, err
+	}
+	return u.Upload.WriteAt(p, off)
+}
+
+// Commit checks the limits again with the directory as it is now and
+// commits, both under the server's lock: concurrent uploads cannot both
+// take the last place.
+func (u *trackedUpload) Commit() error {
+	t := &u.x.s.uploads
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if u.done {
+		return errors.New("upload already finished")
+	}
+	u.done = true
+	delete(t.active, u)
+	if _, err := u.x.checkRoom(u.name, u.size, u); err != nil {
+		u.Upload.Abort()
+		u.x.s.sweepUploads("after a refused upload")
+		return err
+	}
+	if err := u.Upload.Commit(); err != nil {
+		u.x.s.sweepUploads("after a failed upload")
+		return err
+	}
+	return nil
+}
+
+// Abort discards the upload, then sweeps leftovers if it was the last.
+func (u *trackedUpload) Abort() error {
+	t := &u.x.s.uploads
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if u.done {
+		return nil
+	}
+	u.done = true
+	delete(t.active, u)
+	err := u.Upload.Abort()
+	u.x.s.sweepUploads("after a failed upload")
+	return err
 }
 
 func (s *Server) newXfer(user, addr, proto string) *xfer {

@@ -39,6 +39,8 @@ func (c testFiles) Create(name string) (Upload, error) {
 	return up, nil
 }
 
+func (c testFiles) RemoveUploadTemps() (int, error) { return c.s.RemoveUploadTemps() }
+
 func TestResolve(t *testing.T) {
 	for _, c := range []struct {
 		path string
@@ -640,5 +642,113 @@ func TestSFTPOpenDirsBounded(t *testing.T) {
 	c.Close()
 	if _, err := h.Filelist(sftp.NewRequest("List", "/configuration")); err != nil {
 		t.Errorf("opendir after a close: %v", err)
+	}
+}
+
+// plantLeftover writes an upload temporary as a crash leaves it.
+func plantLeftover(t *testing.T, dataDir, name string) {
+	t.Helper()
+	dir := filepath.Join(dataDir, "configuration")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("half a file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUploadLeftoversRemoved: the temporary file a crash left behind is
+// removed when the server starts; one left after start (an Abort whose
+// unlink failed) is never listed over SFTP nor sent by scp -r, and is
+// removed after the next failed upload when no other upload is running.
+func TestUploadLeftoversRemoved(t *testing.T) {
+	f := newFixture(t, fixtureOpts{users: testUsers(t), before: func(dir string) {
+		plantLeftover(t, dir, ".upload-0123456789abcdef")
+		plantLeftover(t, dir, "kept.pem")
+	}})
+	f.wantFiles(t, "kept.pem")
+	f.waitLog(t, "Removed 1 temporary file(s) of unfinished uploads from /configuration (at start).")
+
+	plantLeftover(t, f.dir, ".upload-fedcba9876543210")
+	c, err := f.dial("", "admin", gossh.Password(adminPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc, err := sftp.NewClient(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := sc.ReadDir("/configuration")
+	if err != nil || len(infos) != 1 || infos[0].Name() != "kept.pem" {
+		t.Fatalf("listing = %v, %v; want kept.pem alone", infos, err)
+	}
+	// A refused upload (scp's client reports a read error) fails after
+	// its temporary file was made: the sweep follows.
+	in, out, s := scpExec(t, c, "scp -t /configuration/bad.pem")
+	expect(t, out, "")
+	io.WriteString(in, "C0644 3 bad.pem\n")
+	expect(t, out, "")
+	io.WriteString(in, "abc\x01scp: bad.pem: read error\n")
+	expect(t, out, "nothing written")
+	in.Close()
+	s.Wait()
+	f.waitLog(t, "Removed 1 temporary file(s) of unfinished uploads from /configuration (after a failed upload).")
+	f.wantFiles(t, "kept.pem")
+}
+
+// TestConfigDirLimits: uploads stop at the directory's bounds, with an
+// error naming the limit: a new name when it holds as many files as it
+// may (replacing a file of the directory still works), bytes announced by
+// scp before any data, bytes over SFTP as they arrive; nothing is left.
+func TestConfigDirLimits(t *testing.T) {
+	f := newFixture(t, fixtureOpts{users: testUsers(t)})
+	f.srv.uploads.mu.Lock()
+	f.srv.uploads.maxFiles, f.srv.uploads.maxBytes = 2, 100
+	f.srv.uploads.mu.Unlock()
+	c, err := f.dial("", "admin", gossh.Password(adminPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	in, out, s := scpExec(t, c, "scp -d -t /configuration/")
+	expect(t, out, "")
+	for _, name := range []string{"a.pem", "b.pem"} {
+		io.WriteString(in, "C0644 10 "+name+"\n")
+		expect(t, out, "")
+		io.WriteString(in, "0123456789\x00")
+		expect(t, out, "")
+	}
+	io.WriteString(in, "C0644 10 c.pem\n")
+	expect(t, out, "scp: /configuration/c.pem: the configuration directory holds as many files as it may: at most 2 files (MaxConfigFiles); remove one first")
+	io.WriteString(in, "C0644 91 a.pem\n")
+	expect(t, out, "the configuration directory would exceed the space it may use: at most 100 bytes in all (MaxConfigBytes), 10 used")
+	io.WriteString(in, "C0644 20 a.pem\n") // replacing a.pem: 10 + 20 fits
+	expect(t, out, "")
+	io.WriteString(in, "01234567890123456789\x00")
+	expect(t, out, "")
+	in.Close()
+	s.Wait()
+
+	sc, err := sftp.NewClient(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw, err := sc.Create("/configuration/b.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, werr := fw.Write(bytes.Repeat([]byte("x"), 150))
+	cerr := fw.Close()
+	if werr == nil && cerr == nil {
+		t.Fatal("an SFTP upload past the directory's bytes succeeded")
+	}
+	f.waitLog(t, `was refused writing "/configuration/b.pem" over SFTP: nothing written: the configuration directory would exceed the space it may use: at most 100 bytes in all (MaxConfigBytes)`)
+	if _, err := sc.Create("/configuration/c.pem"); err == nil || !strings.Contains(err.Error(), "at most 2 files") {
+		t.Errorf("SFTP create of a third file: %v", err)
+	}
+	f.wantFiles(t, "a.pem", "b.pem")
+	if data, _ := os.ReadFile(filepath.Join(f.dir, "configuration", "b.pem")); string(data) != "0123456789" {
+		t.Errorf("b.pem = %q, want its previous content", data)
 	}
 }

@@ -141,6 +141,8 @@ type fixtureOpts struct {
 	users     []config.User // replace the factory's
 	now       func() time.Time
 	maxFile   int64 // Options.MaxFileSize
+	// before runs on the data directory before the server starts.
+	before func(dir string)
 }
 
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
@@ -163,6 +165,9 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, dir: dir, db: db, ip: ip, port: 2222, log: &logBuffer{}}
+	if o.before != nil {
+		o.before(dir)
+	}
 	var srv atomic.Pointer[Server]
 	prepare := func(ctx context.Context, c *config.Config) (func(), func(), error) {
 		return srv.Load().Prepare(ctx, c)

@@ -325,7 +325,7 @@ func (x *xfer) scpReceive(c *scpConn, shown, name string, size int64) (ok bool, 
 	if size > x.max {
 		return refuse(fmt.Errorf("%w (at most %d bytes)", errTooLarge, x.max))
 	}
-	up, err := x.files.Create(name)
+	up, err := x.create(name, size)
 	if err != nil {
 		return refuse(err)
 	}

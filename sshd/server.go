@@ -106,6 +106,7 @@ type Server struct {
 	served     sync.WaitGroup
 	sessions   sync.WaitGroup // running shell sessions
 	running    atomic.Int32   // their number, for Close's error
+	uploads    uploadTracker  // uploads in progress (files.go)
 }
 
 // Endpoint is one address SSH is configured on.
@@ -168,6 +169,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{opts: o, signers: signers, lim: newLimiter(o.Limits, o.Now),
 		listeners: map[string]net.Listener{}, configured: map[string]Endpoint{},
 		conns: map[*connState]struct{}{}}
+	s.startUploads() // files.go: leftovers of the previous run
 	s.srv = &ssh.Server{
 		Version:              "esash",
 		Handler:              s.handle,

@@ -134,7 +134,7 @@ func (h *sftpHandlers) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	if err != nil {
 		return nil, status(x.refused("writing", r.Filepath, err))
 	}
-	up, err := x.files.Create(t.name)
+	up, err := x.create(t.name, -1)
 	if err != nil {
 		release()
 		return nil, status(x.refused("writing", r.Filepath, err))

@@ -289,9 +289,12 @@ func findCRL(cfg *config.Config, name string) (config.CRL, bool) {
 
 func stampOf(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
 
+// nextUpdate is rl's nextUpdate; a list without one says when it is
+// treated as due (pki.CRLDue), which is what verification enforces.
 func nextUpdate(rl *x509.RevocationList) string {
 	if rl.NextUpdate.IsZero() {
-		return "none"
+		return fmt.Sprintf("none (treated as due %d days after its thisUpdate, on %s, or after the last fetch from its URL)",
+			int(pki.CRLLifetimeWithoutNextUpdate/(24*time.Hour)), stampOf(pki.CRLDue(rl, time.Time{})))
 	}
 	return stampOf(rl.NextUpdate)
 }

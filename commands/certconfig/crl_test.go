@@ -200,3 +200,18 @@ func TestCRLImportOlderRefused(t *testing.T) {
 		t.Errorf("something was staged: %v", s.Draft.Changes())
 	}
 }
+
+// TestCRLWithoutNextUpdateShown: a list without nextUpdate is shown with
+// the due time verification enforces (pki.CRLDue), not as "none" alone.
+func TestCRLWithoutNextUpdateShown(t *testing.T) {
+	ca := crltest.NewCA(t, "Undated CA")
+	issued := time.Now().Add(-time.Minute)
+	e := crlEnv(t, ca, map[string][]byte{"undated.pem": []byte(ca.CRLWithoutNextUpdate(issued))})
+	out, code, _ := e.script("certconfig\ncrl\nimport\nundated.pem\nundated\n\n\ncommit undated\n")
+	if code != 0 {
+		t.Fatalf("import: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, "next update none (treated as due 7 days after its thisUpdate, on ") {
+		t.Fatalf("the import does not say when the list is due:\n%s", out)
+	}
+}

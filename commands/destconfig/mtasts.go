@@ -14,7 +14,14 @@ import (
 // existing destconfig script keeps its answers:
 //
 //	Do you want to apply MTA-STS policies (RFC 8461) to domains without a destination entry? [Y]>
-//	Enter the destination entries that also apply MTA-STS policies, separated by commas, or NONE. [NONE]>
+//	Enter the destination entries exempt from MTA-STS policies (their own TLS setting governs), separated by commas, or NONE. [NONE]>
+//
+// The rule it configures (config.MTASTS, mta/mtasts.go): every delivery
+// by MX applies its domain's policy, with or without a destination entry;
+// an enforce policy raises the entry's TLS setting to Required - Verify,
+// so a weaker setting written for the domain never undoes it silently.
+// Exempting an entry is the explicit way to let its own setting govern.
+// The operation's text and DETAIL's "MTA-STS" line say so.
 //
 // DETAIL of one domain adds whether MTA-STS applies, and, with the
 // running MTA's cache, the policy in force and where it came from (the
@@ -34,24 +41,25 @@ func NewWithPolicies(p PolicyReporter) Command { return Command{policies: p} }
 func mtaSTS(s *shell.Session) error {
 	d := s.Draft.Config().Destinations
 	s.Println("Receiving domains publish MTA-STS policies: which mail exchangers take their mail, and whether")
-	s.Println("they must be reached over TLS with a verified certificate. A destination entry's own TLS setting")
-	s.Println("wins over a policy.")
+	s.Println("they must be reached over TLS with a verified certificate. Policies apply to domains with or")
+	s.Println("without a destination entry: an enforce policy raises the entry's TLS setting to Required - Verify.")
+	s.Println("An entry exempted here applies no policy: its own TLS setting governs.")
 	on, err := s.YesNo("Do you want to apply MTA-STS policies (RFC 8461) to domains without a destination entry?", !d.MTASTS.Off)
 	if err != nil {
 		return err
 	}
 	cur := "NONE"
-	if len(d.MTASTS.Domains) > 0 {
-		cur = strings.Join(d.MTASTS.Domains, ", ")
+	if len(d.MTASTS.Exempt) > 0 {
+		cur = strings.Join(d.MTASTS.Exempt, ", ")
 	}
-	ans, err := s.Ask("Enter the destination entries that also apply MTA-STS policies, separated by commas, or NONE.", cur,
+	ans, err := s.Ask("Enter the destination entries exempt from MTA-STS policies (their own TLS setting governs), separated by commas, or NONE.", cur,
 		func(a string) string { _, msg := parseEntryList(&d, a); return msg })
 	if err != nil {
 		return err
 	}
 	list, _ := parseEntryList(&d, ans)
 	return s.Draft.Update(func(c *config.Config) error {
-		c.Destinations.MTASTS = config.MTASTS{Off: !on, Domains: list}
+		c.Destinations.MTASTS = config.MTASTS{Off: !on, Exempt: list}
 		return nil
 	})
 }
@@ -84,15 +92,18 @@ func parseEntryList(d *config.Destinations, a string) ([]string, string) {
 	return out, ""
 }
 
-// stsLabel says whether mail under the entry applies MTA-STS (DETAIL).
+// stsLabel says whether mail under the entry applies MTA-STS, and what
+// that does to its TLS setting (DETAIL).
 func stsLabel(m config.MTASTS, entry string, isDefault bool) string {
-	if isDefault {
-		entry = config.DefaultDomain
+	switch {
+	case isDefault && m.AppliesTo(config.DefaultDomain):
+		return "Applied (an enforce policy raises TLS to Required - Verify)"
+	case isDefault:
+		return "Not applied"
+	case m.AppliesTo(entry):
+		return "Applied (an enforce policy raises this entry's TLS to Required - Verify)"
 	}
-	if m.AppliesTo(entry) {
-		return "Applied"
-	}
-	return "Not applied"
+	return "Not applied (exempt: this entry's own TLS setting governs)"
 }
 
 // policyLines are the running MTA's lines about domain's policy.

@@ -6,8 +6,12 @@
 //
 // For the domain's mail exchangers (no other host given) the first line
 // says whether an MTA-STS policy (RFC 8461) is in force for the domain and
-// where it came from, discovering it when the cache has none; the
-// verification itself stays the Required - Verify one.
+// where it came from, discovering it when the cache has none, and which
+// rule governs the domain's TLS: an enforce policy raises the destination
+// entry's TLS setting to Required - Verify (a line says so when the
+// entry's setting is weaker), unless destconfig MTASTS exempts the entry,
+// which the "not applied" line names (mta/mtasts.go). The verification
+// itself stays the Required - Verify one.
 //
 // Interactive: two questions, the TLS domain, then the host to connect to
 // (host or host:port, the domain by default). Batch:

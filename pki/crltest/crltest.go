@@ -6,6 +6,9 @@
 package crltest
 
 import (
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -16,6 +19,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // CA is one openssl certificate authority with its database.
@@ -164,6 +170,77 @@ func (ca *CA) CRL(last, next time.Time) string {
 		"-crl_lastupdate", last.UTC().Format("20060102150405Z"),
 		"-crl_nextupdate", next.UTC().Format("20060102150405Z"))
 	return read(ca.t, out)
+}
+
+// Rekey rolls the CA over to a new key: a new self-signed certificate of
+// the same name (serial 2), which signs the CRLs from then on, as CAs do
+// when their key is renewed; the database, and so the revocations of the
+// certificates the old key issued, is kept. Cert and CertPEM become the
+// new certificate.
+func (ca *CA) Rekey() {
+	ca.t.Helper()
+	ca.run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+		"-keyout", filepath.Join(ca.Dir, "ca.key"), "-out", filepath.Join(ca.Dir, "ca.pem"),
+		"-subj", "/CN="+ca.Name, "-days", "3650", "-config", ca.cnf(), "-extensions", "v3_ca",
+		"-set_serial", "2")
+	ca.CertPEM = read(ca.t, filepath.Join(ca.Dir, "ca.pem"))
+	ca.Cert = parse(ca.t, ca.CertPEM)
+}
+
+// CRLWithoutNextUpdate is the CA's CRL issued at last (zero: now) with
+// no nextUpdate field, which RFC 5280 requires but some CAs omit. openssl
+// ca always writes one: the list openssl made is stripped of it and signed
+// again with the CA's key (ECDSA with SHA-256, as openssl signed it).
+func (ca *CA) CRLWithoutNextUpdate(last time.Time) string {
+	ca.t.Helper()
+	b, _ := pem.Decode([]byte(ca.CRL(last, time.Time{})))
+	in := cryptobyte.String(b.Bytes)
+	var list, tbs, fields cryptobyte.String
+	var sigAlg cryptobyte.String
+	if !in.ReadASN1(&list, cbasn1.SEQUENCE) || !list.ReadASN1Element(&tbs, cbasn1.SEQUENCE) || !list.ReadASN1Element(&sigAlg, cbasn1.SEQUENCE) {
+		ca.t.Fatal("crltest: openssl's CRL does not parse")
+	}
+	if !tbs.ReadASN1(&fields, cbasn1.SEQUENCE) {
+		ca.t.Fatal("crltest: openssl's tbsCertList does not parse")
+	}
+	var out cryptobyte.Builder
+	out.AddASN1(cbasn1.SEQUENCE, func(tb *cryptobyte.Builder) {
+		// [version,] signature, issuer, thisUpdate; then nextUpdate,
+		// the second time, is dropped; the rest is copied.
+		for times := 0; !fields.Empty(); {
+			var el cryptobyte.String
+			var tag cbasn1.Tag
+			if !fields.ReadAnyASN1Element(&el, &tag) {
+				ca.t.Fatal("crltest: bad tbsCertList field")
+			}
+			if tag == cbasn1.UTCTime || tag == cbasn1.GeneralizedTime {
+				if times++; times == 2 {
+					continue
+				}
+			}
+			tb.AddBytes(el)
+		}
+	})
+	newTBS := out.BytesOrPanic()
+	keyBlock, _ := pem.Decode([]byte(read(ca.t, filepath.Join(ca.Dir, "ca.key"))))
+	key, err := x509.ParsePKCS8PrivateKey(keyBlock.Bytes)
+	must(ca.t, err)
+	sum := sha256.Sum256(newTBS)
+	sig, err := key.(crypto.Signer).Sign(rand.Reader, sum[:], crypto.SHA256)
+	must(ca.t, err)
+	var crl cryptobyte.Builder
+	crl.AddASN1(cbasn1.SEQUENCE, func(cb *cryptobyte.Builder) {
+		cb.AddBytes(newTBS)
+		cb.AddBytes(sigAlg)
+		cb.AddASN1BitString(sig)
+	})
+	der := crl.BytesOrPanic()
+	rl, err := x509.ParseRevocationList(der)
+	must(ca.t, err)
+	if !rl.NextUpdate.IsZero() {
+		ca.t.Fatal("crltest: the stripped CRL still has a nextUpdate")
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}))
 }
 
 // DER is the DER form of a PEM CRL (openssl crl -outform DER).
