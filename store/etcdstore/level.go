@@ -175,14 +175,26 @@ func (b *LevelBackend) check(ctx context.Context, before, after *config.Levels, 
 	}
 	if prepare != nil {
 		if eff, _, err := after.Effective(b.s.machine); err == nil {
-			_, abort, err := prepare(ctx, eff)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %w", store.ErrApply, err)
+			if err := b.s.dryRun(ctx, prepare, eff); err != nil {
+				return nil, err
 			}
-			abort()
 		}
 	}
 	return warnings, nil
+}
+
+// dryRun readies the services for eff and lets go again: what the
+// watcher would meet when it applies the commit. It waits while the
+// watcher applies another revision (applyMu).
+func (s *Store) dryRun(ctx context.Context, prepare store.PrepareFunc, eff *config.Config) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	_, abort, err := prepare(ctx, eff)
+	if err != nil {
+		return fmt.Errorf("%w: %w", store.ErrApply, err)
+	}
+	abort()
+	return nil
 }
 
 // ops are the writes of one commit: the level's changed sections, head,
