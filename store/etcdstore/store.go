@@ -58,8 +58,8 @@ type Store struct {
 	// refuses a second prepare while one is pending), so the watcher's
 	// apply and a session's dry run of the prepare step take turns.
 	applyMu sync.Mutex
-	cancel   context.CancelFunc
-	done     chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 // Open starts the machine's cluster store: it reads the cluster (if etcd
