@@ -381,6 +381,149 @@ func checkMirrors(t *testing.T, ms []*sshAppliance, head uint64, acked map[int]b
 	}
 }
 
-var _ = net.JoinHostPort
-var _ = smtp.Dial
-var _ config.Config
+// TestClusterSixthMachineClient (issue 13): five machines form a cluster
+// of five voting etcd members; a sixth joins as a client only (at most
+// etcdstore.MaxVoters vote, further machines are clients), runs every
+// commit and commits itself.
+func TestClusterSixthMachineClient(t *testing.T) {
+	begin := time.Now()
+	ms := newClusterMachines(t, 6)
+	formCluster(t, ms[:5], "Six")
+	// The sixth joins through a member that did not create the cluster.
+	r := ms[5].withPassword("admin", adminPW, "", fmt.Sprintf("clusterconfig join %s admin %s Main_Group", ms[2].addr(), adminPW))
+	if r.code != 0 || !strings.Contains(r.out, "cluster takes effect immediately") {
+		t.Fatalf("join of the sixth machine: %d\n%s", r.code, r.out)
+	}
+	t.Logf("cluster of 6 formed in %v", time.Since(begin).Round(time.Millisecond))
+	cli := etcdOf(t, ms[:5])
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	list, err := cli.MemberList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var voters []string
+	for _, m := range list.Members {
+		if m.IsLearner {
+			t.Errorf("member %s is still a learner", m.Name)
+			continue
+		}
+		voters = append(voters, m.Name)
+	}
+	var want []string
+	for _, m := range ms[:5] {
+		want = append(want, clusterInfoOf(t, m).Machine)
+	}
+	slices.Sort(voters)
+	slices.Sort(want)
+	if !slices.Equal(voters, want) {
+		t.Fatalf("voting members %v, want the first five machines %v", voters, want)
+	}
+	sixth := clusterInfoOf(t, ms[5])
+	if sixth.PeerURL != "" || sixth.ClientURL != "" || len(sixth.Endpoints) != etcdstore.MaxVoters {
+		t.Fatalf("the sixth machine's cluster state %+v; want a client of the five voters", sixth)
+	}
+	for _, port := range []int{defaultClientPort, defaultPeerPort} {
+		if c, err := net.Dial("tcp", net.JoinHostPort(ms[5].ip, strconv.Itoa(port))); err == nil {
+			c.Close()
+			t.Fatalf("the sixth machine runs an etcd member (port %d)", port)
+		}
+	}
+
+	// A commit of a voter and one of the client: every machine runs both.
+	for _, c := range []struct {
+		m      *sshAppliance
+		domain string
+	}{{ms[0], "voter.example.org"}, {ms[5], "client.example.org"}} {
+		out, code, err := c.m.batch("smtproutes new " + c.domain + " 127.0.0.2; commit \"" + c.domain + "\"")
+		if err != nil || code != 0 || !strings.Contains(out, "Changes committed") {
+			t.Fatalf("commit on %s: %d, %v\n%s", c.m.ip, code, err, out)
+		}
+	}
+	head := waitAllApplied(t, cli, ms)
+	r = ms[5].withPassword("admin", adminPW, "", "clusterconfig list")
+	if r.code != 0 || strings.Count(r.out, "Machine ") != 6 {
+		t.Fatalf("list on the sixth machine: %d\n%s", r.code, r.out)
+	}
+	ms[5].stop()
+	routes, snap := mirrorRoutes(t, ms[5])
+	if !slices.Contains(routes, "voter.example.org") || !slices.Contains(routes, "client.example.org") ||
+		!strings.HasPrefix(snap.Meta.Source, fmt.Sprintf("cluster Six revision %d ", head)) {
+		t.Fatalf("the sixth machine's local store runs %q with the routes %v", snap.Meta.Source, routes)
+	}
+	t.Logf("TestClusterSixthMachineClient took %v", time.Since(begin).Round(time.Millisecond))
+}
+
+// TestClusterQuorumLossDaemon (issue 13): two of three daemons stopped. On
+// the survivor a commit through the CLI is refused with the cause named,
+// the shell still reads the configuration, and the MTA still accepts
+// mail.
+func TestClusterQuorumLossDaemon(t *testing.T) {
+	begin := time.Now()
+	ms := newClusterMachines(t, 3)
+	ms[0].stop()
+	editStopped(t, ms[0], func(c *config.Config) {
+		// Mail for .test is accepted and stays queued: every domain is
+		// routed to a closed loopback port.
+		c.Listeners[0].AcceptDomains = []string{".test"}
+		c.Routes = []config.Route{{Domain: "ALL", Hosts: []config.RouteHost{{Host: "127.0.0.1", Port: 9}}}}
+	})
+	ms[0].start()
+	formCluster(t, ms, "Quorum")
+	out, code, err := ms[1].batch(`smtproutes new before.example.org 127.0.0.2; commit "with quorum"`)
+	if err != nil || code != 0 || !strings.Contains(out, "Changes committed") {
+		t.Fatalf("commit with quorum: %d, %v\n%s", code, err, out)
+	}
+	waitAllApplied(t, etcdOf(t, ms), ms)
+	ms[1].stop()
+	ms[2].stop()
+	t.Logf("cluster formed, two of three stopped after %v", time.Since(begin).Round(time.Millisecond))
+
+	survivor := ms[0]
+	out, code, err = survivor.batch(`smtproutes new after.example.org 127.0.0.2; commit "without quorum"`)
+	if err != nil || code == 0 || !strings.Contains(out, "cluster has no quorum; commit refused") {
+		t.Fatalf("commit without quorum: %d, %v\n%s", code, err, out)
+	}
+	t.Logf("the refusal: %s", strings.TrimSpace(out))
+	out, code, err = survivor.batch("smtproutes print")
+	if err != nil || code != 0 || !strings.Contains(out, "before.example.org") || strings.Contains(out, "after.example.org") {
+		t.Fatalf("smtproutes print without quorum: %d, %v\n%s", code, err, out)
+	}
+	sendMail(t, net.JoinHostPort(survivor.ip, "2525"), "bob@esash.test")
+	out, code, err = survivor.batch("showqueue")
+	if err != nil || code != 0 || !strings.Contains(out, "bob@esash.test") {
+		t.Fatalf("showqueue without quorum: %d, %v\n%s", code, err, out)
+	}
+	t.Logf("TestClusterQuorumLossDaemon took %v", time.Since(begin).Round(time.Millisecond))
+}
+
+// sendMail delivers one message to the MTA at addr; it fails the test
+// unless the MTA accepts it (250 after DATA).
+func sendMail(t *testing.T, addr, rcpt string) {
+	t.Helper()
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatalf("SMTP %s: %v", addr, err)
+	}
+	defer c.Close()
+	if err := c.Hello("client.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("alice@sender.test"); err != nil {
+		t.Fatalf("MAIL: %v", err)
+	}
+	if err := c.Rcpt(rcpt); err != nil {
+		t.Fatalf("RCPT %s: %v", rcpt, err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatalf("DATA: %v", err)
+	}
+	fmt.Fprintf(w, "From: alice@sender.test\r\nTo: %s\r\nSubject: without quorum\r\n\r\nMail does not wait for etcd.\r\n", rcpt)
+	if err := w.Close(); err != nil {
+		t.Fatalf("the message was not accepted: %v", err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+}
