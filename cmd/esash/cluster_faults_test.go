@@ -248,7 +248,7 @@ type commitRun struct {
 	mu        sync.Mutex
 	acked     map[int]bool // commit n returned success
 	afterKill int          // acknowledged commits begun after the kill
-	refused   []string     // what the refused ones said
+	refused   map[int]string // what the refused ones said
 	done      int
 }
 
@@ -271,7 +271,7 @@ func TestClusterLeaderKilled(t *testing.T) {
 	t.Logf("cluster of 3 formed in %v; the leader is %s", time.Since(begin).Round(time.Millisecond), leader.ip)
 
 	const commits, killAfter = 100, 30
-	run := &commitRun{acked: map[int]bool{}}
+	run := &commitRun{acked: map[int]bool{}, refused: map[int]string{}}
 	kill := make(chan struct{})
 	var killed atomic.Bool
 	var wg sync.WaitGroup
@@ -289,7 +289,7 @@ func TestClusterLeaderKilled(t *testing.T) {
 						run.afterKill++
 					}
 				} else {
-					run.refused = append(run.refused, fmt.Sprintf("commit %d on %s (%d, %v): %s", n, m.ip, code, err, strings.TrimSpace(out)))
+					run.refused[n] = fmt.Sprintf("on %s (%d, %v): %s", m.ip, code, err, strings.TrimSpace(out))
 				}
 				run.done++
 				if run.done == killAfter {
@@ -304,8 +304,8 @@ func TestClusterLeaderKilled(t *testing.T) {
 	killed.Store(true)
 	wg.Wait()
 	t.Logf("%d commits acknowledged (%d begun after the kill), %d refused, in %v", len(run.acked), run.afterKill, len(run.refused), time.Since(begin).Round(time.Millisecond))
-	for _, r := range run.refused {
-		t.Log(r)
+	for n, r := range run.refused {
+		t.Logf("commit %d %s", n, r)
 	}
 	if run.afterKill == 0 {
 		t.Fatal("the survivors acknowledged no commit after the leader was killed")
@@ -322,7 +322,7 @@ func TestClusterLeaderKilled(t *testing.T) {
 	if len(killedRoutes) >= len(run.acked) {
 		t.Fatalf("the killed machine had every route before its restart (%d): it was not killed during the commits", len(killedRoutes))
 	}
-	checkHistories(t, ms, head, run.acked)
+	checkHistories(t, ms, head, run)
 	for _, m := range ms {
 		m.stop()
 	}
@@ -331,8 +331,10 @@ func TestClusterLeaderKilled(t *testing.T) {
 }
 
 // checkHistories: the etcd member of every machine holds the same head
-// and every revision up to it, the acknowledged commits among them.
-func checkHistories(t *testing.T, ms []*sshAppliance, head uint64, acked map[int]bool) {
+// and every revision up to it, the acknowledged commits among them; a
+// commit reported refused is not among them, and every other failure
+// names its cause.
+func checkHistories(t *testing.T, ms []*sshAppliance, head uint64, run *commitRun) {
 	t.Helper()
 	tlsDir := filepath.Join(ms[0].dir, clusterDirName, "tls")
 	var first map[uint64]string
@@ -351,9 +353,18 @@ func checkHistories(t *testing.T, ms []*sshAppliance, head uint64, acked map[int
 	for _, c := range first {
 		comments[c] = true
 	}
-	for n := range acked {
+	for n := range run.acked {
 		if !comments[fmt.Sprintf("fault %03d", n)] {
 			t.Errorf("acknowledged commit %d is not in the history", n)
+		}
+	}
+	for n, msg := range run.refused {
+		switch {
+		case strings.Contains(msg, "commit refused") && comments[fmt.Sprintf("fault %03d", n)]:
+			t.Errorf("commit %d was reported refused, and took effect: %s", n, msg)
+		case !strings.Contains(msg, "cluster has no quorum") && !strings.Contains(msg, "did not confirm") &&
+			!strings.Contains(msg, "try again") && !strings.Contains(msg, "not yet active here"):
+			t.Errorf("commit %d failed for no reason of the fault: %s", n, msg)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -110,5 +111,59 @@ func TestCommitWhileApplying(t *testing.T) {
 		if d.MaxMsgsPerConn != 7 || d.MaxConcurrency != 9 {
 			t.Errorf("%s runs %d messages per connection, %d concurrent connections; want 7 and 9", m.id, d.MaxMsgsPerConn, d.MaxConcurrency)
 		}
+	}
+}
+
+// leaderIndex is the machine whose etcd member leads the cluster.
+func leaderIndex(t *testing.T, ms []*machine) int {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		for i, m := range ms {
+			if m.etcd != nil && m.etcd.Server.Leader() == m.etcd.Server.MemberID() {
+				return i
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no member leads the cluster")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A commit whose transaction reached the leader but was not confirmed
+// (the quorum went away between the read and the transaction) is not
+// reported as refused: the leader keeps the entry in its log and commits
+// it if it leads again once the others return. The session is told the
+// outcome is unknown and where to look.
+func TestCommitUnconfirmed(t *testing.T) {
+	ms := newCluster(t, 3, time.Second)
+	li := leaderIndex(t, ms)
+	l := ms[li]
+	// The services' dry run runs between the cluster read and the
+	// transaction: the quorum goes away there.
+	lose := func(context.Context, *config.Config) (func(), func(), error) {
+		for i, m := range ms {
+			if i != li {
+				m.stop()
+			}
+		}
+		return func() {}, func() {}, nil
+	}
+	before := l.local.Head()
+	d := store.NewDraft(l.st.At(config.ClusterLevel), "admin", "test")
+	_ = d.Update(func(c *config.Config) error { c.Destinations.Default.MaxMsgsPerConn = 5; return nil })
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_, err := d.Commit(ctx, "quorum lost in flight", false, lose)
+	if !errors.Is(err, ErrUnconfirmed) {
+		t.Fatalf("a commit sent and not confirmed = %v, want ErrUnconfirmed", err)
+	}
+	t.Logf("the session is told: %v", err)
+	if strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), "commitdetail") {
+		t.Errorf("message %q: the outcome is unknown, and commitdetail tells it later", err)
+	}
+	if l.local.Head().Rev != before.Rev {
+		t.Error("the machine runs a commit the cluster did not confirm")
 	}
 }

@@ -3,10 +3,12 @@ package etcdstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"esash/config"
@@ -134,10 +136,22 @@ func (b *LevelBackend) try(ctx context.Context, req store.CommitRequest, ours []
 	defer cancel()
 	tr, err := s.cli.Txn(tctx).If(clientv3.Compare(clientv3.ModRevision(keyHead), "=", c.headModRev)).Then(ops...).Commit()
 	if err != nil {
-		return res, false, s.etcdErr("commit", err)
+		return res, false, s.txnErr(c.rev+1, err)
 	}
 	res.Rev, res.Changes = c.rev+1, len(changes)
 	return res, tr.Succeeded, nil
+}
+
+// txnErr names a commit transaction that failed. Unless etcd refused it
+// before proposing it (a member without a leader drops proposals), the
+// outcome is unknown: a leader that lost its quorum keeps the entry in its
+// log and commits it if it leads again, so the session must not be told
+// the commit was refused (ErrUnconfirmed).
+func (s *Store) txnErr(rev uint64, err error) error {
+	if errors.Is(err, rpctypes.ErrNoLeader) || errors.Is(err, rpctypes.ErrGRPCNoLeader) {
+		return s.etcdErr("commit", err)
+	}
+	return fmt.Errorf("revision %d: %w (%w)", rev, ErrUnconfirmed, err)
 }
 
 // check runs the commit check over every member's effective
