@@ -246,8 +246,8 @@ func mirrorRoutes(t *testing.T, a *sshAppliance) ([]string, store.Snapshot) {
 // commitRun is the outcome of the commits of TestClusterLeaderKilled.
 type commitRun struct {
 	mu        sync.Mutex
-	acked     map[int]bool // commit n returned success
-	afterKill int          // acknowledged commits begun after the kill
+	acked     map[int]bool   // commit n returned success
+	afterKill int            // acknowledged commits begun after the kill
 	refused   map[int]string // what the refused ones said
 	done      int
 }
