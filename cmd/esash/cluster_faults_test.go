@@ -55,7 +55,10 @@ func formCluster(t *testing.T, ms []*sshAppliance, name string) {
 func (a *sshAppliance) batch(cmd string) (string, int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	argv := append([]string{"-e", "ssh"}, a.passArgs("admin")...)
+	// One connection per machine carries every command (ssh's
+	// multiplexing): a login per commit would double the test's time.
+	mux := []string{"-o", "ControlMaster=auto", "-o", "ControlPersist=yes", "-o", "ControlPath=" + filepath.Join(a.tmp, "mux")}
+	argv := append(append([]string{"-e", "ssh"}, mux...), a.passArgs("admin")...)
 	c := exec.CommandContext(ctx, "sshpass", append(argv, cmd)...)
 	c.Env = append(termEnv(), "SSHPASS="+adminPW)
 	out, err := c.CombinedOutput()
@@ -260,6 +263,7 @@ type commitRun struct {
 // machine's local store kept the last revision it ran, it restarts from
 // it and catches up; every member converges to the same head.
 func TestClusterLeaderKilled(t *testing.T) {
+	esashBinary(t) // built once per test binary: not this test's time
 	begin := time.Now()
 	ms := newClusterMachines(t, 3)
 	formCluster(t, ms, "Faults")
@@ -397,6 +401,7 @@ func checkMirrors(t *testing.T, ms []*sshAppliance, head uint64, acked map[int]b
 // etcdstore.MaxVoters vote, further machines are clients), runs every
 // commit and commits itself.
 func TestClusterSixthMachineClient(t *testing.T) {
+	esashBinary(t) // built once per test binary: not this test's time
 	begin := time.Now()
 	ms := newClusterMachines(t, 6)
 	formCluster(t, ms[:5], "Six")
@@ -470,6 +475,7 @@ func TestClusterSixthMachineClient(t *testing.T) {
 // the shell still reads the configuration, and the MTA still accepts
 // mail.
 func TestClusterQuorumLossDaemon(t *testing.T) {
+	esashBinary(t) // built once per test binary: not this test's time
 	begin := time.Now()
 	ms := newClusterMachines(t, 3)
 	ms[0].stop()
