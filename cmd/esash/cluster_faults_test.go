@@ -57,7 +57,7 @@ func (a *sshAppliance) batch(cmd string) (string, int, error) {
 	defer cancel()
 	// One connection per machine carries every command (ssh's
 	// multiplexing): a login per commit would double the test's time.
-	mux := []string{"-o", "ControlMaster=auto", "-o", "ControlPersist=yes", "-o", "ControlPath=" + filepath.Join(a.tmp, "mux")}
+	mux := []string{"-o", "ControlMaster=auto", "-o", "ControlPersist=30", "-o", "ControlPath=" + filepath.Join(a.tmp, "mux")}
 	argv := append(append([]string{"-e", "ssh"}, mux...), a.passArgs("admin")...)
 	c := exec.CommandContext(ctx, "sshpass", append(argv, cmd)...)
 	c.Env = append(termEnv(), "SSHPASS="+adminPW)
