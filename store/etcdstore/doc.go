@@ -58,7 +58,14 @@
 //
 // Every etcd call has a short deadline (Options.Timeout). A commit that
 // cannot reach quorum fails with ErrNoQuorum; sessions still read the last
-// configuration seen, and the services go on with what they run.
+// configuration seen, and the services go on with what they run. A commit
+// whose transaction etcd may have received without confirming it (the
+// quorum went away between the read and the transaction, or the leader
+// died with it) fails with ErrUnconfirmed instead: a leader keeps such an
+// entry and commits it if it leads again, so it is not called refused.
+//
+// The services ready one configuration at a time: the watcher's apply
+// and a session's dry run of the prepare step take turns (applyMu).
 //
 // # Not yet
 //

@@ -14,6 +14,11 @@ var (
 	ErrConfirmed = errors.New("commit confirmed is not available on a cluster")
 	// ErrSealed is a sealed value that does not open with the data key.
 	ErrSealed = errors.New("cannot decrypt a cluster value: wrong cluster data key")
+	// ErrUnconfirmed is a commit sent to the cluster that did not confirm
+	// it in time: whether it takes effect is unknown until the cluster
+	// has its quorum again (a leader that lost it keeps the entry in its
+	// log, and commits it if it leads again).
+	ErrUnconfirmed = errors.New("the cluster did not confirm the commit in time; it may still take effect when the cluster has its quorum again: check with commitdetail")
 	// ErrRaced is a commit that lost the race for head too many times.
 	ErrRaced = errors.New("other machines kept committing; try again")
 )

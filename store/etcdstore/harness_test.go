@@ -62,6 +62,8 @@ type machine struct {
 	once   sync.Once
 	// learner is the member id of a joiner not yet promoted.
 	learner uint64
+	// key is the cluster data key (a test reopens the machine's store).
+	key []byte
 	// refuse, when set, makes the services refuse a configuration;
 	// applyErrs collects what the store reported (the alert).
 	refuse    func(*config.Config) error
@@ -210,6 +212,7 @@ func openMachine(t *testing.T, m *machine, create bool, key []byte, timeout time
 	}
 	t.Cleanup(func() { m.local.Close() })
 	m.active = m.local.Head().Config // what the services start with
+	m.key = key
 	if create {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()

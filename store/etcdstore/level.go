@@ -3,10 +3,12 @@ package etcdstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"esash/config"
@@ -134,10 +136,22 @@ func (b *LevelBackend) try(ctx context.Context, req store.CommitRequest, ours []
 	defer cancel()
 	tr, err := s.cli.Txn(tctx).If(clientv3.Compare(clientv3.ModRevision(keyHead), "=", c.headModRev)).Then(ops...).Commit()
 	if err != nil {
-		return res, false, s.etcdErr("commit", err)
+		return res, false, s.txnErr(c.rev+1, err)
 	}
 	res.Rev, res.Changes = c.rev+1, len(changes)
 	return res, tr.Succeeded, nil
+}
+
+// txnErr names a commit transaction that failed. Unless etcd refused it
+// before proposing it (a member without a leader drops proposals), the
+// outcome is unknown: a leader that lost its quorum keeps the entry in its
+// log and commits it if it leads again, so the session must not be told
+// the commit was refused (ErrUnconfirmed).
+func (s *Store) txnErr(rev uint64, err error) error {
+	if errors.Is(err, rpctypes.ErrNoLeader) || errors.Is(err, rpctypes.ErrGRPCNoLeader) {
+		return s.etcdErr("commit", err)
+	}
+	return fmt.Errorf("revision %d: %w (%w)", rev, ErrUnconfirmed, err)
 }
 
 // check runs the commit check over every member's effective
@@ -175,14 +189,26 @@ func (b *LevelBackend) check(ctx context.Context, before, after *config.Levels, 
 	}
 	if prepare != nil {
 		if eff, _, err := after.Effective(b.s.machine); err == nil {
-			_, abort, err := prepare(ctx, eff)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %w", store.ErrApply, err)
+			if err := b.s.dryRun(ctx, prepare, eff); err != nil {
+				return nil, err
 			}
-			abort()
 		}
 	}
 	return warnings, nil
+}
+
+// dryRun readies the services for eff and lets go again: what the
+// watcher would meet when it applies the commit. It waits while the
+// watcher applies another revision (applyMu).
+func (s *Store) dryRun(ctx context.Context, prepare store.PrepareFunc, eff *config.Config) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	_, abort, err := prepare(ctx, eff)
+	if err != nil {
+		return fmt.Errorf("%w: %w", store.ErrApply, err)
+	}
+	abort()
+	return nil
 }
 
 // ops are the writes of one commit: the level's changed sections, head,

@@ -49,7 +49,7 @@ func (s *Store) load(ctx context.Context, at int64) (*cluster, error) {
 	defer cancel()
 	hr, err := s.cli.Get(ctx, keyHead, clientv3.WithRev(at))
 	if err != nil {
-		return nil, s.etcdErr("read head", err)
+		return nil, s.etcdErr("read the cluster configuration", err)
 	}
 	if len(hr.Kvs) == 0 {
 		return nil, fmt.Errorf("read head: %w", ErrNotClustered)
@@ -72,7 +72,7 @@ func (s *Store) load(ctx context.Context, at int64) (*cluster, error) {
 		}
 		resp, err := s.cli.Get(ctx, p, opts...)
 		if err != nil {
-			return nil, s.etcdErr("read cluster", err)
+			return nil, s.etcdErr("read the cluster configuration", err)
 		}
 		for _, kv := range resp.Kvs {
 			if err := s.loadKey(c, string(kv.Key), kv.Value); err != nil {

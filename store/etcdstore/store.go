@@ -54,8 +54,12 @@ type Store struct {
 	wake    chan struct{}
 
 	commitMu sync.Mutex // one commit at a time from this machine
-	cancel   context.CancelFunc
-	done     chan struct{}
+	// applyMu: the services ready one configuration at a time (the MTA
+	// refuses a second prepare while one is pending), so the watcher's
+	// apply and a session's dry run of the prepare step take turns.
+	applyMu sync.Mutex
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 // Open starts the machine's cluster store: it reads the cluster (if etcd
@@ -183,6 +187,8 @@ func (s *Store) activate(ctx context.Context, c *cluster) error {
 	meta := c.meta
 	meta.Source = fmt.Sprintf("cluster %s revision %d (%s)", c.name, c.rev, meta.Source)
 	meta.Kind = "cluster"
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
 	_, err = s.mirror.Commit(ctx, store.CommitRequest{Base: head, Candidate: eff, Meta: meta, Prepare: s.prepare})
 	if errors.Is(err, store.ErrNoChanges) {
 		return nil
