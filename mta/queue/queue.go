@@ -644,23 +644,30 @@ type recordMeta struct {
 }
 
 func (q *Queue) submit(kind byte, meta Meta, body io.Reader, size int64) error {
-	var raw []byte
+	// The record's header, type and meta in one buffer: the meta is
+	// encoded in place (metajson.go) for the records every message
+	// makes, its own and its removal's.
+	head := make([]byte, headerLen+5, headerLen+5+320)
 	var err error
-	if kind == recMessage {
+	switch kind {
+	case recMessage:
 		stored := meta
 		stored.Received, stored.RecvLen = "", len(meta.Received)
-		raw, err = json.Marshal(stored)
-	} else {
+		head, err = appendMeta(head, &stored)
+	case recRemove:
+		head = appendRemoveMeta(head, meta.MID)
+	default:
+		var raw []byte
 		raw, err = json.Marshal(recordMeta{MID: meta.MID, To: meta.To, RIDs: meta.RIDs, Attempts: meta.Attempts, NextTry: meta.NextTry})
+		head = append(head, raw...)
 	}
 	if err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}
-	head := make([]byte, headerLen+5+len(raw))
-	binary.BigEndian.PutUint32(head[0:4], uint32(5+int64(len(raw))+size))
+	mlen := len(head) - headerLen - 5
+	binary.BigEndian.PutUint32(head[0:4], uint32(5+int64(mlen)+size))
 	head[8] = kind
-	binary.BigEndian.PutUint32(head[9:13], uint32(len(raw)))
-	copy(head[13:], raw)
+	binary.BigEndian.PutUint32(head[9:13], uint32(mlen))
 	if size+int64(len(head)) > maxRecord {
 		return fmt.Errorf("queue: message of %d bytes is too large", size)
 	}
@@ -744,8 +751,7 @@ func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
 	}
 	for i, r := range batch {
 		// The CRC covers the payload: type, meta and message bytes.
-		h := crc32.New(castagnoli)
-		h.Write(r.head[8:])
+		sum := crc32.Update(0, castagnoli, r.head[8:])
 		offs[i] = off
 		buf = append(buf, r.head...)
 		hdrAt := len(buf) - len(r.head)
@@ -758,13 +764,15 @@ func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
 				if _, err := io.ReadFull(r.body, buf[n0:]); err != nil && werr == nil {
 					werr = fmt.Errorf("read message: %w", err)
 				}
-				h.Write(buf[n0:])
-				binary.BigEndian.PutUint32(buf[hdrAt+4:hdrAt+8], h.Sum32())
+				sum = crc32.Update(sum, castagnoli, buf[n0:])
+				binary.BigEndian.PutUint32(buf[hdrAt+4:hdrAt+8], sum)
 			} else {
 				// The header's CRC is known only after the body
 				// was streamed: write it in place afterwards.
 				hdrOff := off
 				flush()
+				h := crc32.New(castagnoli)
+				h.Write(r.head[8:])
 				n, err := io.Copy(io.MultiWriter(cur.f, h), io.LimitReader(r.body, r.size))
 				if werr == nil && err != nil {
 					werr = err
@@ -780,7 +788,7 @@ func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
 				}
 			}
 		} else {
-			binary.BigEndian.PutUint32(buf[hdrAt+4:hdrAt+8], h.Sum32())
+			binary.BigEndian.PutUint32(buf[hdrAt+4:hdrAt+8], sum)
 		}
 		off += int64(len(r.head)) + r.size
 		if len(buf) >= 512<<10 {
