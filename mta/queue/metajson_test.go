@@ -22,7 +22,7 @@ func TestAppendMetaMatchesJSON(t *testing.T) {
 		{"empty", Meta{}},
 		{"received message", Meta{MID: 42, ICID: 7, Listener: "IncomingMail", Interface: "Management", RemoteIP: "127.0.0.1",
 			RemoteHost: "client.test", HELO: "client.test", From: "a@x.test", To: []string{"b@y.test", "c@y.test"},
-			TLS: &TLSInfo{Version: "TLSv1.3", Cipher: "TLS_AES_128_GCM_SHA256", ServerName: "mx.test", PeerCert: "CN=client"},
+			TLS:   &TLSInfo{Version: "TLSv1.3", Cipher: "TLS_AES_128_GCM_SHA256", ServerName: "mx.test", PeerCert: "CN=client"},
 			Relay: true, Time: now, RecvLen: 180, Size: 4096}},
 		{"null sender, no TLS", Meta{MID: 1, To: []string{"x@y"}, Time: now.UTC(), Size: 1}},
 		{"to empty, not nil", Meta{MID: 1, To: []string{}, Time: now}},
