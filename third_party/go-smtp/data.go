@@ -52,6 +52,12 @@ type dataReader struct {
 	r     *bufio.Reader
 	state int
 
+	// esash patch: direct, when set, is the reader under r (the line
+	// limiter, through a pushback). While r is empty and a line is in
+	// progress, the body is read from it straight into the caller's
+	// buffer (see readDirect).
+	direct *pushbackReader
+
 	limited bool
 	n       int64 // Maximum bytes remaining
 
@@ -63,7 +69,8 @@ type dataReader struct {
 
 func newDataReader(c *Conn) *dataReader {
 	dr := &dataReader{
-		r: c.text.R,
+		r:      c.text.R,
+		direct: c.direct,
 	}
 
 	if c.server.MaxMessageBytes > 0 {
@@ -106,6 +113,18 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 		stateEOF              // reached .\r\n end marker line
 	)
 	for n < len(b) && r.state != stateEOF {
+		if r.state == stateData && len(b)-n >= directMin && r.direct != nil && r.r.Buffered() == 0 && len(r.direct.pending) == 0 {
+			var k int
+			k, err = r.readDirect(b[n:])
+			n += k
+			if err != nil {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				break
+			}
+			continue
+		}
 		if r.state == stateData {
 			// esash patch: inside a line only CR changes the state, so
 			// the bytes before the next CR are copied in one go instead
@@ -125,19 +144,7 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 			if len(buf) > len(b)-n {
 				buf = buf[:len(b)-n]
 			}
-			i := 0
-			for {
-				j := bytes.IndexByte(buf[i:], '\r')
-				if j < 0 {
-					i = len(buf)
-					break
-				}
-				i += j
-				if i+2 >= len(buf) || buf[i+1] != '\n' || buf[i+2] == '.' || buf[i+2] == '\r' {
-					break
-				}
-				i += 3
-			}
+			i := plainPrefix(buf)
 			n += copy(b[n:], buf[:i])
 			r.r.Discard(i)
 			if n == len(b) {
@@ -222,4 +229,76 @@ func (r *dataReader) buffered() ([]byte, error) {
 		}
 	}
 	return r.r.Peek(r.r.Buffered())
+}
+
+// plainPrefix is how many bytes at the start of buf, read in the middle
+// of a line (stateData), the state machine would copy unchanged and end
+// in stateData again: up to the first CR that is not a CR LF followed by
+// a byte other than '.' and CR (esash patch).
+func plainPrefix(buf []byte) int {
+	i := 0
+	for {
+		j := bytes.IndexByte(buf[i:], '\r')
+		if j < 0 {
+			return len(buf)
+		}
+		i += j
+		if i+2 >= len(buf) || buf[i+1] != '\n' || buf[i+2] == '.' || buf[i+2] == '\r' {
+			return i
+		}
+		i += 3
+	}
+}
+
+// directMin is the room a Read needs for a direct read: less goes
+// through the command reader's buffer as before.
+const directMin = 4 << 10
+
+// readDirect (esash patch) reads the body from under the command
+// reader's 4 KiB buffer straight into b, in the pieces the connection
+// hands out (a TLS record, up to 16 KiB), where the buffered path copied
+// every byte once more and refilled the buffer four times a record. The
+// plain prefix of what was read is the message's as it is; the rest,
+// from the first byte the state machine must see (a dot or a CR at the
+// start of a line, a bare CR, a line end cut by the read, the end of
+// data and whatever the client sent after it), is pushed back under the
+// buffer, which the byte-wise path then reads first: the bytes and their
+// order are those of the buffered path. Called in stateData with r.r and
+// the pushback empty.
+func (r *dataReader) readDirect(b []byte) (int, error) {
+	k, err := r.direct.R.Read(b)
+	if k <= 0 {
+		return 0, err
+	}
+	i := plainPrefix(b[:k])
+	if i < k {
+		r.direct.unread(b[i:k])
+	}
+	return i, err
+}
+
+// pushbackReader (esash patch) is the reader under a connection's
+// command buffer: the bytes a direct DATA read took ahead of the state
+// machine come out of it first, then the line limiter's. It lives and
+// dies with the buffer above it (Conn.init), so nothing pushed back
+// crosses a STARTTLS.
+type pushbackReader struct {
+	R       io.Reader
+	pending []byte
+	buf     []byte
+}
+
+func (p *pushbackReader) Read(b []byte) (int, error) {
+	if len(p.pending) > 0 {
+		n := copy(b, p.pending)
+		p.pending = p.pending[n:]
+		return n, nil
+	}
+	return p.R.Read(b)
+}
+
+// unread makes b the next bytes read; pending is empty.
+func (p *pushbackReader) unread(b []byte) {
+	p.buf = append(p.buf[:0], b...)
+	p.pending = p.buf
 }

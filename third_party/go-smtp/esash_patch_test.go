@@ -184,8 +184,12 @@ func compareDataReaders(t *testing.T, input []byte, sizes []int, split func(io.R
 	t.Helper()
 	obr := bufio.NewReaderSize(split(bytes.NewReader(input)), bufSize)
 	want, wantErr, wantRest := readAllIn(&refReader{br: obr}, obr, sizes)
-	nbr := bufio.NewReaderSize(split(bytes.NewReader(input)), bufSize)
-	got, gotErr, gotRest := readAllIn(&dataReader{r: nbr}, nbr, sizes)
+	// The patched reader sits in its Conn's chain: the command buffer
+	// over a pushback, which direct reads (reads of directMin or more)
+	// bypass and push back into.
+	pb := &pushbackReader{R: split(bytes.NewReader(input))}
+	nbr := bufio.NewReaderSize(pb, bufSize)
+	got, gotErr, gotRest := readAllIn(&dataReader{r: nbr, direct: pb}, nbr, sizes)
 	if !bytes.Equal(got, want) || !errors.Is(gotErr, wantErr) || !bytes.Equal(gotRest, wantRest) {
 		t.Fatalf("input %q sizes %v:\n got  %q %v rest %q\n want %q %v rest %q",
 			input, sizes, got, gotErr, gotRest, want, wantErr, wantRest)
@@ -242,6 +246,49 @@ func TestEsashDataReaderRandom(t *testing.T) {
 			compareDataReaders(t, in, sizes, split, 16+rng.Intn(64))
 		}
 	}
+}
+
+// TestEsashDataReaderDirect: reads large enough for the direct path
+// (directMin) over bodies of many lines, split as a network splits them,
+// give what the byte-wise reference gives: the same message, the same
+// error, the same bytes left for the commands after the end of data.
+func TestEsashDataReaderDirect(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	pieces := []string{"plain line of text\r\n", strings.Repeat("y", 200) + "\r\n", "..stuffed\r\n", ".\rx\r\n",
+		"bare\rCR\r\n", "bare\nLF\r\n", "\r\n", "x", ".", "\r", "\n", "\r\n.\r\nNEXT\r\n"}
+	records := func(r io.Reader) io.Reader { return &randomReads{r: r, rng: rand.New(rand.NewSource(rng.Int63()))} }
+	allSplits := map[string]func(io.Reader) io.Reader{"whole": splits["whole"], "half": splits["half"], "records": records}
+	for i := 0; i < 400; i++ {
+		var in []byte
+		for target := rng.Intn(40000); len(in) < target; {
+			p := pieces[rng.Intn(len(pieces))]
+			if rng.Intn(4) > 0 {
+				p = pieces[rng.Intn(2)] // mostly plain lines, as mail is
+			}
+			in = append(in, p...)
+		}
+		if rng.Intn(3) > 0 {
+			in = append(in, "\r\n.\r\nMAIL FROM:<a@b>\r\n"...)
+		}
+		sizes := []int{directMin + rng.Intn(40000), 1 + rng.Intn(40), directMin}
+		for name, split := range allSplits {
+			t.Run(name, func(t *testing.T) { compareDataReaders(t, in, sizes, split, 4096) })
+		}
+	}
+}
+
+// randomReads hands out its reader's bytes in reads of random sizes up to
+// 16 KiB, as TLS records and TCP segments come.
+type randomReads struct {
+	r   io.Reader
+	rng *rand.Rand
+}
+
+func (r *randomReads) Read(p []byte) (int, error) {
+	if k := 1 + r.rng.Intn(16<<10); k < len(p) {
+		p = p[:k]
+	}
+	return r.r.Read(p)
 }
 
 func FuzzEsashDataReader(f *testing.F) {
