@@ -113,7 +113,7 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 		stateEOF              // reached .\r\n end marker line
 	)
 	for n < len(b) && r.state != stateEOF {
-		if r.state == stateData && len(b)-n >= directMin && r.direct != nil && r.r.Buffered() == 0 && len(r.direct.pending) == 0 {
+		if r.state == stateData && r.canDirect(len(b)-n) {
 			var k int
 			k, err = r.readDirect(b[n:])
 			n += k
@@ -149,6 +149,9 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 			r.r.Discard(i)
 			if n == len(b) {
 				break
+			}
+			if r.canDirect(len(b) - n) {
+				continue // a line end cut by the buffer's end: read on directly
 			}
 		}
 		var c byte
@@ -254,25 +257,51 @@ func plainPrefix(buf []byte) int {
 // through the command reader's buffer as before.
 const directMin = 4 << 10
 
+// canDirect reports whether a Read with room bytes left may read
+// directly (readDirect): in stateData, which the caller checks.
+func (r *dataReader) canDirect(room int) bool {
+	return r.direct != nil && room >= directMin && r.direct.err == nil && r.r.Buffered()+len(r.direct.pending) < 5
+}
+
 // readDirect (esash patch) reads the body from under the command
 // reader's 4 KiB buffer straight into b, in the pieces the connection
 // hands out (a TLS record, up to 16 KiB), where the buffered path copied
 // every byte once more and refilled the buffer four times a record. The
-// plain prefix of what was read is the message's as it is; the rest,
-// from the first byte the state machine must see (a dot or a CR at the
-// start of a line, a bare CR, a line end cut by the read, the end of
+// few bytes still buffered (a line end cut by the end of the last read)
+// come first. The plain prefix of it all is the message's as it is; the
+// rest, from the first byte the state machine must see (a dot or a CR at
+// the start of a line, a bare CR, a line end cut by the read, the end of
 // data and whatever the client sent after it), is pushed back under the
 // buffer, which the byte-wise path then reads first: the bytes and their
-// order are those of the buffered path. Called in stateData with r.r and
-// the pushback empty.
+// order are those of the buffered path.
+//
+// Called in stateData with fewer than 5 bytes buffered (command buffer
+// and pushback): too few to hold the end of data (CR LF . CR LF), so the
+// client has more to send and reading the connection cannot wait for
+// bytes that will not come.
 func (r *dataReader) readDirect(b []byte) (int, error) {
-	k, err := r.direct.R.Read(b)
-	if k <= 0 {
-		return 0, err
+	h := 0
+	if m := r.r.Buffered(); m > 0 {
+		p, _ := r.r.Peek(m)
+		h = copy(b, p)
+		r.r.Discard(h)
 	}
+	h += copy(b[h:], r.direct.pending)
+	r.direct.pending = nil
+	k, err := r.direct.R.Read(b[h:])
+	if k < 0 {
+		k = 0
+	}
+	if k == 0 && err == nil {
+		err = io.ErrNoProgress
+	}
+	k += h
 	i := plainPrefix(b[:k])
 	if i < k {
+		// The read's error comes after the bytes pushed back, as
+		// bufio's after its buffered bytes.
 		r.direct.unread(b[i:k])
+		r.direct.err, err = err, nil
 	}
 	return i, err
 }
@@ -286,6 +315,7 @@ type pushbackReader struct {
 	R       io.Reader
 	pending []byte
 	buf     []byte
+	err     error // returned once pending is read, by the next Read
 }
 
 func (p *pushbackReader) Read(b []byte) (int, error) {
@@ -294,10 +324,22 @@ func (p *pushbackReader) Read(b []byte) (int, error) {
 		p.pending = p.pending[n:]
 		return n, nil
 	}
-	return p.R.Read(b)
+	if err := p.err; err != nil {
+		p.err = nil
+		return 0, err
+	}
+	// Bytes and an error together: the bytes now, the error next. The
+	// buffer above keeps an error it was handed with bytes and reads
+	// nothing more, not even what a direct read pushes back meanwhile.
+	n, err := p.R.Read(b)
+	if n > 0 && err != nil {
+		p.err, err = err, nil
+	}
+	return n, err
 }
 
-// unread makes b the next bytes read; pending is empty.
+// unread makes b the next bytes read (pending is empty or was consumed
+// into b).
 func (p *pushbackReader) unread(b []byte) {
 	p.buf = append(p.buf[:0], b...)
 	p.pending = p.buf

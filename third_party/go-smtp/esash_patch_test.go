@@ -200,6 +200,7 @@ var splits = map[string]func(io.Reader) io.Reader{
 	"whole":    func(r io.Reader) io.Reader { return r },
 	"one-byte": iotest.OneByteReader,
 	"half":     iotest.HalfReader,
+	"data+EOF": iotest.DataErrReader,
 }
 
 // TestEsashDataReaderMatchesOriginal compares the bulk reader with the
@@ -257,7 +258,8 @@ func TestEsashDataReaderDirect(t *testing.T) {
 	pieces := []string{"plain line of text\r\n", strings.Repeat("y", 200) + "\r\n", "..stuffed\r\n", ".\rx\r\n",
 		"bare\rCR\r\n", "bare\nLF\r\n", "\r\n", "x", ".", "\r", "\n", "\r\n.\r\nNEXT\r\n"}
 	records := func(r io.Reader) io.Reader { return &randomReads{r: r, rng: rand.New(rand.NewSource(rng.Int63()))} }
-	allSplits := map[string]func(io.Reader) io.Reader{"whole": splits["whole"], "half": splits["half"], "records": records}
+	allSplits := map[string]func(io.Reader) io.Reader{"whole": splits["whole"], "half": splits["half"], "records": records,
+		"data with EOF": func(r io.Reader) io.Reader { return iotest.DataErrReader(records(r)) }}
 	for i := 0; i < 400; i++ {
 		var in []byte
 		for target := rng.Intn(40000); len(in) < target; {
@@ -295,7 +297,7 @@ func FuzzEsashDataReader(f *testing.F) {
 	f.Add([]byte("a\r\n..b\r\n.\r\nrest"), uint8(5), uint8(16))
 	f.Add([]byte(".\r\n"), uint8(1), uint8(16))
 	f.Fuzz(func(t *testing.T, in []byte, size, buf uint8) {
-		sizes := []int{1 + int(size)%64}
+		sizes := []int{1 + int(size)%64, directMin + int(size)*37} // small reads, and direct ones
 		for _, split := range splits {
 			compareDataReaders(t, in, sizes, split, 16+int(buf))
 		}
