@@ -37,7 +37,6 @@ type Conn struct {
 	binarymime bool
 
 	lineLimitReader *lineLimitReader
-	direct          *pushbackReader // esash patch: DATA's direct reads (data.go)
 	bdatPipe        *io.PipeWriter
 	bdatStatus      *statusCollector // used for BDAT on LMTP
 	dataResult      chan error
@@ -65,20 +64,12 @@ func (c *Conn) init() {
 		R:         c.conn,
 		LineLimit: c.server.MaxLineLength,
 	}
-	// esash patch: the command buffer reads through a pushback, which
-	// DATA's direct reads use (data.go); with Debug the tee must see every
-	// byte, so there are none.
-	pb := &pushbackReader{R: c.lineLimitReader}
-	c.direct = pb
-	if c.server.Debug != nil {
-		c.direct = nil
-	}
 	rwc := struct {
 		io.Reader
 		io.Writer
 		io.Closer
 	}{
-		Reader: pb,
+		Reader: c.lineLimitReader,
 		Writer: c.conn,
 		Closer: c.conn,
 	}

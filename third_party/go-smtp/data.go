@@ -52,12 +52,6 @@ type dataReader struct {
 	r     *bufio.Reader
 	state int
 
-	// esash patch: direct, when set, is the reader under r (the line
-	// limiter, through a pushback). While r is empty and a line is in
-	// progress, the body is read from it straight into the caller's
-	// buffer (see readDirect).
-	direct *pushbackReader
-
 	limited bool
 	n       int64 // Maximum bytes remaining
 
@@ -69,8 +63,7 @@ type dataReader struct {
 
 func newDataReader(c *Conn) *dataReader {
 	dr := &dataReader{
-		r:      c.text.R,
-		direct: c.direct,
+		r: c.text.R,
 	}
 
 	if c.server.MaxMessageBytes > 0 {
@@ -113,18 +106,6 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 		stateEOF              // reached .\r\n end marker line
 	)
 	for n < len(b) && r.state != stateEOF {
-		if r.state == stateData && r.canDirect(len(b)-n) {
-			var k int
-			k, err = r.readDirect(b[n:])
-			n += k
-			if err != nil {
-				if err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-				break
-			}
-			continue
-		}
 		if r.state == stateData {
 			// esash patch: inside a line only CR changes the state, so
 			// the bytes before the next CR are copied in one go instead
@@ -144,14 +125,23 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 			if len(buf) > len(b)-n {
 				buf = buf[:len(b)-n]
 			}
-			i := plainPrefix(buf)
+			i := 0
+			for {
+				j := bytes.IndexByte(buf[i:], '\r')
+				if j < 0 {
+					i = len(buf)
+					break
+				}
+				i += j
+				if i+2 >= len(buf) || buf[i+1] != '\n' || buf[i+2] == '.' || buf[i+2] == '\r' {
+					break
+				}
+				i += 3
+			}
 			n += copy(b[n:], buf[:i])
 			r.r.Discard(i)
 			if n == len(b) {
 				break
-			}
-			if r.canDirect(len(b) - n) {
-				continue // a line end cut by the buffer's end: read on directly
 			}
 		}
 		var c byte
@@ -232,115 +222,4 @@ func (r *dataReader) buffered() ([]byte, error) {
 		}
 	}
 	return r.r.Peek(r.r.Buffered())
-}
-
-// plainPrefix is how many bytes at the start of buf, read in the middle
-// of a line (stateData), the state machine would copy unchanged and end
-// in stateData again: up to the first CR that is not a CR LF followed by
-// a byte other than '.' and CR (esash patch).
-func plainPrefix(buf []byte) int {
-	i := 0
-	for {
-		j := bytes.IndexByte(buf[i:], '\r')
-		if j < 0 {
-			return len(buf)
-		}
-		i += j
-		if i+2 >= len(buf) || buf[i+1] != '\n' || buf[i+2] == '.' || buf[i+2] == '\r' {
-			return i
-		}
-		i += 3
-	}
-}
-
-// directMin is the room a Read needs for a direct read: less goes
-// through the command reader's buffer as before.
-var directMin = 4 << 10 // a variable for BenchmarkServerData
-
-// canDirect reports whether a Read with room bytes left may read
-// directly (readDirect): in stateData, which the caller checks.
-func (r *dataReader) canDirect(room int) bool {
-	return r.direct != nil && room >= directMin && r.direct.err == nil && r.r.Buffered()+len(r.direct.pending) < 5
-}
-
-// readDirect (esash patch) reads the body from under the command
-// reader's 4 KiB buffer straight into b, in the pieces the connection
-// hands out (a TLS record, up to 16 KiB), where the buffered path copied
-// every byte once more and refilled the buffer four times a record. The
-// few bytes still buffered (a line end cut by the end of the last read)
-// come first. The plain prefix of it all is the message's as it is; the
-// rest, from the first byte the state machine must see (a dot or a CR at
-// the start of a line, a bare CR, a line end cut by the read, the end of
-// data and whatever the client sent after it), is pushed back under the
-// buffer, which the byte-wise path then reads first: the bytes and their
-// order are those of the buffered path.
-//
-// Called in stateData with fewer than 5 bytes buffered (command buffer
-// and pushback): too few to hold the end of data (CR LF . CR LF), so the
-// client has more to send and reading the connection cannot wait for
-// bytes that will not come.
-func (r *dataReader) readDirect(b []byte) (int, error) {
-	h := 0
-	if m := r.r.Buffered(); m > 0 {
-		p, _ := r.r.Peek(m)
-		h = copy(b, p)
-		r.r.Discard(h)
-	}
-	h += copy(b[h:], r.direct.pending)
-	r.direct.pending = nil
-	k, err := r.direct.R.Read(b[h:])
-	if k < 0 {
-		k = 0
-	}
-	if k == 0 && err == nil {
-		err = io.ErrNoProgress
-	}
-	k += h
-	i := plainPrefix(b[:k])
-	if i < k {
-		// The read's error comes after the bytes pushed back, as
-		// bufio's after its buffered bytes.
-		r.direct.unread(b[i:k])
-		r.direct.err, err = err, nil
-	}
-	return i, err
-}
-
-// pushbackReader (esash patch) is the reader under a connection's
-// command buffer: the bytes a direct DATA read took ahead of the state
-// machine come out of it first, then the line limiter's. It lives and
-// dies with the buffer above it (Conn.init), so nothing pushed back
-// crosses a STARTTLS.
-type pushbackReader struct {
-	R       io.Reader
-	pending []byte
-	buf     []byte
-	err     error // returned once pending is read, by the next Read
-}
-
-func (p *pushbackReader) Read(b []byte) (int, error) {
-	if len(p.pending) > 0 {
-		n := copy(b, p.pending)
-		p.pending = p.pending[n:]
-		return n, nil
-	}
-	if err := p.err; err != nil {
-		p.err = nil
-		return 0, err
-	}
-	// Bytes and an error together: the bytes now, the error next. The
-	// buffer above keeps an error it was handed with bytes and reads
-	// nothing more, not even what a direct read pushes back meanwhile.
-	n, err := p.R.Read(b)
-	if n > 0 && err != nil {
-		p.err, err = err, nil
-	}
-	return n, err
-}
-
-// unread makes b the next bytes read (pending is empty or was consumed
-// into b).
-func (p *pushbackReader) unread(b []byte) {
-	p.buf = append(p.buf[:0], b...)
-	p.pending = p.buf
 }

@@ -184,12 +184,8 @@ func compareDataReaders(t *testing.T, input []byte, sizes []int, split func(io.R
 	t.Helper()
 	obr := bufio.NewReaderSize(split(bytes.NewReader(input)), bufSize)
 	want, wantErr, wantRest := readAllIn(&refReader{br: obr}, obr, sizes)
-	// The patched reader sits in its Conn's chain: the command buffer
-	// over a pushback, which direct reads (reads of directMin or more)
-	// bypass and push back into.
-	pb := &pushbackReader{R: split(bytes.NewReader(input))}
-	nbr := bufio.NewReaderSize(pb, bufSize)
-	got, gotErr, gotRest := readAllIn(&dataReader{r: nbr, direct: pb}, nbr, sizes)
+	nbr := bufio.NewReaderSize(split(bytes.NewReader(input)), bufSize)
+	got, gotErr, gotRest := readAllIn(&dataReader{r: nbr}, nbr, sizes)
 	if !bytes.Equal(got, want) || !errors.Is(gotErr, wantErr) || !bytes.Equal(gotRest, wantRest) {
 		t.Fatalf("input %q sizes %v:\n got  %q %v rest %q\n want %q %v rest %q",
 			input, sizes, got, gotErr, gotRest, want, wantErr, wantRest)
@@ -249,11 +245,11 @@ func TestEsashDataReaderRandom(t *testing.T) {
 	}
 }
 
-// TestEsashDataReaderDirect: reads large enough for the direct path
-// (directMin) over bodies of many lines, split as a network splits them,
-// give what the byte-wise reference gives: the same message, the same
-// error, the same bytes left for the commands after the end of data.
-func TestEsashDataReaderDirect(t *testing.T) {
+// TestEsashDataReaderLarge: large reads over bodies of many lines, with
+// the server's 4 KiB command buffer, split as a network splits them, give
+// what the byte-wise reference gives: the same message, the same error,
+// the same bytes left for the commands after the end of data.
+func TestEsashDataReaderLarge(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
 	pieces := []string{"plain line of text\r\n", strings.Repeat("y", 200) + "\r\n", "..stuffed\r\n", ".\rx\r\n",
 		"bare\rCR\r\n", "bare\nLF\r\n", "\r\n", "x", ".", "\r", "\n", "\r\n.\r\nNEXT\r\n"}
@@ -272,7 +268,7 @@ func TestEsashDataReaderDirect(t *testing.T) {
 		if rng.Intn(3) > 0 {
 			in = append(in, "\r\n.\r\nMAIL FROM:<a@b>\r\n"...)
 		}
-		sizes := []int{directMin + rng.Intn(40000), 1 + rng.Intn(40), directMin}
+		sizes := []int{4096 + rng.Intn(40000), 1 + rng.Intn(40), 4096}
 		for name, split := range allSplits {
 			t.Run(name, func(t *testing.T) { compareDataReaders(t, in, sizes, split, 4096) })
 		}
@@ -297,7 +293,7 @@ func FuzzEsashDataReader(f *testing.F) {
 	f.Add([]byte("a\r\n..b\r\n.\r\nrest"), uint8(5), uint8(16))
 	f.Add([]byte(".\r\n"), uint8(1), uint8(16))
 	f.Fuzz(func(t *testing.T, in []byte, size, buf uint8) {
-		sizes := []int{1 + int(size)%64, directMin + int(size)*37} // small reads, and direct ones
+		sizes := []int{1 + int(size)%64, 4096 + int(size)*37} // small reads, and large ones
 		for _, split := range splits {
 			compareDataReaders(t, in, sizes, split, 16+int(buf))
 		}

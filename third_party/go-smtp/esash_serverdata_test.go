@@ -37,25 +37,13 @@ func (s *discardSession) Data(r io.Reader) error {
 // BenchmarkServerData: one client sends 100 KiB messages over STARTTLS to
 // a Server whose session reads each into a reused buffer; cpu-ns/op is
 // the process's CPU (server and client) per message, the figure that
-// holds on a shared machine. "buffered" turns the direct DATA reads off.
+// holds on a shared machine. (Reading the body from under the 4 KiB
+// command buffer straight into the session's buffer, skipping a copy and
+// three refills a TLS record, measured no different here: 235 against
+// 240 µs, medians of 6; it was not kept.)
 //
 //	go test -run '^$' -bench ServerData -benchmem ./third_party/go-smtp/
-func BenchmarkServerData(b *testing.B) {
-	for _, direct := range []bool{false, true} {
-		name := "buffered"
-		if direct {
-			name = "direct"
-		}
-		b.Run(name, func(b *testing.B) {
-			old := directMin
-			if !direct {
-				directMin = 1 << 40
-			}
-			defer func() { directMin = old }()
-			benchServerData(b, 100<<10)
-		})
-	}
-}
+func BenchmarkServerData(b *testing.B) { benchServerData(b, 100<<10) }
 
 func benchServerData(b *testing.B, size int) {
 	cert := selfSigned(b)
