@@ -278,6 +278,12 @@ type outcome struct {
 
 // deliverMessage makes one delivery attempt of every recipient of m.
 func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
+	if oc.discardsAll(m) { // discard.go: nothing to read
+		if err := s.queue.Remove(m.MID); err != nil && err != queue.ErrNotFound {
+			s.errorf("queue: remove MID %d: %v", m.MID, err)
+		}
+		return
+	}
 	body, err := s.queue.Read(m.MID)
 	if err != nil {
 		if !errors.Is(err, queue.ErrNotFound) { // else removed meanwhile

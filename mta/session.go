@@ -212,11 +212,7 @@ func (s *session) Data(r io.Reader) error {
 		From: s.from, To: append([]string(nil), s.to...), TLS: tinfo,
 		Relay: m.dec.Action == config.Relay, Time: now, Received: received,
 	}
-	body, err := buf.Reader()
-	if err == nil {
-		err = srv.queue.Put(meta, body, buf.Len())
-	}
-	if err != nil {
+	if err := putSpooled(srv.queue, meta, buf); err != nil {
 		srv.log.Warningf("MID %d ICID %d not queued: %v", s.mid, m.icid, err)
 		return errStorage
 	}

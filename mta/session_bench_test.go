@@ -13,7 +13,7 @@ import (
 	"esash/config"
 )
 
-// BenchmarkInboundSession: 8 clients send 4 KiB messages over STARTTLS
+// BenchmarkInboundSession: 8 clients send 4 KiB or 100 KiB messages over STARTTLS
 // (ECDSA P-256) into a listener with TLS Required, durable queue and
 // mail_logs, no delivery. One op is one message; per=1 is a session per
 // message (accept, HAT and PTR, handshake, EHLO to 250, queue, logs),
@@ -23,12 +23,14 @@ import (
 //
 //	go test -run '^$' -bench InboundSession -benchmem -count 6 ./mta/
 func BenchmarkInboundSession(b *testing.B) {
-	for _, per := range []int{1, 10} {
-		b.Run(fmt.Sprintf("per=%d", per), func(b *testing.B) { benchInbound(b, per) })
+	for _, size := range []int{4 << 10, 100 << 10} {
+		for _, per := range []int{1, 10} {
+			b.Run(fmt.Sprintf("size=%dK/per=%d", size>>10, per), func(b *testing.B) { benchInbound(b, size, per) })
+		}
 	}
 }
 
-func benchInbound(b *testing.B, per int) {
+func benchInbound(b *testing.B, size, per int) {
 	p := newPKI(b)
 	cfg := baseConfig(b, p, config.TLSInRequired)
 	for i := range cfg.Listeners[0].Policies {
@@ -39,7 +41,7 @@ func benchInbound(b *testing.B, per int) {
 	cfg.Listeners[0].DefaultPolicy.MaxMsgsPerConn = 1000
 	cfg.Listeners[0].MaxConnections = 1000
 	startMTA(b, b.TempDir(), cfg)
-	body := "From: a@x.test\r\nTo: b@y.test\r\nSubject: bench\r\n\r\n" + strings.Repeat(strings.Repeat("x", 78)+"\r\n", 4096/80) + ".\r\n"
+	body := "From: a@x.test\r\nTo: b@y.test\r\nSubject: bench\r\n\r\n" + strings.Repeat(strings.Repeat("x", 78)+"\r\n", size/80) + ".\r\n"
 	tcfg := clientTLS(p, "mx.test.local")
 	const clients = 8
 	var next atomic.Int64

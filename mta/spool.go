@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"esash/mta/queue"
 )
 
 // spillAt is how much of a message is kept in memory while it arrives;
@@ -110,6 +112,20 @@ func (s *spool) Reader() (io.Reader, error) {
 		return nil, fmt.Errorf("%w: %w", errSpool, err)
 	}
 	return s.f, nil
+}
+
+// putSpooled queues the message s holds: from its memory buffer itself
+// (queue.PutBytes: the queue writes it without copying it first) or, when
+// it went to a file, read from there.
+func putSpooled(q *queue.Queue, meta queue.Meta, s *spool) error {
+	if s.f == nil {
+		return q.PutBytes(meta, s.mem.Bytes())
+	}
+	body, err := s.Reader()
+	if err != nil {
+		return err
+	}
+	return q.Put(meta, body, s.Len())
 }
 
 // Spilled reports whether the message went to a file.

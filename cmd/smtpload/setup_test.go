@@ -127,6 +127,66 @@ func TestSetupAcceptsAndRelays(t *testing.T) {
 	}
 }
 
+// TestSetupDiscards: without -relay the appliance queues the load's
+// messages durably and then drops them (the route to /dev/null, as
+// Postfix's discard transport in the same cells): no DSN is generated,
+// so the inbound cells measure reception and the queue, not bounces.
+func TestSetupDiscards(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := writeCert(t, dir)
+	ip := randomLoopback()
+	data := filepath.Join(dir, "data")
+	if rc := setup([]string{"-data", data, "-ip", ip, "-cert", certFile, "-key", keyFile, "-tls", "required"}); rc != 0 {
+		t.Fatalf("setup exited %d", rc)
+	}
+	db, err := store.Open(filepath.Join(data, "config.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := db.Head().Config
+	db.Close()
+	srv, err := mta.New(mta.Options{DataDir: data, Resolver: noDNS{}, DNSTimeout: time.Second,
+		Delivery: mta.DeliveryOptions{Enabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close(context.Background())
+	if err := srv.Boot(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	o := options{addr: ip + ":2525", per: 2, starttls: true}
+	tcfg, _ := o.tlsConfig()
+	body := message(4096)
+	n, accepted := int64(0), 0
+	next := func() string { n++; return stampID(body, "0000d15c", n) }
+	done := func(string, time.Duration, time.Time) { accepted++ }
+	if _, err := session(o, tcfg, body, next, done); err != nil || accepted != 2 {
+		t.Fatalf("session: %d of 2 accepted, %v", accepted, err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if n, _ := srv.Queue().Len(); n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the load's messages are still queued: not discarded")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	logged, err := os.ReadFile(filepath.Join(srv.Log().Dir(), "mail.current"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"Bounced", "internally generated", "Delivery"} {
+		if strings.Contains(string(logged), bad) {
+			t.Errorf("mail_logs has %q: the message was not simply discarded:\n%s", bad, logged)
+		}
+	}
+	if got := strings.Count(string(logged), "queued for delivery"); got != 2 {
+		t.Errorf("mail_logs has %d messages queued, want 2 (durable before discarding)", got)
+	}
+}
+
 // TestBareSinkCountsIDs: the reference server answers each message and
 // hands the sink its ID, in clear and after STARTTLS.
 func TestBareSinkCountsIDs(t *testing.T) {

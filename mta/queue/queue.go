@@ -259,7 +259,8 @@ type request struct {
 	meta Meta
 	head []byte // record header + type + meta
 	body io.Reader
-	size int64 // len(body)
+	data []byte // the message bytes when the caller holds them in memory (PutBytes), else body
+	size int64  // len(body)
 	err  chan error
 }
 
@@ -580,7 +581,15 @@ func (q *Queue) collect() {
 // which holds size bytes.
 func (q *Queue) Put(meta Meta, body io.Reader, size int64) error {
 	meta.Size = size
-	return q.submit(recMessage, meta, body, size)
+	return q.submit(recMessage, meta, body, nil, size)
+}
+
+// PutBytes is Put for a message held in memory: its bytes go to the
+// segment file from data itself, not through a copy (batchwrite.go).
+// data must not change until PutBytes returns.
+func (q *Queue) PutBytes(meta Meta, data []byte) error {
+	meta.Size = int64(len(data))
+	return q.submit(recMessage, meta, nil, data, meta.Size)
 }
 
 // Remove deletes a message durably (after delivery).
@@ -594,7 +603,7 @@ func (q *Queue) Remove(mid int64) error {
 	if !ok {
 		return ErrNotFound
 	}
-	return q.submit(recRemove, Meta{MID: mid}, nil, 0)
+	return q.submit(recRemove, Meta{MID: mid}, nil, nil, 0)
 }
 
 // SetRetry records durably that a delivery attempt of mid deferred: the
@@ -609,7 +618,7 @@ func (q *Queue) SetRetry(mid int64, attempts int, next time.Time) error {
 	if !ok {
 		return ErrNotFound
 	}
-	return q.submit(recRetry, Meta{MID: mid, Attempts: attempts, NextTry: next}, nil, 0)
+	return q.submit(recRetry, Meta{MID: mid, Attempts: attempts, NextTry: next}, nil, nil, 0)
 }
 
 // SetRecipients records durably that some recipients of mid were
@@ -628,7 +637,7 @@ func (q *Queue) SetRecipients(mid int64, to []string, rids []int) error {
 	if !ok {
 		return ErrNotFound
 	}
-	return q.submit(recRcpts, Meta{MID: mid, To: slices.Clone(to), RIDs: slices.Clone(rids)}, nil, 0)
+	return q.submit(recRcpts, Meta{MID: mid, To: slices.Clone(to), RIDs: slices.Clone(rids)}, nil, nil, 0)
 }
 
 // recordMeta is the meta of a record that changes a message: its MID and
@@ -643,28 +652,35 @@ type recordMeta struct {
 	NextTry  time.Time `json:"next_try,omitzero"`
 }
 
-func (q *Queue) submit(kind byte, meta Meta, body io.Reader, size int64) error {
-	var raw []byte
+func (q *Queue) submit(kind byte, meta Meta, body io.Reader, data []byte, size int64) error {
+	// The record's header, type and meta in one buffer: the meta is
+	// encoded in place (metajson.go) for the records every message
+	// makes, its own and its removal's.
+	head := make([]byte, headerLen+5, headerLen+5+320)
 	var err error
-	if kind == recMessage {
+	switch kind {
+	case recMessage:
 		stored := meta
 		stored.Received, stored.RecvLen = "", len(meta.Received)
-		raw, err = json.Marshal(stored)
-	} else {
+		head, err = appendMeta(head, &stored)
+	case recRemove:
+		head = appendRemoveMeta(head, meta.MID)
+	default:
+		var raw []byte
 		raw, err = json.Marshal(recordMeta{MID: meta.MID, To: meta.To, RIDs: meta.RIDs, Attempts: meta.Attempts, NextTry: meta.NextTry})
+		head = append(head, raw...)
 	}
 	if err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}
-	head := make([]byte, headerLen+5+len(raw))
-	binary.BigEndian.PutUint32(head[0:4], uint32(5+int64(len(raw))+size))
+	mlen := len(head) - headerLen - 5
+	binary.BigEndian.PutUint32(head[0:4], uint32(5+int64(mlen)+size))
 	head[8] = kind
-	binary.BigEndian.PutUint32(head[9:13], uint32(len(raw)))
-	copy(head[13:], raw)
+	binary.BigEndian.PutUint32(head[9:13], uint32(mlen))
 	if size+int64(len(head)) > maxRecord {
 		return fmt.Errorf("queue: message of %d bytes is too large", size)
 	}
-	r := &request{kind: kind, meta: meta, head: head, body: body, size: size, err: make(chan error, 1)}
+	r := &request{kind: kind, meta: meta, head: head, body: body, data: data, size: size, err: make(chan error, 1)}
 	q.mu.RLock()
 	broken := q.broken
 	q.mu.RUnlock()
@@ -683,7 +699,7 @@ func (q *Queue) submit(kind byte, meta Meta, body io.Reader, size int64) error {
 
 // writer is the single goroutine that appends and syncs.
 func (q *Queue) writer() {
-	buf := make([]byte, 0, 1<<20)
+	w := &batchWriter{buf: make([]byte, 0, 1<<20)}
 	var batch []*request
 	defer close(q.stopped)
 	for {
@@ -713,11 +729,11 @@ func (q *Queue) writer() {
 				}
 			}
 		}
-		buf = q.writeBatch(batch, buf)
+		q.writeBatch(batch, w)
 	}
 }
 
-func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
+func (q *Queue) writeBatch(batch []*request, w *batchWriter) {
 	q.mu.RLock()
 	cur, broken := q.cur, q.broken
 	q.mu.RUnlock()
@@ -728,66 +744,26 @@ func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
 	}
 	if broken != nil {
 		fail(broken)
-		return buf
+		return
 	}
 	start := cur.size
 	offs := make([]int64, len(batch))
 	off := start
-	var werr error
-	flush := func() {
-		if len(buf) > 0 && werr == nil {
-			if _, err := cur.f.Write(buf); err != nil {
-				werr = err
-			}
-		}
-		buf = buf[:0]
-	}
+	w.f, w.err = cur.f, nil
 	for i, r := range batch {
-		// The CRC covers the payload: type, meta and message bytes.
-		h := crc32.New(castagnoli)
-		h.Write(r.head[8:])
 		offs[i] = off
-		buf = append(buf, r.head...)
-		hdrAt := len(buf) - len(r.head)
-		if r.body != nil {
-			// Small bodies go through the buffer; large ones are
-			// streamed after flushing it.
-			if r.size <= 256<<10 && len(buf)+int(r.size) <= cap(buf) {
-				n0 := len(buf)
-				buf = buf[:n0+int(r.size)]
-				if _, err := io.ReadFull(r.body, buf[n0:]); err != nil && werr == nil {
-					werr = fmt.Errorf("read message: %w", err)
-				}
-				h.Write(buf[n0:])
-				binary.BigEndian.PutUint32(buf[hdrAt+4:hdrAt+8], h.Sum32())
-			} else {
-				// The header's CRC is known only after the body
-				// was streamed: write it in place afterwards.
-				hdrOff := off
-				flush()
-				n, err := io.Copy(io.MultiWriter(cur.f, h), io.LimitReader(r.body, r.size))
-				if werr == nil && err != nil {
-					werr = err
-				} else if werr == nil && n != r.size {
-					werr = fmt.Errorf("read message: %d of %d bytes", n, r.size)
-				}
-				var sum [4]byte
-				binary.BigEndian.PutUint32(sum[:], h.Sum32())
-				if werr == nil {
-					if _, err := cur.f.WriteAt(sum[:], hdrOff+4); err != nil {
-						werr = err
-					}
-				}
-			}
+		if r.body != nil && r.data == nil && (r.size > 256<<10 || int(r.size)+len(r.head) > cap(w.buf)) {
+			q.streamRecord(w, r, off)
 		} else {
-			binary.BigEndian.PutUint32(buf[hdrAt+4:hdrAt+8], h.Sum32())
+			appendRecord(w, r)
 		}
 		off += int64(len(r.head)) + r.size
-		if len(buf) >= 512<<10 {
-			flush()
+		if w.n >= 512<<10 {
+			w.flush()
 		}
 	}
-	flush()
+	w.flush()
+	werr := w.err
 	if werr == nil && q.opts.BeforeSync != nil {
 		werr = q.opts.BeforeSync()
 	}
@@ -806,7 +782,7 @@ func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
 			q.setBroken(err)
 		}
 		fail(fmt.Errorf("queue: %w", werr))
-		return buf
+		return
 	}
 	q.mu.Lock()
 	cur.size = off
@@ -861,7 +837,64 @@ func (q *Queue) writeBatch(batch []*request, buf []byte) []byte {
 	for _, r := range batch {
 		r.err <- nil
 	}
-	return buf
+}
+
+// appendRecord adds a record to the batch: its header and meta copied,
+// its message bytes referenced (PutBytes) or read into the batch's buffer
+// (Put of a small message), its CRC (over type, meta and message bytes)
+// set in the copied header.
+func appendRecord(w *batchWriter, r *request) {
+	sum := crc32.Update(0, castagnoli, r.head[8:])
+	body := r.data
+	k := len(r.head)
+	if body == nil && r.body != nil {
+		k += int(r.size)
+	}
+	w.room(k)
+	hdrAt := w.copyIn(r.head)
+	if body == nil && r.body != nil {
+		n0 := len(w.buf)
+		w.buf = w.buf[:n0+int(r.size)]
+		w.n += int(r.size)
+		body = w.buf[n0:]
+		if _, err := io.ReadFull(r.body, body); err != nil && w.err == nil {
+			w.err = fmt.Errorf("read message: %w", err)
+		}
+	}
+	sum = crc32.Update(sum, castagnoli, body)
+	binary.BigEndian.PutUint32(w.buf[hdrAt+4:hdrAt+8], sum)
+	if r.data != nil {
+		w.ref(r.data)
+	}
+}
+
+// streamRecord writes a large message read from its reader (a spooled
+// file) straight to the segment after what the batch holds so far; the
+// header's CRC is known only once the body was read, so it is written in
+// place afterwards. off is where the record starts.
+func (q *Queue) streamRecord(w *batchWriter, r *request, off int64) {
+	w.room(len(r.head))
+	w.copyIn(r.head)
+	w.flush()
+	if w.err != nil {
+		return
+	}
+	h := crc32.New(castagnoli)
+	h.Write(r.head[8:])
+	n, err := io.Copy(io.MultiWriter(w.f, h), io.LimitReader(r.body, r.size))
+	if err != nil {
+		w.err = err
+		return
+	}
+	if n != r.size {
+		w.err = fmt.Errorf("read message: %d of %d bytes", n, r.size)
+		return
+	}
+	var sum [4]byte
+	binary.BigEndian.PutUint32(sum[:], h.Sum32())
+	if _, err := w.f.WriteAt(sum[:], off+4); err != nil {
+		w.err = err
+	}
 }
 
 func (q *Queue) setBroken(err error) {

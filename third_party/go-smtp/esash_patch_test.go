@@ -196,6 +196,7 @@ var splits = map[string]func(io.Reader) io.Reader{
 	"whole":    func(r io.Reader) io.Reader { return r },
 	"one-byte": iotest.OneByteReader,
 	"half":     iotest.HalfReader,
+	"data+EOF": iotest.DataErrReader,
 }
 
 // TestEsashDataReaderMatchesOriginal compares the bulk reader with the
@@ -244,11 +245,55 @@ func TestEsashDataReaderRandom(t *testing.T) {
 	}
 }
 
+// TestEsashDataReaderLarge: large reads over bodies of many lines, with
+// the server's 4 KiB command buffer, split as a network splits them, give
+// what the byte-wise reference gives: the same message, the same error,
+// the same bytes left for the commands after the end of data.
+func TestEsashDataReaderLarge(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	pieces := []string{"plain line of text\r\n", strings.Repeat("y", 200) + "\r\n", "..stuffed\r\n", ".\rx\r\n",
+		"bare\rCR\r\n", "bare\nLF\r\n", "\r\n", "x", ".", "\r", "\n", "\r\n.\r\nNEXT\r\n"}
+	records := func(r io.Reader) io.Reader { return &randomReads{r: r, rng: rand.New(rand.NewSource(rng.Int63()))} }
+	allSplits := map[string]func(io.Reader) io.Reader{"whole": splits["whole"], "half": splits["half"], "records": records,
+		"data with EOF": func(r io.Reader) io.Reader { return iotest.DataErrReader(records(r)) }}
+	for i := 0; i < 400; i++ {
+		var in []byte
+		for target := rng.Intn(40000); len(in) < target; {
+			p := pieces[rng.Intn(len(pieces))]
+			if rng.Intn(4) > 0 {
+				p = pieces[rng.Intn(2)] // mostly plain lines, as mail is
+			}
+			in = append(in, p...)
+		}
+		if rng.Intn(3) > 0 {
+			in = append(in, "\r\n.\r\nMAIL FROM:<a@b>\r\n"...)
+		}
+		sizes := []int{4096 + rng.Intn(40000), 1 + rng.Intn(40), 4096}
+		for name, split := range allSplits {
+			t.Run(name, func(t *testing.T) { compareDataReaders(t, in, sizes, split, 4096) })
+		}
+	}
+}
+
+// randomReads hands out its reader's bytes in reads of random sizes up to
+// 16 KiB, as TLS records and TCP segments come.
+type randomReads struct {
+	r   io.Reader
+	rng *rand.Rand
+}
+
+func (r *randomReads) Read(p []byte) (int, error) {
+	if k := 1 + r.rng.Intn(16<<10); k < len(p) {
+		p = p[:k]
+	}
+	return r.r.Read(p)
+}
+
 func FuzzEsashDataReader(f *testing.F) {
 	f.Add([]byte("a\r\n..b\r\n.\r\nrest"), uint8(5), uint8(16))
 	f.Add([]byte(".\r\n"), uint8(1), uint8(16))
 	f.Fuzz(func(t *testing.T, in []byte, size, buf uint8) {
-		sizes := []int{1 + int(size)%64}
+		sizes := []int{1 + int(size)%64, 4096 + int(size)*37} // small reads, and large ones
 		for _, split := range splits {
 			compareDataReaders(t, in, sizes, split, 16+int(buf))
 		}
