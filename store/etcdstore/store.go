@@ -56,6 +56,8 @@ type Store struct {
 	commitMu sync.Mutex // one commit at a time from this machine
 	cancel   context.CancelFunc
 	done     chan struct{}
+
+	confirm confirmState // the pending confirmed commit (confirm.go)
 }
 
 // Open starts the machine's cluster store: it reads the cluster (if etcd
@@ -78,6 +80,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go s.watch(wctx)
+	s.startConfirm(wctx)
 	return s, nil
 }
 
@@ -86,6 +89,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 func (s *Store) Close() error {
 	s.cancel()
 	<-s.done
+	s.waitConfirm()
 	return nil
 }
 
