@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"esash/config"
+	"esash/store/etcdstore"
 )
 
 // History, rollbackconfig, commitdetail and commit confirmed across a
@@ -67,19 +70,31 @@ func detailRev(t *testing.T, m *sshAppliance) (uint64, string) {
 	return n, r.out
 }
 
-// TestClusterHistory: a commit made on A is B's commitdetail, with its
+// TestClusterHistoryConfirmed: history and commit confirmed on one
+// cluster of three daemons (one cluster: forming it is most of the time).
+func TestClusterHistoryConfirmed(t *testing.T) {
+	begin := time.Now()
+	ms := newCertCluster(t)
+	t.Logf("cluster ready after %s", time.Since(begin))
+	clusterHistory(t, ms)
+	t.Logf("history done after %s", time.Since(begin))
+	clusterConfirmed(t, ms)
+	t.Logf("commit confirmed done after %s", time.Since(begin))
+}
+
+// clusterHistory: a commit made on A is B's commitdetail, with its
 // author and changes; rollbackconfig on C lists the cluster's history and
 // rolls the whole cluster back: every member's MTA serves the earlier
-// certificate, and A's commitdetail shows the rollback from C.
-func TestClusterHistory(t *testing.T) {
-	ms := newCertCluster(t)
+// certificate, and A's commitdetail shows the rollback from C. All end
+// serving Two.
+func clusterHistory(t *testing.T, ms []*sshAppliance) {
 	r := ms[0].withPassword("admin", adminPW, useCert("Two", "commit\nto Two from A\ny"))
 	if r.code != 0 || !strings.Contains(r.out, "Changes committed") {
 		t.Fatalf("commit on A: %d\n%s", r.code, r.out)
 	}
 	toTwo, detail := detailRev(t, ms[1])
 	if !regexp.MustCompile(`(?m)^Committed by: admin \(ssh:`).MatchString(detail) || !strings.Contains(detail, "Comment: to Two from A\n") ||
-		!strings.Contains(detail, "-> Two") {
+		!strings.Contains(detail, `-> "Two"`) {
 		t.Fatalf("commitdetail on B does not show A's commit with its author and change:\n%s", detail)
 	}
 	for _, m := range ms {
@@ -94,7 +109,7 @@ func TestClusterHistory(t *testing.T) {
 	}
 	// C's history lists A's revision first (B's is the head); it is
 	// rolled back to and committed at once.
-	r = ms[2].withPassword("admin", adminPW, "rollbackconfig\nROLLBACK\n1\ny\ny\n")
+	r = ms[2].withPassword("admin", adminPW, "rollbackconfig\nROLLBACK\n1\ny\ny\n\n")
 	want := fmt.Sprintf("1. Revision %d, ", toTwo)
 	if r.code != 0 || !strings.Contains(r.out, want) || !strings.Contains(r.out, "admin (ssh:") || !strings.Contains(r.out, "to Two from A") ||
 		!strings.Contains(r.out, "Changes committed") {
@@ -104,7 +119,7 @@ func TestClusterHistory(t *testing.T) {
 		waitOrg(t, m.ip, "Two")
 	}
 	_, detail = detailRev(t, ms[0])
-	if !strings.Contains(detail, fmt.Sprintf("Comment: Rollback to revision %d\n", toTwo)) || !strings.Contains(detail, "-> Two") {
+	if !strings.Contains(detail, fmt.Sprintf("Comment: Rollback to revision %d\n", toTwo)) || !strings.Contains(detail, `-> "Two"`) {
 		t.Fatalf("commitdetail on A does not show C's rollback:\n%s", detail)
 	}
 }
@@ -138,6 +153,37 @@ func confirmRevertOf(t *testing.T, m *sshAppliance, rev uint64) uint64 {
 	}
 }
 
+// machineID is m's identity in its cluster.
+func machineID(t *testing.T, m *sshAppliance) string {
+	t.Helper()
+	ci, err := readClusterInfo(filepath.Join(m.dir, clusterDirName))
+	if err != nil || ci == nil {
+		t.Fatalf("%s: cluster state %v", m.ip, err)
+	}
+	return ci.Machine
+}
+
+// confirmHolder asks m's etcd which machine reverts confirmed commits.
+func confirmHolder(t *testing.T, m *sshAppliance) string {
+	t.Helper()
+	ci, err := readClusterInfo(filepath.Join(m.dir, clusterDirName))
+	if err != nil || ci == nil {
+		t.Fatalf("%s: cluster state %v", m.ip, err)
+	}
+	cli, err := etcdstore.Dial(ci.Endpoints, filepath.Join(m.dir, clusterDirName, "tls"), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	h, err := etcdstore.ConfirmHolder(ctx, cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 var pendingRev = regexp.MustCompile(`Revision (\d+) will be rolled back automatically at`)
 
 // commitConfirmedOn stages cert on m and commits it confirmed for the
@@ -153,13 +199,13 @@ func commitConfirmedOn(t *testing.T, m *sshAppliance, cert string, minutes int) 
 	return n
 }
 
-// TestClusterCommitConfirmed: a commit confirmed on A is confirmed by the
-// same administrator on B and stays; a second one, not confirmed, is
-// reverted on every member, by one member (the history on C holds one
-// revert); a third is reverted by another member after A is killed.
-func TestClusterCommitConfirmed(t *testing.T) {
-	ms := newCertCluster(t)
-	kept := commitConfirmedOn(t, ms[0], "Two", 4)
+// clusterConfirmed, from every member serving Two: a commit confirmed on
+// A is confirmed by the same administrator on B and stays; a second one,
+// not confirmed, is reverted on every member, by one member (no revision
+// comes between); a third is reverted by another member after A, which
+// held the right to revert, is killed.
+func clusterConfirmed(t *testing.T, ms []*sshAppliance) {
+	kept := commitConfirmedOn(t, ms[0], "One", 4)
 	confirmed := fmt.Sprintf("Revision %d is confirmed and will not be rolled back.", kept)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -174,25 +220,29 @@ func TestClusterCommitConfirmed(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	for _, m := range ms {
-		waitOrg(t, m.ip, "Two")
+		waitOrg(t, m.ip, "One")
 	}
 
 	// Not confirmed: each member runs it, then the revert. Its deadline
 	// is after the first one's, which stays: no revision comes between.
-	risky := commitConfirmedOn(t, ms[0], "One", 8)
+	risky := commitConfirmedOn(t, ms[0], "Two", 8)
 	for _, m := range ms {
-		waitOrg(t, m.ip, "One")
+		waitOrg(t, m.ip, "Two")
 	}
 	revert := confirmRevertOf(t, ms[2], risky)
 	for _, m := range ms {
-		waitOrg(t, m.ip, "Two")
+		waitOrg(t, m.ip, "One")
 	}
 	if risky != kept+1 || revert != risky+1 {
 		t.Fatalf("revisions: kept %d, risky %d, its revert %d: want one after the other", kept, risky, revert)
 	}
 
-	// A commits and dies before the deadline: B or C reverts, once.
-	orphan := commitConfirmedOn(t, ms[0], "One", 2)
+	// A, which reverts commits at their deadline, commits and dies
+	// before the deadline: B or C takes over and reverts, once.
+	if h := confirmHolder(t, ms[1]); h != machineID(t, ms[0]) {
+		t.Fatalf("the confirm holder is %q, not A (%s)", h, machineID(t, ms[0]))
+	}
+	orphan := commitConfirmedOn(t, ms[0], "Two", 2)
 	killDaemon(t, ms[0])
 	if orphan != revert+1 {
 		t.Fatalf("revision %d after the revert %d: want no revision between", orphan, revert)
@@ -201,10 +251,13 @@ func TestClusterCommitConfirmed(t *testing.T) {
 		t.Fatalf("revision %d reverted by revision %d, want %d", orphan, again, orphan+1)
 	}
 	for _, m := range ms[1:] {
-		waitOrg(t, m.ip, "Two")
+		waitOrg(t, m.ip, "One")
+	}
+	if h := confirmHolder(t, ms[1]); h != machineID(t, ms[1]) && h != machineID(t, ms[2]) {
+		t.Fatalf("the confirm holder after A died is %q, want B or C", h)
 	}
 	// C's history (the head aside) holds the first revert only.
-	r := ms[2].withPassword("admin", adminPW, "rollbackconfig\nROLLBACK\n1\nn\n")
+	r := ms[2].withPassword("admin", adminPW, "rollbackconfig\nROLLBACK\n1\nn\n\n")
 	if n := strings.Count(r.out, "system (confirm)"); n != 1 || !strings.Contains(r.out, fmt.Sprintf("Revision %d, ", revert)) {
 		t.Fatalf("history on C: %d reverts, want revision %d alone:\n%s", n, revert, r.out)
 	}

@@ -425,6 +425,19 @@ func (s *Store) holdLease(ctx context.Context, lease clientv3.LeaseID) (led bool
 	return led
 }
 
+// ConfirmHolder is the machine that reverts pending commits at their
+// deadline now: the holder of confirm-leader ("" when none).
+func ConfirmHolder(ctx context.Context, cli *clientv3.Client) (string, error) {
+	resp, err := cli.Get(ctx, keyLeader)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", keyLeader, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return "", nil
+	}
+	return string(resp.Kvs[0].Value), nil
+}
+
 // takeLeader puts confirm-leader under lease unless another lease holds
 // it; at is the etcd revision it was read at.
 func (s *Store) takeLeader(ctx context.Context, lease clientv3.LeaseID) (bool, int64, error) {

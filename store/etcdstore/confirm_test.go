@@ -167,12 +167,12 @@ func TestConfirmedCommitHolderDies(t *testing.T) {
 	defer cancel()
 	var holder *machine
 	for holder == nil {
-		resp, err := ms[1].cli.Get(ctx, keyLeader)
+		id, err := ConfirmHolder(ctx, ms[1].cli)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range ms {
-			if len(resp.Kvs) == 1 && string(resp.Kvs[0].Value) == m.id {
+			if id == m.id {
 				holder = m
 			}
 		}
@@ -199,8 +199,7 @@ func TestConfirmedCommitHolderDies(t *testing.T) {
 	if rs := reverts(t, others[0]); len(rs) != 1 || rs[0].Rev != res.Rev+1 {
 		t.Fatalf("confirm-revert revisions %+v, want revision %d alone", rs, res.Rev+1)
 	}
-	resp, err := others[0].cli.Get(ctx, keyLeader)
-	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) == holder.id {
-		t.Fatalf("confirm-leader after %s died: %v %v", holder.id, resp, err)
+	if id, err := ConfirmHolder(ctx, others[0].cli); err != nil || id == "" || id == holder.id {
+		t.Fatalf("confirm-leader after %s died: %q %v", holder.id, id, err)
 	}
 }
