@@ -531,7 +531,7 @@ func waitFor(ctx context.Context, lost, wake <-chan struct{}, wait time.Duration
 
 func (s *Store) auditRevertFailed(p *pendingValue, err error) error {
 	now := s.now()
-	raw, _ := json.Marshal(store.AuditEntry{Time: now, User: "system", Source: "confirm", Action: "confirm-revert-failed", Rev: p.Rev, Detail: err.Error()})
+	raw, _ := json.Marshal(store.AuditEntry{Time: now, User: "system", Source: "confirm on " + s.machine, Action: "confirm-revert-failed", Rev: p.Rev, Detail: err.Error()})
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
 	_, perr := s.cli.Put(ctx, auditKey(now.UnixNano(), s.machine), string(raw))

@@ -83,7 +83,8 @@ func (s *Store) tryRevert(ctx context.Context, c *cluster, cur pendingRead, reas
 	if res.Warnings, err = b.check(ctx, c.levels, next, prepare); err != nil {
 		return res, false, err
 	}
-	meta := store.Meta{Time: s.now(), User: "system", Source: "confirm", Kind: store.KindConfirmRevert, Comment: reason, Rollback: true}
+	// The source names the member that reverted (commitdetail).
+	meta := store.Meta{Time: s.now(), User: "system", Source: "confirm on " + s.machine, Kind: store.KindConfirmRevert, Comment: reason, Rollback: true}
 	rec, err := s.revisionOps(c.rev+1, meta, p.Level, changes)
 	if err != nil {
 		return res, false, err
