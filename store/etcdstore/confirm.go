@@ -27,7 +27,12 @@ package etcdstore
 //     expires, the key goes, and another member takes it and reverts
 //     whatever is due. The revert itself is one Txn guarded by head and
 //     by the pending record, so even two holders (a lease lost while its
-//     holder still ran) make one confirm-revert revision.
+//     holder still ran) make one confirm-revert revision. The key is a
+//     lease-keyed lock of our own (a Txn on its CreateRevision, a watch
+//     for its deletion) rather than client/v3/concurrency's Election:
+//     Campaign resigns with the client's own context, without deadline,
+//     so a member stopping without quorum would hang; here every call has
+//     the store's timeout.
 //   - The deadline is wall-clock time written by the committing machine
 //     and read by the holder: members' clocks are assumed in step (NTP),
 //     as the audit trail already assumes.

@@ -156,6 +156,11 @@ func TestConfirmedCommitConfirmedElsewhere(t *testing.T) {
 	if rs := reverts(t, ms[0]); len(rs) != 1 || rs[0].Rev != third.Rev+1 {
 		t.Fatalf("confirm-revert revisions %+v, want revision %d alone", rs, third.Rev+1)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := ms[0].st.At(config.ClusterLevel).RevertPending(ctx, "by hand", nil); !errors.Is(err, store.ErrNoPending) {
+		t.Fatalf("revert with nothing pending: %v, want %v", err, store.ErrNoPending)
+	}
 }
 
 // The holder of confirm-leader dies (its client gone: no keep-alive, no
