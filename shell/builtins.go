@@ -56,7 +56,7 @@ func (sh *Shell) commit(s *Session, args []string) error {
 		} else {
 			args = nil
 		}
-		confirmIn = time.Duration(n) * time.Minute
+		confirmIn = time.Duration(n) * sh.opts.ConfirmUnit
 	}
 	if !s.Draft.Changed() {
 		if p, ok := s.Backend().Pending(); ok && p.User == s.User && confirmIn == 0 {

@@ -57,6 +57,9 @@ type Options struct {
 	// LeftCluster is called once this machine left its cluster
 	// (clusterconfig): the daemon stops its etcd member there.
 	LeftCluster func()
+	// ConfirmUnit is what one of `commit confirmed MINUTES` lasts: a
+	// minute; tests of real daemons shorten it (ESASH_CONFIRM_UNIT).
+	ConfirmUnit time.Duration
 }
 
 // Shell holds the command table and the store sessions commit to.
@@ -78,6 +81,9 @@ type Shell struct {
 func New(db store.Backend, opts Options, cmds ...Command) (*Shell, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.ConfirmUnit <= 0 {
+		opts.ConfirmUnit = time.Minute
 	}
 	sh := &Shell{db: db, opts: opts, byName: map[string]Command{}}
 	all := append(builtins(sh), cmds...)

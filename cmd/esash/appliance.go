@@ -144,6 +144,11 @@ func openAppliance(o options) (*appliance, error) {
 		return nil, err
 	}
 	a.services.Started("commit-confirmed watcher", a.watchConfirm(o.now))
+	confirmUnit, err := envDuration("ESASH_CONFIRM_UNIT") // tests: seconds, not minutes
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.shell, err = shell.New(db, shell.Options{
 		Prepare: a.prepare,
 		Now:     o.now,
@@ -153,7 +158,8 @@ func openAppliance(o options) (*appliance, error) {
 		Internal: func(format string, args ...any) {
 			a.cliLog.Criticalf(format, args...)
 		},
-		Banner: banner(),
+		Banner:      banner(),
+		ConfirmUnit: confirmUnit,
 	},
 		sethostname.New(),
 		clustermode.New(),

@@ -22,6 +22,8 @@
 //	revs/<n, 20 digits>           {"meta","level","changes": sealed}: revision n
 //	audit/<time>/<id>             one audit entry, in time order
 //	status/<id>/applied           {"rev","error"}: the last revision the machine activated
+//	confirm                       the commit awaiting confirmation, with its sealed undo (confirm.go)
+//	confirm-leader                the member that reverts at the deadline, under its lease
 //
 // Every value under cfg/ and the changes of revs/ are sealed (AES-256-GCM,
 // the key name as additional data) with the cluster data key, a random key
@@ -67,9 +69,19 @@
 // The services ready one configuration at a time: the watcher's apply
 // and a session's dry run of the prepare step take turns (applyMu).
 //
+// # Commit confirmed
+//
+// As standalone (store/confirm.go), cluster-wide: the pending record is
+// written in the commit's Txn and every member follows it; its author
+// confirms from any member; the one member holding confirm-leader (a key
+// under its etcd lease: a dead holder is replaced once the lease expires)
+// reverts at the deadline with one Txn guarded by head and the record.
+// The decisions are in confirm.go.
+//
 // # Not yet
 //
-// Commit confirmed is refused on a cluster (the timer needs a leader:
-// client/v3/concurrency); sections are one key each, so one section is
-// bounded by etcd's request size (1.5 MiB by default).
+// Sections are one key each, so one section is bounded by etcd's request
+// size (1.5 MiB by default); a confirmed commit's Txn carries the previous
+// values of the sections it writes too. A revert names the member that
+// made it in the revision, but that member's cli_logs do not record it.
 package etcdstore

@@ -10,8 +10,6 @@ var (
 	ErrNotClustered = errors.New("this machine is not part of a cluster")
 	// ErrExists is a create over an existing cluster.
 	ErrExists = errors.New("a cluster already exists at these endpoints")
-	// ErrConfirmed is a commit confirmed, which clusters do not offer yet.
-	ErrConfirmed = errors.New("commit confirmed is not available on a cluster")
 	// ErrSealed is a sealed value that does not open with the data key.
 	ErrSealed = errors.New("cannot decrypt a cluster value: wrong cluster data key")
 	// ErrUnconfirmed is a commit sent to the cluster that did not confirm

@@ -50,9 +50,6 @@ const maxRaces = 8
 
 // Commit implements store.Backend: one etcd Txn guarded by head.
 func (b *LevelBackend) Commit(ctx context.Context, req store.CommitRequest) (store.Result, error) {
-	if !req.ConfirmBy.IsZero() {
-		return store.Result{}, ErrConfirmed
-	}
 	s := b.s
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
@@ -85,6 +82,10 @@ func (b *LevelBackend) Commit(ctx context.Context, req store.CommitRequest) (sto
 func (b *LevelBackend) try(ctx context.Context, req store.CommitRequest, ours []config.Change) (store.Result, bool, error) {
 	s := b.s
 	c, err := s.load(ctx, 0)
+	if err != nil {
+		return store.Result{}, false, err
+	}
+	confirm, err := b.confirmStep(ctx, c, req) // confirm.go
 	if err != nil {
 		return store.Result{}, false, err
 	}
@@ -132,11 +133,19 @@ func (b *LevelBackend) try(ctx context.Context, req store.CommitRequest, ours []
 	if err != nil {
 		return res, false, err
 	}
+	pops, err := confirm.ops(c.levels, sections, c.rev+1)
+	if err != nil {
+		return res, false, err
+	}
+	ops = append(ops, pops...)
 	tctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	tr, err := s.cli.Txn(tctx).If(clientv3.Compare(clientv3.ModRevision(keyHead), "=", c.headModRev)).Then(ops...).Commit()
+	tr, err := s.cli.Txn(tctx).If(clientv3.Compare(clientv3.ModRevision(keyHead), "=", c.headModRev), confirm.guard()).Then(ops...).Commit()
 	if err != nil {
 		return res, false, s.txnErr(c.rev+1, err)
+	}
+	if tr.Succeeded {
+		confirm.committed(pops, tr.Header.Revision)
 	}
 	res.Rev, res.Changes = c.rev+1, len(changes)
 	return res, tr.Succeeded, nil
@@ -346,17 +355,21 @@ func (b *LevelBackend) AuditLog(limit int) ([]store.AuditEntry, error) {
 	return out, nil
 }
 
-// Pending implements store.Backend: clusters have no confirmed commits yet.
-func (b *LevelBackend) Pending() (store.Pending, bool) { return store.Pending{}, false }
+// Pending implements store.Backend: the cluster's pending commit, at
+// any level, as this machine last saw it (confirm.go). Like Head it never
+// waits for etcd.
+func (b *LevelBackend) Pending() (store.Pending, bool) { return b.s.pending() }
 
-// Confirm implements store.Backend.
+// Confirm implements store.Backend: the author keeps the pending commit,
+// from any member.
 func (b *LevelBackend) Confirm(user, source string) (store.Pending, error) {
-	return store.Pending{}, ErrConfirmed
+	return b.s.confirmPending(user, source)
 }
 
-// RevertPending implements store.Backend.
+// RevertPending implements store.Backend: the pending commit reverted
+// now, as the holder of confirm-leader does at its deadline.
 func (b *LevelBackend) RevertPending(ctx context.Context, reason string, prepare store.PrepareFunc) (store.Result, error) {
-	return store.Result{}, ErrConfirmed
+	return b.s.revert(ctx, 0, reason, prepare)
 }
 
 // Close implements store.Backend; the Store is closed by its owner.

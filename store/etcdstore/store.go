@@ -60,6 +60,8 @@ type Store struct {
 	applyMu sync.Mutex
 	cancel  context.CancelFunc
 	done    chan struct{}
+
+	confirm confirmState // the pending confirmed commit (confirm.go)
 }
 
 // Open starts the machine's cluster store: it reads the cluster (if etcd
@@ -82,6 +84,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go s.watch(wctx)
+	s.startConfirm(wctx)
 	return s, nil
 }
 
@@ -90,6 +93,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 func (s *Store) Close() error {
 	s.cancel()
 	<-s.done
+	s.waitConfirm()
 	return nil
 }
 
