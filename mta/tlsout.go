@@ -132,6 +132,9 @@ func (c *smtpConn) ehlo(name string) (smtpReply, error) {
 
 func (c *smtpConn) has(ext string) bool { _, ok := c.ext[ext]; return ok }
 
+// pipelined reports whether the server offered PIPELINING (RFC 2920).
+func (c *smtpConn) pipelined() bool { return c.has("PIPELINING") }
+
 // replyError is an unexpected SMTP reply.
 type replyError struct{ r smtpReply }
 
@@ -196,13 +199,21 @@ func (c *smtpConn) quit() {
 
 func (c *smtpConn) close() { c.conn.Close() }
 
-// data sends the message after DATA's 354, dot-stuffed, and returns the
-// final reply.
-func (c *smtpConn) data(msg []byte) (smtpReply, error) {
-	r, err := c.cmd("DATA")
-	if err != nil || r.Code != 354 {
-		return r, err
+// send writes lines in one flush (a pipelined group, RFC 2920, or one
+// command), without reading.
+func (c *smtpConn) send(lines ...string) error {
+	c.deadline()
+	w := c.tp.W
+	for _, l := range lines {
+		w.WriteString(l)
+		w.WriteString("\r\n")
 	}
+	return w.Flush()
+}
+
+// body sends the message, dot-stuffed, once DATA was answered 354, and
+// returns the final reply.
+func (c *smtpConn) body(msg []byte) (smtpReply, error) {
 	if c.timeout > 0 {
 		c.conn.SetDeadline(time.Now().Add(c.timeout + time.Duration(len(msg)/1024)*time.Millisecond))
 	}
