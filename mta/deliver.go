@@ -222,8 +222,10 @@ func (s *Server) scanQueue() {
 		d.wg.Add(1)
 		go func(m queue.Meta) {
 			defer d.wg.Done()
-			defer func() { <-d.sem }()
-			s.deliverMessage(oc, m)
+			var once sync.Once
+			free := func() { once.Do(func() { <-d.sem }) }
+			defer free()
+			s.deliverMessage(oc, m, free)
 			s.releaseClaim(m.MID)
 		}(m)
 	}
@@ -276,7 +278,13 @@ type outcome struct {
 }
 
 // deliverMessage makes one delivery attempt of every recipient of m.
-func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
+// It calls free, which gives the worker slot back, once the remote
+// servers have answered: writing the outcome (the queue's removal, its
+// retry or recipients record, a bounce) waits for the queue's group
+// commit, and a slot held through that would idle while messages wait
+// behind it (issue 17). The message stays claimed until its records are
+// written (scanQueue).
+func (s *Server) deliverMessage(oc *outCache, m queue.Meta, free func()) {
 	body, err := s.queue.Read(m.MID)
 	if err != nil {
 		if !errors.Is(err, queue.ErrNotFound) { // else removed meanwhile
@@ -302,6 +310,15 @@ func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
 			recorded = s.recordProgress(m, results, recorded)
 		}
 	}
+	free()
+	s.settle(oc, m, body, results, recorded)
+}
+
+// settle records the outcome of an attempt of m: bounces for the
+// recipients refused for good or expired, then the queue's removal when
+// none is left, else the recipients still due and, when one was
+// deferred, the next retry.
+func (s *Server) settle(oc *outCache, m queue.Meta, body []byte, results []outcome, recorded int) {
 	now := s.opts.Now()
 	expired := now.Sub(m.Time) > s.opts.Delivery.MaxQueueTime
 	var remaining []string
