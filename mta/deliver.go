@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"esash/config"
@@ -64,6 +65,10 @@ type delivery struct {
 	wg       sync.WaitGroup
 	sem      chan struct{}
 	limits   connLimits // open connections against the configured maxima
+	// A message that waited for a connection slot is dispatched again
+	// when one is freed (limits.go: slotFreed, wakeOnSlot).
+	slotGen atomic.Uint64 // slots freed so far
+	waiting atomic.Bool   // a message waits for a slot
 }
 
 // outCache is what delivery derives from one configuration.
@@ -77,6 +82,7 @@ type outCache struct {
 // deliveryDefaults fills the delivery options (called by New).
 func (s *Server) deliveryDefaults() {
 	s.dlv.kick = make(chan struct{}, 1)
+	s.dlv.limits.freed = s.slotFreed
 	o := &s.opts.Delivery
 	if o.Poll == 0 {
 		o.Poll = time.Second
@@ -220,13 +226,17 @@ func (s *Server) scanQueue() {
 			return
 		}
 		d.wg.Add(1)
+		gen := d.slotGen.Load()
 		go func(m queue.Meta) {
 			defer d.wg.Done()
 			var once sync.Once
 			free := func() { once.Do(func() { <-d.sem }) }
 			defer free()
-			s.deliverMessage(oc, m, free)
+			waited := s.deliverMessage(oc, m, free)
 			s.releaseClaim(m.MID)
+			if waited {
+				s.wakeOnSlot(gen)
+			}
 		}(m)
 	}
 }
@@ -283,15 +293,16 @@ type outcome struct {
 // retry or recipients record, a bounce) waits for the queue's group
 // commit, and a slot held through that would idle while messages wait
 // behind it (issue 17). The message stays claimed until its records are
-// written (scanQueue).
-func (s *Server) deliverMessage(oc *outCache, m queue.Meta, free func()) {
+// written (scanQueue). It reports whether a recipient waits for a
+// connection slot.
+func (s *Server) deliverMessage(oc *outCache, m queue.Meta, free func()) (waited bool) {
 	body, err := s.queue.Read(m.MID)
 	if err != nil {
 		if !errors.Is(err, queue.ErrNotFound) { // else removed meanwhile
 			s.errorf("MID %d not delivered: %v", m.MID, err)
 			s.scheduleRetry(m, s.opts.Now())
 		}
-		return
+		return false
 	}
 	byDomain := map[string][]int{}
 	var order []string
@@ -312,6 +323,7 @@ func (s *Server) deliverMessage(oc *outCache, m queue.Meta, free func()) {
 	}
 	free()
 	s.settle(oc, m, body, results, recorded)
+	return slices.ContainsFunc(results, func(o outcome) bool { return o.res == rcptWaiting })
 }
 
 // settle records the outcome of an attempt of m: bounces for the
@@ -510,6 +522,7 @@ func (s *Server) park(key string, conn *outConn) {
 		s.closeOut(conn)
 	})
 	d.pool[key] = append(d.pool[key], conn)
+	defer s.slotFreed() // after d.mu: the kept connection is free for the next message
 }
 
 // drainPool closes every idle connection (at shutdown).

@@ -76,7 +76,7 @@ func (s *Server) reserveSlots(x *opening) (tlsSlot, ok bool) {
 	}
 	tlsSlot = s.reserveTLS(cfg)
 	if !tlsSlot && (!cfg.Delivery.FallbackNoTLS || x.mode.Required()) {
-		s.dlv.limits.release(x.dom)
+		s.dlv.limits.unreserve(x.dom)
 		return false, false
 	}
 	return tlsSlot, true

@@ -1,6 +1,8 @@
 package mta
 
 import (
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -48,4 +50,32 @@ func TestDeliverySlotFreedBeforeRecords(t *testing.T) {
 	}
 	release()
 	waitFor(t, "both removed", func() bool { return !inQueue(s, m1) && !inQueue(s, m2) })
+}
+
+// TestDeliverWaitingWokenBySlot: a message that found its destination's
+// connections all in use is dispatched again as soon as one is free (a
+// kept connection parked, or one closed), not at the next poll, and the
+// per-destination limit holds while thirty messages compete for two
+// connections.
+func TestDeliverWaitingWokenBySlot(t *testing.T) {
+	p := newPKI(t)
+	sink := startGoSink(t, nil, func(g *goSink) { g.hold = 50 * time.Millisecond })
+	cfg := outCfg(t, p, config.TLSOutNo, map[string]string{"sink.test": hp(sink.addr, sink.port)})
+	cfg.Destinations.Entries = append(cfg.Destinations.Entries, config.DestControl{Domain: "sink.test", MaxConcurrency: 2, TLS: config.TLSOutNo})
+	cfg.Destinations.Default.MaxMsgsPerConn = 4 // connections close and reopen too
+	s, dir := startOut(t, cfg, func(o *Options) { o.Delivery.Poll = time.Hour })
+	var mids []int64
+	for i := range 30 {
+		mids = append(mids, enqueue(t, s, "", fmt.Sprintf("r%d@sink.test", i)))
+	}
+	waitFor(t, "all at the sink without a poll", func() bool { return len(sink.list()) == len(mids) })
+	for _, mid := range mids {
+		waitFor(t, "removal", func() bool { return !inQueue(s, mid) })
+	}
+	if got := sink.maxActive.Load(); got > 2 {
+		t.Errorf("%d connections at once to sink.test, limit 2", got)
+	}
+	if strings.Contains(logLines(t, dir), "Delayed:") {
+		t.Error("waiting for a connection slot was logged as a delay")
+	}
 }
