@@ -2,6 +2,7 @@ package mta
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -80,7 +81,7 @@ func (c *smtpConn) setConn(nc net.Conn) {
 	c.br = bufio.NewReader(nc)
 	// One buffered reader only, so that what the server sent after a
 	// reply is visible (Buffered) to the STARTTLS check.
-	c.tp = &textproto.Conn{Reader: *textproto.NewReader(c.br), Writer: *textproto.NewWriter(bufio.NewWriter(nc))}
+	c.tp = &textproto.Conn{Reader: *textproto.NewReader(c.br), Writer: *textproto.NewWriter(bufio.NewWriterSize(nc, outWriteBuf))}
 }
 
 func (c *smtpConn) deadline() {
@@ -217,14 +218,50 @@ func (c *smtpConn) body(msg []byte) (smtpReply, error) {
 	if c.timeout > 0 {
 		c.conn.SetDeadline(time.Now().Add(c.timeout + time.Duration(len(msg)/1024)*time.Millisecond))
 	}
-	w := c.tp.DotWriter()
-	if _, err := w.Write(msg); err != nil {
-		return smtpReply{}, err
-	}
-	if err := w.Close(); err != nil {
+	if err := writeDotStuffed(c.tp.W, msg); err != nil {
 		return smtpReply{}, err
 	}
 	return c.read()
+}
+
+// outWriteBuf is the outbound connection's write buffer: a 100 KiB
+// message goes out in a few TLS records of the maximum size and as many
+// writes, not one of each per 4 KiB.
+const outWriteBuf = 32 << 10
+
+// writeDotStuffed writes msg as DATA's content and the final ".",
+// as textproto's DotWriter does (a line starting with "." gets another,
+// a bare LF becomes CRLF, an unterminated last line is ended; only a line
+// ending in CR CR LF is sent as it is, where DotWriter adds a CR), but a
+// line at a time where DotWriter goes byte by byte through the buffer (a
+// fifth of the delivery's CPU at 100 KiB, issue 17). Then it flushes.
+func writeDotStuffed(w *bufio.Writer, msg []byte) error {
+	if len(msg) == 0 {
+		w.WriteString("\r\n")
+	}
+	for len(msg) > 0 {
+		if msg[0] == '.' {
+			w.WriteByte('.')
+		}
+		i := bytes.IndexByte(msg, '\n')
+		if i < 0 { // the last line, unterminated
+			w.Write(msg)
+			if msg[len(msg)-1] != '\r' {
+				w.WriteByte('\r')
+			}
+			w.WriteByte('\n')
+			break
+		}
+		if i > 0 && msg[i-1] == '\r' {
+			w.Write(msg[:i+1])
+		} else {
+			w.Write(msg[:i])
+			w.WriteString("\r\n")
+		}
+		msg = msg[i+1:]
+	}
+	w.WriteString(".\r\n")
+	return w.Flush()
 }
 
 // outTLS is what outbound TLS needs from a configuration.
