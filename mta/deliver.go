@@ -51,23 +51,22 @@ type DeliveryOptions struct {
 }
 
 type delivery struct {
-	mu        sync.Mutex
-	inflight  map[int64]bool
-	alerted   map[string]time.Time
-	dcids     *maillog.Counter
-	cache     *outCache
-	kick      chan struct{}
-	pool      map[string][]*outConn    // idle delivery connections by destination
-	opening   map[string]int           // connections being opened, by pool key (deliver_slowstart.go)
-	freedFor  map[string]chan struct{} // closed when a connection for the key is parked or an opening ends
-	openFails map[string]*openFail     // the last opening for the key failed so
-	stop      chan struct{}
-	ctx       context.Context // cancelled by stopDelivery: deliveries in progress end
-	cancel    context.CancelFunc
-	started   bool
-	wg        sync.WaitGroup
-	sem       chan struct{}
-	limits    connLimits // open connections against the configured maxima
+	mu       sync.Mutex
+	inflight map[int64]bool
+	alerted  map[string]time.Time
+	dcids    *maillog.Counter
+	cache    *outCache
+	kick     chan struct{}
+	pool     map[string][]*outConn    // idle delivery connections by destination
+	opening  map[string]int           // connections being opened, by pool key (deliver_slowstart.go)
+	freedFor map[string]chan struct{} // closed when a connection for the key is parked or an opening ends
+	stop     chan struct{}
+	ctx      context.Context // cancelled by stopDelivery: deliveries in progress end
+	cancel   context.CancelFunc
+	started  bool
+	wg       sync.WaitGroup
+	sem      chan struct{}
+	limits   connLimits // open connections against the configured maxima
 	// A message that waited for a connection slot is dispatched again
 	// when one is freed (limits.go: slotFreed, wakeOnSlot).
 	slotGen atomic.Uint64 // slots freed so far
@@ -565,11 +564,7 @@ func (s *Server) attempt(oc *outCache, dc config.DestControl, m queue.Meta, body
 	oi, _ := deliveryIface(oc.cfg, ifaceSetting(oc.cfg, m), t.ip)
 	key := poolKey(dom, t, dc, oi.name+"|"+oi.helo)
 	for {
-		pc, mayOpen, fail := s.acquire(key) // deliver_slowstart.go
-		if fail != nil {
-			setAll(results, rids, fail.o)
-			return fail.result
-		}
+		pc, mayOpen := s.acquire(key) // deliver_slowstart.go
 		if pc == nil && !mayOpen {
 			// Stopping: the message stays queued.
 			setAll(results, rids, outcome{res: rcptWaiting})
@@ -588,11 +583,10 @@ func (s *Server) attempt(oc *outCache, dc config.DestControl, m queue.Meta, body
 		s.closeOut(pc)
 	}
 	c, ok := s.open(oc, dc, m, dom, t, rids, results)
+	s.opened(key)
 	if c == nil {
-		s.opened(key, &openFail{results[rids[0]], ok})
 		return ok
 	}
-	s.opened(key, nil)
 	handled, st, _ := s.transfer(c, m, body, dom, t, rids, results)
 	s.finish(key, dc, c, st)
 	return handled

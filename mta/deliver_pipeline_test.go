@@ -22,7 +22,6 @@ type scriptSink struct {
 	port     int
 	pipeline bool // advertise PIPELINING
 	greet    time.Duration
-	refuse   bool // greet with 421 and hang up
 	conns    atomic.Int32
 	greeting atomic.Int32 // connections between accept and EHLO
 	maxGreet atomic.Int32 // the most of those at once
@@ -37,13 +36,13 @@ type sinkLine struct {
 	buffered bool // more input was waiting when this line was read
 }
 
-func startScriptSink(t *testing.T, pipeline bool, greet time.Duration, refuse bool) *scriptSink {
+func startScriptSink(t *testing.T, pipeline bool, greet time.Duration) *scriptSink {
 	t.Helper()
 	ln, err := net.Listen("tcp4", sinkIP()+":0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &scriptSink{addr: ln.Addr().(*net.TCPAddr).IP.String(), port: ln.Addr().(*net.TCPAddr).Port, pipeline: pipeline, greet: greet, refuse: refuse}
+	k := &scriptSink{addr: ln.Addr().(*net.TCPAddr).IP.String(), port: ln.Addr().(*net.TCPAddr).Port, pipeline: pipeline, greet: greet}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -72,10 +71,6 @@ func (k *scriptSink) serve(c net.Conn, id int32) {
 		}
 	}()
 	time.Sleep(k.greet) // a slow greeting, as a handshake on a loaded core
-	if k.refuse {
-		w("421 4.3.2 script.sink not now")
-		return
-	}
 	w("220 script.sink ESMTP")
 	rcpts := 0
 	for {
@@ -177,7 +172,7 @@ func TestDeliverPipelining(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			sink := startScriptSink(t, tc.pipeline, 0, false)
+			sink := startScriptSink(t, tc.pipeline, 0)
 			cfg := outCfg(t, p, config.TLSOutNo, map[string]string{"sink.test": hp(sink.addr, sink.port)})
 			s, _ := startOut(t, cfg, func(o *Options) { o.Delivery.Workers = 1 })
 			for _, to := range [][]string{{"a@sink.test", "b@sink.test"}, {"nobody@sink.test"}, {"c@sink.test", "d@sink.test"}} {
@@ -208,7 +203,7 @@ func TestDeliverPipelining(t *testing.T) {
 // and go out on them. Every message is delivered.
 func TestDeliverSlowStart(t *testing.T) {
 	p := newPKI(t)
-	sink := startScriptSink(t, true, 300*time.Millisecond, false)
+	sink := startScriptSink(t, true, 300*time.Millisecond)
 	cfg := outCfg(t, p, config.TLSOutNo, map[string]string{"sink.test": hp(sink.addr, sink.port)})
 	s, _ := startOut(t, cfg, func(o *Options) { o.Delivery.Workers = 8 })
 	var mids []int64
@@ -225,28 +220,5 @@ func TestDeliverSlowStart(t *testing.T) {
 	defer sink.mu.Unlock()
 	if sink.msgs != len(mids) {
 		t.Errorf("%d messages at the sink, want %d", sink.msgs, len(mids))
-	}
-}
-
-// TestDeliverSlowStartFailureShared: when the connections being opened to
-// a destination fail, the messages waiting for them take that outcome
-// (deferred) instead of each trying in turn, maxOpening at a time, a slow
-// failure each.
-func TestDeliverSlowStartFailureShared(t *testing.T) {
-	p := newPKI(t)
-	sink := startScriptSink(t, true, time.Second, true)
-	cfg := outCfg(t, p, config.TLSOutNo, map[string]string{"sink.test": hp(sink.addr, sink.port)})
-	s, _ := startOut(t, cfg, func(o *Options) { o.Delivery.Workers = 8 })
-	var mids []int64
-	for i := range 8 {
-		mids = append(mids, enqueue(t, s, "", fmt.Sprintf("r%d@sink.test", i)))
-	}
-	for _, mid := range mids {
-		waitFor(t, "the attempt", func() bool { m, _ := s.queue.Get(mid); return m.Attempts == 1 })
-	}
-	// 2 failing openings, and 2 more at most for messages dispatched
-	// after the first ones had failed.
-	if n := sink.conns.Load(); n > 4 {
-		t.Errorf("%d connections for 8 messages to a failing host, want at most 4", n)
 	}
 }
