@@ -57,9 +57,7 @@ type delivery struct {
 	dcids    *maillog.Counter
 	cache    *outCache
 	kick     chan struct{}
-	pool     map[string][]*outConn    // idle delivery connections by destination
-	opening  map[string]int           // connections being opened, by pool key (deliver_slowstart.go)
-	freedFor map[string]chan struct{} // closed when a connection for the key is parked or an opening ends
+	pool     map[string][]*outConn // idle delivery connections by destination
 	stop     chan struct{}
 	ctx      context.Context // cancelled by stopDelivery: deliveries in progress end
 	cancel   context.CancelFunc
@@ -486,8 +484,11 @@ func poolKey(dom string, t target, dc config.DestControl, helo string) string {
 	return dom + "|" + hostPort(t) + "|" + string(dc.TLS) + "|" + dc.DANE + "|" + helo
 }
 
-// takeIdleLocked returns an idle connection for key, or nil (d.mu held).
-func (d *delivery) takeIdleLocked(key string) *outConn {
+// takePooled returns an idle connection for key, or nil.
+func (s *Server) takePooled(key string) *outConn {
+	d := &s.dlv
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	for len(d.pool[key]) > 0 {
 		l := d.pool[key]
 		conn := l[len(l)-1]
@@ -521,7 +522,6 @@ func (s *Server) park(key string, conn *outConn) {
 		s.closeOut(conn)
 	})
 	d.pool[key] = append(d.pool[key], conn)
-	d.wakeKeyLocked(key)
 	defer s.slotFreed() // after d.mu: the kept connection is free for the next message
 }
 
@@ -563,27 +563,17 @@ func (s *Server) attempt(oc *outCache, dc config.DestControl, m queue.Meta, body
 	// from the interface this target is delivered from now.
 	oi, _ := deliveryIface(oc.cfg, ifaceSetting(oc.cfg, m), t.ip)
 	key := poolKey(dom, t, dc, oi.name+"|"+oi.helo)
-	for {
-		pc, mayOpen := s.acquire(key) // deliver_slowstart.go
-		if pc == nil && !mayOpen {
-			// Stopping: the message stays queued.
-			setAll(results, rids, outcome{res: rcptWaiting})
-			return true
-		}
-		if pc == nil {
-			break
-		}
+	if pc := s.takePooled(key); pc != nil {
 		handled, st, started := s.transfer(pc, m, body, dom, t, rids, results)
 		if started || handled {
 			s.finish(key, dc, pc, st)
 			return handled
 		}
 		// The kept connection died before the envelope went out: the
-		// remote closed it; take another or open a new one.
+		// remote closed it; open a new one.
 		s.closeOut(pc)
 	}
 	c, ok := s.open(oc, dc, m, dom, t, rids, results)
-	s.opened(key)
 	if c == nil {
 		return ok
 	}

@@ -2,7 +2,6 @@ package mta
 
 import (
 	"bufio"
-	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -21,10 +20,7 @@ type scriptSink struct {
 	addr     string
 	port     int
 	pipeline bool // advertise PIPELINING
-	greet    time.Duration
 	conns    atomic.Int32
-	greeting atomic.Int32 // connections between accept and EHLO
-	maxGreet atomic.Int32 // the most of those at once
 	mu       sync.Mutex
 	lines    []sinkLine
 	msgs     int
@@ -36,13 +32,13 @@ type sinkLine struct {
 	buffered bool // more input was waiting when this line was read
 }
 
-func startScriptSink(t *testing.T, pipeline bool, greet time.Duration) *scriptSink {
+func startScriptSink(t *testing.T, pipeline bool) *scriptSink {
 	t.Helper()
 	ln, err := net.Listen("tcp4", sinkIP()+":0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &scriptSink{addr: ln.Addr().(*net.TCPAddr).IP.String(), port: ln.Addr().(*net.TCPAddr).Port, pipeline: pipeline, greet: greet}
+	k := &scriptSink{addr: ln.Addr().(*net.TCPAddr).IP.String(), port: ln.Addr().(*net.TCPAddr).Port, pipeline: pipeline}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -61,16 +57,6 @@ func (k *scriptSink) serve(c net.Conn, id int32) {
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	br := bufio.NewReader(c)
 	w := func(s string) { c.Write([]byte(s + "\r\n")) }
-	n := k.greeting.Add(1)
-	for m := k.maxGreet.Load(); n > m && !k.maxGreet.CompareAndSwap(m, n); m = k.maxGreet.Load() {
-	}
-	greeted := false
-	defer func() {
-		if !greeted {
-			k.greeting.Add(-1)
-		}
-	}()
-	time.Sleep(k.greet) // a slow greeting, as a handshake on a loaded core
 	w("220 script.sink ESMTP")
 	rcpts := 0
 	for {
@@ -85,10 +71,6 @@ func (k *scriptSink) serve(c net.Conn, id int32) {
 		k.mu.Unlock()
 		switch verb {
 		case "EHLO":
-			if !greeted {
-				greeted = true
-				k.greeting.Add(-1)
-			}
 			if k.pipeline {
 				w("250-script.sink\r\n250 PIPELINING")
 			} else {
@@ -172,7 +154,7 @@ func TestDeliverPipelining(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			sink := startScriptSink(t, tc.pipeline, 0)
+			sink := startScriptSink(t, tc.pipeline)
 			cfg := outCfg(t, p, config.TLSOutNo, map[string]string{"sink.test": hp(sink.addr, sink.port)})
 			s, _ := startOut(t, cfg, func(o *Options) { o.Delivery.Workers = 1 })
 			for _, to := range [][]string{{"a@sink.test", "b@sink.test"}, {"nobody@sink.test"}, {"c@sink.test", "d@sink.test"}} {
@@ -195,30 +177,5 @@ func TestDeliverPipelining(t *testing.T) {
 				t.Errorf("%d messages at the sink, want 2", sink.msgs)
 			}
 		})
-	}
-}
-
-// TestDeliverSlowStart: a burst of messages to one destination opens at
-// most maxOpening connections at once; the other messages wait for those
-// and go out on them. Every message is delivered.
-func TestDeliverSlowStart(t *testing.T) {
-	p := newPKI(t)
-	sink := startScriptSink(t, true, 300*time.Millisecond)
-	cfg := outCfg(t, p, config.TLSOutNo, map[string]string{"sink.test": hp(sink.addr, sink.port)})
-	s, _ := startOut(t, cfg, func(o *Options) { o.Delivery.Workers = 8 })
-	var mids []int64
-	for i := range 8 {
-		mids = append(mids, enqueue(t, s, "", fmt.Sprintf("r%d@sink.test", i)))
-	}
-	for _, mid := range mids {
-		waitFor(t, "delivery", func() bool { return !inQueue(s, mid) })
-	}
-	if got := sink.maxGreet.Load(); got > 2 { // maxOpening
-		t.Errorf("%d connections opened at once, want at most 2", got)
-	}
-	sink.mu.Lock()
-	defer sink.mu.Unlock()
-	if sink.msgs != len(mids) {
-		t.Errorf("%d messages at the sink, want %d", sink.msgs, len(mids))
 	}
 }
