@@ -79,3 +79,34 @@ func TestDeliverWaitingWokenBySlot(t *testing.T) {
 		t.Error("waiting for a connection slot was logged as a delay")
 	}
 }
+
+// TestDeliverTLSResumption: a new connection to a server seen before
+// resumes its TLS session from the ticket it gave, and the destination's
+// verification still runs (and logs) on every connection.
+func TestDeliverTLSResumption(t *testing.T) {
+	p := newPKI(t)
+	cert := p.leaf(t, "sink", "sink.test")
+	for _, mode := range []config.TLSOut{config.TLSOutRequired, config.TLSOutRequiredVerify} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			sink := startGoSink(t, &cert)
+			cfg := outCfg(t, p, mode, map[string]string{"sink.test": hp(sink.addr, sink.port)})
+			cfg.Destinations.Default.MaxMsgsPerConn = 1 // a connection per message
+			s, dir := startOut(t, cfg, func(o *Options) { o.Delivery.Workers = 1 })
+			for i := range 3 {
+				mid := enqueue(t, s, "", fmt.Sprintf("r%d@sink.test", i))
+				waitFor(t, "delivery", func() bool { return !inQueue(s, mid) })
+			}
+			var resumed []bool
+			for _, r := range sink.list() {
+				resumed = append(resumed, r.resumed)
+			}
+			if fmt.Sprint(resumed) != "[false true true]" {
+				t.Errorf("sessions resumed %v, want [false true true]", resumed)
+			}
+			if n := strings.Count(logLines(t, dir), "TLS success"); n != 3 {
+				t.Errorf("%d TLS success lines for 3 connections", n)
+			}
+		})
+	}
+}

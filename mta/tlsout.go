@@ -273,10 +273,21 @@ type outTLS struct {
 	// offered: delivery goes on without it, and says so (outConfig).
 	clientCertErr error
 	policy        config.TLSPolicy // sslconfig OUTBOUND (build refuses a bad one)
+	// sessions caches the servers' session tickets, so that a new
+	// connection to a server seen under this configuration resumes
+	// (no certificate sent, no signature made). The policy's checks
+	// still run on every connection, on the certificates of the session
+	// (Go keeps them with the ticket); a new configuration starts empty.
+	sessions tls.ClientSessionCache
 }
+
+// outSessions bounds the session tickets kept (one per server name, or
+// address when there is none).
+const outSessions = 1024
 
 func buildOutTLS(cfg *config.Config, system func() (*x509.CertPool, error)) outTLS {
 	var o outTLS
+	o.sessions = tls.NewLRUClientSessionCache(outSessions)
 	o.policy, _ = cfg.SSL.OutboundPolicy()
 	o.roots, o.rootsErr = cfg.CAs.Pool(system)
 	if name := cfg.Destinations.Certificate; name != "" {
@@ -301,6 +312,7 @@ func (o outTLS) config(serverName string) *tls.Config {
 		// Verification is the policy's business (verifyPeer), done after
 		// the handshake so that Preferred - Verify can go on unverified.
 		InsecureSkipVerify: true,
+		ClientSessionCache: o.sessions,
 	}
 	o.policy.Apply(cfg)
 	if _, err := netip.ParseAddr(serverName); err != nil && serverName != "" {
