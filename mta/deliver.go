@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"esash/config"
@@ -65,6 +65,10 @@ type delivery struct {
 	wg       sync.WaitGroup
 	sem      chan struct{}
 	limits   connLimits // open connections against the configured maxima
+	// A message that waited for a connection slot is dispatched again
+	// when one is freed (limits.go: slotFreed, wakeOnSlot).
+	slotGen atomic.Uint64 // slots freed so far
+	waiting atomic.Bool   // a message waits for a slot
 }
 
 // outCache is what delivery derives from one configuration.
@@ -78,6 +82,7 @@ type outCache struct {
 // deliveryDefaults fills the delivery options (called by New).
 func (s *Server) deliveryDefaults() {
 	s.dlv.kick = make(chan struct{}, 1)
+	s.dlv.limits.freed = s.slotFreed
 	o := &s.opts.Delivery
 	if o.Poll == 0 {
 		o.Poll = time.Second
@@ -221,11 +226,17 @@ func (s *Server) scanQueue() {
 			return
 		}
 		d.wg.Add(1)
+		gen := d.slotGen.Load()
 		go func(m queue.Meta) {
 			defer d.wg.Done()
-			defer func() { <-d.sem }()
-			s.deliverMessage(oc, m)
+			var once sync.Once
+			free := func() { once.Do(func() { <-d.sem }) }
+			defer free()
+			waited := s.deliverMessage(oc, m, free)
 			s.releaseClaim(m.MID)
+			if waited {
+				s.wakeOnSlot(gen)
+			}
 		}(m)
 	}
 }
@@ -277,12 +288,20 @@ type outcome struct {
 }
 
 // deliverMessage makes one delivery attempt of every recipient of m.
-func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
-	if oc.discardsAll(m) { // discard.go: nothing to read
+// It calls free, which gives the worker slot back, once the remote
+// servers have answered: writing the outcome (the queue's removal, its
+// retry or recipients record, a bounce) waits for the queue's group
+// commit, and a slot held through that would idle while messages wait
+// behind it (issue 17). The message stays claimed until its records are
+// written (scanQueue). It reports whether a recipient waits for a
+// connection slot.
+func (s *Server) deliverMessage(oc *outCache, m queue.Meta, free func()) (waited bool) {
+	if oc.discardsAll(m) { // discard.go: nothing to read, no remote server
+		free()
 		if err := s.queue.Remove(m.MID); err != nil && err != queue.ErrNotFound {
 			s.errorf("queue: remove MID %d: %v", m.MID, err)
 		}
-		return
+		return false
 	}
 	body, err := s.queue.Read(m.MID)
 	if err != nil {
@@ -290,7 +309,7 @@ func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
 			s.errorf("MID %d not delivered: %v", m.MID, err)
 			s.scheduleRetry(m, s.opts.Now())
 		}
-		return
+		return false
 	}
 	byDomain := map[string][]int{}
 	var order []string
@@ -309,6 +328,16 @@ func (s *Server) deliverMessage(oc *outCache, m queue.Meta) {
 			recorded = s.recordProgress(m, results, recorded)
 		}
 	}
+	free()
+	s.settle(oc, m, body, results, recorded)
+	return slices.ContainsFunc(results, func(o outcome) bool { return o.res == rcptWaiting })
+}
+
+// settle records the outcome of an attempt of m: bounces for the
+// recipients refused for good or expired, then the queue's removal when
+// none is left, else the recipients still due and, when one was
+// deferred, the next retry.
+func (s *Server) settle(oc *outCache, m queue.Meta, body []byte, results []outcome, recorded int) {
 	now := s.opts.Now()
 	expired := now.Sub(m.Time) > s.opts.Delivery.MaxQueueTime
 	var remaining []string
@@ -500,6 +529,7 @@ func (s *Server) park(key string, conn *outConn) {
 		s.closeOut(conn)
 	})
 	d.pool[key] = append(d.pool[key], conn)
+	defer s.slotFreed() // after d.mu: the kept connection is free for the next message
 }
 
 // drainPool closes every idle connection (at shutdown).
@@ -541,9 +571,9 @@ func (s *Server) attempt(oc *outCache, dc config.DestControl, m queue.Meta, body
 	oi, _ := deliveryIface(oc.cfg, ifaceSetting(oc.cfg, m), t.ip)
 	key := poolKey(dom, t, dc, oi.name+"|"+oi.helo)
 	if pc := s.takePooled(key); pc != nil {
-		handled, clean, started := s.transfer(pc, m, body, dom, t, rids, results)
+		handled, st, started := s.transfer(pc, m, body, dom, t, rids, results)
 		if started || handled {
-			s.finish(key, dc, pc, clean)
+			s.finish(key, dc, pc, st)
 			return handled
 		}
 		// The kept connection died before the envelope went out: the
@@ -554,17 +584,22 @@ func (s *Server) attempt(oc *outCache, dc config.DestControl, m queue.Meta, body
 	if c == nil {
 		return ok
 	}
-	handled, clean, _ := s.transfer(c, m, body, dom, t, rids, results)
-	s.finish(key, dc, c, clean)
+	handled, st, _ := s.transfer(c, m, body, dom, t, rids, results)
+	s.finish(key, dc, c, st)
 	return handled
 }
 
-// finish keeps c for the next message when it is clean and under the
-// destination's messages-per-connection limit; otherwise it ends it.
-func (s *Server) finish(key string, dc config.DestControl, c *outConn, clean bool) {
-	if clean {
+// finish keeps c for the next message when it is usable and under the
+// destination's messages-per-connection limit (after an RSET when a
+// transaction may be open, deliver_transfer.go); otherwise it ends it.
+func (s *Server) finish(key string, dc config.DestControl, c *outConn, st sessState) {
+	if st != sessBroken {
 		c.sent++
 		if dc.MaxMsgsPerConn <= 0 || c.sent < dc.MaxMsgsPerConn {
+			if st == sessReady {
+				s.park(key, c)
+				return
+			}
 			if r, err := c.c.cmd("RSET"); err == nil && r.Code == 250 {
 				s.park(key, c)
 				return
@@ -573,226 +608,6 @@ func (s *Server) finish(key string, dc config.DestControl, c *outConn, clean boo
 		c.c.quit()
 	}
 	s.closeOut(c)
-}
-
-// open connects to t and applies the destination's TLS policy. It returns
-// nil when the attempt ended there (ok as attempt's result).
-func (s *Server) open(oc *outCache, dc config.DestControl, m queue.Meta, dom string, t target, rids []int, results []outcome) (*outConn, bool) {
-	log := s.log
-	cfg := oc.cfg
-	dn := s.daneFor(oc, dc, t) // dane.go: TLSA records make TLS mandatory
-	if dn.refuse != "" {
-		return s.daneRefused(dn, m, rids, results)
-	}
-	oi, ifErr := deliveryIface(cfg, ifaceSetting(cfg, m), t.ip)
-	helo := oi.helo
-	if !s.reserveConn(cfg, dc, dom) {
-		setAll(results, rids, outcome{res: rcptWaiting})
-		return nil, true
-	}
-	// deliveryconfig's TLS concurrency: when it is used up, a destination
-	// that prefers TLS goes on in clear if fallback is on; others wait for
-	// a TLS slot, without connecting.
-	mode, tlsSlot := dn.tlsMode(dc.TLS), false
-	if mode.On() {
-		tlsSlot = s.reserveTLS(cfg)
-		if !tlsSlot && (!cfg.Delivery.FallbackNoTLS || mode.Required()) {
-			s.dlv.limits.release(dom)
-			setAll(results, rids, outcome{res: rcptWaiting})
-			return nil, true
-		}
-	}
-	releaseSlots := func() {
-		s.dlv.limits.release(dom)
-		if tlsSlot {
-			s.dlv.limits.releaseTLS()
-		}
-	}
-	dcid, err := s.dlv.dcids.Next()
-	if err != nil {
-		s.errorf("DCID counter: %v", err)
-		releaseSlots()
-		setAll(results, rids, outcome{rcptDeferred, "4.3.0", "internal error"})
-		return nil, true
-	}
-	timeout := s.opts.Delivery.Timeout
-	ifIP := "0.0.0.0"
-	if ifErr != nil {
-		log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, "connect", ifIP, ifErr.Error()))
-		releaseSlots()
-		setAll(results, rids, outcome{rcptDeferred, "4.4.1", "unable to connect: " + ifErr.Error()})
-		return nil, false
-	}
-	// Sent from the appliance interface, never from an address the
-	// system would pick (outiface.go).
-	dialer := net.Dialer{Timeout: timeout, LocalAddr: oi.local}
-	ifIP = oi.ip()
-	nc, err := dialer.DialContext(s.dlv.ctx, "tcp", hostPort(t))
-	if err != nil {
-		log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, "connect", ifIP, connReason(err)))
-		releaseSlots()
-		setAll(results, rids, outcome{rcptDeferred, "4.4.1", "unable to connect: " + connReason(err)})
-		return nil, false
-	}
-	log.Infof("%s", maillog.NewDCID(dcid, ifIP, t.ip, t.port))
-	c := newSMTPConn(nc, timeout)
-	// Shutting down cuts the connection; the message stays queued.
-	out := &outConn{c: c, dcid: dcid, ifIP: ifIP, dom: dom, tlsSlot: tlsSlot, stopCut: context.AfterFunc(s.dlv.ctx, func() { nc.Close() })}
-	fail := func(ok bool) (*outConn, bool) {
-		s.closeOut(out)
-		return nil, ok
-	}
-	defer401 := func(code, text string) (*outConn, bool) {
-		log.Infof("%s", maillog.Delayed(dcid, m.MID, ridsOf(m, rids), code, text))
-		setAll(results, rids, outcome{rcptDeferred, code, text})
-		return fail(true)
-	}
-	connErr := func(stage string, err error) (*outConn, bool) {
-		log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, stage, ifIP, err.Error()))
-		setAll(results, rids, outcome{rcptDeferred, "4.4.2", err.Error()})
-		return fail(false)
-	}
-	greet, err := c.read()
-	if err != nil {
-		return connErr("greeting", err)
-	}
-	if greet.Code != 220 {
-		c.quit()
-		return connErr("greeting", &replyError{greet})
-	}
-	if _, err := c.ehlo(helo); err != nil {
-		return connErr("EHLO", err)
-	}
-	if mode.On() && !tlsSlot {
-		log.Infof("%s", maillog.DCIDTLSFailed(dcid, "system-wide TLS concurrency limit reached; delivering without TLS"))
-		mode = config.TLSOutNo
-	}
-	rx := rptSession{dom: dom, ifIP: ifIP, t: t, dn: dn} // tlsrpt.go
-	if mode.On() {
-		res, reason, tlsErr := c.startTLS(oc.tls.config(t.host), timeout)
-		if res != tlsOK {
-			s.dlv.limits.releaseTLS()
-			out.tlsSlot = false
-		}
-		switch res {
-		case tlsOK:
-			proto, cipher := versionName(c.tls.Version), cipherName(c.tls.CipherSuite)
-			// "TLS success" only once the policy's checks passed: the
-			// seed guide counts TLS deliveries by that line.
-			verified := true
-			if mode.Verify() {
-				verr := oc.tls.rootsErr
-				if dn.active() {
-					verr = dn.verify(s, dcid, c.tls, dom) // dane.go: TLSA, not the CA lists
-				} else if verr == nil {
-					_, verr = s.verifyPeerRevocation(c.tls, oc.tls.roots, s.opts.Now(), t.host, verifyDomain(t, dom))
-				}
-				if verr != nil {
-					s.tlsReport(oc, rx, verifyResult(dn, verr), verr.Error())
-					if mode.Required() {
-						log.Infof("%s", maillog.DCIDTLSFailed(dcid, "verify error: "+verr.Error()))
-						log.Infof("%s", maillog.DCIDTLSRequired(dcid, t.ip))
-						c.quit()
-						s.tlsAlert(cfg, dom, "verify error: "+verr.Error())
-						return defer401("4.7.5", "TLS verification failed: "+verr.Error())
-					}
-					log.Infof("%s", maillog.DCIDTLSUnverified(dcid, "verify error: "+verr.Error(), proto, cipher))
-					verified = false
-				}
-			}
-			if verified {
-				log.Infof("%s", maillog.DCIDTLSSuccess(dcid, proto, cipher, dom))
-				s.tlsReport(oc, rx, "", "")
-			}
-			if _, err := c.ehlo(helo); err != nil {
-				return connErr("EHLO", err)
-			}
-		case tlsNotOffered, tlsRefused:
-			s.tlsReport(oc, rx, rptNoStartTLS, reason)
-			var re *replyError
-			switch {
-			case res == tlsRefused && errors.As(tlsErr, &re):
-				// The seed guide's lines for a 454 to STARTTLS.
-				log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, maillog.ReplyDetails(re.r.Code, re.r.Text), ifIP, "unexpected SMTP response"))
-				log.Infof("%s", maillog.DCIDTLSFailed(dcid, "STARTTLS unexpected response"))
-			case mode.Required():
-				log.Infof("%s", maillog.DCIDTLSFailed(dcid, reason))
-			}
-			// A Preferred destination without STARTTLS has no TLS line:
-			// on AsyncOS a delivery without one was not over TLS.
-			if mode.Required() {
-				log.Infof("%s", maillog.DCIDTLSRequired(dcid, t.ip))
-				c.quit()
-				s.tlsAlert(cfg, dom, reason)
-				return defer401("4.7.0", "TLS was required but could not be successfully negotiated: "+reason)
-			}
-			// Preferred: go on in clear on this connection.
-		case tlsBroken:
-			s.tlsReport(oc, rx, rptBroken, reason)
-			log.Infof("%s", maillog.DCIDTLSFailed(dcid, reason))
-			if mode.Required() {
-				log.Infof("%s", maillog.DCIDTLSRequired(dcid, t.ip))
-				s.tlsAlert(cfg, dom, reason)
-			}
-			return defer401("4.7.0", "TLS negotiation failed: "+reason)
-		}
-	}
-	return out, true
-}
-
-// transfer sends m to rids on an open connection. handled is attempt's
-// result; clean means the session is in a state to take another message;
-// started means the remote answered the envelope (MAIL FROM).
-func (s *Server) transfer(oc *outConn, m queue.Meta, body []byte, dom string, t target, rids []int, results []outcome) (handled, clean, started bool) {
-	log := s.log
-	c, dcid := oc.c, oc.dcid
-	connErr := func(stage string, err error) (bool, bool, bool) {
-		log.Infof("%s", maillog.ConnectionError(dcid, dom, t.ip, t.port, stage, oc.ifIP, err.Error()))
-		setAll(results, rids, outcome{rcptDeferred, "4.4.2", err.Error()})
-		return false, false, started
-	}
-	rids, utf8 := s.utf8Gate(c, dcid, t, m, rids, results)
-	if len(rids) == 0 {
-		return true, true, false
-	}
-	param := ""
-	if utf8 {
-		param = " SMTPUTF8"
-	}
-	r, err := c.cmd("MAIL FROM:<%s>%s", m.From, param)
-	if err != nil {
-		return connErr("MAIL FROM", err)
-	}
-	started = true
-	log.Infof("%s", maillog.DeliveryStart(dcid, m.MID, ridsOf(m, rids)))
-	if r.Code/100 != 2 {
-		return s.replyOutcome(dcid, m, rids, r, results), false, true
-	}
-	var accepted []int
-	for _, i := range rids {
-		rr, err := c.cmd("RCPT TO:<%s>", m.To[i])
-		if err != nil {
-			return connErr("RCPT TO", err)
-		}
-		if rr.Code/100 == 2 {
-			accepted = append(accepted, i)
-			continue
-		}
-		s.replyOutcome(dcid, m, []int{i}, rr, results)
-	}
-	if len(accepted) == 0 {
-		return true, true, true
-	}
-	r, err = c.data(body)
-	if err != nil {
-		return connErr("DATA", err)
-	}
-	if r.Code/100 != 2 {
-		return s.replyOutcome(dcid, m, accepted, r, results), r.Code != 354, true
-	}
-	log.Infof("%s", maillog.MessageDone(dcid, m.MID, ridsOf(m, accepted)))
-	setAll(results, accepted, outcome{res: rcptDone})
-	return true, true, true
 }
 
 // replyOutcome records a refusal: 5xx bounces, anything else defers.

@@ -35,6 +35,8 @@ type received struct {
 	data string
 	tls  bool
 	utf8 bool // MAIL had the SMTPUTF8 parameter
+	// resumed: the TLS session was resumed from a ticket
+	resumed bool
 }
 
 type sinkStore struct {
@@ -115,9 +117,9 @@ func (x *goSinkSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	_, isTLS := x.c.TLSConnectionState()
+	st, isTLS := x.c.TLSConnectionState()
 	time.Sleep(x.s.hold)
-	x.s.add(received{from: x.from, to: x.to, data: string(b), tls: isTLS, utf8: x.utf8})
+	x.s.add(received{from: x.from, to: x.to, data: string(b), tls: isTLS, utf8: x.utf8, resumed: st.DidResume})
 	return nil
 }
 

@@ -20,6 +20,7 @@ type connLimits struct {
 	total  int
 	tls    int
 	perDom map[string]int
+	freed  func() // called after a slot is given back (Server.slotFreed)
 }
 
 // reserve takes a connection slot for dom, if both the system-wide and the
@@ -38,7 +39,19 @@ func (l *connLimits) reserve(max, domMax int, dom string) bool {
 	return true
 }
 
+// release gives dom's slot back and says so (freed).
 func (l *connLimits) release(dom string) {
+	l.unreserve(dom)
+	if l.freed != nil {
+		l.freed()
+	}
+}
+
+// unreserve gives back a slot taken by a reservation that could not be
+// completed (no TLS slot): nothing was freed for a waiting message, and
+// saying so would have that message retried, fail the same way and wake
+// itself again, in a loop.
+func (l *connLimits) unreserve(dom string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.total--
@@ -62,6 +75,35 @@ func (l *connLimits) releaseTLS() {
 	l.mu.Lock()
 	l.tls--
 	l.mu.Unlock()
+	if l.freed != nil {
+		l.freed()
+	}
+}
+
+// slotFreed notes that a connection slot was given back or a kept
+// connection became free for the next message, and wakes the delivery
+// loop when a message waits for one: it is dispatched again at once, not
+// at the next poll (issue 17).
+func (s *Server) slotFreed() {
+	d := &s.dlv
+	d.slotGen.Add(1)
+	if d.waiting.Swap(false) {
+		s.KickDelivery()
+	}
+}
+
+// wakeOnSlot is called once a message that waited for a slot is no longer
+// claimed, gen being slotGen when it was dispatched: a slot freed since
+// then may have found it still claimed, so the loop is woken now; else
+// the next slotFreed wakes it. (waiting is set before slotGen is read, and
+// slotFreed bumps slotGen before it reads waiting: one of the two always
+// sees the other.)
+func (s *Server) wakeOnSlot(gen uint64) {
+	d := &s.dlv
+	d.waiting.Store(true)
+	if d.slotGen.Load() != gen {
+		s.KickDelivery()
+	}
 }
 
 // counts is what is open now (tests and status).

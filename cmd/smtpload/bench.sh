@@ -43,6 +43,8 @@
 #        (built in a temporary worktree, RSA), to compare a change with what
 #        came before it in one run, e.g.
 #        BASE=HEAD~3 TARGETS="esash-base esash-rsa" REPS=3 CONCS=50 PERS=10 SIZES=4096
+#        and the target relay-base: the relay cells through that esash, e.g.
+#        BASE=HEAD~3 TARGETS="relay-base relay-esash" REPS=3 PERS=10 SIZES=4096
 #        ESASH_CPUPROFILE=FILE profiles each esash daemon (FILE.<label>).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -238,6 +240,7 @@ for t in $TARGETS; do
     esash-rsa) run_esash esash-rsa "$W/rsa.pem" "$W/rsa.key" ;;
     esash-ecdsa) run_esash esash-ecdsa "$W/ec.pem" "$W/ec.key" ;;
     esash-base) run_esash esash-base "$W/rsa.pem" "$W/rsa.key" "$W/esash-base" ;;
+    relay-base) run_esash relay-base "$W/rsa.pem" "$W/rsa.key" "$W/esash-base" ;;
     relay-esash) run_esash relay-esash "$W/rsa.pem" "$W/rsa.key" ;;
     postfix) run_postfix postfix no no ;;
     postfix-ptr) run_postfix postfix-ptr yes no ;;

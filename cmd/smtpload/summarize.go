@@ -17,7 +17,7 @@ import (
 // the relay cells esash's ratio to Postfix.
 //
 // Targets are the labels' first part: bare-rsa, bare-ecdsa, esash-rsa,
-// esash-ecdsa, esash-base, postfix, relay-esash, relay-postfix. A label
+// esash-ecdsa, esash-base, postfix, relay-esash, relay-base, relay-postfix. A label
 // with "ecdsa" in it is compared with bare-ecdsa, every other with
 // bare-rsa (Postfix and the relays use the RSA certificate).
 func summarize(args []string) int {
