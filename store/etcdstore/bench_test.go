@@ -26,22 +26,25 @@ import (
 // call deadline 2 s) and the services replaced by a prepare that records
 // what would run (the real services are in cmd/esash's BenchmarkCluster):
 //
-//		go test -run '^$' -bench '^BenchmarkClusterStages$' -benchtime 100x ./store/etcdstore/
+//	go test -run '^$' -bench '^BenchmarkClusterStages$' -benchtime 100x ./store/etcdstore/
 //
-//	  - standalone: a change (the default destination's MaxMsgsPerConn)
-//	    committed through a draft on a local store (store.DB: bbolt, fsync).
-//	  - commit: the same change through a draft at the cluster level on m1,
-//	    answered once m1 runs it (p50-ms, p99-ms), then awaited on every
-//	    member through WaitApplied (active-all-p50-ms, active-all-p99-ms).
-//	  - load: one read of the whole cluster at its current revision (what a
-//	    commit does first and every member does per revision).
-//	  - txn: one guarded Txn writing one key (the consensus round of a
-//	    commit: the leader's and a follower's WAL fsync).
-//	  - put: one Put (what each member's status report costs).
-//	  - mirror: a member's local store taking an effective configuration
-//	    with the prepare step (bbolt write and fsync).
+// Every figure is wall-clock per operation, in milliseconds:
 //
-// Every figure is wall-clock per operation, in milliseconds.
+//   - standalone: a change (the default destination's MaxMsgsPerConn)
+//     committed through a draft on a local store (store.DB: bbolt, fsync).
+//   - commit: the same change through a draft at the cluster level on m1,
+//     answered once m1 runs it (p50-ms, p99-ms), then awaited on every
+//     member through WaitApplied (active-all-p50-ms, active-all-p99-ms);
+//     a watch of the benchmark's own says when head reached the revision
+//     (head-seen: read, check and Txn done) and when m1's status did
+//     (m1-status-seen: m1's watcher read the cluster, activated, reported).
+//   - load: one read of the whole cluster at its current revision (what a
+//     commit does first and every member does per revision).
+//   - txn: one guarded Txn writing one key (the consensus round of a
+//     commit: the leader's and a follower's WAL fsync).
+//   - put: one Put (what each member's status report costs).
+//   - mirror: a member's local store taking an effective configuration
+//     with the prepare step (bbolt write and fsync).
 func BenchmarkClusterStages(b *testing.B) {
 	ms := newBenchCluster(b, 3)
 	m1 := ms[0]
