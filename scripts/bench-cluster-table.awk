@@ -28,6 +28,7 @@ END {
 	row("daemon CPU per commit (ms)", v("standalone", "cpu-ms/op"), v("cluster", "cpu-ms/op"), "cluster: A+B+C")
 	row("VmRSS idle (MB)", v("memory", "rss-standalone-idle-MB"), v("memory", "rss-member-idle-MB"), "added " v("memory", "rss-added-idle-MB"))
 	row("VmRSS after the commits (MB)", v("memory", "rss-standalone-after-MB"), v("memory", "rss-member-after-MB"), "added " v("memory", "rss-added-after-MB"))
+	row("CPU while idle (% of a core)", v("memory", "cpu-idle-standalone-%"), v("memory", "cpu-idle-member-%"), "")
 	row("VmHWM (MB)", v("memory", "hwm-standalone-MB"), v("memory", "hwm-member-MB"), "")
 	row("commits made", v("memory", "commits-standalone"), v("memory", "commits-cluster"), "")
 }

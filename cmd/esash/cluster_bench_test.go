@@ -62,7 +62,9 @@ import (
 //     serves the last certificate.
 //   - memory: VmRSS and VmHWM (/proc/PID/status) of S and of the members,
 //     idle (before the commits) and after them; the members' figure is
-//     the largest of A, B, C; added-* is member minus standalone.
+//     the largest of A, B, C; added-* is member minus standalone. Also the
+//     share of a core each used while idle (cpu-idle-*-%, over 3 s; the
+//     members' is the largest).
 //
 // ESASH_BENCH_PROFILE=DIR writes each daemon's CPU profile into DIR
 // (ESASH_CPUPROFILE) for go tool pprof.
@@ -96,6 +98,8 @@ type benchDaemon struct {
 	// machine is its cluster identity (members only).
 	machine string
 	idle    procMemory
+	// idleCPU is the share of a core it used while idle.
+	idleCPU float64
 }
 
 type benchCluster struct {
@@ -142,10 +146,8 @@ func newBenchCluster(b *testing.B) *benchCluster {
 		d.start()
 	}
 	b.Logf("4 daemons started after %s", time.Since(begin).Round(time.Millisecond))
-	settle()
-	for _, d := range append([]*benchDaemon{bc.s}, bc.members...) {
-		d.idle = readProcMemory(b, d.cmd.Process.Pid)
-	}
+	all := append([]*benchDaemon{bc.s}, bc.members...)
+	settleIdle(b, all)
 	a := bc.members[0]
 	if r := a.withPassword("admin", adminPW, "", "clusterconfig create Bench "+a.ip); r.code != 0 {
 		b.Fatalf("create: %d\n%s", r.code, r.out)
@@ -160,18 +162,31 @@ func newBenchCluster(b *testing.B) *benchCluster {
 	bc.watchCluster(b)
 	// The members' idle figure: the cluster formed, every member running
 	// its revision, nothing committed yet.
-	settle()
-	for _, d := range bc.members {
-		d.idle = readProcMemory(b, d.cmd.Process.Pid)
-	}
+	settleIdle(b, bc.members)
 	bc.s.openConsole(b, config.Factory(config.Certificate{}).Hostname+"> ")
 	a.openConsole(b, "(Cluster Bench)> ")
 	return bc
 }
 
-// settle lets a daemon that just started or formed a cluster reach its
-// idle state before its memory is read.
-func settle() { time.Sleep(3 * time.Second) }
+// settleIdle lets daemons that just started or formed a cluster reach
+// their idle state, then reads their memory and their CPU use over a
+// few idle seconds (an etcd member's heartbeats cost CPU even then).
+func settleIdle(b *testing.B, ds []*benchDaemon) {
+	b.Helper()
+	time.Sleep(2 * time.Second)
+	for _, d := range ds {
+		d.idle = readProcMemory(b, d.cmd.Process.Pid)
+	}
+	const span = 3 * time.Second
+	before := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		before[i] = daemonsCPU(b, []*benchDaemon{d})
+	}
+	time.Sleep(span)
+	for i, d := range ds {
+		d.idleCPU = float64(daemonsCPU(b, []*benchDaemon{d})-before[i]) / float64(span)
+	}
+}
 
 // watchCluster dials the cluster with A's member certificate, learns each
 // member's identity and starts watching the applied statuses.
@@ -291,6 +306,12 @@ func (bc *benchCluster) reportMemory(b *testing.B) {
 	b.ReportMetric(mb(now.rss), "rss-standalone-after-MB")
 	b.ReportMetric(mb(memNow.rss), "rss-member-after-MB")
 	b.ReportMetric(mb(memNow.rss-now.rss), "rss-added-after-MB")
+	var memberCPU float64
+	for _, d := range bc.members {
+		memberCPU = max(memberCPU, d.idleCPU)
+	}
+	b.ReportMetric(100*bc.s.idleCPU, "cpu-idle-standalone-%")
+	b.ReportMetric(100*memberCPU, "cpu-idle-member-%")
 	b.ReportMetric(mb(now.hwm), "hwm-standalone-MB")
 	b.ReportMetric(mb(memNow.hwm), "hwm-member-MB")
 	b.ReportMetric(float64(bc.s.next-1), "commits-standalone")
