@@ -62,7 +62,11 @@ import (
 //     serves the last certificate.
 //   - memory: VmRSS and VmHWM (/proc/PID/status) of S and of the members,
 //     idle (before the commits) and after them; the members' figure is
-//     the largest of A, B, C; added-* is member minus standalone. Also the
+//     the largest of A, B, C (the one with the largest VmRSS); added-* is
+//     member minus standalone, also split into RssAnon (heap) and RssFile
+//     (mapped files: etcd's database); disk-etcd-MB is A's etcd data
+//     directory after the commits (the WAL preallocates 64 MB segments),
+//     disk-etcd-db-MB its snap/ (the database and snapshots). Also the
 //     share of a core each used while idle (cpu-idle-*-%, over 3 s; the
 //     members' is the largest).
 //
@@ -312,17 +316,28 @@ func (bc *benchCluster) reportMemory(b *testing.B) {
 	}
 	b.ReportMetric(100*bc.s.idleCPU, "cpu-idle-standalone-%")
 	b.ReportMetric(100*memberCPU, "cpu-idle-member-%")
+	b.ReportMetric(mb(memNow.anon-now.anon), "rss-anon-added-after-MB")
+	b.ReportMetric(mb(memNow.file-now.file), "rss-file-added-after-MB")
+	etcdDir := filepath.Join(bc.members[0].dir, clusterDirName, "etcd")
+	b.ReportMetric(float64(dirSize(b, etcdDir))/(1<<20), "disk-etcd-MB")
+	b.ReportMetric(float64(dirSize(b, filepath.Join(etcdDir, "member", "snap")))/(1<<20), "disk-etcd-db-MB")
 	b.ReportMetric(mb(now.hwm), "hwm-standalone-MB")
 	b.ReportMetric(mb(memNow.hwm), "hwm-member-MB")
 	b.ReportMetric(float64(bc.s.next-1), "commits-standalone")
 	b.ReportMetric(float64(bc.members[0].next-1), "commits-cluster")
 }
 
-// procMemory is VmRSS and VmHWM of a process, in KiB.
-type procMemory struct{ rss, hwm int64 }
+// procMemory is VmRSS, VmHWM and VmRSS's parts RssAnon (the heap, the
+// stacks) and RssFile (mapped files: etcd's bbolt database) of a process,
+// in KiB.
+type procMemory struct{ rss, hwm, anon, file int64 }
 
 func (m procMemory) max(o procMemory) procMemory {
-	return procMemory{max(m.rss, o.rss), max(m.hwm, o.hwm)}
+	if o.rss > m.rss {
+		m.rss, m.anon, m.file = o.rss, o.anon, o.file
+	}
+	m.hwm = max(m.hwm, o.hwm)
+	return m
 }
 
 func readProcMemory(b testing.TB, pid int) procMemory {
@@ -344,9 +359,36 @@ func readProcMemory(b testing.TB, pid int) procMemory {
 			m.rss = n
 		case "VmHWM":
 			m.hwm = n
+		case "RssAnon":
+			m.anon = n
+		case "RssFile":
+			m.file = n
 		}
 	}
 	return m
+}
+
+// dirSize is the bytes of the files under dir.
+func dirSize(b testing.TB, dir string) int64 {
+	b.Helper()
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !e.IsDir() {
+			info, err := e.Info()
+			if err != nil {
+				return err
+			}
+			n += info.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
 
 // daemonsCPU is the CPU time (user and system) the daemons have used.
