@@ -15,23 +15,27 @@
 }
 { print }
 function v(cell, unit) { return ((cell, unit) in m) ? sprintf("%.1f", m[cell, unit]) : "-" }
-function row(label, a, b, note) { printf "%-34s %12s %18s  %s\n", label, a, b, note }
+function row(label, a, b, c, note) { printf "%-34s %11s %15s %17s  %s\n", label, a, b, c, note }
+function mem(label, unit) { return v("memory", unit) }
 END {
 	if (!seen)
 		exit 1
 	print ""
-	row("", "standalone", "3-member cluster", "")
-	row("commit latency p50 (ms)", v("standalone", "p50-ms"), v("cluster", "p50-ms"), "")
-	row("commit latency p99 (ms)", v("standalone", "p99-ms"), v("cluster", "p99-ms"), "")
-	row("commit to active on all p50 (ms)", v("standalone", "p50-ms"), v("cluster", "active-all-p50-ms"), "")
-	row("commit to active on all p99 (ms)", v("standalone", "p99-ms"), v("cluster", "active-all-p99-ms"), "target < 250")
-	row("daemon CPU per commit (ms)", v("standalone", "cpu-ms/op"), v("cluster", "cpu-ms/op"), "cluster: A+B+C")
-	row("VmRSS idle (MB)", v("memory", "rss-standalone-idle-MB"), v("memory", "rss-member-idle-MB"), "added " v("memory", "rss-added-idle-MB"))
-	row("VmRSS after the commits (MB)", v("memory", "rss-standalone-after-MB"), v("memory", "rss-member-after-MB"), "added " v("memory", "rss-added-after-MB"))
-	row("  of which heap / mapped files (MB)", "", v("memory", "rss-anon-added-after-MB") " / " v("memory", "rss-file-added-after-MB"), "added")
-	row("etcd data directory (MB)", "", v("memory", "disk-etcd-MB"), "WAL segments preallocated (64 MB each)")
-	row("  of which database, snapshots (MB)", "", v("memory", "disk-etcd-db-MB"), "")
-	row("CPU while idle (% of a core)", v("memory", "cpu-idle-standalone-%"), v("memory", "cpu-idle-member-%"), "")
-	row("VmHWM (MB)", v("memory", "hwm-standalone-MB"), v("memory", "hwm-member-MB"), "")
-	row("commits made", v("memory", "commits-standalone"), v("memory", "commits-cluster"), "")
+	row("", "standalone", "cluster: on the", "cluster: on a", "")
+	row("", "", "etcd leader", "follower", "")
+	row("commit latency p50 (ms)", v("standalone", "p50-ms"), v("cluster-leader", "p50-ms"), v("cluster-follower", "p50-ms"), "")
+	row("commit latency p99 (ms)", v("standalone", "p99-ms"), v("cluster-leader", "p99-ms"), v("cluster-follower", "p99-ms"), "")
+	row("commit to active on all p50 (ms)", v("standalone", "p50-ms"), v("cluster-leader", "active-all-p50-ms"), v("cluster-follower", "active-all-p50-ms"), "")
+	row("commit to active on all p99 (ms)", v("standalone", "p99-ms"), v("cluster-leader", "active-all-p99-ms"), v("cluster-follower", "active-all-p99-ms"), "target < 250")
+	row("daemon CPU per commit (ms)", v("standalone", "cpu-ms/op"), v("cluster-leader", "cpu-ms/op"), v("cluster-follower", "cpu-ms/op"), "cluster: A+B+C")
+	print ""
+	row("", "standalone", "member", "added", "")
+	row("VmRSS idle (MB)", mem("rss-standalone-idle-MB"), mem("rss-member-idle-MB"), mem("rss-added-idle-MB"), "")
+	row("VmRSS after the commits (MB)", mem("rss-standalone-after-MB"), mem("rss-member-after-MB"), mem("rss-added-after-MB"), "")
+	row("  added: heap / mapped files (MB)", "", "", mem("rss-anon-added-after-MB") " / " mem("rss-file-added-after-MB"), "")
+	row("VmHWM (MB)", mem("hwm-standalone-MB"), mem("hwm-member-MB"), "", "")
+	row("CPU while idle (% of a core)", mem("cpu-idle-standalone-%"), mem("cpu-idle-member-%"), "", "")
+	row("etcd data directory (MB)", "", mem("disk-etcd-MB"), "", "WAL segments preallocated (64 MB each)")
+	row("  database, snapshots (MB)", "", mem("disk-etcd-db-MB"), "", "")
+	row("commits made", mem("commits-standalone"), mem("commits-cluster"), "", "")
 }
