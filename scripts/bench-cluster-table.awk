@@ -16,7 +16,7 @@
 { print }
 function v(cell, unit) { return ((cell, unit) in m) ? sprintf("%.1f", m[cell, unit]) : "-" }
 function row(label, a, b, c, note) { printf "%-34s %11s %15s %17s  %s\n", label, a, b, c, note }
-function mem(label, unit) { return v("memory", unit) }
+function mem(unit) { return v("memory", unit) }
 END {
 	if (!seen)
 		exit 1
