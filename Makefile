@@ -4,8 +4,9 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 BIN     := bin/esash
 FUZZTIME ?= 20s
+CLUSTER_COMMITS ?= 200
 
-.PHONY: build run serve test check deps fuzz bench bench-mta bench-queue crash clean
+.PHONY: build run serve test check deps fuzz bench bench-mta bench-queue bench-cluster crash clean
 
 build: ## build bin/esash
 	$(GO) build -ldflags "-X main.version=$(VERSION) -X main.buildDate=$(shell date -u +%F)" -o $(BIN) ./cmd/esash
@@ -49,6 +50,11 @@ bench-queue: ## a queue of 1,000,000 messages for an unreachable domain: restart
 
 bench-mta: ## the MTA part of bench alone (knobs in cmd/smtpload/bench.sh: TARGETS, CONCS, PERS, SIZES, DUR, REPS ...)
 	./cmd/smtpload/bench.sh
+
+bench-cluster: ## issue 13: commit latency standalone vs a 3-member cluster of daemons (production etcd timeouts), commit to active on all members (p50/p99), RSS added by the embedded member; CLUSTER_COMMITS commits each
+	@out=$$(mktemp /tmp/esash-bench-cluster.XXXXXX); \
+	  $(GO) test -run '^$$' -bench '^BenchmarkCluster$$' -benchtime $(CLUSTER_COMMITS)x -timeout 30m ./cmd/esash/ >$$out 2>&1; rc=$$?; \
+	  awk -f scripts/bench-cluster-table.awk $$out; echo "(raw output: $$out)"; exit $$rc
 
 crash: ## the MTA killed with SIGKILL 20 times while delivering: logs acknowledged / lost / duplicated
 	ESASH_CRASH_KILLS=20 $(GO) test -race -count=1 -v -run '^TestDeliverCrash$$' ./mta/

@@ -166,7 +166,6 @@ func (e exitRequest) Error() string { return fmt.Sprintf("exit %d", e.code) }
 func (sh *Shell) Run(s *Session) int {
 	defer sh.sessions.track(s)()
 	for {
-		s.Draft.Refresh()
 		line, err := s.In.ReadCommand(s.Prompt())
 		switch {
 		case errors.Is(err, ErrInterrupt):
@@ -174,6 +173,9 @@ func (sh *Shell) Run(s *Session) int {
 		case err != nil:
 			return s.endOfInput()
 		}
+		// A draft without changes follows the head when the command
+		// arrives: a session may sit at its prompt while others commit.
+		s.Draft.Refresh()
 		if done, code := sh.runLine(s, line); done {
 			return code
 		}
