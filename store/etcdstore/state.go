@@ -47,15 +47,28 @@ type cluster struct {
 func (s *Store) load(ctx context.Context, at int64) (*cluster, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	hr, err := s.cli.Get(ctx, keyHead, clientv3.WithRev(at))
+	// One read-only Txn: every read at one revision, one round trip (one
+	// ReadIndex) instead of one per prefix. History and audit grow; only
+	// the configuration and the newest revision record are read.
+	ops := []clientv3.Op{clientv3.OpGet(keyHead, clientv3.WithRev(at))}
+	for _, p := range []string{keyName, cfgPrefix, grpPrefix, memPrefix} {
+		opts := []clientv3.OpOption{clientv3.WithRev(at)}
+		if strings.HasSuffix(p, "/") {
+			opts = append(opts, clientv3.WithPrefix())
+		}
+		ops = append(ops, clientv3.OpGet(p, opts...))
+	}
+	ops = append(ops, clientv3.OpGet(revPrefix, append(clientv3.WithLastKey(), clientv3.WithRev(at))...))
+	tr, err := s.cli.Txn(ctx).Then(ops...).Commit()
 	if err != nil {
 		return nil, s.etcdErr("read the cluster configuration", err)
 	}
+	hr := tr.Responses[0].GetResponseRange()
 	if len(hr.Kvs) == 0 {
 		return nil, fmt.Errorf("read head: %w", ErrNotClustered)
 	}
 	if at == 0 {
-		at = hr.Header.Revision
+		at = tr.Header.Revision
 	}
 	c := &cluster{etcdRev: at, headModRev: hr.Kvs[0].ModRevision, members: map[string]member{},
 		levels: &config.Levels{Cluster: config.Layer{}, Groups: map[string]config.Layer{}, Machines: map[string]config.Layer{}, Membership: map[string]string{}}}
@@ -64,17 +77,8 @@ func (s *Store) load(ctx context.Context, at int64) (*cluster, error) {
 		return nil, fmt.Errorf("head: %w", err)
 	}
 	c.rev = hv.Rev
-	// History and audit grow; only the configuration is read whole.
-	for _, p := range []string{keyName, cfgPrefix, grpPrefix, memPrefix, revKey(c.rev)} {
-		opts := []clientv3.OpOption{clientv3.WithRev(at)}
-		if strings.HasSuffix(p, "/") {
-			opts = append(opts, clientv3.WithPrefix())
-		}
-		resp, err := s.cli.Get(ctx, p, opts...)
-		if err != nil {
-			return nil, s.etcdErr("read the cluster configuration", err)
-		}
-		for _, kv := range resp.Kvs {
+	for _, r := range tr.Responses[1:] {
+		for _, kv := range r.GetResponseRange().Kvs {
 			if err := s.loadKey(c, string(kv.Key), kv.Value); err != nil {
 				return nil, err
 			}
