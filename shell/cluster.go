@@ -42,6 +42,15 @@ type Cluster interface {
 	// revision seen (the §1.4 questions, clusterquestions.go).
 	Layer(level config.Level) config.Layer
 	Origins(level config.Level) config.Origins
+	// Disconnect and Reconnect detach a member machine from the cluster's
+	// synchronisation and attach it again, each a revision of its own;
+	// Disconnected reads which machines are detached now; Held tells,
+	// without asking etcd, whether this machine is, and which cluster
+	// revision it runs meanwhile (clusterdisconnect.go).
+	Disconnect(ctx context.Context, machine string, meta store.Meta) error
+	Reconnect(ctx context.Context, machine string, meta store.Meta) error
+	Disconnected(ctx context.Context) (map[string]bool, error)
+	Held() (rev uint64, held bool)
 }
 
 // MembersByHost lists the member machines sorted by hostname, with
