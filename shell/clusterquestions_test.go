@@ -1,6 +1,8 @@
 package shell_test
 
 import (
+	"context"
+
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"esash/config"
 	"esash/shell"
 	"esash/shell/shelltest"
+	"esash/store"
 	"esash/store/etcdstore"
 	"esash/store/etcdstore/etcdtest"
 )
@@ -184,3 +187,25 @@ func TestClusterQuestionsStandalone(t *testing.T) {
 }
 
 func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
+
+// On a disconnected machine a configuration command first says so and
+// offers to reconnect it: no leaves the command (what it committed would
+// not run here), yes reconnects and the command's own questions follow.
+func TestClusterQuestionsDisconnected(t *testing.T) {
+	a, st := clustered(t, "127.0.14.13")
+	ctx := context.Background()
+	if err := st.Disconnect(ctx, "m1", store.Meta{User: "admin", Source: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	out, code, _ := a.Run(true, "destconfig\nN\nsethostname\nY\n\n\n")
+	golden(t, "cluster_questions_disconnected", out)
+	if code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if _, held := st.Held(); held {
+		t.Error("still disconnected after answering yes")
+	}
+	if strings.Count(out, "is currently disconnected") != 2 {
+		t.Errorf("want the notice twice (refused, then reconnected):\n%s", out)
+	}
+}
