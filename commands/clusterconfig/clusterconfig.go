@@ -37,7 +37,10 @@
 //     the cluster's groups, default Main_Group.
 //   - Both end with AsyncOS's "... takes effect immediately, there is no
 //     need to commit." (the sentinel scripts wait for) and the session
-//     continues at the cluster level with its prompt.
+//     continues at the cluster level with its prompt; the join dialog
+//     shows the clustered menu first, as AsyncOS does (asyncos-cli-2.md
+//     §6 [I-seq]: one blank line after a join reaches the main prompt,
+//     "join shows the clustered menu first"). The batch join does not.
 //   - Batch: `clusterconfig join <host>[:<port>] <user> <password>
 //     <group>` (the reference's, the port added by the issue) and
 //     `clusterconfig create <name> <address>`, ours, by the same pattern.
@@ -151,6 +154,11 @@ func (cmd Command) Run(s *shell.Session, args []string) error {
 	if _, _, err := s.AskReconnect(); err != nil {
 		return err
 	}
+	return menu(s, c)
+}
+
+// menu is the clustered menu.
+func menu(s *shell.Session, c shell.Cluster) error {
 	err := s.Menu(func(s *shell.Session) { s.Printf("\nCluster %s\n\n", c.Name()) }, []shell.MenuItem{
 		{Name: "ADDGROUP", Help: "Add a cluster group.", Run: func(s *shell.Session) error { return addGroup(s, c, "") }},
 		{Name: "SETGROUP", Help: "Set the group that machines are a member of.", Run: func(s *shell.Session) error { return setGroup(s, c, "", "") }},
