@@ -22,6 +22,7 @@
 //	revs/<n, 20 digits>           {"meta","level","changes": sealed}: revision n
 //	audit/<time>/<id>             one audit entry, in time order
 //	status/<id>/applied           {"rev","error"}: the last revision the machine activated
+//	disconnected/<id>             {"member"}: the machine is disconnected (disconnect.go)
 //
 // Every value under cfg/ and the changes of revs/ are sealed (AES-256-GCM,
 // the key name as additional data) with the cluster data key, a random key
