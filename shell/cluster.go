@@ -71,6 +71,10 @@ func MembersByHost(c Cluster) (ids, hosts []string) {
 // belongs to one level.
 var ErrStaged = errors.New("there are uncommitted changes at the current mode: commit or clear them first")
 
+// ErrDisconnected refuses a commit on a disconnected machine
+// (clusterdisconnect.go): it would not run what it committed.
+var ErrDisconnected = errors.New("this machine is disconnected from the cluster: commit refused")
+
 // clusterSession is a session's place in the cluster.
 type clusterSession struct {
 	level   config.Level
@@ -124,7 +128,7 @@ func (s *Session) SetLevel(level config.Level) error {
 	if s.Draft.Changed() {
 		return ErrStaged
 	}
-	b := c.At(level)
+	b := heldGuard{Backend: c.At(level), c: c}
 	s.cluster = clusterSession{level: level, backend: b}
 	s.Draft = store.NewDraft(b, s.User, s.Source)
 	return nil
@@ -172,7 +176,7 @@ func (s *Session) clusterPrompt() string {
 // the shell's store when standalone.
 func (s *Session) clusterBackend() store.Backend {
 	if c := s.Cluster(); c != nil {
-		return c.At(config.ClusterLevel)
+		return heldGuard{Backend: c.At(config.ClusterLevel), c: c}
 	}
 	return s.shell.db
 }

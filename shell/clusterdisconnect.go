@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"context"
 	"fmt"
 
 	"esash/store"
@@ -24,6 +25,12 @@ import (
 //     would show a configuration the machine does not have. clusterconfig
 //     goes on to its menu (LIST, CONNSTATUS and RECONNECT are what a
 //     disconnected machine needs).
+//   - For the same reason every commit of a session on a disconnected
+//     machine is refused (ErrDisconnected): changes staged before the
+//     machine was disconnected, rollbackconfig, passwd. AsyncOS lets a
+//     disconnected machine keep machine-level changes of its own and
+//     reconciles them at reconnect; here the cluster's configuration is
+//     one etcd history, and a second one to reconcile is not built.
 
 // AskReconnect tells that this machine is disconnected, if it is, and
 // offers to reconnect it. reconnected is false when it stays
@@ -59,4 +66,19 @@ func (s *Session) askDisconnected() error {
 	}
 	s.Println("The command was not run: this machine is disconnected, it would not run what the command commits.")
 	return ErrBack
+}
+
+// heldGuard is a session's backend on a clustered machine: it refuses
+// commits while the machine is disconnected.
+type heldGuard struct {
+	store.Backend
+	c Cluster
+}
+
+// Commit implements store.Backend.
+func (g heldGuard) Commit(ctx context.Context, req store.CommitRequest) (store.Result, error) {
+	if rev, held := g.c.Held(); held {
+		return store.Result{}, fmt.Errorf("%w; it runs cluster revision %d until it is reconnected (clusterconfig RECONNECT)", ErrDisconnected, rev)
+	}
+	return g.Backend.Commit(ctx, req)
 }
