@@ -50,7 +50,7 @@ type heldState struct {
 func (s *Store) Disconnect(ctx context.Context, machine string, meta store.Meta) error {
 	meta.Kind, meta.Comment = "cluster-disconnect", "machine "+machine+" disconnected"
 	_, err := s.admin(ctx, meta, func(c *cluster) ([]clientv3.Op, error) {
-		flags, members, err := s.disconnectedAt(ctx, c.etcdRev)
+		flags, members, err := s.disconnectedAt(ctx, c.etcdRev, true)
 		if err != nil {
 			return nil, err
 		}
@@ -70,7 +70,7 @@ func (s *Store) Disconnect(ctx context.Context, machine string, meta store.Meta)
 func (s *Store) Reconnect(ctx context.Context, machine string, meta store.Meta) error {
 	meta.Kind, meta.Comment = "cluster-reconnect", "machine "+machine+" reconnected"
 	_, err := s.admin(ctx, meta, func(c *cluster) ([]clientv3.Op, error) {
-		flags, members, err := s.disconnectedAt(ctx, c.etcdRev)
+		flags, members, err := s.disconnectedAt(ctx, c.etcdRev, true)
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +87,7 @@ func (s *Store) Reconnect(ctx context.Context, machine string, meta store.Meta) 
 
 // Disconnected is the set of member machines disconnected now (LIST).
 func (s *Store) Disconnected(ctx context.Context) (map[string]bool, error) {
-	flags, _, err := s.disconnectedAt(ctx, 0)
+	flags, _, err := s.disconnectedAt(ctx, 0, true)
 	return flags, err
 }
 
@@ -101,14 +101,22 @@ func (s *Store) Held() (uint64, bool) {
 }
 
 // disconnectedAt reads at etcd revision at (0: now) the machines whose
-// disconnection is in force, and every member's membership revision.
-func (s *Store) disconnectedAt(ctx context.Context, at int64) (flags map[string]bool, members map[string]int64, err error) {
+// disconnection is in force, and every member's membership revision
+// (withMembers; else only when a flag is set: apply's usual case costs one
+// read).
+func (s *Store) disconnectedAt(ctx context.Context, at int64, withMembers bool) (flags map[string]bool, members map[string]int64, err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	flags, members = map[string]bool{}, map[string]int64{}
 	dr, err := s.cli.Get(ctx, disPrefix, clientv3.WithPrefix(), clientv3.WithRev(at))
 	if err != nil {
 		return nil, nil, s.etcdErr("read disconnected machines", err)
+	}
+	if len(dr.Kvs) == 0 && !withMembers {
+		return flags, members, nil
+	}
+	if at == 0 {
+		at = dr.Header.Revision // both reads from one snapshot
 	}
 	mr, err := s.cli.Get(ctx, memPrefix, clientv3.WithPrefix(), clientv3.WithRev(at), clientv3.WithKeysOnly())
 	if err != nil {
@@ -131,7 +139,7 @@ func (s *Store) disconnectedAt(ctx context.Context, at int64) (flags map[string]
 // which it then does not activate (nor report: its status stays at the
 // revision it runs). When etcd cannot tell, the previous state holds.
 func (s *Store) holding(ctx context.Context, c *cluster) bool {
-	flags, _, err := s.disconnectedAt(ctx, c.etcdRev)
+	flags, _, err := s.disconnectedAt(ctx, c.etcdRev, false)
 	if err != nil {
 		return s.held.Load() != nil
 	}
