@@ -138,7 +138,16 @@ func (s *Store) disconnectedAt(ctx context.Context, at int64, withMembers bool) 
 // holding is apply's hook: true when this machine is disconnected in c,
 // which it then does not activate (nor report: its status stays at the
 // revision it runs). When etcd cannot tell, the previous state holds.
+//
+// Only a membership revision ("cluster-..." kinds: disconnect, reconnect,
+// join, leave, removemachine) changes the state, so the revision that
+// follows the previous one with a configuration commit costs no etcd read
+// (the commit's path to every member stays as short as it was); a gap
+// (boot, a reload after compaction) reads it again.
 func (s *Store) holding(ctx context.Context, c *cluster) bool {
+	if prev := s.Applied(); prev != 0 && c.rev == prev+1 && !strings.HasPrefix(c.meta.Kind, "cluster-") {
+		return s.held.Load() != nil
+	}
 	flags, _, err := s.disconnectedAt(ctx, c.etcdRev, false)
 	if err != nil {
 		return s.held.Load() != nil
