@@ -153,7 +153,8 @@ func TestClusterConfigDisconnect(t *testing.T) {
 		code               int
 	}{
 		{"disconnect", "clusterconfig disconnect esa.example.com\n", "Machine esa.example.com disconnected", 0},
-		{"twice", "clusterconfig disconnect m1\n", `Not a valid machine: "m1". The machines that can be disconnected are none.`, 1},
+		{"twice", "clusterconfig disconnect m1\n", `Not a valid machine: "m1". Every machine of the cluster is disconnected already.`, 1},
+		{"reconnect a machine not disconnected", "clusterconfig reconnect nowhere\n", `Not a valid machine: "nowhere". The disconnected machines are esa.example.com.`, 1},
 		{"reconnect", "clusterconfig reconnect m1\n", "Machine esa.example.com reconnected", 0},
 		{"reconnect unknown", "clusterconfig reconnect nowhere\n", `Not a valid machine: "nowhere". No machine of the cluster is disconnected.`, 1},
 		{"prepjoin", "clusterconfig prepjoin new 1234 h key\n", clusterconfig.PrepJoinRefused, 1},

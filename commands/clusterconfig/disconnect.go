@@ -50,8 +50,8 @@ func disconnect(s *shell.Session, c shell.Cluster, machine string, confirm bool)
 		return fmt.Errorf("disconnect: %w", err)
 	}
 	none := "Every machine of the cluster is disconnected already."
-	if machine != "" {
-		none = "The machines that can be disconnected are " + connectedList(c, flags, false) + "."
+	if connected := machinesWhere(c, flags, false); machine != "" && connected != "" {
+		none = "The machines that can be disconnected are " + connected + "."
 	}
 	id, host, err := pickMachine(s, c, machine, "Choose the machine to disconnect from the cluster.", none, func(id string) bool { return !flags[id] })
 	if err != nil {
@@ -83,8 +83,8 @@ func reconnect(s *shell.Session, c shell.Cluster, machine string, confirm bool) 
 		return fmt.Errorf("reconnect: %w", err)
 	}
 	none := "No machine of the cluster is disconnected."
-	if machine != "" && len(flags) > 0 {
-		none = "The disconnected machines are " + connectedList(c, flags, true) + "."
+	if held := machinesWhere(c, flags, true); machine != "" && held != "" {
+		none = "The disconnected machines are " + held + "."
 	}
 	id, host, err := pickMachine(s, c, machine, "Choose the machine to reconnect to the cluster.", none, func(id string) bool { return flags[id] })
 	if err != nil {
@@ -107,17 +107,15 @@ func reconnect(s *shell.Session, c shell.Cluster, machine string, confirm bool) 
 	return nil
 }
 
-// connectedList names the machines whose disconnection is held.
-func connectedList(c shell.Cluster, flags map[string]bool, held bool) string {
+// machinesWhere names the members that are disconnected (or not), by
+// hostname, "" when there is none.
+func machinesWhere(c shell.Cluster, flags map[string]bool, disconnected bool) string {
 	ids, hosts := shell.MembersByHost(c)
 	var out []string
 	for i, id := range ids {
-		if flags[id] == held {
+		if flags[id] == disconnected {
 			out = append(out, hosts[i])
 		}
-	}
-	if len(out) == 0 {
-		return "none"
 	}
 	return strings.Join(out, ", ")
 }
