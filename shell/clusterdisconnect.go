@@ -31,6 +31,9 @@ import (
 //     disconnected machine keep machine-level changes of its own and
 //     reconciles them at reconnect; here the cluster's configuration is
 //     one etcd history, and a second one to reconcile is not built.
+//   - Other machines may edit a disconnected machine's level (AsyncOS
+//     refuses, §3.4 (c)): the change waits in etcd and the machine applies
+//     it when it is reconnected, with everything else committed meanwhile.
 
 // AskReconnect tells that this machine is disconnected, if it is, and
 // offers to reconnect it. reconnected is false when it stays

@@ -148,15 +148,21 @@ func TestClusterDialogs(t *testing.T) {
 		t.Fatalf("commit on A:\n%s", out)
 	}
 	waitOrg(t, a.ip, "Two")
-	deadline := time.Now().Add(60 * time.Second)
-	for b.withPassword("admin", adminPW, "", "clustermode group Marker").code != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("B did not read the revisions committed after it was disconnected")
+	// Twice: as it runs, and after a reboot, which does not reconnect it.
+	for _, when := range []string{"running", "rebooted"} {
+		if when == "rebooted" {
+			b.restart()
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if org := starttlsOrg(t, b.ip); org != "One" {
-		t.Fatalf("the disconnected B presents %q: it applied a revision committed after it was disconnected", org)
+		deadline := time.Now().Add(60 * time.Second)
+		for b.withPassword("admin", adminPW, "", "clustermode group Marker").code != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s, B did not read the revisions committed after it was disconnected", when)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if org := starttlsOrg(t, b.ip); org != "One" {
+			t.Fatalf("%s, the disconnected B presents %q: it applied a revision committed after it was disconnected", when, org)
+		}
 	}
 	clusterGolden(t, "disconnected", tr.session(t, b, "clusterconfig\nN\nCONNSTATUS\n\ndestconfig\nN\nclusterconfig\nY\nLIST\n\n"))
 	waitOrg(t, b.ip, "Two")
