@@ -42,6 +42,15 @@ type Cluster interface {
 	// revision seen (the §1.4 questions, clusterquestions.go).
 	Layer(level config.Level) config.Layer
 	Origins(level config.Level) config.Origins
+	// Disconnect and Reconnect detach a member machine from the cluster's
+	// synchronisation and attach it again, each a revision of its own;
+	// Disconnected reads which machines are detached now; Held tells,
+	// without asking etcd, whether this machine is, and which cluster
+	// revision it runs meanwhile (clusterdisconnect.go).
+	Disconnect(ctx context.Context, machine string, meta store.Meta) error
+	Reconnect(ctx context.Context, machine string, meta store.Meta) error
+	Disconnected(ctx context.Context) (map[string]bool, error)
+	Held() (rev uint64, held bool)
 }
 
 // MembersByHost lists the member machines sorted by hostname, with
@@ -61,6 +70,10 @@ func MembersByHost(c Cluster) (ids, hosts []string) {
 // ErrStaged refuses a change of level with changes staged: a draft
 // belongs to one level.
 var ErrStaged = errors.New("there are uncommitted changes at the current mode: commit or clear them first")
+
+// ErrDisconnected refuses a commit on a disconnected machine
+// (clusterdisconnect.go): it would not run what it committed.
+var ErrDisconnected = errors.New("this machine is disconnected from the cluster: commit refused")
 
 // clusterSession is a session's place in the cluster.
 type clusterSession struct {
@@ -115,7 +128,7 @@ func (s *Session) SetLevel(level config.Level) error {
 	if s.Draft.Changed() {
 		return ErrStaged
 	}
-	b := c.At(level)
+	b := heldGuard{Backend: c.At(level), c: c}
 	s.cluster = clusterSession{level: level, backend: b}
 	s.Draft = store.NewDraft(b, s.User, s.Source)
 	return nil
@@ -163,7 +176,7 @@ func (s *Session) clusterPrompt() string {
 // the shell's store when standalone.
 func (s *Session) clusterBackend() store.Backend {
 	if c := s.Cluster(); c != nil {
-		return c.At(config.ClusterLevel)
+		return heldGuard{Backend: c.At(config.ClusterLevel), c: c}
 	}
 	return s.shell.db
 }

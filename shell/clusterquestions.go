@@ -84,6 +84,9 @@ func (s *Session) clusterQuestions(command string) (start func() error, err erro
 	if c == nil || len(sections) == 0 {
 		return nil, nil
 	}
+	if err := s.askDisconnected(); err != nil {
+		return nil, err
+	}
 	switch config.ScopeOf(sections[0]) {
 	case config.MachineOnly:
 		own := config.Level{Kind: config.LevelMachine, Name: c.Machine()}

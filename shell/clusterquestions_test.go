@@ -1,6 +1,8 @@
 package shell_test
 
 import (
+	"context"
+
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"esash/config"
 	"esash/shell"
 	"esash/shell/shelltest"
+	"esash/store"
 	"esash/store/etcdstore"
 	"esash/store/etcdstore/etcdtest"
 )
@@ -76,7 +79,7 @@ func clustered(t *testing.T, ip string) (*shelltest.Appliance, *etcdstore.Store)
 	local := shelltest.OpenStore(t, dir, shelltest.Options{Clock: now})
 	st := etcdtest.Solo(t, ip, "Test-Cluster", "m1", local)
 	sh, err := shell.New(local, shell.Options{Now: now, Cluster: st},
-		fakeDestconfig, fakeSethostname, fakeUserconfig, levelCommand{})
+		fakeDestconfig, fakeSethostname, fakeUserconfig, levelCommand{}, disconnectCommand{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,3 +187,55 @@ func TestClusterQuestionsStandalone(t *testing.T) {
 }
 
 func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
+
+// On a disconnected machine a configuration command first says so and
+// offers to reconnect it: no leaves the command (what it committed would
+// not run here), yes reconnects and the command's own questions follow.
+func TestClusterQuestionsDisconnected(t *testing.T) {
+	a, st := clustered(t, "127.0.14.13")
+	ctx := context.Background()
+	if err := st.Disconnect(ctx, "m1", store.Meta{User: "admin", Source: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	out, code, _ := a.Run(true, "destconfig\nN\nsethostname\nY\n\n\n")
+	golden(t, "cluster_questions_disconnected", out)
+	if code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if _, held := st.Held(); held {
+		t.Error("still disconnected after answering yes")
+	}
+	if strings.Count(out, "is currently disconnected") != 2 {
+		t.Errorf("want the notice twice (refused, then reconnected):\n%s", out)
+	}
+}
+
+// disconnectCommand disconnects the machine the session runs on.
+type disconnectCommand struct{}
+
+func (disconnectCommand) Name() string    { return "disconnect" }
+func (disconnectCommand) Summary() string { return "test DISCONNECT" }
+func (disconnectCommand) Run(s *shell.Session, _ []string) error {
+	c := s.Cluster()
+	return c.Disconnect(s.Ctx, c.Machine(), store.Meta{User: s.User, Source: s.Source})
+}
+
+// Changes staged before the machine was disconnected are not committed:
+// the machine would not run them. Once reconnected they commit.
+func TestClusterCommitDisconnected(t *testing.T) {
+	a, st := clustered(t, "127.0.14.14")
+	out, _, _ := a.Run(true, "destconfig\n21\ndisconnect\ncommit\nstaged\nn\n")
+	if !strings.Contains(out, shell.ErrDisconnected.Error()+"; it runs cluster revision 1 until it is reconnected") {
+		t.Fatalf("the commit was not refused:\n%s", out)
+	}
+	if eff, _, err := st.Effective(); err != nil || eff.Destinations.Default.MaxMsgsPerConn == 21 {
+		t.Fatalf("the refused change is in the cluster (%v)", err)
+	}
+	if err := st.Reconnect(context.Background(), "m1", store.Meta{User: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ = a.Run(true, "destconfig\n21\ncommit\nstaged\nn\n")
+	if eff, _, err := st.Effective(); err != nil || eff.Destinations.Default.MaxMsgsPerConn != 21 {
+		t.Fatalf("after reconnecting the commit did not go through (%v):\n%s", err, out)
+	}
+}

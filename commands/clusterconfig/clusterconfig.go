@@ -8,8 +8,8 @@
 // standalone.go; it needs the daemon, which alone may start an etcd
 // member and passes a Former (cmd/esash/cluster.go). Without one (a
 // script with no daemon running) the command says so instead of showing a
-// dialog that could not finish. Not here: DISCONNECT, RECONNECT and
-// PREPJOIN (CCS tunnels etcd does not have).
+// dialog that could not finish. DISCONNECT and RECONNECT are
+// disconnect.go; PREPJOIN is refused (below).
 //
 // Decisions where the reference is inferred ([I]):
 //
@@ -37,7 +37,10 @@
 //     the cluster's groups, default Main_Group.
 //   - Both end with AsyncOS's "... takes effect immediately, there is no
 //     need to commit." (the sentinel scripts wait for) and the session
-//     continues at the cluster level with its prompt.
+//     continues at the cluster level with its prompt; the join dialog
+//     shows the clustered menu first, as AsyncOS does (asyncos-cli-2.md
+//     §6 [I-seq]: one blank line after a join reaches the main prompt,
+//     "join shows the clustered menu first"). The batch join does not.
 //   - Batch: `clusterconfig join <host>[:<port>] <user> <password>
 //     <group>` (the reference's, the port added by the issue) and
 //     `clusterconfig create <name> <address>`, ours, by the same pattern.
@@ -73,6 +76,36 @@
 //     command (uncommitted cluster changes are dropped, with a line
 //     saying so), and shell.Options.LeftCluster lets the daemon stop its
 //     etcd member (the daemon's wiring is not in this package).
+//   - DISCONNECT and RECONNECT (asyncos-cli-2.md §3.2: "machine (list) →
+//     yes/no", a temporary detach, [V IAF] keywords, [I-seq] order; the
+//     wording is ours): "Choose the machine to disconnect from the
+//     cluster." lists the connected members, then "Are you sure you want
+//     to disconnect <host>?" [N] after a line saying what it means;
+//     "Choose the machine to reconnect to the cluster." lists the
+//     disconnected ones, then "Do you want to reconnect <host>? ..." [Y]
+//     (disconnecting stops a machine's synchronisation, reconnecting
+//     restores the normal state). The menu's descriptions are AsyncOS's
+//     as remembered [U]. Batch: `clusterconfig disconnect <machine>` and
+//     `reconnect <machine>` (the reference's [U] recollection), no
+//     confirmation. The state is the cluster's, in etcd
+//     (store/etcdstore/disconnect.go): a disconnected machine keeps
+//     running its last applied configuration and applies no new revision
+//     until it is reconnected (then it applies the newest at once); its
+//     etcd member keeps voting. Any member may disconnect any member,
+//     itself included. LIST adds "(disconnected)" to such a machine,
+//     CONNSTATUS the revision it still runs; on the disconnected machine,
+//     clusterconfig first says it "is currently disconnected" and offers
+//     to reconnect it (§3.2 [S]; shell/clusterdisconnect.go, which also
+//     asks it before configuration commands).
+//   - PREPJOIN is not in the menu and `clusterconfig prepjoin ...` is
+//     refused, naming the join that works (PrepJoinRefused): AsyncOS's
+//     PREPJOIN registers a new machine's serial number and SSH key so it
+//     can join over the Cluster Communication Service without an
+//     administrator's password (§3.2 [U]; IAF has only stubs). esash has
+//     no CCS: every join authenticates over SSH with an administrator's
+//     password (cmd/esash/clusterjoin.go), and a pre-registered key would
+//     be a second way in to build, check and test on its own. A menu item
+//     that did nothing would be worse than none.
 //   - REMOVEMACHINE of another machine ends its membership only: that
 //     machine keeps running its last configuration and reports each later
 //     revision as not applied until it is rejoined or made standalone; its
@@ -118,6 +151,14 @@ func (cmd Command) Run(s *shell.Session, args []string) error {
 	if len(args) > 0 {
 		return batch(s, c, args)
 	}
+	if _, _, err := s.AskReconnect(); err != nil {
+		return err
+	}
+	return menu(s, c)
+}
+
+// menu is the clustered menu.
+func menu(s *shell.Session, c shell.Cluster) error {
 	err := s.Menu(func(s *shell.Session) { s.Printf("\nCluster %s\n\n", c.Name()) }, []shell.MenuItem{
 		{Name: "ADDGROUP", Help: "Add a cluster group.", Run: func(s *shell.Session) error { return addGroup(s, c, "") }},
 		{Name: "SETGROUP", Help: "Set the group that machines are a member of.", Run: func(s *shell.Session) error { return setGroup(s, c, "", "") }},
@@ -127,6 +168,8 @@ func (cmd Command) Run(s *shell.Session, args []string) error {
 		{Name: "SETNAME", Help: "Set the cluster name.", Run: func(s *shell.Session) error { return setName(s, c, "") }},
 		{Name: "LIST", Help: "List the machines in the cluster.", Run: func(s *shell.Session) error { return list(s, c, false) }},
 		{Name: "CONNSTATUS", Help: "Show the status of the machines in the cluster.", Run: func(s *shell.Session) error { return list(s, c, true) }},
+		{Name: "DISCONNECT", Help: "Temporarily detach machines from the cluster.", Run: func(s *shell.Session) error { return disconnect(s, c, "", true) }},
+		{Name: "RECONNECT", Help: "Restore connections with machines that were previously detached.", Run: func(s *shell.Session) error { return reconnect(s, c, "", true) }},
 	})
 	if errors.Is(err, errLeft) {
 		return nil // the cluster menu has no machine to run on any more
@@ -152,8 +195,14 @@ func batch(s *shell.Session, c shell.Cluster, args []string) error {
 		return list(s, c, false)
 	case op == "connstatus" && len(args) == 1:
 		return list(s, c, true)
+	case op == "disconnect" && len(args) == 2:
+		return disconnect(s, c, args[1], false)
+	case op == "reconnect" && len(args) == 2:
+		return reconnect(s, c, args[1], false)
+	case op == "prepjoin":
+		return shell.Invalid(s, "operation", PrepJoinRefused)
 	}
-	return shell.Invalid(s, "operation", "Unknown option. Use: clusterconfig addgroup <group> | setgroup <machine> <group> | renamegroup <group> <new name> | deletegroup <group> | removemachine <machine> | setname <name> | list | connstatus")
+	return shell.Invalid(s, "operation", "Unknown option. Use: clusterconfig addgroup <group> | setgroup <machine> <group> | renamegroup <group> <new name> | deletegroup <group> | removemachine <machine> | setname <name> | list | connstatus | disconnect <machine> | reconnect <machine>")
 }
 
 func meta(s *shell.Session) store.Meta { return store.Meta{User: s.User, Source: s.Source} }
@@ -235,6 +284,10 @@ func list(s *shell.Session, c shell.Cluster, status bool) error {
 	if err != nil {
 		return fmt.Errorf("list cluster %s: %w", c.Name(), err)
 	}
+	flags, err := c.Disconnected(s.Ctx)
+	if err != nil {
+		return fmt.Errorf("list cluster %s: %w", c.Name(), err)
+	}
 	byGroup := map[string][]store.MemberStatus{}
 	for _, m := range members {
 		byGroup[m.Group] = append(byGroup[m.Group], m)
@@ -246,11 +299,13 @@ func list(s *shell.Session, c shell.Cluster, status bool) error {
 		sort.Slice(ms, func(i, j int) bool { return ms[i].Hostname < ms[j].Hostname })
 		for _, m := range ms {
 			if !status {
-				s.Printf("    Machine %s\n", m.Hostname)
+				s.Printf("    Machine %s%s\n", m.Hostname, map[bool]string{true: " (disconnected)"}[flags[m.ID]])
 				continue
 			}
 			state := fmt.Sprintf("runs revision %d", m.Applied)
-			if m.ApplyError != "" {
+			if flags[m.ID] {
+				state += ", disconnected: applies no newer revision until it is reconnected"
+			} else if m.ApplyError != "" {
 				state += ", could not activate it: " + m.ApplyError
 			}
 			s.Printf("    Machine %s: %s\n", m.Hostname, state)

@@ -121,3 +121,49 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("transcript differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
+
+// DISCONNECT and RECONNECT on a one-machine cluster: the machine
+// disconnects itself, clusterconfig then says it is disconnected and
+// offers to reconnect it; LIST and CONNSTATUS show the state; the batch
+// forms and the refused PREPJOIN.
+func TestClusterConfigDisconnect(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "configuration"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	local := shelltest.OpenStore(t, dir, shelltest.Options{Clock: time.Now})
+	st := etcdtest.Solo(t, "127.0.14.5", "Test-Cluster", "m1", local)
+	sh, err := shell.New(local, shell.Options{Now: time.Now, Cluster: st}, clusterconfig.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &shelltest.Appliance{Dir: dir, DB: local, Shell: sh, Source: "test"}
+	out, _, _ := a.Run(true, strings.Join([]string{
+		"clusterconfig", "RECONNECT", "DISCONNECT", "1", "N", "DISCONNECT", "1", "Y", "DISCONNECT", "",
+		"clusterconfig", "N", "LIST", "CONNSTATUS", "RECONNECT", "1", "N", "",
+		"clusterconfig", "Y", "LIST", "",
+		"clusterconfig prepjoin print",
+	}, "\n")+"\n")
+	golden(t, "disconnect_menu", out)
+	if _, held := st.Held(); held {
+		t.Error("the machine is still disconnected after the reconnect")
+	}
+	for _, tc := range []struct {
+		name, script, want string
+		code               int
+	}{
+		{"disconnect", "clusterconfig disconnect esa.example.com\n", "Machine esa.example.com disconnected", 0},
+		{"twice", "clusterconfig disconnect m1\n", `Not a valid machine: "m1". Every machine of the cluster is disconnected already.`, 1},
+		{"reconnect a machine not disconnected", "clusterconfig reconnect nowhere\n", `Not a valid machine: "nowhere". The disconnected machines are esa.example.com.`, 1},
+		{"reconnect", "clusterconfig reconnect m1\n", "Machine esa.example.com reconnected", 0},
+		{"reconnect unknown", "clusterconfig reconnect nowhere\n", `Not a valid machine: "nowhere". No machine of the cluster is disconnected.`, 1},
+		{"prepjoin", "clusterconfig prepjoin new 1234 h key\n", clusterconfig.PrepJoinRefused, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code, _ := a.Run(false, tc.script)
+			if !strings.Contains(out, tc.want) || (code == 0) != (tc.code == 0) {
+				t.Errorf("exit %d, want %d; no %q in:\n%s", code, tc.code, tc.want, out)
+			}
+		})
+	}
+}

@@ -130,7 +130,13 @@ func (cmd Command) joinDialog(s *shell.Session) error {
 	if err != nil {
 		return err
 	}
-	return cmd.accept(s, inv, groups[g])
+	if err := cmd.accept(s, inv, groups[g]); err != nil {
+		return err
+	}
+	if c := s.Cluster(); c != nil {
+		return menu(s, c)
+	}
+	return nil
 }
 
 // standaloneBatch is `clusterconfig join <host>[:<port>] <user>

@@ -24,6 +24,7 @@
 //	status/<id>/applied           {"rev","error"}: the last revision the machine activated
 //	confirm                       the commit awaiting confirmation, with its sealed undo (confirm.go)
 //	confirm-leader                the member that reverts at the deadline, under its lease
+//	disconnected/<id>             {"member"}: the machine is disconnected (disconnect.go)
 //
 // Every value under cfg/ and the changes of revs/ are sealed (AES-256-GCM,
 // the key name as additional data) with the cluster data key, a random key

@@ -38,3 +38,11 @@ var (
 	// ErrRemoveSelf is REMOVEMACHINE naming the machine it runs on.
 	ErrRemoveSelf = errors.New("cannot remove the machine you are logged in to: leave the cluster instead")
 )
+
+// Errors of DISCONNECT and RECONNECT (disconnect.go).
+var (
+	// ErrDisconnected is a machine disconnected twice.
+	ErrDisconnected = errors.New("is disconnected already")
+	// ErrConnected is a reconnect of a machine that is not disconnected.
+	ErrConnected = errors.New("is not disconnected")
+)

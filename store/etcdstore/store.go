@@ -48,6 +48,8 @@ type Store struct {
 
 	// seen is the newest cluster read (sessions' views are built on it).
 	seen atomic.Pointer[cluster]
+	// held is set while this machine is disconnected (disconnect.go).
+	held atomic.Pointer[heldState]
 
 	mu      sync.Mutex // guards applied and wake
 	applied uint64     // the newest revision this machine has processed
@@ -169,11 +171,14 @@ func (s *Store) pause(ctx context.Context) {
 // committed into the local store through the services' prepare step.
 func (s *Store) apply(ctx context.Context, c *cluster) {
 	s.seen.Store(c)
+	held := s.holding(ctx, c) // disconnect.go: a disconnected machine keeps what it runs
 	var applyErr error
-	if _, member := c.members[s.machine]; member {
+	if _, member := c.members[s.machine]; member && !held {
 		applyErr = s.activate(ctx, c)
 	}
-	s.report(ctx, c.rev, applyErr)
+	if !held {
+		s.report(ctx, c.rev, applyErr)
+	}
 	s.mu.Lock()
 	s.applied = c.rev
 	close(s.wake)
