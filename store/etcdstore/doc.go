@@ -56,6 +56,31 @@
 // Options.OnApplyError). A watch that falls behind a compaction
 // (ErrCompacted) reloads the cluster at its current revision.
 //
+// # History
+//
+// The cluster offers the same history as the standalone store: the
+// newest store.KeepRevisions (100) revisions, the ones rollbackconfig
+// lists. ConfigAt reads a revision at the etcd revision of its revs/<n>
+// record, so etcd's MVCC history must reach back to the oldest one and no
+// further: etcd's auto-compaction is left off (StartMember sets none; it
+// counts time or etcd revisions, not ours) and compact.go compacts
+// explicitly. The machine whose commit Txn made a revision that is a
+// multiple of 10 prunes, right after the Txn: one Txn deletes the revs/
+// records below the window and the audit entries beyond 10 per kept
+// revision (1000; etcd would otherwise keep every key live forever), then
+// clientv3 Compact at the etcd revision of the oldest record kept. The
+// committer rather than an elected member: no lease or election, work in
+// step with commits, and nothing to hand over when a machine dies; two
+// committers pruning at once is harmless (a Compact at or below the
+// current one answers ErrCompacted, ignored; the deletes are ranges). A
+// failed prune does not fail the commit; the next one covers it, since it
+// deletes everything below the window. A revision outside the window is
+// ErrNotKept (a store.ErrNotFound), checked against head and also when
+// the read meets a compaction under it. A watch behind a compaction
+// reloads (below); commit-confirmed reverts keep their own undo and need
+// no history. Defragmenting etcd's bbolt file is not needed for
+// correctness (freed pages are reused) and is not done.
+//
 // # Without quorum
 //
 // Every etcd call has a short deadline (Options.Timeout). A commit that

@@ -62,6 +62,7 @@ type Store struct {
 	done    chan struct{}
 
 	confirm confirmState // the pending confirmed commit (confirm.go)
+	history historyBounds // how much history is kept (compact.go)
 }
 
 // Open starts the machine's cluster store: it reads the cluster (if etcd
