@@ -61,7 +61,7 @@ type Store struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 
-	confirm confirmState // the pending confirmed commit (confirm.go)
+	confirm confirmState  // the pending confirmed commit (confirm.go)
 	history historyBounds // how much history is kept (compact.go)
 }
 
