@@ -102,12 +102,21 @@ func TestHistoryCompacted(t *testing.T) {
 // commits since the last pruning added.
 func checkBounded(t *testing.T, m *machine, b historyBounds, head uint64) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	resp, err := m.cli.Get(ctx, revPrefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Count < int64(b.revs) || resp.Count >= int64(b.revs+b.every) {
+		t.Errorf("%d revision records kept at head %d, want %d to %d", resp.Count, head, b.revs, b.revs+b.every-1)
+	}
 	revs, err := m.st.At(config.ClusterLevel).Revisions(1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(revs) < int(b.revs) || len(revs) >= int(b.revs+b.every) {
-		t.Errorf("%d revision records kept at head %d, want %d to %d", len(revs), head, b.revs, b.revs+b.every-1)
+	if len(revs) != int(b.revs) || revs[len(revs)-1].Rev != head-b.revs+1 {
+		t.Errorf("Revisions lists %d down to %d, want the window: %d down to %d", len(revs), revs[len(revs)-1].Rev, head, head-b.revs+1)
 	}
 	audit, err := m.st.At(config.ClusterLevel).AuditLog(1000)
 	if err != nil {

@@ -265,9 +265,11 @@ func auditKey(nanos int64, machine string) string {
 }
 
 // Revisions implements store.Backend: the cluster's history, newest
-// first, every level's.
+// first, every level's; at most the window kept (compact.go), though a
+// few older records wait for the next pruning.
 func (b *LevelBackend) Revisions(limit int) ([]store.Revision, error) {
 	s := b.s
+	limit = min(limit, int(s.history.keepRevs()))
 	if limit <= 0 {
 		return nil, nil
 	}
