@@ -19,8 +19,8 @@
 //	cfg/machine/<id>/<section>    a machine's own sections; kept after it leaves (detached)
 //	groups/<group>                a group exists (it may override nothing)
 //	members/<id>                  {"group","hostname"}: present while the machine is a member
-//	revs/<n, 20 digits>           {"meta","level","changes": sealed}: revision n
-//	audit/<time>/<id>             one audit entry, in time order
+//	revs/<n, 20 digits>           {"meta","level","changes": sealed}: revision n (the newest 100, History)
+//	audit/<time>/<id>             one audit entry, in time order (the newest 1000, History)
 //	status/<id>/applied           {"rev","error"}: the last revision the machine activated
 //	confirm                       the commit awaiting confirmation, with its sealed undo (confirm.go)
 //	confirm-leader                the member that reverts at the deadline, under its lease
