@@ -30,6 +30,10 @@ const (
 	pruneEvery = 10
 )
 
+// snapshotEvery is the members' etcd SnapshotCount (member.go): the raft
+// entries held in memory between snapshots, a tenth of etcd's default.
+const snapshotEvery = 1000
+
 // historyBounds bound the cluster's history; the zero value is the
 // defaults (tests shrink them to stay quick).
 type historyBounds struct {

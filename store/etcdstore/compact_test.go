@@ -29,6 +29,11 @@ func msgsAt(i int) int { return 10 + i }
 // catches up when it returns.
 func TestHistoryCompacted(t *testing.T) {
 	ms := newCluster(t, 3, 2*time.Second)
+	for _, m := range ms {
+		if cfg := m.etcd.Config(); cfg.SnapshotCount != snapshotEvery || cfg.AutoCompactionRetention != "" && cfg.AutoCompactionRetention != "0" {
+			t.Errorf("%s: etcd snapshot count %d, auto-compaction %q; want %d and none (compact.go compacts)", m.id, cfg.SnapshotCount, cfg.AutoCompactionRetention, snapshotEvery)
+		}
+	}
 	bounds := historyBounds{revs: 10, audit: 12, every: 5}
 	for _, m := range ms {
 		m.st.history = bounds

@@ -78,7 +78,13 @@
 // ErrNotKept (a store.ErrNotFound), checked against head and also when
 // the read meets a compaction under it. A watch behind a compaction
 // reloads (below); commit-confirmed reverts keep their own undo and need
-// no history. Defragmenting etcd's bbolt file is not needed for
+// no history. etcd's raft log is held in memory between snapshots:
+// members snapshot every 1000 entries (snapshotEvery, a tenth of etcd's
+// default; a commit makes about five). Measured with `make bench-cluster`
+// at 1000 commits per run (2002 cluster commits): the member's RSS added
+// over standalone went from 49 MB without compaction to 33 MB with it and
+// 22 MB with the shorter raft log, commit latency unchanged. Defragmenting
+// etcd's bbolt file is not needed for
 // correctness (freed pages are reused) and is not done.
 //
 // # Without quorum
