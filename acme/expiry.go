@@ -52,6 +52,23 @@ type Expiry struct {
 	// sent maps a certificate's SHA-256 fingerprint to the lowest
 	// threshold alerted for it.
 	sent map[string]int
+	// dirty is sent changed since the state file was last written: every
+	// commit runs Check, and rewriting (and fsyncing) an unchanged file
+	// each time was part of the commit cost (issue 13's benchmark).
+	dirty bool
+
+	// leaves caches each certificate's facts by fingerprint, the
+	// certificates of the last list only: parsing every certificate at
+	// every commit was most of Check's cost.
+	leafMu sync.Mutex
+	leaves map[string]leafFacts
+}
+
+// leafFacts is what the list needs of one certificate PEM; ok is false
+// for a PEM that does not parse (left out of the list).
+type leafFacts struct {
+	info pki.CertInfo
+	ok   bool
 }
 
 // CertExpiry is one certificate of the status page's list.
@@ -68,7 +85,7 @@ func NewExpiry(o ExpiryOptions) (*Expiry, error) {
 		o.Now = time.Now
 	}
 	o.Thresholds = append([]int(nil), o.Thresholds...)
-	e := &Expiry{opts: o, sent: map[string]int{}}
+	e := &Expiry{opts: o, sent: map[string]int{}, leaves: map[string]leafFacts{}}
 	b, err := os.ReadFile(o.StateFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -84,17 +101,46 @@ func NewExpiry(o ExpiryOptions) (*Expiry, error) {
 
 // List is every certificate profile by days left, fewest first.
 func (e *Expiry) List() []CertExpiry {
+	listed := e.list(e.opts.Head.Head().Config)
+	out := make([]CertExpiry, len(listed))
+	for i, l := range listed {
+		out[i] = l.CertExpiry
+	}
+	return out
+}
+
+// listedCert is one entry of the list with its certificate's fingerprint.
+type listedCert struct {
+	CertExpiry
+	fp string
+}
+
+// list is cfg's certificate profiles by days left, fewest first; a
+// certificate is parsed only the first time it is seen.
+func (e *Expiry) list(cfg *config.Config) []listedCert {
 	now := e.opts.Now()
-	var out []CertExpiry
-	for _, ct := range e.opts.Head.Head().Config.Certificates {
-		leaf, err := leafOf(ct)
-		if err != nil {
+	e.leafMu.Lock()
+	seen := make(map[string]leafFacts, len(cfg.Certificates))
+	var out []listedCert
+	for _, ct := range cfg.Certificates {
+		fp := fingerprint(ct.CertPEM)
+		f, ok := e.leaves[fp]
+		if !ok {
+			leaf, err := leafOf(ct)
+			f = leafFacts{ok: err == nil}
+			if err == nil {
+				f.info = pki.Info(leaf)
+			}
+		}
+		seen[fp] = f
+		if !f.ok {
 			continue
 		}
-		info := pki.Info(leaf)
-		out = append(out, CertExpiry{Profile: ct.Name, CommonName: info.CommonName, NotAfter: leaf.NotAfter,
-			DaysLeft: info.DaysLeft(now), Expired: info.Status(now) == pki.StatusExpired})
+		out = append(out, listedCert{fp: fp, CertExpiry: CertExpiry{Profile: ct.Name, CommonName: f.info.CommonName,
+			NotAfter: f.info.NotAfter, DaysLeft: f.info.DaysLeft(now), Expired: f.info.Status(now) == pki.StatusExpired}})
 	}
+	e.leaves = seen
+	e.leafMu.Unlock()
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].NotAfter.Equal(out[j].NotAfter) {
 			return out[i].NotAfter.Before(out[j].NotAfter)
@@ -104,7 +150,8 @@ func (e *Expiry) List() []CertExpiry {
 	return out
 }
 
-// Check sends the alerts that are due and records them.
+// Check sends the alerts that are due and records them. The state file
+// is written only when what was sent changed.
 func (e *Expiry) Check() error {
 	cfg := e.opts.Head.Head().Config
 	e.mu.Lock()
@@ -115,26 +162,32 @@ func (e *Expiry) Check() error {
 	}
 	live := map[string]bool{}
 	var errs []error
-	for _, c := range e.List() {
-		ct := findCert(cfg, c.Profile)
-		fp := fingerprint(ct.CertPEM)
-		live[fp] = true
-		th, ok := e.due(thresholds, fp, c.DaysLeft)
+	for _, c := range e.list(cfg) {
+		live[c.fp] = true
+		th, ok := e.due(thresholds, c.fp, c.DaysLeft)
 		if !ok {
 			continue
 		}
-		if err := e.send(cfg, c, th); err != nil {
+		if err := e.send(cfg, c.CertExpiry, th); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		e.sent[fp] = th
+		e.sent[c.fp], e.dirty = th, true
 	}
 	for fp := range e.sent {
 		if !live[fp] {
 			delete(e.sent, fp)
+			e.dirty = true
 		}
 	}
-	return errors.Join(append(errs, e.save())...)
+	if e.dirty {
+		if err := e.save(); err != nil {
+			errs = append(errs, err)
+		} else {
+			e.dirty = false
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // due is the lowest threshold the days left have reached and that was
@@ -199,15 +252,6 @@ func (e *Expiry) Run(ctx context.Context, every time.Duration, kick <-chan struc
 		case <-kick:
 		}
 	}
-}
-
-func findCert(cfg *config.Config, name string) config.Certificate {
-	for _, ct := range cfg.Certificates {
-		if ct.Name == name {
-			return ct
-		}
-	}
-	return config.Certificate{}
 }
 
 func fingerprint(certPEM string) string {

@@ -7,7 +7,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -245,5 +247,73 @@ func TestExpiryWarnDaysLive(t *testing.T) {
 	}
 	if err := e.Check(); err != nil || len(sent) != 1 || !strings.Contains(sent[0], "Web expires in 45 days") {
 		t.Fatalf("at 60: sent %q, err %v", sent, err)
+	}
+}
+
+// TestExpiryStateWrittenOnChange: Check runs at every commit; it writes
+// its state file only when what was sent changed. The file is replaced by
+// a marker after the first alert: an unchanged configuration, and a
+// commit that touches no certificate, leave the marker; a new certificate
+// that is due, and a certificate deleted, rewrite it.
+func TestExpiryStateWrittenOnChange(t *testing.T) {
+	now := shelltest.Now
+	db := shelltest.OpenStore(t, t.TempDir(), shelltest.Options{Factory: func(c *config.Config) {
+		c.Certificates = append(c.Certificates, certExpiring(t, "Soon", now.AddDate(0, 0, 5).Add(time.Hour)))
+	}})
+	state := filepath.Join(t.TempDir(), "s.json")
+	e, err := NewExpiry(ExpiryOptions{Head: db, Now: func() time.Time { return now }, StateFile: state,
+		Alert: func(_, _, _ string) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "not rewritten"
+	check := func(t *testing.T, wantRewritten bool) {
+		t.Helper()
+		if err := os.WriteFile(state, []byte(marker), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Check(); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rewritten := string(b) != marker; rewritten != wantRewritten {
+			t.Errorf("state file rewritten = %v (%q), want %v", rewritten, b, wantRewritten)
+		}
+	}
+	commit := func(t *testing.T, fn func(c *config.Config)) {
+		t.Helper()
+		d := store.NewDraft(db, "admin", "test")
+		if err := d.Update(func(c *config.Config) error { fn(c); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Commit(t.Context(), "test", false, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(t, true) // the first alert for Soon
+	for _, step := range []struct {
+		name      string
+		edit      func(c *config.Config) // nil: no commit
+		rewritten bool
+	}{
+		{"unchanged", nil, false},
+		{"a commit without certificate changes", func(c *config.Config) { c.Hostname = "other.example.com" }, false},
+		{"a new certificate due", func(c *config.Config) {
+			c.Certificates = append(c.Certificates, certExpiring(t, "Sooner", now.AddDate(0, 0, 2).Add(time.Hour)))
+		}, true},
+		{"unchanged again", nil, false},
+		{"a certificate deleted", func(c *config.Config) {
+			c.Certificates = slices.DeleteFunc(c.Certificates, func(ct config.Certificate) bool { return ct.Name == "Soon" })
+		}, true},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			if step.edit != nil {
+				commit(t, step.edit)
+			}
+			check(t, step.rewritten)
+		})
 	}
 }

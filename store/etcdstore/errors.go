@@ -1,6 +1,11 @@
 package etcdstore
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"esash/store"
+)
 
 // Errors of the cluster backend.
 var (
@@ -19,6 +24,9 @@ var (
 	ErrUnconfirmed = errors.New("the cluster did not confirm the commit in time; it may still take effect when the cluster has its quorum again: check with commitdetail")
 	// ErrRaced is a commit that lost the race for head too many times.
 	ErrRaced = errors.New("other machines kept committing; try again")
+	// ErrNotKept is a revision older than the history the cluster keeps
+	// (compact.go); it is also a store.ErrNotFound.
+	ErrNotKept = fmt.Errorf("%w: no longer kept", store.ErrNotFound)
 )
 
 // Errors of membership changes.

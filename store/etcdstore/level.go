@@ -65,6 +65,7 @@ func (b *LevelBackend) Commit(ctx context.Context, req store.CommitRequest) (sto
 			}
 			continue
 		}
+		s.afterCommit(ctx, res.Rev) // compact.go: bound the history
 		wctx, cancel := context.WithTimeout(ctx, s.timeout)
 		defer cancel()
 		// The commit answers once this machine runs it, as standalone.
@@ -264,9 +265,11 @@ func auditKey(nanos int64, machine string) string {
 }
 
 // Revisions implements store.Backend: the cluster's history, newest
-// first, every level's.
+// first, every level's; at most the window kept (compact.go), though a
+// few older records wait for the next pruning.
 func (b *LevelBackend) Revisions(limit int) ([]store.Revision, error) {
 	s := b.s
+	limit = min(limit, int(s.history.keepRevs()))
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -300,18 +303,31 @@ func (b *LevelBackend) Revisions(limit int) ([]store.Revision, error) {
 
 // ConfigAt implements store.Backend: the level's view at an earlier
 // revision, read from etcd's own history (the etcd revision of revs/<n>).
+// Only the newest revisions are kept (compact.go): an older one is
+// ErrNotKept, whether its record is gone or etcd compacted meanwhile.
 func (b *LevelBackend) ConfigAt(rev uint64) (*config.Config, error) {
 	s := b.s
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	resp, err := s.cli.Get(ctx, revKey(rev))
+	tr, err := s.cli.Txn(ctx).Then(clientv3.OpGet(revKey(rev)), clientv3.OpGet(keyHead)).Commit()
 	if err != nil {
 		return nil, s.etcdErr("read history", err)
 	}
-	if len(resp.Kvs) == 0 {
+	var hv headValue
+	if kvs := tr.Responses[1].GetResponseRange().Kvs; len(kvs) > 0 {
+		_ = json.Unmarshal(kvs[0].Value, &hv)
+	}
+	if rev <= hv.Rev && !s.history.kept(rev, hv.Rev) {
+		return nil, s.notKept(rev)
+	}
+	kvs := tr.Responses[0].GetResponseRange().Kvs
+	if len(kvs) == 0 {
 		return nil, fmt.Errorf("revision %d: %w", rev, store.ErrNotFound)
 	}
-	c, err := s.load(ctx, resp.Kvs[0].ModRevision)
+	c, err := s.load(ctx, kvs[0].ModRevision)
+	if errors.Is(err, rpctypes.ErrCompacted) {
+		return nil, s.notKept(rev)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("revision %d: %w: %w", rev, store.ErrNotFound, err)
 	}

@@ -147,6 +147,11 @@ func StartMember(mc MemberConfig, timeout time.Duration) (*embed.Etcd, error) {
 	cfg.ListenMetricsUrls = nil
 	// Several machines may join at once, each a learner until promoted.
 	cfg.MaxLearners = MaxVoters - 1
+	// etcd holds its raft log in memory up to a snapshot every
+	// SnapshotCount entries (default 10000, keeping 5000 more for slow
+	// followers): some 5 entries per commit, each with sealed sections.
+	// No auto-compaction either: compact.go compacts (doc.go, History).
+	cfg.SnapshotCount, cfg.SnapshotCatchUpEntries = snapshotEvery, snapshotEvery/2
 	if mc.Logger != nil {
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(mc.Logger)
 	}

@@ -63,7 +63,8 @@ type Store struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 
-	confirm confirmState // the pending confirmed commit (confirm.go)
+	confirm confirmState  // the pending confirmed commit (confirm.go)
+	history historyBounds // how much history is kept (compact.go)
 }
 
 // Open starts the machine's cluster store: it reads the cluster (if etcd
