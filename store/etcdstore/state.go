@@ -3,10 +3,15 @@ package etcdstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"esash/config"
 	"esash/store"
@@ -59,7 +64,7 @@ func (s *Store) load(ctx context.Context, at int64) (*cluster, error) {
 		ops = append(ops, clientv3.OpGet(p, opts...))
 	}
 	ops = append(ops, clientv3.OpGet(revPrefix, append(clientv3.WithLastKey(), clientv3.WithRev(at))...))
-	tr, err := s.cli.Txn(ctx).Then(ops...).Commit()
+	tr, err := s.readTxn(ctx, ops)
 	if err != nil {
 		return nil, s.etcdErr("read the cluster configuration", err)
 	}
@@ -85,6 +90,28 @@ func (s *Store) load(ctx context.Context, at int64) (*cluster, error) {
 		}
 	}
 	return c, nil
+}
+
+// readTxn runs a read-only Txn, again while etcd answers that its leader
+// changed or that it is unavailable, until ctx ends. The client retries a
+// Range by itself, but never a Txn (it cannot tell a read-only one), and
+// load's reads were single Ranges before they became one Txn: a leader
+// change during a commit then failed it with "leader changed"
+// (TestClusterLeaderKilled).
+func (s *Store) readTxn(ctx context.Context, ops []clientv3.Op) (*clientv3.TxnResponse, error) {
+	pause := 20 * time.Millisecond
+	for {
+		tr, err := s.cli.Txn(ctx).Then(ops...).Commit()
+		if err == nil || status.Code(err) != codes.Unavailable && !errors.Is(err, rpctypes.ErrLeaderChanged) {
+			return tr, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", ctx.Err(), err)
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 500*time.Millisecond)
+	}
 }
 
 // loadKey adds one key to c. History and status keys are read elsewhere.
