@@ -3,8 +3,10 @@ package etcdstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -189,4 +191,47 @@ func (s *Store) List(ctx context.Context) (string, []store.MemberStatus, error) 
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return c.name, out, nil
+}
+
+// memberChangeWait is how long a removal waits beyond the call deadline
+// for etcd to accept a change of its voters.
+const memberChangeWait = 10 * time.Second
+
+// removeEtcdMember follows the revision of a REMOVEMACHINE (its error
+// revErr): the machine's etcd member, voter or learner, leaves the etcd
+// cluster too, or quorum would go on counting a machine that no longer
+// takes part. A machine that is no member any more but whose etcd member
+// stayed (a removal that could not reach etcd's membership) loses it now.
+func (s *Store) removeEtcdMember(ctx context.Context, machine string, revErr error) error {
+	if revErr != nil && !errors.Is(revErr, config.ErrNotMember) {
+		return revErr
+	}
+	// etcd refuses to change its voters for a few seconds after a member
+	// joined (its health interval, 5 s): longer than one call's deadline.
+	ctx, cancel := context.WithTimeout(ctx, s.timeout+memberChangeWait)
+	defer cancel()
+	removed, err := RemoveMember(ctx, s.cli, machine)
+	if err != nil {
+		return s.etcdErr("remove machine "+machine, err)
+	}
+	if revErr != nil && !removed {
+		return revErr
+	}
+	return nil
+}
+
+// IsMember tells whether this machine is a member of the cluster now, as
+// a quorum says: false once another machine removed it. An error decides
+// nothing (no quorum, or no cluster at the endpoints).
+func (s *Store) IsMember(ctx context.Context) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	tr, err := s.cli.Txn(ctx).Then(clientv3.OpGet(keyHead), clientv3.OpGet(memPrefix+s.machine)).Commit()
+	if err != nil {
+		return false, s.etcdErr("read membership", err)
+	}
+	if len(tr.Responses[0].GetResponseRange().Kvs) == 0 {
+		return false, fmt.Errorf("read membership: %w", ErrNotClustered)
+	}
+	return len(tr.Responses[1].GetResponseRange().Kvs) == 1, nil
 }

@@ -73,11 +73,10 @@ func (s *Store) DeleteGroup(ctx context.Context, group string, meta store.Meta) 
 	return err
 }
 
-// RemoveMachine ends another machine's membership. As when it leaves, its
-// machine-level sections stay in etcd, detached, for a rejoin. The
-// machine itself stops applying the cluster's revisions (it is no longer
-// a member: each one is reported as an apply error) and keeps running
-// its last one.
+// RemoveMachine ends another machine's membership and removes its etcd
+// member (removeEtcdMember). As when it leaves, its machine-level
+// sections stay in etcd, detached, for a rejoin. The machine itself
+// notices (cmd/esash) and goes on standalone with its last configuration.
 func (s *Store) RemoveMachine(ctx context.Context, machine string, meta store.Meta) error {
 	meta.Kind, meta.Comment = "cluster-removemachine", "machine "+machine+" removed"
 	if machine == s.machine {
@@ -89,7 +88,7 @@ func (s *Store) RemoveMachine(ctx context.Context, machine string, meta store.Me
 		}
 		return []clientv3.Op{clientv3.OpDelete(memPrefix + machine)}, nil
 	})
-	return err
+	return s.removeEtcdMember(ctx, machine, err)
 }
 
 // SetName renames the cluster.
