@@ -73,10 +73,11 @@
 //     command (uncommitted cluster changes are dropped, with a line
 //     saying so), and shell.Options.LeftCluster lets the daemon stop its
 //     etcd member (the daemon's wiring is not in this package).
-//   - REMOVEMACHINE of another machine ends its membership only: that
-//     machine keeps running its last configuration and reports each later
-//     revision as not applied until it is rejoined or made standalone; its
-//     etcd member is not removed here (the wiring's business).
+//   - REMOVEMACHINE of another machine ends its membership and removes its
+//     etcd member (voter or learner: quorum counts the machines that
+//     remain); that machine notices and goes on as a standalone appliance
+//     with its last configuration, as AsyncOS's removed machine becomes
+//     standalone (the daemon's wiring, cmd/esash/clusterfollow.go).
 package clusterconfig
 
 import (
