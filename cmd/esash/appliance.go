@@ -156,7 +156,8 @@ func openAppliance(o options) (*appliance, error) {
 		Internal: func(format string, args ...any) {
 			a.cliLog.Criticalf(format, args...)
 		},
-		Banner: banner(),
+		Banner:      banner(),
+		LeftCluster: a.leftCluster,
 	},
 		sethostname.New(),
 		clustermode.New(),

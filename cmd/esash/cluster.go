@@ -104,6 +104,9 @@ type clusterHook struct {
 	// membership follower (clusterfollow.go).
 	info       clusterInfo
 	stopFollow context.CancelFunc
+	// leaving serialises leftCluster: the session that leaves and the
+	// follower that sees this machine no member may both get there.
+	leaving sync.Mutex
 }
 
 func (a *appliance) clusterDir() string { return filepath.Join(a.dir, clusterDirName) }
@@ -533,6 +536,8 @@ func maskJoinPassword(cmd string) string {
 // cluster and stops, and the data directory forgets the cluster (the next
 // boot is standalone).
 func (a *appliance) leftCluster() {
+	a.cluster.leaving.Lock()
+	defer a.cluster.leaving.Unlock()
 	a.cluster.mu.Lock()
 	e, cli, machine := a.cluster.etcd, a.cluster.cli, a.cluster.info.Machine
 	if a.cluster.stopFollow != nil {

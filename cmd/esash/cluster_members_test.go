@@ -269,6 +269,10 @@ func TestClusterPortsAndHostKeys(t *testing.T) {
 	checkKnown(first)
 	mustRun(t, b, "clusterconfig removemachine "+stateOf(t, b).Machine, "left the cluster")
 	checkKnown(first)
+	if got := etcdMembers(t, a); len(got) != 1 {
+		log, _ := os.ReadFile(filepath.Join(b.dir, "logs", "cli_logs", "cli.current"))
+		t.Fatalf("etcd members after B left: %v\n%s", got, log)
+	}
 
 	// A gets a new host key.
 	a.stop()

@@ -128,7 +128,7 @@ func (a *appliance) syncEndpoints(ctx context.Context, cli *clientv3.Client, end
 }
 
 // removedFromCluster makes this machine standalone after another member
-// removed it: as after leaving, minus the membership change (done).
+// removed it: as after leaving, the membership change done.
 func (a *appliance) removedFromCluster(ctx context.Context, name string) {
 	a.cliLog.Warningf("this machine was removed from cluster %s by another member: it goes on as a standalone appliance with its last configuration", name)
 	a.shell.LeaveCluster()
@@ -140,8 +140,9 @@ func (a *appliance) removedFromCluster(ctx context.Context, name string) {
 	if ctx.Err() != nil {
 		return
 	}
-	a.closeCluster(context.Background())
-	a.forgetCluster()
+	// As after leaving: the member goes (if this machine left and the
+	// follower saw it first, it is still listed), the cluster closes.
+	a.leftCluster()
 }
 
 // forgetCluster empties the cluster directory but for the SSH host keys
