@@ -530,28 +530,14 @@ func maskJoinPassword(cmd string) string {
 	return strings.Join(f, " ")
 }
 
-// leftCluster is shell.Options.LeftCluster (main's clusterconfig
-// REMOVEMACHINE of this machine): the machine goes on standalone with the
-// configuration its local store mirrors; its etcd member leaves the etcd
-// cluster and stops, and the data directory forgets the cluster (the next
-// boot is standalone).
+// leftCluster is shell.Options.LeftCluster (clusterconfig REMOVEMACHINE
+// of this machine, after the cluster store's Leave removed its etcd
+// member): the machine goes on standalone with the configuration its
+// local store mirrors; its member stops, and the data directory forgets
+// the cluster (the next boot is standalone).
 func (a *appliance) leftCluster() {
 	a.cluster.leaving.Lock()
 	defer a.cluster.leaving.Unlock()
-	a.cluster.mu.Lock()
-	e, cli, machine := a.cluster.etcd, a.cluster.cli, a.cluster.info.Machine
-	if a.cluster.stopFollow != nil {
-		a.cluster.stopFollow() // it would find this machine no member
-		a.cluster.stopFollow = nil
-	}
-	a.cluster.mu.Unlock()
-	if e != nil && cli != nil && machine != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		if _, err := etcdstore.RemoveMember(ctx, cli, machine); err != nil {
-			a.cliLog.Warningf("left the cluster; its etcd member could not be removed: %v", err)
-		}
-		cancel()
-	}
 	a.closeCluster(context.Background())
 	a.forgetCluster()
 }
@@ -562,4 +548,19 @@ func (a *appliance) clusterMachine() string {
 	a.cluster.mu.Lock()
 	defer a.cluster.mu.Unlock()
 	return a.cluster.info.Machine
+}
+
+// maxVoters is the most voting members a joiner lets the cluster have:
+// etcdstore.MaxVoters, or fewer with ESASH_CLUSTER_VOTERS (tests make a
+// client-only machine without starting five members).
+func maxVoters() (int, error) {
+	v := os.Getenv("ESASH_CLUSTER_VOTERS")
+	if v == "" {
+		return etcdstore.MaxVoters, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > etcdstore.MaxVoters {
+		return 0, fmt.Errorf("ESASH_CLUSTER_VOTERS %q: a number from 1 to %d", v, etcdstore.MaxVoters)
+	}
+	return n, nil
 }

@@ -301,3 +301,57 @@ func TestClusterPortsAndHostKeys(t *testing.T) {
 	}
 	checkKnown(second)
 }
+
+// TestClusterClientFollowsVoters: a machine beyond the voters (a client
+// only, ESASH_CLUSTER_VOTERS=2 makes one with three machines) knows the
+// voters of its join at first. Its endpoint list follows them: after the
+// voter it joined through is removed, rejoins on other etcd ports and the
+// other voter is removed, the client restarted finds the cluster at the
+// one voter left, which no address of its join reaches.
+func TestClusterClientFollowsVoters(t *testing.T) {
+	ms := make([]*sshAppliance, 3)
+	for i := range ms {
+		ms[i] = newSSHAppliance(t, sshOpts{env: append(slices.Clone(membersEnv), "ESASH_CLUSTER_VOTERS=2")})
+		if out, code := ms[i].console("passwd\n" + adminPW + "\n" + adminPW + "\n"); code != 0 {
+			t.Fatalf("passwd: %d\n%s", code, out)
+		}
+	}
+	a, b, c := ms[0], ms[1], ms[2]
+	joinVia := func(m, via *sshAppliance) {
+		t.Helper()
+		mustRun(t, m, fmt.Sprintf("clusterconfig join %s admin %s Main_Group", via.addr(), adminPW), "cluster takes effect immediately")
+	}
+	mustRun(t, a, "clusterconfig create Clients "+a.ip, "cluster takes effect immediately")
+	joinVia(b, a)
+	joinVia(c, a)
+	first := stateOf(t, c)
+	if first.PeerURL != "" || len(first.Endpoints) != 2 {
+		t.Fatalf("C should be a client of the two voters: %+v", first)
+	}
+	aID := stateOf(t, a).Machine
+	mustRun(t, b, "clusterconfig removemachine "+aID, "removed from the cluster")
+	wantStandalone(t, a)
+	a.restart("--etcd-client-port", strconv.Itoa(freeCommonPort(t, a.ip)), "--etcd-peer-port", strconv.Itoa(freeCommonPort(t, a.ip)))
+	joinVia(a, b)
+	mustRun(t, a, "clusterconfig removemachine "+stateOf(t, b).Machine, "removed from the cluster")
+	wantStandalone(t, b)
+	b.stop()
+	want := []string{stateOf(t, a).ClientURL}
+	if slices.Contains(first.Endpoints, want[0]) {
+		t.Fatalf("A's new client URL %s was among C's first endpoints %v", want[0], first.Endpoints)
+	}
+	eventually(t, "C's endpoints", func() string {
+		if got := stateOf(t, c).Endpoints; !slices.Equal(got, want) {
+			return fmt.Sprintf("%v, want %v", got, want)
+		}
+		return ""
+	})
+	c.restart()
+	eventually(t, "C finds the cluster after its restart", func() string {
+		r := c.withPassword("admin", adminPW, "", "clusterconfig list")
+		if r.code != 0 || strings.Count(r.out, "Machine ") != 2 {
+			return r.out
+		}
+		return ""
+	})
+}

@@ -79,14 +79,28 @@ func (a *appliance) follow(ctx context.Context, st *etcdstore.Store, cli *client
 			return
 		case <-tick.C:
 		case <-stopped:
-			a.cluster.mu.Lock()
-			heard = a.cluster.etcd
-			a.cluster.mu.Unlock()
+			heard = a.closeStoppedMember()
 		}
 		if a.followOnce(ctx, st, cli) {
 			return
 		}
 	}
+}
+
+// closeStoppedMember closes this machine's etcd member once it stopped
+// by itself (removed by its peers, or failed): its listeners close, so
+// clients ask the other members instead of a server that answers
+// "stopped". It returns the member.
+func (a *appliance) closeStoppedMember() *embed.Etcd {
+	a.cluster.mu.Lock()
+	e := a.cluster.etcd
+	a.cluster.etcd = nil
+	a.cluster.mu.Unlock()
+	if e != nil {
+		a.cliLog.Warningf("cluster: this machine's etcd member stopped")
+		e.Close()
+	}
+	return e
 }
 
 // followOnce leaves the cluster when this machine is no member of it
@@ -140,8 +154,8 @@ func (a *appliance) removedFromCluster(ctx context.Context, name string) {
 	if ctx.Err() != nil {
 		return
 	}
-	// As after leaving: the member goes (if this machine left and the
-	// follower saw it first, it is still listed), the cluster closes.
+	// As after leaving; the etcd member is the remover's to remove
+	// (etcdstore's RemoveMachine, or Leave when this machine left).
 	a.leftCluster()
 }
 

@@ -269,7 +269,11 @@ func (i *invitation) Accept(ctx context.Context, group string, meta store.Meta) 
 	if err != nil {
 		return err
 	}
-	if !i.b.External && voters < etcdstore.MaxVoters {
+	most, err := maxVoters()
+	if err != nil {
+		return err
+	}
+	if !i.b.External && voters < most {
 		if err := i.startMember(ctx, cli, &ci); err != nil {
 			return err
 		}

@@ -119,10 +119,14 @@ func (s *Store) Join(ctx context.Context, group string, local *config.Config, me
 	})
 }
 
-// Leave ends this machine's membership. It goes on running its last
-// effective configuration, which its local store already holds (the
+// Leave ends this machine's membership and removes its etcd member, so
+// that quorum counts the machines that remain. It goes on running its
+// last effective configuration, which its local store already holds (the
 // flattening is recorded there as a cluster-leave audit entry); its
-// machine-level sections stay in etcd, detached, for a rejoin.
+// machine-level sections stay in etcd, detached, for a rejoin. The
+// member is removed here, before the daemon closes the cluster, not by
+// the daemon: it also sees the membership gone (cmd/esash) and must not
+// race a removal of its own.
 func (s *Store) Leave(ctx context.Context, meta store.Meta) (*config.Config, error) {
 	meta.Kind, meta.Comment = "cluster-leave", "machine "+s.machine+" left the cluster"
 	if _, err := s.admin(ctx, meta, func(c *cluster) ([]clientv3.Op, error) {
@@ -132,6 +136,9 @@ func (s *Store) Leave(ctx context.Context, meta store.Meta) (*config.Config, err
 		return []clientv3.Op{clientv3.OpDelete(memPrefix + s.machine)}, nil
 	}); err != nil {
 		return nil, err
+	}
+	if err := s.removeEtcdMember(ctx, s.machine, nil); err != nil {
+		return nil, fmt.Errorf("left; its etcd member stays until another machine removes it (REMOVEMACHINE %s): %w", s.machine, err)
 	}
 	head := s.mirror.Head()
 	err := s.mirror.Audit(store.AuditEntry{Time: s.now(), User: meta.User, Source: meta.Source, Action: "cluster-leave",
@@ -216,6 +223,13 @@ func (s *Store) removeEtcdMember(ctx context.Context, machine string, revErr err
 	}
 	if revErr != nil && !removed {
 		return revErr
+	}
+	// This client stops asking the removed member at once: until it
+	// closes, a member that stopped answers "server stopped", which the
+	// client does not retry elsewhere. (Other machines follow the voters:
+	// cmd/esash.)
+	if ends, err := ClientEndpoints(ctx, s.cli); err == nil && len(ends) > 0 {
+		s.cli.SetEndpoints(ends...)
 	}
 	return nil
 }

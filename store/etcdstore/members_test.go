@@ -25,9 +25,9 @@ func memberNames(t *testing.T, m *machine) map[string]bool {
 	return names
 }
 
-// REMOVEMACHINE of another machine removes its etcd member too: quorum is
-// counted over the machines that remain, so a machine left alone after two
-// removals still commits with the two others stopped. The removed machine
+// REMOVEMACHINE of another machine removes its etcd member too, and so
+// does leaving: quorum is counted over the machines that remain, so the
+// machine left alone still commits with the two others stopped. The removed machine
 // learns it is no member any more (IsMember).
 func TestRemoveMachineRemovesEtcdMember(t *testing.T) {
 	ms := newCluster(t, 3, 3*time.Second)
@@ -39,6 +39,8 @@ func TestRemoveMachineRemovesEtcdMember(t *testing.T) {
 	if names := memberNames(t, ms[0]); len(names) != 2 || names["m3"] {
 		t.Fatalf("etcd members after removing m3: %v", names)
 	}
+	// The removed member stopped itself; its daemon closes it (cmd/esash).
+	ms[2].stop()
 	for _, tc := range []struct {
 		m    *machine
 		want bool
@@ -52,11 +54,14 @@ func TestRemoveMachineRemovesEtcdMember(t *testing.T) {
 	if err != nil || len(ends) != 2 {
 		t.Errorf("client endpoints after removing m3: %v, %v", ends, err)
 	}
-	if err := ms[0].st.RemoveMachine(ctx, "m2", meta); err != nil {
+	// Leaving removes the machine's own etcd member the same way.
+	if _, err := ms[1].st.Leave(ctx, meta); err != nil {
 		t.Fatal(err)
 	}
+	if names := memberNames(t, ms[0]); len(names) != 1 || !names["m1"] {
+		t.Fatalf("etcd members after m2 left: %v", names)
+	}
 	ms[1].stop()
-	ms[2].stop()
 	if _, err := edit(t, ms[0], config.ClusterLevel, func(c *config.Config) { c.Destinations.Default.MaxMsgsPerConn = 7 }); err != nil {
 		t.Fatalf("commit on the last machine with the removed ones stopped: %v", err)
 	}
