@@ -104,9 +104,11 @@ type clusterHook struct {
 	// membership follower (clusterfollow.go).
 	info       clusterInfo
 	stopFollow context.CancelFunc
-	// leaving serialises leftCluster: the session that leaves and the
-	// follower that sees this machine no member may both get there.
-	leaving sync.Mutex
+	// leaving serialises leaving: a session's Leave (sessionCluster) and
+	// leftCluster, and the follower that sees this machine no member
+	// meanwhile; selfLeft says a session's Leave succeeded.
+	leaving  sync.Mutex
+	selfLeft bool
 }
 
 func (a *appliance) clusterDir() string { return filepath.Join(a.dir, clusterDirName) }
@@ -261,7 +263,7 @@ func (a *appliance) openClusterStore(ci clusterInfo, cli *clientv3.Client) error
 	a.cluster.mu.Lock()
 	a.cluster.cli, a.cluster.st, a.cluster.info = cli, st, ci
 	a.cluster.mu.Unlock()
-	a.shell.AttachCluster(st)
+	a.shell.AttachCluster(sessionCluster{st, a})
 	return a.services.Started("cluster", lifecycle.CloserFunc(a.closeCluster))
 }
 
@@ -495,6 +497,9 @@ func (a *appliance) attachNew(ctx context.Context, ci clusterInfo, cli *clientv3
 	a.cluster.mu.Lock()
 	a.cluster.closed = false
 	a.cluster.mu.Unlock()
+	a.cluster.leaving.Lock()
+	a.cluster.selfLeft = false
+	a.cluster.leaving.Unlock()
 	if err := a.openClusterStore(ci, cli); err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 
+	"esash/config"
 	"esash/store"
 	"esash/store/etcdstore"
 )
@@ -141,9 +142,37 @@ func (a *appliance) syncEndpoints(ctx context.Context, cli *clientv3.Client, end
 	return writeClusterInfo(a.clusterDir(), h.info)
 }
 
+// sessionCluster is the cluster the shell's sessions use: the store, its
+// Leave holding the daemon's leaving lock, so that the follower, which
+// sees the membership gone as soon as Leave's revision is in, neither
+// closes the client Leave still uses nor takes the leave for a removal.
+type sessionCluster struct {
+	*etcdstore.Store
+	a *appliance
+}
+
+// Leave is etcdstore.Store.Leave under the leaving lock.
+func (c sessionCluster) Leave(ctx context.Context, meta store.Meta) (*config.Config, error) {
+	h := &c.a.cluster
+	h.leaving.Lock()
+	defer h.leaving.Unlock()
+	cfg, err := c.Store.Leave(ctx, meta)
+	if err == nil {
+		h.selfLeft = true
+	}
+	return cfg, err
+}
+
 // removedFromCluster makes this machine standalone after another member
 // removed it: as after leaving, the membership change done.
 func (a *appliance) removedFromCluster(ctx context.Context, name string) {
+	h := &a.cluster
+	h.leaving.Lock()
+	self := h.selfLeft
+	h.leaving.Unlock()
+	if self || ctx.Err() != nil {
+		return // a session's Leave: the session finishes it (leftCluster)
+	}
 	a.cliLog.Warningf("this machine was removed from cluster %s by another member: it goes on as a standalone appliance with its last configuration", name)
 	a.shell.LeaveCluster()
 	head := a.db.Head()
