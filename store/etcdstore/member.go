@@ -188,8 +188,10 @@ func Dial(endpoints []string, tlsDir string, timeout time.Duration) (*clientv3.C
 
 // RemoveMember removes the etcd member named name (a voter or a learner)
 // from the cluster cli reaches, so that quorum is counted over the
-// members that remain; removed is false when there was none. A member
-// learns of its removal from its peers and stops itself.
+// members that remain; removed is false when there was none, or when it
+// is the cluster's last member (etcd keeps at least one: no quorum is
+// left to count, the cluster ends with it). A member learns of its
+// removal from its peers and stops itself.
 func RemoveMember(ctx context.Context, cli *clientv3.Client, name string) (removed bool, err error) {
 	resp, err := cli.MemberList(ctx)
 	if err != nil {
@@ -198,6 +200,9 @@ func RemoveMember(ctx context.Context, cli *clientv3.Client, name string) (remov
 	for _, m := range resp.Members {
 		if m.Name != name {
 			continue
+		}
+		if len(resp.Members) == 1 {
+			return false, nil
 		}
 		return true, removeID(ctx, cli, name, m.ID)
 	}
