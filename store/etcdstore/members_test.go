@@ -2,6 +2,8 @@ package etcdstore
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +66,53 @@ func TestRemoveMachineRemovesEtcdMember(t *testing.T) {
 	ms[1].stop()
 	if _, err := edit(t, ms[0], config.ClusterLevel, func(c *config.Config) { c.Destinations.Default.MaxMsgsPerConn = 7 }); err != nil {
 		t.Fatalf("commit on the last machine with the removed ones stopped: %v", err)
+	}
+}
+
+// A member removed while its machine was down stops at its next start,
+// before it is ever ready: StartMember fails at once (its peers tell it)
+// instead of waiting for its timeout, and the daemon's cluster goes on
+// from the client (cmd/esash).
+func TestStartRemovedMember(t *testing.T) {
+	caDir := t.TempDir()
+	if err := NewCA(caDir); err != nil {
+		t.Fatal(err)
+	}
+	var mcs []MemberConfig
+	for i := range 3 {
+		mcs = append(mcs, memberConfig(t, caDir, &machine{id: fmt.Sprintf("m%d", i+1), ip: fmt.Sprintf("127.0.13.%d", i+1)}))
+	}
+	mcs[0].InitialCluster = "m1=" + mcs[0].PeerURL.String()
+	e1, err := StartMember(mcs[0], wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e1.Close()
+	cli, err := Dial([]string{mcs[0].ClientURL.String()}, mcs[0].TLSDir, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
+	defer cancel()
+	e2, err := JoinMember(ctx, cli, mcs[1], wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	e3, err := JoinMember(ctx, cli, mcs[2], wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e3.Close()
+	if removed, err := RemoveMember(ctx, cli, "m3"); err != nil || !removed {
+		t.Fatalf("remove m3: %v, %v", removed, err)
+	}
+	mcs[2].Existing = true
+	if e, err := StartMember(mcs[2], time.Hour); err == nil {
+		e.Close()
+		t.Fatal("a removed member started")
+	} else if !strings.Contains(err.Error(), "stopping") {
+		t.Fatalf("start a removed member: %v", err)
 	}
 }
