@@ -40,9 +40,10 @@ package main
 //     refuses a changed one; the dialog shows the fingerprint and asks
 //     (knownhosts.go).
 //   - REMOVEMACHINE of another machine removes its etcd member (voter or
-//     learner) after the membership revision, so quorum is counted over
-//     the machines that remain; the removed machine notices and goes on
-//     standalone (clusterfollow.go). Leaving removes the machine's own.
+//     learner), then its membership, so quorum is counted over the
+//     machines that remain; the removed machine notices and goes on
+//     standalone (clusterfollow.go). Leaving removes the machine's own
+//     member after its membership (etcdstore's Leave).
 //   - External etcd (serve --etcd-endpoints --etcd-tls): machines are
 //     clients only and share the client certificate given at create,
 //     handed to joiners in the bundle (the site's CA stays the site's).

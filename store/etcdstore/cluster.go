@@ -3,7 +3,6 @@ package etcdstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -137,7 +136,7 @@ func (s *Store) Leave(ctx context.Context, meta store.Meta) (*config.Config, err
 	}); err != nil {
 		return nil, err
 	}
-	if err := s.removeEtcdMember(ctx, s.machine, nil); err != nil {
+	if _, err := s.removeEtcdMember(ctx, s.machine); err != nil {
 		return nil, fmt.Errorf("left; its etcd member stays until another machine removes it (REMOVEMACHINE %s): %w", s.machine, err)
 	}
 	head := s.mirror.Head()
@@ -204,34 +203,24 @@ func (s *Store) List(ctx context.Context) (string, []store.MemberStatus, error) 
 // for etcd to accept a change of its voters.
 const memberChangeWait = 10 * time.Second
 
-// removeEtcdMember follows the revision of a REMOVEMACHINE (its error
-// revErr): the machine's etcd member, voter or learner, leaves the etcd
-// cluster too, or quorum would go on counting a machine that no longer
-// takes part. A machine that is no member any more but whose etcd member
-// stayed (a removal that could not reach etcd's membership) loses it now.
-func (s *Store) removeEtcdMember(ctx context.Context, machine string, revErr error) error {
-	if revErr != nil && !errors.Is(revErr, config.ErrNotMember) {
-		return revErr
-	}
+// removeEtcdMember removes the etcd member of machine, voter or learner
+// (removed false: it has none), so that quorum counts the machines that
+// remain, and this client stops asking it at once: until its machine
+// closes it, a member that stopped answers "server stopped", which the
+// client does not retry elsewhere. (Other machines follow the voters:
+// cmd/esash.)
+func (s *Store) removeEtcdMember(ctx context.Context, machine string) (removed bool, err error) {
 	// etcd refuses to change its voters for a few seconds after a member
 	// joined (its health interval, 5 s): longer than one call's deadline.
 	ctx, cancel := context.WithTimeout(ctx, s.timeout+memberChangeWait)
 	defer cancel()
-	removed, err := RemoveMember(ctx, s.cli, machine)
-	if err != nil {
-		return s.etcdErr("remove machine "+machine, err)
+	if removed, err = RemoveMember(ctx, s.cli, machine); err != nil {
+		return false, s.etcdErr("remove the etcd member of "+machine, err)
 	}
-	if revErr != nil && !removed {
-		return revErr
-	}
-	// This client stops asking the removed member at once: until it
-	// closes, a member that stopped answers "server stopped", which the
-	// client does not retry elsewhere. (Other machines follow the voters:
-	// cmd/esash.)
 	if ends, err := ClientEndpoints(ctx, s.cli); err == nil && len(ends) > 0 {
 		s.cli.SetEndpoints(ends...)
 	}
-	return nil
+	return removed, nil
 }
 
 // IsMember tells whether this machine is a member of the cluster now, as

@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -73,22 +74,33 @@ func (s *Store) DeleteGroup(ctx context.Context, group string, meta store.Meta) 
 	return err
 }
 
-// RemoveMachine ends another machine's membership and removes its etcd
-// member (removeEtcdMember). As when it leaves, its machine-level
-// sections stay in etcd, detached, for a rejoin. The machine itself
-// notices (cmd/esash) and goes on standalone with its last configuration.
+// RemoveMachine removes another machine's etcd member (removeEtcdMember),
+// then ends its membership. As when it leaves, its machine-level sections
+// stay in etcd, detached, for a rejoin. The machine itself notices
+// (cmd/esash) and goes on standalone with its last configuration. The
+// member goes first: a machine that sees its membership gone closes its
+// member, and were it still a voter then, the cluster could lose the
+// quorum the removal needs. A machine no longer a member whose etcd
+// member stayed (an earlier removal that failed halfway) loses it now.
 func (s *Store) RemoveMachine(ctx context.Context, machine string, meta store.Meta) error {
 	meta.Kind, meta.Comment = "cluster-removemachine", "machine "+machine+" removed"
 	if machine == s.machine {
 		return fmt.Errorf("machine %s: %w", machine, ErrRemoveSelf)
 	}
-	_, err := s.admin(ctx, meta, func(c *cluster) ([]clientv3.Op, error) {
+	removed, err := s.removeEtcdMember(ctx, machine)
+	if err != nil {
+		return err
+	}
+	_, err = s.admin(ctx, meta, func(c *cluster) ([]clientv3.Op, error) {
 		if _, ok := c.members[machine]; !ok {
 			return nil, fmt.Errorf("machine %s: %w", machine, config.ErrNotMember)
 		}
 		return []clientv3.Op{clientv3.OpDelete(memPrefix + machine)}, nil
 	})
-	return s.removeEtcdMember(ctx, machine, err)
+	if removed && errors.Is(err, config.ErrNotMember) {
+		return nil
+	}
+	return err
 }
 
 // SetName renames the cluster.
