@@ -209,16 +209,18 @@ const memberChangeWait = 10 * time.Second
 // closes it, a member that stopped answers "server stopped", which the
 // client does not retry elsewhere. (Other machines follow the voters:
 // cmd/esash.)
-func (s *Store) removeEtcdMember(ctx context.Context, machine string) (removed bool, err error) {
+func (s *Store) removeEtcdMember(ctx context.Context, machine string) (bool, error) {
 	// etcd refuses to change its voters for a few seconds after a member
 	// joined (its health interval, 5 s): longer than one call's deadline.
 	ctx, cancel := context.WithTimeout(ctx, s.timeout+memberChangeWait)
 	defer cancel()
-	if removed, err = RemoveMember(ctx, s.cli, machine); err != nil {
+	remaining, removed, err := RemoveMember(ctx, s.cli, machine)
+	if err != nil {
 		return false, s.etcdErr("remove the etcd member of "+machine, err)
 	}
-	if ends, err := ClientEndpoints(ctx, s.cli); err == nil && len(ends) > 0 {
-		s.cli.SetEndpoints(ends...)
+	if removed && len(remaining) > 0 {
+		// A watch on the removed member ends with its connection.
+		s.cli.SetEndpoints(remaining...)
 	}
 	return removed, nil
 }

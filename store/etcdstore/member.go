@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -191,22 +192,28 @@ func Dial(endpoints []string, tlsDir string, timeout time.Duration) (*clientv3.C
 // members that remain; removed is false when there was none, or when it
 // is the cluster's last member (etcd keeps at least one: no quorum is
 // left to count, the cluster ends with it). A member learns of its
-// removal from its peers and stops itself.
-func RemoveMember(ctx context.Context, cli *clientv3.Client, name string) (removed bool, err error) {
+// removal from its peers and stops itself. remaining are the client URLs
+// of the other voters, sorted, read before the removal: a list read just
+// after it may come from the member removed, stopped by then.
+func RemoveMember(ctx context.Context, cli *clientv3.Client, name string) (remaining []string, removed bool, err error) {
 	resp, err := cli.MemberList(ctx)
 	if err != nil {
-		return false, fmt.Errorf("list cluster members: %w", err)
+		return nil, false, fmt.Errorf("list cluster members: %w", err)
 	}
+	var target *etcdserverpb.Member
 	for _, m := range resp.Members {
-		if m.Name != name {
-			continue
+		switch {
+		case m.Name == name:
+			target = m
+		case !m.IsLearner:
+			remaining = append(remaining, m.ClientURLs...)
 		}
-		if len(resp.Members) == 1 {
-			return false, nil
-		}
-		return true, removeID(ctx, cli, name, m.ID)
 	}
-	return false, nil
+	sort.Strings(remaining)
+	if target == nil || len(resp.Members) == 1 {
+		return remaining, false, nil
+	}
+	return remaining, true, removeID(ctx, cli, name, target.ID)
 }
 
 // removeID removes member id, waiting while etcd calls the cluster

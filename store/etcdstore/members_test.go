@@ -105,8 +105,9 @@ func TestStartRemovedMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	e3.Close()
-	if removed, err := RemoveMember(ctx, cli, "m3"); err != nil || !removed {
-		t.Fatalf("remove m3: %v, %v", removed, err)
+	remaining, removed, err := RemoveMember(ctx, cli, "m3")
+	if err != nil || !removed || len(remaining) != 2 {
+		t.Fatalf("remove m3: %v, %v, remaining %v", removed, err, remaining)
 	}
 	mcs[2].Existing = true
 	if e, err := StartMember(mcs[2], time.Hour); err == nil {
