@@ -39,11 +39,12 @@ package main
 //   - The batch join trusts the member's SSH host key on first use and
 //     refuses a changed one; the dialog shows the fingerprint and asks
 //     (knownhosts.go).
-//   - REMOVEMACHINE of another machine removes its etcd member (voter or
-//     learner), then its membership, so quorum is counted over the
-//     machines that remain; the removed machine notices and goes on
-//     standalone (clusterfollow.go). Leaving removes the machine's own
-//     member after its membership (etcdstore's Leave).
+//   - REMOVEMACHINE of another machine ends its membership, then removes
+//     its etcd member (voter or learner), so quorum is counted over the
+//     machines that remain; the removed machine notices, goes on
+//     standalone at once and closes its member once the member was removed
+//     (clusterfollow.go). Leaving removes the machine's own member after
+//     its membership (etcdstore's Leave).
 //   - External etcd (serve --etcd-endpoints --etcd-tls): machines are
 //     clients only and share the client certificate given at create,
 //     handed to joiners in the bundle (the site's CA stays the site's).

@@ -37,6 +37,11 @@ import (
 // defaultClusterSync is how often a machine follows the membership.
 const defaultClusterSync = 30 * time.Second
 
+// removalWait bounds how long a removed machine waits for its etcd
+// member's removal (etcd may refuse it for its health interval, 5 s,
+// after a member joined).
+const removalWait = 30 * time.Second
+
 // followCluster starts following the membership of the cluster ci
 // describes, the store being open (boot, create, join).
 func (a *appliance) followCluster(ci clusterInfo) error {
@@ -180,11 +185,25 @@ func (a *appliance) removedFromCluster(ctx context.Context, name string) {
 		Rev: head.Rev, Detail: "removed from the cluster by another member; running its effective configuration standalone"}); err != nil {
 		a.cliLog.Warningf("removed from the cluster: audit: %v", err)
 	}
+	// The member is the remover's to remove (etcdstore's RemoveMachine),
+	// right after the membership: until it is, it still counts for the
+	// quorum that removal needs, so it runs until it stops (etcd stops a
+	// member its peers removed), within a bound.
+	a.cluster.mu.Lock()
+	e := a.cluster.etcd
+	a.cluster.mu.Unlock()
+	if e != nil {
+		select {
+		case <-e.Server.StopNotify():
+		case <-time.After(removalWait):
+			a.cliLog.Warningf("removed from the cluster: its etcd member was not removed within %s; closing it", removalWait)
+		case <-ctx.Done():
+			return
+		}
+	}
 	if ctx.Err() != nil {
 		return
 	}
-	// As after leaving; the etcd member is the remover's to remove
-	// (etcdstore's RemoveMachine, or Leave when this machine left).
 	a.leftCluster()
 }
 

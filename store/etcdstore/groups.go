@@ -74,33 +74,39 @@ func (s *Store) DeleteGroup(ctx context.Context, group string, meta store.Meta) 
 	return err
 }
 
-// RemoveMachine removes another machine's etcd member (removeEtcdMember),
-// then ends its membership. As when it leaves, its machine-level sections
-// stay in etcd, detached, for a rejoin. The machine itself notices
-// (cmd/esash) and goes on standalone with its last configuration. The
-// member goes first: a machine that sees its membership gone closes its
-// member, and were it still a voter then, the cluster could lose the
-// quorum the removal needs. A machine no longer a member whose etcd
-// member stayed (an earlier removal that failed halfway) loses it now.
+// RemoveMachine ends another machine's membership, then removes its etcd
+// member (removeEtcdMember), so that quorum counts the machines that
+// remain. As when it leaves, its machine-level sections stay in etcd,
+// detached, for a rejoin. The machine itself notices (cmd/esash) and goes
+// on standalone with its last configuration; it keeps its member running
+// until the member is removed (a voter closed before its removal could
+// cost the quorum the removal needs). The membership goes first: this
+// machine's watch may be on the member removed, which answers nothing
+// more until its machine closes it, and the revision waits for the watch.
+// A machine no longer a member whose etcd member stayed (an earlier
+// removal that failed halfway) loses it now.
 func (s *Store) RemoveMachine(ctx context.Context, machine string, meta store.Meta) error {
 	meta.Kind, meta.Comment = "cluster-removemachine", "machine "+machine+" removed"
 	if machine == s.machine {
 		return fmt.Errorf("machine %s: %w", machine, ErrRemoveSelf)
 	}
-	removed, err := s.removeEtcdMember(ctx, machine)
-	if err != nil {
-		return err
-	}
-	_, err = s.admin(ctx, meta, func(c *cluster) ([]clientv3.Op, error) {
+	_, err := s.admin(ctx, meta, func(c *cluster) ([]clientv3.Op, error) {
 		if _, ok := c.members[machine]; !ok {
 			return nil, fmt.Errorf("machine %s: %w", machine, config.ErrNotMember)
 		}
 		return []clientv3.Op{clientv3.OpDelete(memPrefix + machine)}, nil
 	})
-	if removed && errors.Is(err, config.ErrNotMember) {
-		return nil
+	if err != nil && !errors.Is(err, config.ErrNotMember) {
+		return err
 	}
-	return err
+	removed, merr := s.removeEtcdMember(ctx, machine)
+	if merr != nil {
+		return merr
+	}
+	if err != nil && !removed {
+		return err
+	}
+	return nil
 }
 
 // SetName renames the cluster.
