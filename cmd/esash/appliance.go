@@ -83,6 +83,8 @@ type appliance struct {
 	cluster  clusterHook // etcd member, client and store (cluster.go)
 	// external is the external etcd a cluster created here uses, if any.
 	external externalEtcd
+	// ports are the etcd member's ports given to serve (0: not given).
+	ports etcdPorts
 }
 
 // errInUse is a data directory another process holds.
@@ -116,7 +118,8 @@ func openAppliance(o options) (*appliance, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &appliance{dir: o.dataDir, db: db, grace: shutdownGrace, external: externalEtcd{o.etcdEndpoints, o.etcdTLS}}
+	a := &appliance{dir: o.dataDir, db: db, grace: shutdownGrace, external: externalEtcd{o.etcdEndpoints, o.etcdTLS},
+		ports: etcdPorts{peer: o.etcdPeerPort, client: o.etcdClientPort}}
 	a.services = lifecycle.NewSupervisor(a.logShutdown)
 	if err := os.WriteFile(filepath.Join(o.dataDir, pidFile), []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o600); err != nil {
 		db.Close()
@@ -160,6 +163,7 @@ func openAppliance(o options) (*appliance, error) {
 		},
 		Banner:      banner(),
 		ConfirmUnit: confirmUnit,
+		LeftCluster: a.leftCluster,
 	},
 		sethostname.New(),
 		clustermode.New(),

@@ -7,29 +7,44 @@ package main
 // A clustered data directory has cluster/:
 //
 //	state.json   name, this machine's id, its member URLs, the endpoints
+//	             (the voters' client URLs, kept up to date: clusterfollow.go)
 //	tls/         the cluster CA (certificate and key: any member can
 //	             admit a joiner), this member's certificate and key (0600)
 //	cluster.key  the cluster data key (0600)
 //	etcd/        the embedded member's data
+//	known_hosts  SSH host keys of the members joined through (0600,
+//	             knownhosts.go); the only file kept when the machine leaves
 //
 // state.json is written last: a directory without it is not clustered
 // (a create or join that failed halfway leaves nothing that boots).
 //
 // Decisions:
 //
-//   - A member's etcd listens on etcd's own ports, 2379 (clients) and 2380
-//     (peers), on the address given at create or, for a joiner, its
-//     Management interface's IPv4: the dialogs ask no port, as AsyncOS
-//     asks none for its cluster traffic; machines on one host differ by
-//     address (README).
+//   - A member's etcd listens on the address given at create or, for a
+//     joiner, its Management interface's IPv4, on etcd's own ports, 2379
+//     (clients) and 2380 (peers), unless `esash serve --etcd-client-port
+//     --etcd-peer-port` say otherwise. The ports are flags, not questions:
+//     AsyncOS's dialogs ask none for cluster traffic, and the address
+//     answer stays an address (scripts send one). A joiner without the
+//     flags takes the ports of the cluster it joins (the join bundle
+//     carries them), so one flag pair on the creator sets a whole
+//     cluster's ports; the URLs are recorded in state.json at create or
+//     join, and later flags do not move a member.
 //   - Every member keeps the cluster CA's key: any member can admit a
 //     joiner, as on AsyncOS any member can be the one joined through. It
 //     sits with the member key in the data directory (0600).
 //   - A joiner is reached at the address it joins from: its SSH
 //     connection leaves from its Management interface, and its member
 //     certificate names that address.
-//   - The batch join accepts the member's SSH host key unseen (a script
-//     has no one to ask); the dialog shows the fingerprint and asks.
+//   - The batch join trusts the member's SSH host key on first use and
+//     refuses a changed one; the dialog shows the fingerprint and asks
+//     (knownhosts.go).
+//   - REMOVEMACHINE of another machine ends its membership, then removes
+//     its etcd member (voter or learner), so quorum is counted over the
+//     machines that remain; the removed machine notices, goes on
+//     standalone at once and closes its member once the member was removed
+//     (clusterfollow.go). Leaving removes the machine's own member after
+//     its membership (etcdstore's Leave).
 //   - External etcd (serve --etcd-endpoints --etcd-tls): machines are
 //     clients only and share the client certificate given at create,
 //     handed to joiners in the bundle (the site's CA stays the site's).
@@ -87,6 +102,15 @@ type clusterHook struct {
 	st   *etcdstore.Store
 	// closed: the appliance stopped; a member that starts late closes.
 	closed bool
+	// info is the cluster state as last written; stopFollow ends the
+	// membership follower (clusterfollow.go).
+	info       clusterInfo
+	stopFollow context.CancelFunc
+	// leaving serialises leaving: a session's Leave (sessionCluster) and
+	// leftCluster, and the follower that sees this machine no member
+	// meanwhile; selfLeft says a session's Leave succeeded.
+	leaving  sync.Mutex
+	selfLeft bool
 }
 
 func (a *appliance) clusterDir() string { return filepath.Join(a.dir, clusterDirName) }
@@ -189,7 +213,10 @@ func (a *appliance) bootCluster(stderr func(string, ...any), member bool) error 
 			}
 		}()
 	}
-	return a.openClusterStore(*ci, nil)
+	if err := a.openClusterStore(*ci, nil); err != nil {
+		return err
+	}
+	return a.followCluster(*ci)
 }
 
 // setEtcd records the member; false when the cluster closed meanwhile.
@@ -236,9 +263,9 @@ func (a *appliance) openClusterStore(ci clusterInfo, cli *clientv3.Client) error
 		return err
 	}
 	a.cluster.mu.Lock()
-	a.cluster.cli, a.cluster.st = cli, st
+	a.cluster.cli, a.cluster.st, a.cluster.info = cli, st, ci
 	a.cluster.mu.Unlock()
-	a.shell.AttachCluster(st)
+	a.shell.AttachCluster(sessionCluster{st, a})
 	return a.services.Started("cluster", lifecycle.CloserFunc(a.closeCluster))
 }
 
@@ -258,6 +285,10 @@ func (a *appliance) closeCluster(context.Context) error {
 	h.mu.Lock()
 	st, cli, e := h.st, h.cli, h.etcd
 	h.st, h.cli, h.etcd, h.closed = nil, nil, nil, true
+	if h.stopFollow != nil {
+		h.stopFollow()
+		h.stopFollow = nil
+	}
 	h.mu.Unlock()
 	if st != nil {
 		st.Close()
@@ -312,9 +343,56 @@ func newMachineID(hostname string) string {
 	return label + "-" + hex.EncodeToString(b)
 }
 
-func memberURLs(ip string) (peer, client string) {
-	return "https://" + net.JoinHostPort(ip, strconv.Itoa(defaultPeerPort)),
-		"https://" + net.JoinHostPort(ip, strconv.Itoa(defaultClientPort))
+// etcdPorts are the ports of a machine's etcd member; 0 is not given.
+type etcdPorts struct{ peer, client int }
+
+// or fills the ports p lacks from q.
+func (p etcdPorts) or(q etcdPorts) etcdPorts {
+	if p.peer == 0 {
+		p.peer = q.peer
+	}
+	if p.client == 0 {
+		p.client = q.client
+	}
+	return p
+}
+
+// defaultPorts are etcd's own.
+var defaultPorts = etcdPorts{peer: defaultPeerPort, client: defaultClientPort}
+
+// checkEtcdPorts validates serve's --etcd-peer-port and --etcd-client-port.
+func checkEtcdPorts(peer, client int) error {
+	for _, p := range []struct {
+		flag string
+		port int
+	}{{"--etcd-peer-port", peer}, {"--etcd-client-port", client}} {
+		if p.port < 0 || p.port > 65535 {
+			return fmt.Errorf("%s %d: a port is a number from 1 to 65535", p.flag, p.port)
+		}
+	}
+	if peer != 0 && peer == client {
+		return fmt.Errorf("--etcd-peer-port and --etcd-client-port are both %d: the member needs two ports", peer)
+	}
+	return nil
+}
+
+// portsOf are the ports of the member URLs peer and client (0 where
+// there is none).
+func portsOf(peer, client string) etcdPorts {
+	port := func(raw string) int {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return 0
+		}
+		n, _ := strconv.Atoi(u.Port())
+		return n
+	}
+	return etcdPorts{peer: port(peer), client: port(client)}
+}
+
+func memberURLs(ip string, p etcdPorts) (peer, client string) {
+	return "https://" + net.JoinHostPort(ip, strconv.Itoa(p.peer)),
+		"https://" + net.JoinHostPort(ip, strconv.Itoa(p.client))
 }
 
 // externalEtcd is an etcd the site runs already (serve --etcd-endpoints
@@ -354,7 +432,7 @@ func (f clusterFormer) Create(ctx context.Context, name, address string, meta st
 	defer func() {
 		if err != nil {
 			a.closeCluster(ctx)
-			os.RemoveAll(a.clusterDir())
+			a.forgetCluster()
 		}
 	}()
 	cfg := a.db.Head().Config
@@ -392,7 +470,7 @@ func (f clusterFormer) Create(ctx context.Context, name, address string, meta st
 // startFirstMember makes the cluster CA and starts the cluster's first
 // etcd member on ip.
 func (a *appliance) startFirstMember(ci *clusterInfo, ip net.IP) error {
-	ci.PeerURL, ci.ClientURL = memberURLs(ip.String())
+	ci.PeerURL, ci.ClientURL = memberURLs(ip.String(), a.ports.or(defaultPorts))
 	ci.Endpoints = []string{ci.ClientURL}
 	if err := etcdstore.NewCA(a.clusterTLS()); err != nil {
 		return err
@@ -421,6 +499,9 @@ func (a *appliance) attachNew(ctx context.Context, ci clusterInfo, cli *clientv3
 	a.cluster.mu.Lock()
 	a.cluster.closed = false
 	a.cluster.mu.Unlock()
+	a.cluster.leaving.Lock()
+	a.cluster.selfLeft = false
+	a.cluster.leaving.Unlock()
 	if err := a.openClusterStore(ci, cli); err != nil {
 		return err
 	}
@@ -439,7 +520,10 @@ func (a *appliance) attachNew(ctx context.Context, ci clusterInfo, cli *clientv3
 	if err := st.WaitApplied(ctx, rev); err != nil {
 		return err
 	}
-	return writeClusterInfo(a.clusterDir(), ci)
+	if err := writeClusterInfo(a.clusterDir(), ci); err != nil {
+		return err
+	}
+	return a.followCluster(ci)
 }
 
 // maskJoinPassword hides the password of `clusterconfig join <host>
@@ -453,24 +537,37 @@ func maskJoinPassword(cmd string) string {
 	return strings.Join(f, " ")
 }
 
-// leftCluster is shell.Options.LeftCluster (main's clusterconfig
-// REMOVEMACHINE of this machine): the machine goes on standalone with the
-// configuration its local store mirrors; its etcd member leaves the etcd
-// cluster and stops, and the data directory forgets the cluster (the next
-// boot is standalone).
+// leftCluster is shell.Options.LeftCluster (clusterconfig REMOVEMACHINE
+// of this machine, after the cluster store's Leave removed its etcd
+// member): the machine goes on standalone with the configuration its
+// local store mirrors; its member stops, and the data directory forgets
+// the cluster (the next boot is standalone).
 func (a *appliance) leftCluster() {
-	a.cluster.mu.Lock()
-	e, cli := a.cluster.etcd, a.cluster.cli
-	a.cluster.mu.Unlock()
-	if e != nil && cli != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if _, err := cli.MemberRemove(ctx, uint64(e.Server.MemberID())); err != nil {
-			a.cliLog.Warningf("left the cluster; its etcd member could not be removed: %v", err)
-		}
-		cancel()
-	}
+	a.cluster.leaving.Lock()
+	defer a.cluster.leaving.Unlock()
 	a.closeCluster(context.Background())
-	if err := os.RemoveAll(a.clusterDir()); err != nil {
-		a.cliLog.Warningf("left the cluster; %s: %v", a.clusterDir(), err)
+	a.forgetCluster()
+}
+
+// clusterMachine is this machine's identity in its cluster ("" when
+// standalone).
+func (a *appliance) clusterMachine() string {
+	a.cluster.mu.Lock()
+	defer a.cluster.mu.Unlock()
+	return a.cluster.info.Machine
+}
+
+// maxVoters is the most voting members a joiner lets the cluster have:
+// etcdstore.MaxVoters, or fewer with ESASH_CLUSTER_VOTERS (tests make a
+// client-only machine without starting five members).
+func maxVoters() (int, error) {
+	v := os.Getenv("ESASH_CLUSTER_VOTERS")
+	if v == "" {
+		return etcdstore.MaxVoters, nil
 	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > etcdstore.MaxVoters {
+		return 0, fmt.Errorf("ESASH_CLUSTER_VOTERS %q: a number from 1 to %d", v, etcdstore.MaxVoters)
+	}
+	return n, nil
 }

@@ -46,6 +46,11 @@ type joinBundle struct {
 	// KeyFile) and the data key, base64.
 	Files   map[string][]byte `json:"files"`
 	DataKey []byte            `json:"data_key"`
+	// PeerPort and ClientPort are the ports of the cluster's members (of
+	// the member joined through, else of a voter): the joiner's member
+	// uses them unless its serve flags say otherwise.
+	PeerPort   int `json:"peer_port,omitempty"`
+	ClientPort int `json:"client_port,omitempty"`
 	// External: the cluster runs on an external etcd; the joiner is a
 	// client with the members' client certificate and starts no member.
 	External bool `json:"external,omitempty"`
@@ -112,9 +117,15 @@ func (a *appliance) joinBundleFor(ctx context.Context, machine string, ip net.IP
 // memberBundle fills b for a joiner that runs its own member: the voters'
 // client URLs, the CA and a member certificate for ip.
 func (a *appliance) memberBundle(b *joinBundle, members []*etcdserverpb.Member, machine string, ip net.IP) error {
+	self := a.clusterMachine()
 	for _, m := range members {
-		if !m.IsLearner {
-			b.Endpoints = append(b.Endpoints, m.ClientURLs...)
+		if m.IsLearner || len(m.PeerURLs) == 0 || len(m.ClientURLs) == 0 {
+			continue
+		}
+		b.Endpoints = append(b.Endpoints, m.ClientURLs...)
+		if b.PeerPort == 0 || m.Name == self {
+			p := portsOf(m.PeerURLs[0], m.ClientURLs[0])
+			b.PeerPort, b.ClientPort = p.peer, p.client
 		}
 	}
 	tmp, err := os.MkdirTemp("", "esash-join")
@@ -173,6 +184,7 @@ func (f clusterFormer) Contact(ctx context.Context, host string, port int, user,
 	if ip == nil {
 		return nil, fmt.Errorf("this machine's Management interface has no IPv4 address to join from")
 	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	cfg := &gossh.ClientConfig{User: user, Timeout: 15 * time.Second,
 		Auth: []gossh.AuthMethod{gossh.Password(password), gossh.KeyboardInteractive(
 			func(_, _ string, qs []string, _ []bool) ([]string, error) {
@@ -182,22 +194,13 @@ func (f clusterFormer) Contact(ctx context.Context, host string, port int, user,
 				}
 				return ans, nil
 			})},
-		HostKeyCallback: func(_ string, _ net.Addr, key gossh.PublicKey) error {
-			if hostKey == nil {
-				return nil
-			}
-			ok, err := hostKey(gossh.FingerprintSHA256(key))
-			if err == nil && !ok {
-				err = errors.New("host key not accepted")
-			}
-			return err
-		}}
+		HostKeyCallback: knownHosts{filepath.Join(f.a.clusterDir(), knownHostsFile)}.callback(addr, hostKey)}
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 15 * time.Second}
-	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", host, err)
 	}
-	c, chans, reqs, err := gossh.NewClientConn(conn, conn.RemoteAddr().String(), cfg)
+	c, chans, reqs, err := gossh.NewClientConn(conn, addr, cfg)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("log in to %s as %s: %w", host, user, err)
@@ -266,7 +269,11 @@ func (i *invitation) Accept(ctx context.Context, group string, meta store.Meta) 
 	if err != nil {
 		return err
 	}
-	if !i.b.External && voters < etcdstore.MaxVoters {
+	most, err := maxVoters()
+	if err != nil {
+		return err
+	}
+	if !i.b.External && voters < most {
 		if err := i.startMember(ctx, cli, &ci); err != nil {
 			return err
 		}
@@ -280,7 +287,7 @@ func (i *invitation) Accept(ctx context.Context, group string, meta store.Meta) 
 // promotes it; the client then knows every voter.
 func (i *invitation) startMember(ctx context.Context, cli *clientv3.Client, ci *clusterInfo) error {
 	a := i.f.a
-	ci.PeerURL, ci.ClientURL = memberURLs(i.ip.String())
+	ci.PeerURL, ci.ClientURL = memberURLs(i.ip.String(), a.ports.or(etcdPorts{peer: i.b.PeerPort, client: i.b.ClientPort}).or(defaultPorts))
 	mc, err := a.memberConfig(*ci)
 	if err != nil {
 		return err
@@ -316,7 +323,7 @@ func (i *invitation) undo(cli *clientv3.Client) {
 		a.closeUnowned(cli)
 	}
 	a.closeCluster(context.Background())
-	os.RemoveAll(a.clusterDir())
+	a.forgetCluster()
 }
 
 func contains(list []string, s string) bool {

@@ -23,6 +23,10 @@ const usage = `usage:
                                              external etcd at URLS (comma-
                                              separated), TLSDIR holding ca.crt,
                                              member.crt and member.key
+        [--etcd-peer-port PORT] [--etcd-client-port PORT]
+                                             ports of this machine's etcd
+                                             member (default: those of the
+                                             cluster joined, else 2380, 2379)
 DIR defaults to $ESASH_DATA, else ./esash-data.
 `
 
@@ -36,6 +40,9 @@ type options struct {
 	// etcdEndpoints and etcdTLS point a cluster created by this daemon at
 	// an external etcd (serve; cluster.go).
 	etcdEndpoints, etcdTLS string
+	// etcdPeerPort and etcdClientPort are the ports of the etcd member a
+	// cluster created or joined here runs (serve; cluster.go), 0: default.
+	etcdPeerPort, etcdClientPort int
 	// script is a shell with no daemon that reads a script or runs -c:
 	// the MTA opens only when a command needs it (mtahandle.go).
 	script bool
@@ -60,6 +67,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		fs.StringVar(&o.adminKey, "admin-key", "", "authorized_keys `FILE` whose keys may log in as admin over SSH")
 		fs.StringVar(&o.etcdEndpoints, "etcd-endpoints", "", "client `URLS` of an external etcd for a cluster created here")
 		fs.StringVar(&o.etcdTLS, "etcd-tls", "", "`DIR` with the external etcd's ca.crt and a client member.crt, member.key")
+		fs.IntVar(&o.etcdPeerPort, "etcd-peer-port", 0, "`PORT` of this machine's etcd member for its peers (default: the cluster's, else 2380)")
+		fs.IntVar(&o.etcdClientPort, "etcd-client-port", 0, "`PORT` of this machine's etcd member for clients (default: the cluster's, else 2379)")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -69,6 +78,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	if (o.etcdEndpoints == "") != (o.etcdTLS == "") {
 		fmt.Fprintf(stderr, "esash: --etcd-endpoints and --etcd-tls go together\n%s", usage)
+		return 1
+	}
+	if err := checkEtcdPorts(o.etcdPeerPort, o.etcdClientPort); err != nil {
+		fmt.Fprintf(stderr, "esash: %v\n%s", err, usage)
 		return 1
 	}
 	if fs.NArg() > 0 {

@@ -106,10 +106,11 @@
 //     password (cmd/esash/clusterjoin.go), and a pre-registered key would
 //     be a second way in to build, check and test on its own. A menu item
 //     that did nothing would be worse than none.
-//   - REMOVEMACHINE of another machine ends its membership only: that
-//     machine keeps running its last configuration and reports each later
-//     revision as not applied until it is rejoined or made standalone; its
-//     etcd member is not removed here (the wiring's business).
+//   - REMOVEMACHINE of another machine ends its membership and removes its
+//     etcd member (voter or learner: quorum counts the machines that
+//     remain); that machine notices and goes on as a standalone appliance
+//     with its last configuration, as AsyncOS's removed machine becomes
+//     standalone (the daemon's wiring, cmd/esash/clusterfollow.go).
 package clusterconfig
 
 import (

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -117,10 +118,14 @@ func (s *Store) Join(ctx context.Context, group string, local *config.Config, me
 	})
 }
 
-// Leave ends this machine's membership. It goes on running its last
-// effective configuration, which its local store already holds (the
+// Leave ends this machine's membership and removes its etcd member, so
+// that quorum counts the machines that remain. It goes on running its
+// last effective configuration, which its local store already holds (the
 // flattening is recorded there as a cluster-leave audit entry); its
-// machine-level sections stay in etcd, detached, for a rejoin.
+// machine-level sections stay in etcd, detached, for a rejoin. The
+// member is removed here, before the daemon closes the cluster, not by
+// the daemon: it also sees the membership gone (cmd/esash) and must not
+// race a removal of its own.
 func (s *Store) Leave(ctx context.Context, meta store.Meta) (*config.Config, error) {
 	meta.Kind, meta.Comment = "cluster-leave", "machine "+s.machine+" left the cluster"
 	if _, err := s.admin(ctx, meta, func(c *cluster) ([]clientv3.Op, error) {
@@ -130,6 +135,9 @@ func (s *Store) Leave(ctx context.Context, meta store.Meta) (*config.Config, err
 		return []clientv3.Op{clientv3.OpDelete(memPrefix + s.machine)}, nil
 	}); err != nil {
 		return nil, err
+	}
+	if _, err := s.removeEtcdMember(ctx, s.machine); err != nil {
+		return nil, fmt.Errorf("left; its etcd member stays until another machine removes it (REMOVEMACHINE %s): %w", s.machine, err)
 	}
 	head := s.mirror.Head()
 	err := s.mirror.Audit(store.AuditEntry{Time: s.now(), User: meta.User, Source: meta.Source, Action: "cluster-leave",
@@ -189,4 +197,46 @@ func (s *Store) List(ctx context.Context) (string, []store.MemberStatus, error) 
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return c.name, out, nil
+}
+
+// memberChangeWait is how long a removal waits beyond the call deadline
+// for etcd to accept a change of its voters.
+const memberChangeWait = 10 * time.Second
+
+// removeEtcdMember removes the etcd member of machine, voter or learner
+// (removed false: it has none), so that quorum counts the machines that
+// remain, and this client stops asking it at once: until its machine
+// closes it, a member that stopped answers "server stopped", which the
+// client does not retry elsewhere. (Other machines follow the voters:
+// cmd/esash.)
+func (s *Store) removeEtcdMember(ctx context.Context, machine string) (bool, error) {
+	// etcd refuses to change its voters for a few seconds after a member
+	// joined (its health interval, 5 s): longer than one call's deadline.
+	ctx, cancel := context.WithTimeout(ctx, s.timeout+memberChangeWait)
+	defer cancel()
+	remaining, removed, err := RemoveMember(ctx, s.cli, machine)
+	if err != nil {
+		return false, s.etcdErr("remove the etcd member of "+machine, err)
+	}
+	if removed && len(remaining) > 0 {
+		// A watch on the removed member ends with its connection.
+		s.cli.SetEndpoints(remaining...)
+	}
+	return removed, nil
+}
+
+// IsMember tells whether this machine is a member of the cluster now, as
+// a quorum says: false once another machine removed it. An error decides
+// nothing (no quorum, or no cluster at the endpoints).
+func (s *Store) IsMember(ctx context.Context) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	tr, err := s.cli.Txn(ctx).Then(clientv3.OpGet(keyHead), clientv3.OpGet(memPrefix+s.machine)).Commit()
+	if err != nil {
+		return false, s.etcdErr("read membership", err)
+	}
+	if len(tr.Responses[0].GetResponseRange().Kvs) == 0 {
+		return false, fmt.Errorf("read membership: %w", ErrNotClustered)
+	}
+	return len(tr.Responses[1].GetResponseRange().Kvs) == 1, nil
 }

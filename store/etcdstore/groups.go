@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -73,11 +74,17 @@ func (s *Store) DeleteGroup(ctx context.Context, group string, meta store.Meta) 
 	return err
 }
 
-// RemoveMachine ends another machine's membership. As when it leaves, its
-// machine-level sections stay in etcd, detached, for a rejoin. The
-// machine itself stops applying the cluster's revisions (it is no longer
-// a member: each one is reported as an apply error) and keeps running
-// its last one.
+// RemoveMachine ends another machine's membership, then removes its etcd
+// member (removeEtcdMember), so that quorum counts the machines that
+// remain. As when it leaves, its machine-level sections stay in etcd,
+// detached, for a rejoin. The machine itself notices (cmd/esash) and goes
+// on standalone with its last configuration; it keeps its member running
+// until the member is removed (a voter closed before its removal could
+// cost the quorum the removal needs). The membership goes first: this
+// machine's watch may be on the member removed, which answers nothing
+// more until its machine closes it, and the revision waits for the watch.
+// A machine no longer a member whose etcd member stayed (an earlier
+// removal that failed halfway) loses it now.
 func (s *Store) RemoveMachine(ctx context.Context, machine string, meta store.Meta) error {
 	meta.Kind, meta.Comment = "cluster-removemachine", "machine "+machine+" removed"
 	if machine == s.machine {
@@ -89,7 +96,17 @@ func (s *Store) RemoveMachine(ctx context.Context, machine string, meta store.Me
 		}
 		return []clientv3.Op{clientv3.OpDelete(memPrefix + machine)}, nil
 	})
-	return err
+	if err != nil && !errors.Is(err, config.ErrNotMember) {
+		return err
+	}
+	removed, merr := s.removeEtcdMember(ctx, machine)
+	if merr != nil {
+		return merr
+	}
+	if err != nil && !removed {
+		return err
+	}
+	return nil
 }
 
 // SetName renames the cluster.

@@ -1,6 +1,7 @@
 package etcdstore
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -8,14 +9,19 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
@@ -184,4 +190,76 @@ func Dial(endpoints []string, tlsDir string, timeout time.Duration) (*clientv3.C
 		return nil, fmt.Errorf("connect to the cluster: %w", err)
 	}
 	return cli, nil
+}
+
+// RemoveMember removes the etcd member named name (a voter or a learner)
+// from the cluster cli reaches, so that quorum is counted over the
+// members that remain; removed is false when there was none, or when it
+// is the cluster's last member (etcd keeps at least one: no quorum is
+// left to count, the cluster ends with it). A member learns of its
+// removal from its peers and stops itself. remaining are the client URLs
+// of the other voters, sorted, read before the removal: a list read just
+// after it may come from the member removed, stopped by then.
+func RemoveMember(ctx context.Context, cli *clientv3.Client, name string) (remaining []string, removed bool, err error) {
+	resp, err := cli.MemberList(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("list cluster members: %w", err)
+	}
+	var target *etcdserverpb.Member
+	for _, m := range resp.Members {
+		switch {
+		case m.Name == name:
+			target = m
+		case !m.IsLearner:
+			remaining = append(remaining, m.ClientURLs...)
+		}
+	}
+	sort.Strings(remaining)
+	if target == nil || len(resp.Members) == 1 {
+		return remaining, false, nil
+	}
+	return remaining, true, removeID(ctx, cli, name, target.ID)
+}
+
+// removeID removes member id, waiting while etcd calls the cluster
+// unhealthy: for a while after a member was added or promoted the leader
+// refuses to change the voters (strict reconfiguration check).
+func removeID(ctx context.Context, cli *clientv3.Client, name string, id uint64) error {
+	for {
+		_, err := cli.MemberRemove(ctx, id)
+		if err == nil || isRPCErr(err, rpctypes.ErrMemberNotFound) {
+			return nil
+		}
+		if !isRPCErr(err, rpctypes.ErrUnhealthy) {
+			return fmt.Errorf("remove etcd member %s (%x): %w", name, id, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("remove etcd member %s (%x): %w (%w)", name, id, ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// isRPCErr matches an etcd server error, typed or as its message.
+func isRPCErr(err, want error) bool {
+	return errors.Is(err, want) || strings.Contains(err.Error(), want.Error())
+}
+
+// ClientEndpoints are the client URLs of the cluster's voters now, sorted:
+// what a machine's client and its cluster state follow (learners serve no
+// client requests). Empty when the list has none.
+func ClientEndpoints(ctx context.Context, cli *clientv3.Client) ([]string, error) {
+	resp, err := cli.MemberList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list cluster members: %w", err)
+	}
+	var out []string
+	for _, m := range resp.Members {
+		if !m.IsLearner {
+			out = append(out, m.ClientURLs...)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

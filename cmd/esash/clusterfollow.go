@@ -1,0 +1,226 @@
+package main
+
+// Following the cluster's membership while the appliance runs (issue 13).
+// Every ESASH_CLUSTER_SYNC (default 30 s), and at once when this
+// machine's etcd member stops by itself (etcd stops a member its peers
+// removed):
+//
+//   - a machine another member removed (REMOVEMACHINE: members/<id> is
+//     gone, as a quorum says) leaves the cluster by itself: it goes on as
+//     a standalone appliance with the configuration its local store
+//     mirrors, every session standalone from its next command, and the
+//     data directory forgets the cluster (the next boot is standalone);
+//   - the client's endpoints and cluster/state.json follow the voters'
+//     client URLs (etcd's member list), so that a member restarted after
+//     the machine it joined through was removed, or while it is down,
+//     still finds the cluster.
+//
+// Without a quorum neither happens: the machine cannot tell, and goes on
+// with what it runs.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+
+	"esash/config"
+	"esash/store"
+	"esash/store/etcdstore"
+)
+
+// defaultClusterSync is how often a machine follows the membership.
+const defaultClusterSync = 30 * time.Second
+
+// removalWait bounds how long a removed machine waits for its etcd
+// member's removal (etcd may refuse it for its health interval, 5 s,
+// after a member joined).
+const removalWait = 30 * time.Second
+
+// followCluster starts following the membership of the cluster ci
+// describes, the store being open (boot, create, join).
+func (a *appliance) followCluster(ci clusterInfo) error {
+	interval, err := envDuration("ESASH_CLUSTER_SYNC")
+	if err != nil {
+		return err
+	}
+	if interval <= 0 {
+		interval = defaultClusterSync
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &a.cluster
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed || h.st == nil {
+		cancel()
+		return nil
+	}
+	if h.stopFollow != nil {
+		h.stopFollow()
+	}
+	h.stopFollow, h.info = cancel, ci
+	go a.follow(ctx, h.st, h.cli, interval)
+	return nil
+}
+
+// follow checks the membership every interval and when the member stops.
+func (a *appliance) follow(ctx context.Context, st *etcdstore.Store, cli *clientv3.Client, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var heard *embed.Etcd // the member whose stop was handled
+	for {
+		var stopped <-chan struct{}
+		a.cluster.mu.Lock()
+		if e := a.cluster.etcd; e != nil && e != heard {
+			stopped = e.Server.StopNotify()
+		}
+		a.cluster.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-stopped:
+			heard = a.closeStoppedMember()
+		}
+		if a.followOnce(ctx, st, cli) {
+			return
+		}
+	}
+}
+
+// closeStoppedMember closes this machine's etcd member once it stopped
+// by itself (removed by its peers, or failed): its listeners close, so
+// clients ask the other members instead of a server that answers
+// "stopped". It returns the member.
+func (a *appliance) closeStoppedMember() *embed.Etcd {
+	a.cluster.mu.Lock()
+	e := a.cluster.etcd
+	a.cluster.etcd = nil
+	a.cluster.mu.Unlock()
+	if e != nil {
+		a.cliLog.Warningf("cluster: this machine's etcd member stopped")
+		e.Close()
+	}
+	return e
+}
+
+// followOnce leaves the cluster when this machine is no member of it
+// any more (true), or brings the endpoints up to date.
+func (a *appliance) followOnce(ctx context.Context, st *etcdstore.Store, cli *clientv3.Client) (left bool) {
+	member, err := st.IsMember(ctx)
+	if ctx.Err() != nil {
+		return true
+	}
+	if err == nil && !member {
+		a.removedFromCluster(ctx, st.Name())
+		return true
+	}
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	endpoints, err := etcdstore.ClientEndpoints(lctx, cli)
+	cancel()
+	if err != nil || len(endpoints) == 0 {
+		return false
+	}
+	if err := a.syncEndpoints(ctx, cli, endpoints); err != nil {
+		a.cliLog.Warningf("cluster endpoints: %v", err)
+	}
+	return false
+}
+
+// syncEndpoints makes endpoints those of the client and of state.json.
+// Under the cluster's lock, checking ctx: a cluster left meanwhile is not
+// written back.
+func (a *appliance) syncEndpoints(ctx context.Context, cli *clientv3.Client, endpoints []string) error {
+	h := &a.cluster
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ctx.Err() != nil || slices.Equal(h.info.Endpoints, endpoints) {
+		return nil
+	}
+	h.info.Endpoints = endpoints
+	cli.SetEndpoints(endpoints...)
+	return writeClusterInfo(a.clusterDir(), h.info)
+}
+
+// sessionCluster is the cluster the shell's sessions use: the store, its
+// Leave holding the daemon's leaving lock, so that the follower, which
+// sees the membership gone as soon as Leave's revision is in, neither
+// closes the client Leave still uses nor takes the leave for a removal.
+type sessionCluster struct {
+	*etcdstore.Store
+	a *appliance
+}
+
+// Leave is etcdstore.Store.Leave under the leaving lock.
+func (c sessionCluster) Leave(ctx context.Context, meta store.Meta) (*config.Config, error) {
+	h := &c.a.cluster
+	h.leaving.Lock()
+	defer h.leaving.Unlock()
+	cfg, err := c.Store.Leave(ctx, meta)
+	if err == nil {
+		h.selfLeft = true
+	}
+	return cfg, err
+}
+
+// removedFromCluster makes this machine standalone after another member
+// removed it: as after leaving, the membership change done.
+func (a *appliance) removedFromCluster(ctx context.Context, name string) {
+	h := &a.cluster
+	h.leaving.Lock()
+	self := h.selfLeft
+	h.leaving.Unlock()
+	if self || ctx.Err() != nil {
+		return // a session's Leave: the session finishes it (leftCluster)
+	}
+	a.cliLog.Warningf("this machine was removed from cluster %s by another member: it goes on as a standalone appliance with its last configuration", name)
+	a.shell.LeaveCluster()
+	head := a.db.Head()
+	if err := a.db.Audit(store.AuditEntry{Time: time.Now(), User: "system", Source: "cluster " + name, Action: "cluster-leave",
+		Rev: head.Rev, Detail: "removed from the cluster by another member; running its effective configuration standalone"}); err != nil {
+		a.cliLog.Warningf("removed from the cluster: audit: %v", err)
+	}
+	// The member is the remover's to remove (etcdstore's RemoveMachine),
+	// right after the membership: until it is, it still counts for the
+	// quorum that removal needs, so it runs until it stops (etcd stops a
+	// member its peers removed), within a bound.
+	a.cluster.mu.Lock()
+	e := a.cluster.etcd
+	a.cluster.mu.Unlock()
+	if e != nil {
+		select {
+		case <-e.Server.StopNotify():
+		case <-time.After(removalWait):
+			a.cliLog.Warningf("removed from the cluster: its etcd member was not removed within %s; closing it", removalWait)
+		case <-ctx.Done():
+			return
+		}
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	a.leftCluster()
+}
+
+// forgetCluster empties the cluster directory but for the SSH host keys
+// of the members joined through (knownHostsFile): a machine that leaves
+// and joins again still recognises them.
+func (a *appliance) forgetCluster() {
+	entries, err := os.ReadDir(a.clusterDir())
+	if err != nil && !os.IsNotExist(err) {
+		a.cliLog.Warningf("forget the cluster: %v", err)
+	}
+	for _, e := range entries {
+		if e.Name() == knownHostsFile {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(a.clusterDir(), e.Name())); err != nil {
+			a.cliLog.Warningf("forget the cluster: %v", fmt.Errorf("%s: %w", e.Name(), err))
+		}
+	}
+}

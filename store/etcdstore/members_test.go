@@ -1,0 +1,119 @@
+package etcdstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"esash/config"
+	"esash/store"
+)
+
+// memberNames lists the etcd members m's client sees.
+func memberNames(t *testing.T, m *machine) map[string]bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	resp, err := m.cli.MemberList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, mem := range resp.Members {
+		names[mem.Name] = true
+	}
+	return names
+}
+
+// REMOVEMACHINE of another machine removes its etcd member too, and so
+// does leaving: quorum is counted over the machines that remain, so the
+// machine left alone still commits with the two others stopped. The removed machine
+// learns it is no member any more (IsMember).
+func TestRemoveMachineRemovesEtcdMember(t *testing.T) {
+	ms := newCluster(t, 3, 3*time.Second)
+	ctx := context.Background()
+	meta := store.Meta{User: "admin", Source: "test"}
+	if err := ms[0].st.RemoveMachine(ctx, "m3", meta); err != nil {
+		t.Fatal(err)
+	}
+	if names := memberNames(t, ms[0]); len(names) != 2 || names["m3"] {
+		t.Fatalf("etcd members after removing m3: %v", names)
+	}
+	// The removed member stopped itself; its daemon closes it (cmd/esash).
+	ms[2].stop()
+	for _, tc := range []struct {
+		m    *machine
+		want bool
+	}{{ms[0], true}, {ms[2], false}} {
+		got, err := tc.m.st.IsMember(ctx)
+		if err != nil || got != tc.want {
+			t.Errorf("%s IsMember = %v, %v; want %v", tc.m.id, got, err, tc.want)
+		}
+	}
+	ends, err := ClientEndpoints(ctx, ms[0].cli)
+	if err != nil || len(ends) != 2 {
+		t.Errorf("client endpoints after removing m3: %v, %v", ends, err)
+	}
+	// Leaving removes the machine's own etcd member the same way.
+	if _, err := ms[1].st.Leave(ctx, meta); err != nil {
+		t.Fatal(err)
+	}
+	if names := memberNames(t, ms[0]); len(names) != 1 || !names["m1"] {
+		t.Fatalf("etcd members after m2 left: %v", names)
+	}
+	ms[1].stop()
+	if _, err := edit(t, ms[0], config.ClusterLevel, func(c *config.Config) { c.Destinations.Default.MaxMsgsPerConn = 7 }); err != nil {
+		t.Fatalf("commit on the last machine with the removed ones stopped: %v", err)
+	}
+}
+
+// A member removed while its machine was down stops at its next start,
+// before it is ever ready: StartMember fails at once (its peers tell it)
+// instead of waiting for its timeout, and the daemon's cluster goes on
+// from the client (cmd/esash).
+func TestStartRemovedMember(t *testing.T) {
+	caDir := t.TempDir()
+	if err := NewCA(caDir); err != nil {
+		t.Fatal(err)
+	}
+	var mcs []MemberConfig
+	for i := range 3 {
+		mcs = append(mcs, memberConfig(t, caDir, &machine{id: fmt.Sprintf("m%d", i+1), ip: fmt.Sprintf("127.0.13.%d", i+1)}))
+	}
+	mcs[0].InitialCluster = "m1=" + mcs[0].PeerURL.String()
+	e1, err := StartMember(mcs[0], wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e1.Close()
+	cli, err := Dial([]string{mcs[0].ClientURL.String()}, mcs[0].TLSDir, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
+	defer cancel()
+	e2, err := JoinMember(ctx, cli, mcs[1], wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	e3, err := JoinMember(ctx, cli, mcs[2], wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e3.Close()
+	remaining, removed, err := RemoveMember(ctx, cli, "m3")
+	if err != nil || !removed || len(remaining) != 2 {
+		t.Fatalf("remove m3: %v, %v, remaining %v", removed, err, remaining)
+	}
+	mcs[2].Existing = true
+	if e, err := StartMember(mcs[2], time.Hour); err == nil {
+		e.Close()
+		t.Fatal("a removed member started")
+	} else if !strings.Contains(err.Error(), "stopping") {
+		t.Fatalf("start a removed member: %v", err)
+	}
+}
