@@ -96,25 +96,7 @@ func openAppliance(o options) (*appliance, error) {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 	}
-	db, err := store.Open(filepath.Join(o.dataDir, dbFile), store.Options{
-		Now: o.now,
-		Factory: func() (*config.Config, error) {
-			demo, err := demoCertificate(o.now())
-			if err != nil {
-				return nil, err
-			}
-			cfg := config.Factory(demo)
-			if ip := os.Getenv("ESASH_FACTORY_IP"); ip != "" {
-				// Tests run many appliances at once; each takes its own
-				// loopback address for the factory Management interface.
-				cfg.Interfaces[0].IPv4 = ip
-			}
-			return cfg, nil
-		},
-	})
-	if errors.Is(err, store.ErrLocked) {
-		return nil, fmt.Errorf("%w: %s is held by %s", errInUse, o.dataDir, holder(o.dataDir))
-	}
+	db, err := openStore(o)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +146,49 @@ func openAppliance(o options) (*appliance, error) {
 		Banner:      banner(),
 		ConfirmUnit: confirmUnit,
 		LeftCluster: a.leftCluster,
-	},
+	}, a.commands(o)...)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.bootCluster(a.logShutdown, !o.script); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	return a, nil
+}
+
+// openStore opens the appliance's configuration store; a new one starts
+// from the factory configuration with a fresh demo certificate.
+func openStore(o options) (*store.DB, error) {
+	db, err := store.Open(filepath.Join(o.dataDir, dbFile), store.Options{
+		Now: o.now,
+		Factory: func() (*config.Config, error) {
+			demo, err := demoCertificate(o.now())
+			if err != nil {
+				return nil, err
+			}
+			cfg := config.Factory(demo)
+			if ip := os.Getenv("ESASH_FACTORY_IP"); ip != "" {
+				// Tests run many appliances at once; each takes its own
+				// loopback address for the factory Management interface.
+				cfg.Interfaces[0].IPv4 = ip
+			}
+			return cfg, nil
+		},
+	})
+	if errors.Is(err, store.ErrLocked) {
+		return nil, fmt.Errorf("%w: %s is held by %s", errInUse, o.dataDir, holder(o.dataDir))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// commands are the shell's commands, wired to the appliance's services.
+func (a *appliance) commands(o options) []shell.Command {
+	return []shell.Command{
 		sethostname.New(),
 		clustermode.New(),
 		a.clusterConfig(o.script),
@@ -199,16 +223,7 @@ func openAppliance(o options) (*appliance, error) {
 		versioncmd.New(a.versionOptions(o.now)),
 		status.New(statusSource{&a.mtaH.stats, a.mtaH}),
 		hoststatus.New(statusSource{&a.mtaH.stats, a.mtaH}),
-	)
-	if err != nil {
-		a.Close()
-		return nil, err
 	}
-	if err := a.bootCluster(a.logShutdown, !o.script); err != nil {
-		a.Close()
-		return nil, fmt.Errorf("cluster: %w", err)
-	}
-	return a, nil
 }
 
 // shutdownGrace is how long sessions in progress (SMTP, SSH, HTTPS,
