@@ -2,6 +2,7 @@ package mta
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net"
@@ -130,6 +131,20 @@ func (s *Server) verifyOne(ctx context.Context, oc *outCache, t target, domain s
 	emit("STARTTLS: 220")
 	st := c.tls
 	emit(fmt.Sprintf("TLS connection established: protocol %s, cipher %s.", versionName(st.Version), cipherName(st.CipherSuite)))
+	ok := s.checkPeer(oc, st, t.host, domain, emit)
+	c.quit()
+	if ok {
+		emit(fmt.Sprintf("TLS connection to %s succeeded.", t.ip))
+		emit(fmt.Sprintf("TLS successfully connected to %s.", domain))
+		emit("TLS verification completed.")
+	}
+	return ok
+}
+
+// checkPeer prints and checks the certificate chain a verified session
+// would accept: trust, revocation and a name match (the MX host or the
+// domain). It reports whether all three hold.
+func (s *Server) checkPeer(oc *outCache, st *tls.ConnectionState, host, domain string, emit func(string)) bool {
 	emit("Verifying peer certificate.")
 	now := s.opts.Now()
 	for i, crt := range st.PeerCertificates {
@@ -160,7 +175,7 @@ func (s *Server) verifyOne(ctx context.Context, oc *outCache, t target, domain s
 		emit("TLS certificate verified.")
 	}
 	matched := false
-	for _, n := range []string{t.host, domain} {
+	for _, n := range []string{host, domain} {
 		if n == "" {
 			continue
 		}
@@ -172,16 +187,7 @@ func (s *Server) verifyOne(ctx context.Context, oc *outCache, t target, domain s
 		}
 		emit("TLS certificate does not match " + n)
 	}
-	c.quit()
-	if !matched {
-		ok = false
-	}
-	if ok {
-		emit(fmt.Sprintf("TLS connection to %s succeeded.", t.ip))
-		emit(fmt.Sprintf("TLS successfully connected to %s.", domain))
-		emit("TLS verification completed.")
-	}
-	return ok
+	return ok && matched
 }
 
 func errText(err error) string {
