@@ -84,21 +84,7 @@ func TestSetupAcceptsAndRelays(t *testing.T) {
 		"-relay", sk.ln.Addr().String()}); rc != 0 {
 		t.Fatalf("setup exited %d", rc)
 	}
-	db, err := store.Open(filepath.Join(data, "config.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := db.Head().Config
-	db.Close()
-	srv, err := mta.New(mta.Options{DataDir: data, Resolver: noDNS{}, DNSTimeout: time.Second,
-		Delivery: mta.DeliveryOptions{Enabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close(context.Background())
-	if err := srv.Boot(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
+	bootSetup(t, data)
 	o := options{addr: ip + ":2525", per: 2}
 	tcfg, _ := o.tlsConfig()
 	body := message(4096)
@@ -139,21 +125,7 @@ func TestSetupDiscards(t *testing.T) {
 	if rc := setup([]string{"-data", data, "-ip", ip, "-cert", certFile, "-key", keyFile, "-tls", "required"}); rc != 0 {
 		t.Fatalf("setup exited %d", rc)
 	}
-	db, err := store.Open(filepath.Join(data, "config.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := db.Head().Config
-	db.Close()
-	srv, err := mta.New(mta.Options{DataDir: data, Resolver: noDNS{}, DNSTimeout: time.Second,
-		Delivery: mta.DeliveryOptions{Enabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close(context.Background())
-	if err := srv.Boot(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
+	srv := bootSetup(t, data)
 	o := options{addr: ip + ":2525", per: 2, starttls: true}
 	tcfg, _ := o.tlsConfig()
 	body := message(4096)
@@ -264,4 +236,26 @@ func TestSummarize(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// bootSetup starts an MTA with delivery on from the configuration setup
+// wrote into data, as the benchmark's appliance would run it.
+func bootSetup(t *testing.T, data string) *mta.Server {
+	t.Helper()
+	db, err := store.Open(filepath.Join(data, "config.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := db.Head().Config
+	db.Close()
+	srv, err := mta.New(mta.Options{DataDir: data, Resolver: noDNS{}, DNSTimeout: time.Second,
+		Delivery: mta.DeliveryOptions{Enabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close(context.Background()) })
+	if err := srv.Boot(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	return srv
 }
