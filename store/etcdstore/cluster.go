@@ -205,22 +205,16 @@ const memberChangeWait = 10 * time.Second
 
 // removeEtcdMember removes the etcd member of machine, voter or learner
 // (removed false: it has none), so that quorum counts the machines that
-// remain, and this client stops asking it at once: until its machine
-// closes it, a member that stopped answers "server stopped", which the
-// client does not retry elsewhere. (Other machines follow the voters:
-// cmd/esash.)
+// remain; RemoveMember leaves this client asking only them. (Other
+// machines follow the voters: cmd/esash.)
 func (s *Store) removeEtcdMember(ctx context.Context, machine string) (bool, error) {
 	// etcd refuses to change its voters for a few seconds after a member
 	// joined (its health interval, 5 s): longer than one call's deadline.
 	ctx, cancel := context.WithTimeout(ctx, s.timeout+memberChangeWait)
 	defer cancel()
-	remaining, removed, err := RemoveMember(ctx, s.cli, machine)
+	_, removed, err := RemoveMember(ctx, s.cli, machine)
 	if err != nil {
 		return false, s.etcdErr("remove the etcd member of "+machine, err)
-	}
-	if removed && len(remaining) > 0 {
-		// A watch on the removed member ends with its connection.
-		s.cli.SetEndpoints(remaining...)
 	}
 	return removed, nil
 }

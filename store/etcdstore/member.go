@@ -200,6 +200,12 @@ func Dial(endpoints []string, tlsDir string, timeout time.Duration) (*clientv3.C
 // removal from its peers and stops itself. remaining are the client URLs
 // of the other voters, sorted, read before the removal: a list read just
 // after it may come from the member removed, stopped by then.
+//
+// The removal is asked of the remaining voters, and cli keeps only them
+// as its endpoints once it succeeded: the member removed stops as it
+// applies its own removal and answers "server stopped" to everything,
+// the request that removed it included, which the client does not retry
+// elsewhere.
 func RemoveMember(ctx context.Context, cli *clientv3.Client, name string) (remaining []string, removed bool, err error) {
 	resp, err := cli.MemberList(ctx)
 	if err != nil {
@@ -218,7 +224,17 @@ func RemoveMember(ctx context.Context, cli *clientv3.Client, name string) (remai
 	if target == nil || len(resp.Members) == 1 {
 		return remaining, false, nil
 	}
-	return remaining, true, removeID(ctx, cli, name, target.ID)
+	if len(remaining) == 0 {
+		// Only learners would remain: etcd refuses that removal itself.
+		return remaining, true, removeID(ctx, cli, name, target.ID)
+	}
+	before := cli.Endpoints()
+	cli.SetEndpoints(remaining...)
+	if err := removeID(ctx, cli, name, target.ID); err != nil {
+		cli.SetEndpoints(before...)
+		return remaining, true, err
+	}
+	return remaining, true, nil
 }
 
 // removeID removes member id, waiting while etcd calls the cluster

@@ -117,3 +117,53 @@ func TestStartRemovedMember(t *testing.T) {
 		t.Fatalf("start a removed member: %v", err)
 	}
 }
+
+// A removal asked through the member removed: that member stops as it
+// applies its own removal and answers "server stopped" to the request
+// that removed it (seen in CI: REMOVEMACHINE failed although the member
+// was gone). The removal is asked of the members that remain.
+func TestRemoveMemberThroughItself(t *testing.T) {
+	caDir := t.TempDir()
+	if err := NewCA(caDir); err != nil {
+		t.Fatal(err)
+	}
+	var mcs []MemberConfig
+	for i := range 3 {
+		mcs = append(mcs, memberConfig(t, caDir, &machine{id: fmt.Sprintf("m%d", i+1), ip: fmt.Sprintf("127.0.14.%d", i+1)}))
+	}
+	mcs[0].InitialCluster = "m1=" + mcs[0].PeerURL.String()
+	e1, err := StartMember(mcs[0], wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e1.Close()
+	cli, err := Dial([]string{mcs[0].ClientURL.String()}, mcs[0].TLSDir, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*wait)
+	defer cancel()
+	for _, mc := range mcs[1:] {
+		e, err := JoinMember(ctx, cli, mc, wait)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+	}
+	// Only the member to remove is asked.
+	cli.SetEndpoints(mcs[2].ClientURL.String())
+	remaining, removed, err := RemoveMember(ctx, cli, "m3")
+	if err != nil || !removed || len(remaining) != 2 {
+		t.Fatalf("remove m3 through m3: removed %v, %v, remaining %v", removed, err, remaining)
+	}
+	resp, err := cli.MemberList(ctx)
+	if err != nil {
+		t.Fatalf("list members after the removal: %v", err)
+	}
+	for _, m := range resp.Members {
+		if m.Name == "m3" {
+			t.Fatal("m3 is still a member")
+		}
+	}
+}
