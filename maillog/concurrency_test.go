@@ -2,6 +2,7 @@ package maillog
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,16 +14,19 @@ import (
 // writes race with rotation; every line must arrive exactly once, intact.
 func TestConcurrentWriters(t *testing.T) {
 	tests := []struct {
-		name    string
-		maxSize int64
+		name        string
+		maxSize     int64
+		writeBehind time.Duration
 	}{
-		{"no rotation", 0},
-		{"rotating", 4 << 10},
+		{"no rotation", 0, 0},
+		{"rotating", 4 << 10, 0},
+		{"write-behind", 0, time.Millisecond},
+		{"write-behind rotating", 4 << 10, time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			l := mustOpen(t, dir, Options{MaxSize: tt.maxSize, MaxFiles: 1000, Now: newClock(time.Millisecond).Now})
+			l := mustOpen(t, dir, Options{MaxSize: tt.maxSize, MaxFiles: 1000, WriteBehind: tt.writeBehind, Now: newClock(time.Millisecond).Now})
 			ch, cancel := l.Subscribe()
 			defer cancel()
 			var readers sync.WaitGroup
@@ -63,6 +67,17 @@ func TestConcurrentWriters(t *testing.T) {
 			}
 			if len(seen) != writers*each {
 				t.Fatalf("got %d distinct lines, want %d", len(seen), writers*each)
+			}
+			if tt.maxSize > 0 {
+				files, err := Files(dir, "mail_logs", "mail")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, f := range files {
+					if st, err := os.Stat(f); err != nil || st.Size() > tt.maxSize {
+						t.Fatalf("%s: %v bytes (%v), more than MaxSize %d", f, st.Size(), err, tt.maxSize)
+					}
+				}
 			}
 			l.Close()
 			readers.Wait()

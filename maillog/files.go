@@ -19,6 +19,7 @@ func Files(dir, name, prefix string) ([]string, error) {
 		return nil, err
 	}
 	logDir := filepath.Join(dir, name)
+	syncOpen(logDir) // what this process logged is in the files it lists
 	rot, err := listRotated(logDir, prefix)
 	if err != nil {
 		return nil, err

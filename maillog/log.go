@@ -27,14 +27,23 @@ type Log struct {
 	prefix string
 	opts   Options
 
-	mu      sync.Mutex // guards everything below, and orders lines with subscribers
-	f       *os.File   // nil after a failed reopen; retried on the next line
-	size    int64
+	mu      sync.Mutex // guards what follows up to fileMu, and orders lines with subscribers
+	pending []byte     // lines logged, not yet written (writebehind.go)
+	spare   []byte     // the previous batch's buffer, reused
 	err     error
 	closed  bool
 	subs    map[*subscriber]struct{}
 	dropped atomic.Uint64
-	buf     []byte // the line being written, reused (guarded by mu)
+
+	// fileMu is held by whoever writes a batch (Sync): it orders the
+	// batches in the file as their lines were logged. Taken before mu.
+	fileMu sync.Mutex
+	f      *os.File // nil after a failed reopen; retried on the next batch
+	size   int64
+
+	kick    chan struct{} // WriteBehind: lines are pending (capacity 1)
+	stop    chan struct{} // closed by Close: the flusher exits
+	stopped chan struct{} // closed by the flusher as it exits
 }
 
 // Open creates <dir>/<name>/ if needed and opens <prefix>.current for append.
@@ -61,6 +70,10 @@ func Open(dir, name, prefix string, opts Options) (*Log, error) {
 	if err := l.openCurrent(); err != nil {
 		return nil, err
 	}
+	if opts.WriteBehind > 0 {
+		l.startFlusher()
+	}
+	register(l)
 	return l, nil
 }
 
@@ -77,7 +90,7 @@ func (l *Log) currentPath() string {
 	return filepath.Join(l.dir, l.prefix+currentSuffix)
 }
 
-// openCurrent (re)opens the current file; callers hold mu or own l exclusively.
+// openCurrent (re)opens the current file; callers hold fileMu or own l exclusively.
 func (l *Log) openCurrent() error {
 	f, err := os.OpenFile(l.currentPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
@@ -149,56 +162,46 @@ func capLine(msg string, max int) string {
 	return fmt.Sprintf("%s [cut: %d bytes]", esc[:cut], len(msg))
 }
 
+// write formats msgs as lines of one event and hands them to the file:
+// written before it returns, or with WriteBehind by the flusher
+// (writebehind.go). Subscribers see them at once, in file order.
 func (l *Log) write(level Level, msgs ...string) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
 		l.err = ErrClosed
+		l.mu.Unlock()
 		return
 	}
 	// The clock is read under the lock so timestamps never go backwards
 	// within the file.
 	now := l.opts.Now()
-	buf := l.buf[:0]
+	start := len(l.pending)
 	for _, msg := range msgs {
-		buf = append(appendLine(buf, now, level, msg), '\n')
-	}
-	if cap(buf) <= maxKeptBuf {
-		l.buf = buf
-	}
-
-	if l.f != nil && l.size > 0 && l.size+int64(len(buf)) > l.opts.MaxSize {
-		if err := l.rotate(now); err != nil {
-			l.err = err
-		}
-	}
-	if l.f == nil {
-		if err := l.openCurrent(); err != nil {
-			l.err = err
-			return
-		}
-	}
-	// One Write on an O_APPEND file is one write(2) for regular files, so
-	// concurrent appenders cannot interleave inside a line, nor between
-	// the lines of one Infos.
-	n, err := l.f.Write(buf)
-	l.size += int64(n)
-	if err != nil {
-		l.err = fmt.Errorf("maillog: write %s: %w", l.currentPath(), err)
-		return
+		l.pending = append(appendLine(l.pending, now, level, msg), '\n')
 	}
 	if len(l.subs) > 0 {
-		for rest := buf; len(rest) > 0; {
+		for rest := l.pending[start:]; len(rest) > 0; {
 			i := bytes.IndexByte(rest, '\n')
 			l.publish(string(rest[:i]))
 			rest = rest[i+1:]
 		}
 	}
+	full := len(l.pending) >= maxPending
+	l.mu.Unlock()
+	switch {
+	case l.kick == nil || full:
+		l.Sync()
+	case start == 0:
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
-// Infos writes lines at Info in one write(2): the lines one event makes
-// together (a message's sender line after its start, "queued" after
-// "ready") cost one system call instead of one each. Each line is
+// Infos writes lines at Info together, in one write(2): the lines one
+// event makes (a message's sender line after its start, "queued" after
+// "ready") are never apart in the file, nor split by a rotation. Each line is
 // escaped and capped as Infof's.
 func (l *Log) Infos(msgs ...string) {
 	for i, m := range msgs {
@@ -207,8 +210,13 @@ func (l *Log) Infos(msgs ...string) {
 	l.write(Info, msgs...)
 }
 
-// maxKeptBuf bounds the line buffer a Log keeps between lines.
-const maxKeptBuf = 16 << 10
+// maxKeptBuf bounds the batch buffer a Log keeps between batches.
+const maxKeptBuf = 64 << 10
+
+// maxPending is how much a write-behind Log holds before the logging
+// goroutine writes itself: a disk that stalls the flusher slows the
+// loggers rather than growing memory.
+const maxPending = 256 << 10
 
 // Err returns the most recent write, rotation or use-after-close failure, or
 // nil if there has been none. It is not cleared by later successes, so a
@@ -222,12 +230,12 @@ func (l *Log) Err() error {
 // Dir returns <dir>/<name>, the directory holding this log's files.
 func (l *Log) Dir() string { return l.dir }
 
-// Close closes the current file and every subscriber channel. Later writes
-// are dropped and record ErrClosed.
+// Close writes what is pending, closes the current file and every
+// subscriber channel. Later writes are dropped and record ErrClosed.
 func (l *Log) Close() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
 		return ErrClosed
 	}
 	l.closed = true
@@ -235,6 +243,15 @@ func (l *Log) Close() error {
 		delete(l.subs, s)
 		close(s.ch)
 	}
+	l.mu.Unlock()
+	unregister(l)
+	if l.stop != nil {
+		close(l.stop)
+		<-l.stopped
+	}
+	l.Sync()
+	l.fileMu.Lock()
+	defer l.fileMu.Unlock()
 	if l.f == nil {
 		return nil
 	}

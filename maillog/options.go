@@ -27,13 +27,18 @@ type Options struct {
 	// cap); the rest is replaced by "[cut: N bytes]", N the message's
 	// length. cli_logs sets it: a pasted line must not fill the log.
 	MaxLine int
+	// WriteBehind, when positive, has the Log's own goroutine write the
+	// lines logged, at most this long after the first of them, many in
+	// one write(2) (writebehind.go); zero writes each event's lines
+	// before the call returns.
+	WriteBehind time.Duration
 	// Now is the clock for line timestamps and rotated file names;
 	// tests inject a fake one.
 	Now func() time.Time
 }
 
 func (o Options) withDefaults() (Options, error) {
-	if o.MaxSize < 0 || o.MaxFiles < 0 || o.SubscriberBuffer < 0 || o.MaxLine < 0 {
+	if o.MaxSize < 0 || o.MaxFiles < 0 || o.SubscriberBuffer < 0 || o.MaxLine < 0 || o.WriteBehind < 0 {
 		return o, fmt.Errorf("maillog: MaxSize %d, MaxFiles %d, SubscriberBuffer %d: %w",
 			o.MaxSize, o.MaxFiles, o.SubscriberBuffer, ErrInvalidOption)
 	}
