@@ -298,7 +298,7 @@ type outcome struct {
 func (s *Server) deliverMessage(oc *outCache, m queue.Meta, free func()) (waited bool) {
 	if oc.discardsAll(m) { // discard.go: nothing to read, no remote server
 		free()
-		if err := s.queue.Remove(m.MID); err != nil && err != queue.ErrNotFound {
+		if err := s.queue.Done(m.MID); err != nil && err != queue.ErrNotFound {
 			s.errorf("queue: remove MID %d: %v", m.MID, err)
 		}
 		return false
@@ -364,7 +364,7 @@ func (s *Server) settle(oc *outCache, m queue.Meta, body []byte, results []outco
 		s.sendDSN(oc.cfg, m, body, bouncedTo, bounced)
 	}
 	if len(remaining) == 0 {
-		if err := s.queue.Remove(m.MID); err != nil && err != queue.ErrNotFound {
+		if err := s.queue.Done(m.MID); err != nil && err != queue.ErrNotFound {
 			s.errorf("queue: remove MID %d: %v", m.MID, err)
 		}
 		return

@@ -112,6 +112,9 @@ type Options struct {
 	// BeforeSync, when set, runs before each sync; an error fails the
 	// batch as a storage failure would (tests inject faults with it).
 	BeforeSync func() error
+	// LazySync bounds how long Done's tombstones wait for a sync
+	// (default 1 s).
+	LazySync time.Duration
 	// Background makes Open return once appends work, replaying the
 	// existing segments in a goroutine (load.go).
 	Background bool
@@ -130,6 +133,9 @@ const (
 	headerLen          = 8
 	defaultSegmentSize = 64 << 20
 	maxBatchBytes      = 8 << 20
+	// defaultLazySync is how long a tombstone written by Done may wait
+	// for a batch that syncs before the writer syncs it by itself.
+	defaultLazySync = time.Second
 	// maxRecord bounds a length field read back from disk, so a corrupt
 	// one cannot make Open allocate gigabytes.
 	maxRecord = 1 << 30
@@ -262,11 +268,17 @@ type request struct {
 	data []byte // the message bytes when the caller holds them in memory (PutBytes), else body
 	size int64  // len(body)
 	err  chan error
+	// lazy is a record whose writer does not wait for it (Done): it
+	// is synced with the next batch that is, or within lazySync.
+	lazy bool
 }
 
 // Open opens (or creates) the queue in dir, replaying every segment. With
 // Options.Background it returns as soon as appends work (see load.go).
 func Open(dir string, opts Options) (*Queue, error) {
+	if opts.LazySync <= 0 {
+		opts.LazySync = defaultLazySync
+	}
 	if opts.SegmentSize <= 0 {
 		opts.SegmentSize = defaultSegmentSize
 	}
@@ -606,6 +618,31 @@ func (q *Queue) Remove(mid int64) error {
 	return q.submit(recRemove, Meta{MID: mid}, nil, nil, 0)
 }
 
+// Done removes a message whose every recipient was delivered or bounced:
+// it is gone from the queue when Done returns, and its tombstone is
+// written with the next batch, without waiting for a sync of its own.
+// The tombstone is durable with the next message accepted, or within
+// Options.LazySync when none comes; a crash before that delivers the message
+// again after the restart, as a queue file whose unlink had not reached
+// the disk does in Postfix. What a delivery costs is thus one record in
+// somebody else's group commit, not a group commit (issue 17).
+func (q *Queue) Done(mid int64) error {
+	if err := q.waitLoaded(); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	e, ok := q.index[mid]
+	if ok {
+		q.forget(e)
+	}
+	q.mu.Unlock()
+	if !ok {
+		return ErrNotFound
+	}
+	r := &request{kind: recRemove, meta: Meta{MID: mid}, head: q.recordHead(recRemove, Meta{MID: mid}, 0), err: make(chan error, 1), lazy: true}
+	return q.send(r, false)
+}
+
 // SetRetry records durably that a delivery attempt of mid deferred: the
 // attempts so far and when the next may start.
 func (q *Queue) SetRetry(mid int64, attempts int, next time.Time) error {
@@ -653,9 +690,18 @@ type recordMeta struct {
 }
 
 func (q *Queue) submit(kind byte, meta Meta, body io.Reader, data []byte, size int64) error {
-	// The record's header, type and meta in one buffer: the meta is
-	// encoded in place (metajson.go) for the records every message
-	// makes, its own and its removal's.
+	head, err := q.recordHeadChecked(kind, meta, size)
+	if err != nil {
+		return err
+	}
+	r := &request{kind: kind, meta: meta, head: head, body: body, data: data, size: size, err: make(chan error, 1)}
+	return q.send(r, true)
+}
+
+// recordHeadChecked is a record's header, type and meta in one buffer:
+// the meta is encoded in place (metajson.go) for the records every
+// message makes, its own and its removal's.
+func (q *Queue) recordHeadChecked(kind byte, meta Meta, size int64) ([]byte, error) {
 	head := make([]byte, headerLen+5, headerLen+5+320)
 	var err error
 	switch kind {
@@ -671,16 +717,27 @@ func (q *Queue) submit(kind byte, meta Meta, body io.Reader, data []byte, size i
 		head = append(head, raw...)
 	}
 	if err != nil {
-		return fmt.Errorf("queue: %w", err)
+		return nil, fmt.Errorf("queue: %w", err)
 	}
 	mlen := len(head) - headerLen - 5
 	binary.BigEndian.PutUint32(head[0:4], uint32(5+int64(mlen)+size))
 	head[8] = kind
 	binary.BigEndian.PutUint32(head[9:13], uint32(mlen))
 	if size+int64(len(head)) > maxRecord {
-		return fmt.Errorf("queue: message of %d bytes is too large", size)
+		return nil, fmt.Errorf("queue: message of %d bytes is too large", size)
 	}
-	r := &request{kind: kind, meta: meta, head: head, body: body, data: data, size: size, err: make(chan error, 1)}
+	return head, nil
+}
+
+// recordHead is recordHeadChecked for a record that cannot fail (a
+// tombstone).
+func (q *Queue) recordHead(kind byte, meta Meta, size int64) []byte {
+	head, _ := q.recordHeadChecked(kind, meta, size)
+	return head
+}
+
+// send hands r to the writer and, with wait, returns the batch's outcome.
+func (q *Queue) send(r *request, wait bool) error {
 	q.mu.RLock()
 	broken := q.broken
 	q.mu.RUnlock()
@@ -694,24 +751,39 @@ func (q *Queue) submit(kind byte, meta Meta, body io.Reader, data []byte, size i
 	}
 	q.reqs <- r // the writer drains reqs until Close has stopped senders
 	q.sendMu.RUnlock()
+	if !wait {
+		return nil
+	}
 	return <-r.err
 }
 
-// writer is the single goroutine that appends and syncs.
+// writer is the single goroutine that appends and syncs. unsynced
+// tells that lazy records (Done) were written since the last sync: the
+// next batch's sync covers them, or the lazy timer's.
 func (q *Queue) writer() {
 	w := &batchWriter{buf: make([]byte, 0, 1<<20)}
 	var batch []*request
+	unsynced := false
+	lazy := time.NewTimer(time.Hour)
+	lazy.Stop()
 	defer close(q.stopped)
 	for {
 		var first *request
 		select {
 		case first = <-q.reqs:
+		case <-lazy.C:
+			q.syncLazy()
+			unsynced = false
+			continue
 		case <-q.done:
 			// No sender is left (Close took sendMu): what is
 			// queued is written before stopping.
 			select {
 			case first = <-q.reqs:
 			default:
+				if unsynced {
+					q.syncLazy()
+				}
 				return
 			}
 		}
@@ -729,22 +801,54 @@ func (q *Queue) writer() {
 				}
 			}
 		}
-		q.writeBatch(batch, w)
+		was := unsynced
+		unsynced = q.writeBatch(batch, w, unsynced)
+		switch {
+		case unsynced && !was:
+			lazy.Reset(q.opts.LazySync)
+		case !unsynced && was:
+			lazy.Stop()
+		}
 	}
 }
 
-func (q *Queue) writeBatch(batch []*request, w *batchWriter) {
+// syncLazy makes the lazy records written since the last sync durable.
+// A failure loses at most tombstones (their messages are delivered again
+// after a restart): it is logged, the queue goes on.
+func (q *Queue) syncLazy() {
+	q.mu.RLock()
+	cur := q.cur
+	q.mu.RUnlock()
+	err := error(nil)
+	if q.opts.BeforeSync != nil {
+		err = q.opts.BeforeSync()
+	}
+	if err == nil {
+		err = fdatasync(cur.f)
+	}
+	if err != nil {
+		q.logf("queue: removals not made durable (%v): their messages may be delivered again after a restart", err)
+	}
+}
+
+// writeBatch writes batch and syncs it, unless it holds lazy records
+// only (Done's): those wait for the next sync. It reports whether lazy
+// records are left unsynced, given unsynced before it.
+func (q *Queue) writeBatch(batch []*request, w *batchWriter, unsynced bool) bool {
 	q.mu.RLock()
 	cur, broken := q.cur, q.broken
 	q.mu.RUnlock()
-	fail := func(err error) {
+	fail := func(err error) bool {
 		for _, r := range batch {
 			r.err <- err
+			if r.lazy {
+				q.logf("queue: removal of MID %d not written (%v): it is delivered again after a restart", r.meta.MID, err)
+			}
 		}
+		return unsynced
 	}
 	if broken != nil {
-		fail(broken)
-		return
+		return fail(broken)
 	}
 	start := cur.size
 	offs := make([]int64, len(batch))
@@ -764,10 +868,13 @@ func (q *Queue) writeBatch(batch []*request, w *batchWriter) {
 	}
 	w.flush()
 	werr := w.err
-	if werr == nil && q.opts.BeforeSync != nil {
+	// A segment about to be sealed is synced whatever its batch holds:
+	// the syncs that follow are the next segment's.
+	skipSync := off < q.opts.SegmentSize && !slices.ContainsFunc(batch, func(r *request) bool { return !r.lazy })
+	if werr == nil && !skipSync && q.opts.BeforeSync != nil {
 		werr = q.opts.BeforeSync()
 	}
-	if werr == nil {
+	if werr == nil && !skipSync {
 		werr = fdatasync(cur.f)
 	}
 	if werr != nil {
@@ -781,8 +888,7 @@ func (q *Queue) writeBatch(batch []*request, w *batchWriter) {
 		} else {
 			q.setBroken(err)
 		}
-		fail(fmt.Errorf("queue: %w", werr))
-		return
+		return fail(fmt.Errorf("queue: %w", werr))
 	}
 	q.mu.Lock()
 	cur.size = off
@@ -837,6 +943,7 @@ func (q *Queue) writeBatch(batch []*request, w *batchWriter) {
 	for _, r := range batch {
 		r.err <- nil
 	}
+	return skipSync
 }
 
 // appendRecord adds a record to the batch: its header and meta copied,
