@@ -33,6 +33,11 @@
 # postfix-ptr is Postfix with its lookups on (getnameinfo per session,
 # /etc/hosts), for the other like-for-like comparison.
 #
+# The inbound targets (bare-*, esash-*) run side by side, each server on
+# its own address and all on SRV_CPU, the targets taking turns at every
+# cell and repetition (interleave below); Postfix and the relay targets
+# run one after the other.
+#
 # Loopback only; every server started here is stopped by its PID.
 #
 # Knobs: CONCS="1 8 50 200" PERS="1 10" SIZES="4096 102400" DUR=4s REPS=1
@@ -80,14 +85,16 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 # The sink presents the RSA certificate too, to esash and to Postfix alike.
 SINKFLAGS=(-sink "$SINK" -sinkcert "$W/rsa.pem" -sinkkey "$W/rsa.key" -drain "$DRAIN")
 
-SRV_PID=""
-stop_server() {
-  if [ -n "$SRV_PID" ]; then
-    kill "$SRV_PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SRV_PID" 2>/dev/null || true
-    SRV_PID=""
-  fi
+SRV_PID=""   # the server just started
+SRV_PIDS=()  # every server running
+stop_servers() {
+  local pid
+  for pid in "${SRV_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  SRV_PIDS=() SRV_PID=""
 }
 PF_CONF=""
 stop_postfix() {
@@ -96,7 +103,7 @@ stop_postfix() {
     PF_CONF=""
   fi
 }
-trap 'stop_server; stop_postfix' EXIT
+trap 'stop_servers; stop_postfix' EXIT
 
 wait_port() {
   for _ in $(seq 300); do
@@ -107,8 +114,19 @@ wait_port() {
   return 1
 }
 
-# matrix LABEL ADDR PID [extra smtpload flags]; a label starting with
-# relay- runs the relay cells (RELAY_CONCS) with the sink.
+# load_cell LABEL ADDR PID SIZE PER C MODE [extra smtpload flags]: one run.
+load_cell() {
+  local label=$1 addr=$2 pid=$3 size=$4 per=$5 c=$6 m=$7; shift 7
+  local flags=()
+  [ "$m" = bdat ] && flags+=(-bdat)
+  taskset -c "$GEN_CPU" "$W/smtpload" -addr "$addr" -starttls -c "$c" -per "$per" -size "$size" \
+    -duration "$DUR" -srvpid "$pid" -label "$label/$m" -out "$OUT/results.jsonl" \
+    "${flags[@]}" "$@" | tee -a "$OUT/results.txt"
+}
+
+# matrix LABEL ADDR PID [extra smtpload flags]: one server's cells; a
+# label starting with relay- runs the relay cells (RELAY_CONCS) with the
+# sink.
 matrix() {
   local label=$1 addr=$2 pid=$3; shift 3
   local concs=$CONCS extra=()
@@ -116,15 +134,33 @@ matrix() {
   for size in $SIZES; do
     for per in $PERS; do
       for c in $concs; do
-        local modes="data"
-        if [ "$size" -gt 4096 ] && { [ "${label#esash}" != "$label" ] || [ "${label#bare}" != "$label" ]; }; then modes="data bdat"; fi
-        for m in $modes; do
-          local flags=()
-          [ "$m" = bdat ] && flags+=(-bdat)
+        for _ in $(seq "$REPS"); do
+          load_cell "$label" "$addr" "$pid" "$size" "$per" "$c" data "${extra[@]}" "$@"
+        done
+      done
+    done
+  done
+}
+
+# interleave "LABEL ADDR PID"...: the load cells of servers running side by
+# side (bare and esash), the targets taking turns at every cell and
+# repetition. This VM's bare ceiling moved by up to 40 % between runs
+# minutes apart (issue 17, session 5): with one target's whole matrix
+# after another's, a drift of the machine becomes a ratio; taking turns
+# puts the runs a ratio compares seconds apart. The bigger size runs with
+# BDAT too.
+interleave() {
+  local spec label addr pid
+  for size in $SIZES; do
+    for per in $PERS; do
+      for c in $CONCS; do
+        for m in data bdat; do
+          [ "$m" = bdat ] && [ "$size" -le 4096 ] && continue
           for _ in $(seq "$REPS"); do
-            taskset -c "$GEN_CPU" "$W/smtpload" -addr "$addr" -starttls -c "$c" -per "$per" -size "$size" \
-              -duration "$DUR" -srvpid "$pid" -label "$label/$m" -out "$OUT/results.jsonl" \
-              "${flags[@]}" "${extra[@]}" "$@" | tee -a "$OUT/results.txt"
+            for spec in "$@"; do
+              read -r label addr pid <<<"$spec"
+              load_cell "$label" "$addr" "$pid" "$size" "$per" "$c" "$m"
+            done
           done
         done
       done
@@ -132,13 +168,11 @@ matrix() {
   done
 }
 
-run_bare() { # label cert key
-  local addr=127.9.0.3:2527
-  taskset -c "$SRV_CPU" "$W/smtpload" bare -addr "$addr" -cert "$2" -key "$3" >>"$OUT/$1.log" 2>&1 &
+start_bare() { # label addr cert key
+  taskset -c "$SRV_CPU" "$W/smtpload" bare -addr "$2" -cert "$3" -key "$4" >>"$OUT/$1.log" 2>&1 &
   SRV_PID=$!
-  wait_port "$addr"
-  matrix "$1" "$addr" "$SRV_PID"
-  stop_server
+  SRV_PIDS+=("$SRV_PID")
+  wait_port "$2"
 }
 
 start_esash() { # label data ip [binary]
@@ -148,28 +182,37 @@ start_esash() { # label data ip [binary]
   [ -n "${ESASH_CPUPROFILE:-}" ] && prof="$ESASH_CPUPROFILE.$1"
   ESASH_CPUPROFILE=$prof taskset -c "$SRV_CPU" "${4:-$W/esash}" serve --data "$2" >>"$OUT/$1.log" 2>&1 &
   SRV_PID=$!
+  SRV_PIDS+=("$SRV_PID")
   wait_port "$3:2525"
 }
 
-run_esash() { # label cert key [binary]
-  local label=$1 data="$W/esash-data-$1" ip=127.9.0.1 bin=${4:-$W/esash} relay=()
-  [ "${label#relay-}" != "$label" ] && relay=(-relay "$SINK")
-  rm -rf "$data"
-  "$W/smtpload" setup -data "$data" -ip "$ip" -cert "$2" -key "$3" -tls required "${relay[@]}"
-  start_esash "$label" "$data" "$ip" "$bin"
+# setup_esash data ip cert key [relay]: a fresh data directory.
+setup_esash() {
+  local relay=()
+  [ -n "${5:-}" ] && relay=(-relay "$5")
+  rm -rf "$1"
+  "$W/smtpload" setup -data "$1" -ip "$2" -cert "$3" -key "$4" -tls required "${relay[@]}"
+}
+
+# idle_cell label data ip cert key [binary]: a fresh daemon on an empty
+# queue holding IDLE connections: neither the heap the load left behind
+# nor the index of the messages it queued is the idle cost. (That index
+# is measured by BenchmarkIndexMemory in mta/queue.)
+idle_cell() {
+  [ "$IDLE" -gt 0 ] || return 0
+  setup_esash "$2" "$3" "$4" "$5"
+  start_esash "$1" "$2" "$3" "${6:-}"
+  taskset -c "$GEN_CPU" "$W/smtpload" -addr "$3:2525" -idle "$IDLE" -hold 3s -srvpid "$SRV_PID" -json -label "$1/idle" |
+    tee -a "$OUT/results.txt"
+  stop_servers
+}
+
+run_relay() { # label cert key [binary]: the relay cells through esash
+  local label=$1 data="$W/esash-data-$1" ip=127.9.0.1
+  setup_esash "$data" "$ip" "$2" "$3" "$SINK"
+  start_esash "$label" "$data" "$ip" "${4:-}"
   matrix "$label" "$ip:2525" "$SRV_PID"
-  if [ "$IDLE" -gt 0 ] && [ ${#relay[@]} -eq 0 ]; then
-    # A fresh daemon on an empty queue: neither the heap the load left
-    # behind nor the index of the messages it queued is the idle cost.
-    # (That index is measured by BenchmarkIndexMemory in mta/queue.)
-    stop_server
-    rm -rf "$data"
-    "$W/smtpload" setup -data "$data" -ip "$ip" -cert "$2" -key "$3" -tls required
-    start_esash "$label" "$data" "$ip" "$bin"
-    taskset -c "$GEN_CPU" "$W/smtpload" -addr "$ip:2525" -idle "$IDLE" -hold 3s -srvpid "$SRV_PID" -json -label "$label/idle" |
-      tee -a "$OUT/results.txt"
-  fi
-  stop_server
+  stop_servers
 }
 
 run_postfix() { # label peername(yes|no) relay(yes|no)
@@ -233,19 +276,47 @@ MAIN
   stop_postfix
 }
 
+# The inbound targets: every server up at once, each on its own address,
+# the cells interleaved; then each esash's idle cell.
+specs=() idles=()
+inbound() { # label ip port cert key kind(bare|esash) [binary]
+  local data="$W/esash-data-$1"
+  if [ "$6" = bare ]; then
+    start_bare "$1" "$2:$3" "$4" "$5"
+  else
+    setup_esash "$data" "$2" "$4" "$5"
+    start_esash "$1" "$data" "$2" "${7:-}"
+    idles+=("$1 $data $2 $4 $5 ${7:-}")
+  fi
+  specs+=("$1 $2:$3 $SRV_PID")
+}
+others=()
 for t in $TARGETS; do
   case $t in
-    bare-rsa) run_bare bare-rsa "$W/rsa.pem" "$W/rsa.key" ;;
-    bare-ecdsa) run_bare bare-ecdsa "$W/ec.pem" "$W/ec.key" ;;
-    esash-rsa) run_esash esash-rsa "$W/rsa.pem" "$W/rsa.key" ;;
-    esash-ecdsa) run_esash esash-ecdsa "$W/ec.pem" "$W/ec.key" ;;
-    esash-base) run_esash esash-base "$W/rsa.pem" "$W/rsa.key" "$W/esash-base" ;;
-    relay-base) run_esash relay-base "$W/rsa.pem" "$W/rsa.key" "$W/esash-base" ;;
-    relay-esash) run_esash relay-esash "$W/rsa.pem" "$W/rsa.key" ;;
+    bare-rsa) inbound bare-rsa 127.9.0.3 2527 "$W/rsa.pem" "$W/rsa.key" bare ;;
+    bare-ecdsa) inbound bare-ecdsa 127.9.0.6 2527 "$W/ec.pem" "$W/ec.key" bare ;;
+    esash-rsa) inbound esash-rsa 127.9.0.1 2525 "$W/rsa.pem" "$W/rsa.key" esash ;;
+    esash-ecdsa) inbound esash-ecdsa 127.9.0.4 2525 "$W/ec.pem" "$W/ec.key" esash ;;
+    esash-base) inbound esash-base 127.9.0.5 2525 "$W/rsa.pem" "$W/rsa.key" esash "$W/esash-base" ;;
+    relay-base|relay-esash|postfix|postfix-ptr|relay-postfix) others+=("$t") ;;
+    *) echo "bench: unknown target $t" >&2; exit 1 ;;
+  esac
+done
+if [ ${#specs[@]} -gt 0 ]; then
+  interleave "${specs[@]}"
+  stop_servers
+  for spec in "${idles[@]}"; do
+    # shellcheck disable=SC2086 # the spec's words are the arguments
+    idle_cell $spec
+  done
+fi
+for t in "${others[@]}"; do
+  case $t in
+    relay-base) run_relay relay-base "$W/rsa.pem" "$W/rsa.key" "$W/esash-base" ;;
+    relay-esash) run_relay relay-esash "$W/rsa.pem" "$W/rsa.key" ;;
     postfix) run_postfix postfix no no ;;
     postfix-ptr) run_postfix postfix-ptr yes no ;;
     relay-postfix) run_postfix relay-postfix no yes ;;
-    *) echo "bench: unknown target $t" >&2; exit 1 ;;
   esac
 done
 echo "bench: summary (medians of REPS=$REPS runs; ratios to the bare server with the same certificate kind)"
