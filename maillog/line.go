@@ -58,7 +58,12 @@ func FormatLine(t time.Time, level Level, msg string) string {
 // appendLine appends FormatLine's line to dst (Log.write reuses one
 // buffer for every line).
 func appendLine(dst []byte, t time.Time, level Level, msg string) []byte {
-	dst = t.AppendFormat(dst, TimeLayout)
+	return appendStamped(dst, t.AppendFormat(nil, TimeLayout), level, msg)
+}
+
+// appendStamped is appendLine with the time already formatted.
+func appendStamped(dst, stamp []byte, level Level, msg string) []byte {
+	dst = append(dst, stamp...)
 	dst = append(dst, ' ')
 	dst = append(dst, level.String()...)
 	dst = append(dst, ": "...)

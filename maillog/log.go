@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 )
 
@@ -32,8 +33,13 @@ type Log struct {
 	spare   []byte     // the previous batch's buffer, reused
 	err     error
 	closed  bool
-	subs    map[*subscriber]struct{}
-	dropped atomic.Uint64
+	// The formatted time of stampSec in stampLoc: lines carry seconds,
+	// so the time is formatted once a second, not once a line.
+	stampSec int64
+	stampLoc *time.Location
+	stamp    []byte
+	subs     map[*subscriber]struct{}
+	dropped  atomic.Uint64
 
 	// fileMu is held by whoever writes a batch (Sync): it orders the
 	// batches in the file as their lines were logged. Taken before mu.
@@ -175,9 +181,13 @@ func (l *Log) write(level Level, msgs ...string) {
 	// The clock is read under the lock so timestamps never go backwards
 	// within the file.
 	now := l.opts.Now()
+	if sec := now.Unix(); sec != l.stampSec || now.Location() != l.stampLoc || l.stamp == nil {
+		l.stampSec, l.stampLoc = sec, now.Location()
+		l.stamp = now.AppendFormat(l.stamp[:0], TimeLayout)
+	}
 	start := len(l.pending)
 	for _, msg := range msgs {
-		l.pending = append(appendLine(l.pending, now, level, msg), '\n')
+		l.pending = append(appendStamped(l.pending, l.stamp, level, msg), '\n')
 	}
 	if len(l.subs) > 0 {
 		for rest := l.pending[start:]; len(rest) > 0; {

@@ -94,3 +94,26 @@ func TestWriteBehindBounded(t *testing.T) {
 		t.Fatalf("the file holds %v bytes (%v): the loggers did not write", st.Size(), err)
 	}
 }
+
+// The formatted time is kept for a second: lines in the same second share
+// it, a new second or a new zone formats again.
+func TestStampFollowsClock(t *testing.T) {
+	base := time.Date(2026, 12, 6, 1, 2, 3, 0, time.UTC)
+	clock := []time.Time{base, base.Add(500 * time.Millisecond), base.Add(time.Second), base.Add(time.Second).In(time.FixedZone("X", 3600))}
+	i := 0
+	dir := t.TempDir()
+	l := mustOpen(t, dir, Options{Now: func() time.Time { i++; return clock[i-1] }})
+	for range clock {
+		l.Infof("line")
+	}
+	lines, err := Tail(dir, "mail_logs", "mail", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Sun Dec  6 01:02:03 2026", "Sun Dec  6 01:02:03 2026", "Sun Dec  6 01:02:04 2026", "Sun Dec  6 02:02:04 2026"}
+	for k, w := range want {
+		if k >= len(lines) || !strings.HasPrefix(lines[k], w+" Info: line") {
+			t.Fatalf("line %d: %q, want it to start with %q", k, lines, w)
+		}
+	}
+}

@@ -27,6 +27,9 @@ func TestMailStatsCount(t *testing.T) {
 		maillog.Bounced(9, 3, []int{0}, "5.1.1", "550 no such user"),
 		maillog.ConnectionError(10, "Example.NET", "127.0.0.1", 25, "connect", "127.0.0.2", "connection refused"),
 		"not a log line",
+		// Lines that count nothing, close to those that do.
+		maillog.StartMID(1, 1), maillog.MIDFrom(1, 1, "x@example.com"), maillog.MIDQueued(1),
+		"MID ready 100 bytes", "MID 1 ICID To: <d@example.org>", "MID 1 ICID 1 RID To: <e@example.org>",
 	} {
 		m.count(line(msg), now)
 	}
