@@ -892,6 +892,29 @@ func (q *Queue) writeBatch(batch []*request, w *batchWriter, unsynced bool) bool
 	}
 	q.mu.Lock()
 	cur.size = off
+	q.applyBatch(batch, cur, offs)
+	q.trimDue()
+	if q.due.stale > 1024 && q.due.stale > len(q.due.items)/2 {
+		q.due.rebuild(q.index)
+	}
+	var rotation string
+	if cur.size >= q.opts.SegmentSize {
+		rotation = q.noteRotation(cur.seq, q.newSegment(cur.seq+1))
+	}
+	q.collect()
+	q.mu.Unlock()
+	if rotation != "" {
+		q.logf("%s", rotation)
+	}
+	for _, r := range batch {
+		r.err <- nil
+	}
+	return skipSync
+}
+
+// applyBatch brings the index up to a batch written at offs of segment cur.
+// q.mu held.
+func (q *Queue) applyBatch(batch []*request, cur *segment, offs []int64) {
 	for i, r := range batch {
 		switch r.kind {
 		case recMessage:
@@ -927,23 +950,6 @@ func (q *Queue) writeBatch(batch []*request, w *batchWriter, unsynced bool) bool
 			}
 		}
 	}
-	q.trimDue()
-	if q.due.stale > 1024 && q.due.stale > len(q.due.items)/2 {
-		q.due.rebuild(q.index)
-	}
-	var rotation string
-	if cur.size >= q.opts.SegmentSize {
-		rotation = q.noteRotation(cur.seq, q.newSegment(cur.seq+1))
-	}
-	q.collect()
-	q.mu.Unlock()
-	if rotation != "" {
-		q.logf("%s", rotation)
-	}
-	for _, r := range batch {
-		r.err <- nil
-	}
-	return skipSync
 }
 
 // appendRecord adds a record to the batch: its header and meta copied,
