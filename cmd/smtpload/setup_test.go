@@ -145,6 +145,7 @@ func TestSetupDiscards(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	srv.Log().Sync() // mail_logs writes behind; this test reads the file itself
 	logged, err := os.ReadFile(filepath.Join(srv.Log().Dir(), "mail.current"))
 	if err != nil {
 		t.Fatal(err)
