@@ -102,10 +102,10 @@ type clusterHook struct {
 	st   *etcdstore.Store
 	// closed: the appliance stopped; a member that starts late closes.
 	closed bool
-	// info is the cluster state as last written; stopFollow ends the
+	// info is the cluster state as last written; follow is the
 	// membership follower (clusterfollow.go).
-	info       clusterInfo
-	stopFollow context.CancelFunc
+	info   clusterInfo
+	follow *follower
 	// leaving serialises leaving: a session's Leave (sessionCluster) and
 	// leftCluster, and the follower that sees this machine no member
 	// meanwhile; selfLeft says a session's Leave succeeded.
@@ -280,16 +280,15 @@ func (a *appliance) closeUnowned(cli *clientv3.Client) {
 }
 
 // closeCluster stops the watcher, the client and the member.
-func (a *appliance) closeCluster(context.Context) error {
+// The follower has returned first (unless it is the follower closing, on
+// its way out): it uses the client and the store.
+func (a *appliance) closeCluster(ctx context.Context) error {
 	h := &a.cluster
 	h.mu.Lock()
-	st, cli, e := h.st, h.cli, h.etcd
-	h.st, h.cli, h.etcd, h.closed = nil, nil, nil, true
-	if h.stopFollow != nil {
-		h.stopFollow()
-		h.stopFollow = nil
-	}
+	st, cli, e, f := h.st, h.cli, h.etcd, h.follow
+	h.st, h.cli, h.etcd, h.follow, h.closed = nil, nil, nil, nil, true
 	h.mu.Unlock()
+	f.stop(ctx)
 	if st != nil {
 		st.Close()
 	}
@@ -546,6 +545,18 @@ func (a *appliance) leftCluster() {
 	a.cluster.leaving.Lock()
 	defer a.cluster.leaving.Unlock()
 	a.closeCluster(context.Background())
+	a.forgetCluster()
+}
+
+// leftClusterFollower is leftCluster for the follower (ctx is its own):
+// it gives up when the follower is stopped while it waits for a
+// session's leaving, whose closeCluster waits for the follower.
+func (a *appliance) leftClusterFollower(ctx context.Context) {
+	if !lockLeaving(ctx, &a.cluster.leaving) {
+		return
+	}
+	defer a.cluster.leaving.Unlock()
+	a.closeCluster(ctx)
 	a.forgetCluster()
 }
 

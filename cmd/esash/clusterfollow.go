@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -52,20 +53,73 @@ func (a *appliance) followCluster(ci clusterInfo) error {
 	if interval <= 0 {
 		interval = defaultClusterSync
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	h := &a.cluster
+	h.mu.Lock()
+	old := h.follow
+	h.follow = nil
+	h.mu.Unlock()
+	old.stop(context.Background())
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed || h.st == nil {
-		cancel()
 		return nil
 	}
-	if h.stopFollow != nil {
-		h.stopFollow()
-	}
-	h.stopFollow, h.info = cancel, ci
-	go a.follow(ctx, h.st, h.cli, interval)
+	st, cli := h.st, h.cli
+	h.info = ci
+	h.follow = startFollower(func(ctx context.Context) { a.follow(ctx, st, cli, interval) })
 	return nil
+}
+
+// follower is the membership follower goroutine's handle: whoever
+// replaces or closes the cluster stops it, and stop returns once it has
+// returned, so no follower uses a client or a store being closed. The
+// follower itself may be what closes the cluster (a machine removed by
+// another member leaves): its context says so, and stop then only
+// cancels it, as it is on its way out.
+type follower struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// followerKey marks the context of a follower with the follower.
+type followerKey struct{}
+
+// startFollower runs run in a goroutine of its own.
+func startFollower(run func(ctx context.Context)) *follower {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &follower{cancel: cancel, done: make(chan struct{})}
+	ctx = context.WithValue(ctx, followerKey{}, f)
+	go func() {
+		defer close(f.done)
+		run(ctx)
+	}()
+	return f
+}
+
+// stop cancels the follower and waits for it to return, unless ctx is
+// the follower's own. A nil follower is stopped.
+func (f *follower) stop(ctx context.Context) {
+	if f == nil {
+		return
+	}
+	f.cancel()
+	if ctx.Value(followerKey{}) == f {
+		return
+	}
+	<-f.done
+}
+
+// lockLeaving takes mu unless ctx ends first (false): the follower must
+// not wait for a session's leaving, which waits for the follower.
+func lockLeaving(ctx context.Context, mu *sync.Mutex) bool {
+	for !mu.TryLock() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return true
 }
 
 // follow checks the membership every interval and when the member stops.
@@ -172,7 +226,9 @@ func (c sessionCluster) Leave(ctx context.Context, meta store.Meta) (*config.Con
 // removed it: as after leaving, the membership change done.
 func (a *appliance) removedFromCluster(ctx context.Context, name string) {
 	h := &a.cluster
-	h.leaving.Lock()
+	if !lockLeaving(ctx, &h.leaving) {
+		return
+	}
 	self := h.selfLeft
 	h.leaving.Unlock()
 	if self || ctx.Err() != nil {
@@ -204,7 +260,7 @@ func (a *appliance) removedFromCluster(ctx context.Context, name string) {
 	if ctx.Err() != nil {
 		return
 	}
-	a.leftCluster()
+	a.leftClusterFollower(ctx)
 }
 
 // forgetCluster empties the cluster directory but for the SSH host keys
