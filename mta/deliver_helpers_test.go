@@ -77,12 +77,13 @@ type goSinkSession struct {
 	utf8 bool
 }
 
-// NewSession counts the session open; the most open at once is sampled at
-// each MAIL (Mail), not here: go-smtp answers QUIT before it calls Logout,
-// so the client may already have opened its next connection when the one
-// it ended is still counted here.
+// NewSession counts the session open, Logout closed; go-smtp logs a
+// session out before it answers its QUIT (third_party/go-smtp), so a
+// client's next connection never finds the previous one still counted.
 func (b goSinkBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	b.s.active.Add(1)
+	n := b.s.active.Add(1)
+	for m := b.s.maxActive.Load(); n > m && !b.s.maxActive.CompareAndSwap(m, n); m = b.s.maxActive.Load() {
+	}
 	return &goSinkSession{s: b.s, c: c}, nil
 }
 func (x *goSinkSession) Reset() { x.from, x.to = "", nil }
@@ -94,9 +95,6 @@ func (x *goSinkSession) Logout() error {
 	return nil
 }
 func (x *goSinkSession) Mail(from string, o *smtp.MailOptions) error {
-	n := x.s.active.Load()
-	for m := x.s.maxActive.Load(); n > m && !x.s.maxActive.CompareAndSwap(m, n); m = x.s.maxActive.Load() {
-	}
 	x.from = from
 	x.utf8 = o != nil && o.UTF8
 	if _, isTLS := x.c.TLSConnectionState(); isTLS && !x.tls {

@@ -145,6 +145,9 @@ func (c *Conn) handle(cmd string, arg string) {
 	case "DATA":
 		c.handleData(arg)
 	case "QUIT":
+		// esash patch: the session ends before the 221, so that a
+		// client that got its 221 finds the session over (Logout done).
+		c.endSession()
 		c.writeResponse(221, EnhancedCode{2, 0, 0}, "Bye")
 		c.Close()
 	case "AUTH":
@@ -171,6 +174,17 @@ func (c *Conn) setSession(session Session) {
 	c.locker.Lock()
 	defer c.locker.Unlock()
 	c.session = session
+}
+
+// endSession logs the session out (esash patch, QUIT); Close then has
+// none to log out.
+func (c *Conn) endSession() {
+	c.locker.Lock()
+	defer c.locker.Unlock()
+	if c.session != nil {
+		c.session.Logout()
+		c.session = nil
+	}
 }
 
 func (c *Conn) Close() error {

@@ -229,3 +229,54 @@ func TestEsashHooks(t *testing.T) {
 		}
 	}
 }
+
+// quitBackend's sessions take a while to log out and say when they have.
+type quitBackend struct{ loggedOut chan struct{} }
+
+func (b quitBackend) NewSession(*smtp.Conn) (smtp.Session, error) { return quitSession(b), nil }
+
+type quitSession quitBackend
+
+func (quitSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (quitSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (quitSession) Data(io.Reader) error                 { return nil }
+func (quitSession) Reset()                               {}
+func (s quitSession) Logout() error {
+	time.Sleep(100 * time.Millisecond) // a backend's bookkeeping
+	close(s.loggedOut)
+	return nil
+}
+
+// TestQuitLogsOutBeforeReply: by the time a client reads the 221 to its
+// QUIT, the session is logged out, so a client that goes on to its next
+// connection never finds the previous session still counted.
+func TestQuitLogsOutBeforeReply(t *testing.T) {
+	be := quitBackend{loggedOut: make(chan struct{})}
+	s := smtp.NewServer(be)
+	s.Domain = "localhost"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	defer s.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	scanner := bufio.NewScanner(c)
+	scanner.Scan() // greeting
+	io.WriteString(c, "EHLO client\r\n")
+	for scanner.Scan() && strings.HasPrefix(scanner.Text(), "250-") {
+	}
+	io.WriteString(c, "QUIT\r\n")
+	if !scanner.Scan() || !strings.HasPrefix(scanner.Text(), "221 ") {
+		t.Fatalf("QUIT: %q %v", scanner.Text(), scanner.Err())
+	}
+	select {
+	case <-be.loggedOut:
+	default:
+		t.Fatal("the 221 came before the session was logged out")
+	}
+}
