@@ -22,9 +22,12 @@
 // message. Recipients delivered while others are still due are recorded
 // with a recipients record (the recipients still due and their IDs), a
 // few bytes where rewriting the message would copy all of it; like the
-// retry record it updates the message's entry at replay. Removing a message (after delivery) appends a tombstone. A segment whose
-// messages are all removed is deleted once every older segment is gone, so a
-// tombstone never outlives what it buries.
+// retry record it updates the message's entry at replay. Removing a
+// message appends a tombstone: Remove waits for its sync; Done, after a
+// delivery, does not (it rides on the next batch's sync, or a timer's
+// within a second: a crash before that delivers the message again). A
+// segment whose messages are all removed is deleted once every older
+// segment is gone, so a tombstone never outlives what it buries.
 //
 // Locking: mu guards the index and the segment table and is held only to
 // look things up or apply a written batch, never across disk reads of
