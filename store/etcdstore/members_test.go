@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"esash/config"
 	"esash/store"
 )
@@ -69,30 +71,39 @@ func TestRemoveMachineRemovesEtcdMember(t *testing.T) {
 	}
 }
 
-// A member removed while its machine was down stops at its next start,
-// before it is ever ready: StartMember fails at once (its peers tell it)
-// instead of waiting for its timeout, and the daemon's cluster goes on
-// from the client (cmd/esash).
-func TestStartRemovedMember(t *testing.T) {
+// firstMember starts m1 of three member configurations on 127.0.<net>.1-3
+// (closed when the test ends) and a client on it; the others are the
+// caller's to join.
+func firstMember(t *testing.T, net int) ([]MemberConfig, *clientv3.Client) {
+	t.Helper()
 	caDir := t.TempDir()
 	if err := NewCA(caDir); err != nil {
 		t.Fatal(err)
 	}
 	var mcs []MemberConfig
 	for i := range 3 {
-		mcs = append(mcs, memberConfig(t, caDir, &machine{id: fmt.Sprintf("m%d", i+1), ip: fmt.Sprintf("127.0.13.%d", i+1)}))
+		mcs = append(mcs, memberConfig(t, caDir, &machine{id: fmt.Sprintf("m%d", i+1), ip: fmt.Sprintf("127.0.%d.%d", net, i+1)}))
 	}
 	mcs[0].InitialCluster = "m1=" + mcs[0].PeerURL.String()
 	e1, err := StartMember(mcs[0], wait)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e1.Close()
+	t.Cleanup(func() { e1.Close() })
 	cli, err := Dial([]string{mcs[0].ClientURL.String()}, mcs[0].TLSDir, wait)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cli.Close()
+	t.Cleanup(func() { cli.Close() })
+	return mcs, cli
+}
+
+// A member removed while its machine was down stops at its next start,
+// before it is ever ready: StartMember fails at once (its peers tell it)
+// instead of waiting for its timeout, and the daemon's cluster goes on
+// from the client (cmd/esash).
+func TestStartRemovedMember(t *testing.T) {
+	mcs, cli := firstMember(t, 13)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
 	defer cancel()
 	e2, err := JoinMember(ctx, cli, mcs[1], wait)
@@ -123,25 +134,7 @@ func TestStartRemovedMember(t *testing.T) {
 // that removed it (seen in CI: REMOVEMACHINE failed although the member
 // was gone). The removal is asked of the members that remain.
 func TestRemoveMemberThroughItself(t *testing.T) {
-	caDir := t.TempDir()
-	if err := NewCA(caDir); err != nil {
-		t.Fatal(err)
-	}
-	var mcs []MemberConfig
-	for i := range 3 {
-		mcs = append(mcs, memberConfig(t, caDir, &machine{id: fmt.Sprintf("m%d", i+1), ip: fmt.Sprintf("127.0.14.%d", i+1)}))
-	}
-	mcs[0].InitialCluster = "m1=" + mcs[0].PeerURL.String()
-	e1, err := StartMember(mcs[0], wait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e1.Close()
-	cli, err := Dial([]string{mcs[0].ClientURL.String()}, mcs[0].TLSDir, wait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	mcs, cli := firstMember(t, 14)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*wait)
 	defer cancel()
 	for _, mc := range mcs[1:] {
