@@ -201,6 +201,28 @@ func expect(t *testing.T, r *bufio.Reader, want string) {
 }
 
 // wantFiles checks the configuration directory holds exactly these
+// admin is an SSH connection of admin's, closed when the test ends.
+func (f *fixture) admin(t *testing.T) *gossh.Client {
+	t.Helper()
+	c, err := f.dial("", "admin", gossh.Password(adminPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// adminSFTP is an SFTP client on a connection of admin's.
+func (f *fixture) adminSFTP(t *testing.T) (*gossh.Client, *sftp.Client) {
+	t.Helper()
+	c := f.admin(t)
+	sc, err := sftp.NewClient(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, sc
+}
+
 // names (temporary files included).
 func (f *fixture) wantFiles(t *testing.T, names ...string) {
 	t.Helper()
@@ -232,11 +254,7 @@ func (f *fixture) waitLog(t *testing.T, want string) {
 // status says something failed.
 func TestSCPSink(t *testing.T) {
 	f := newFixture(t, fixtureOpts{users: testUsers(t), maxFile: 1000})
-	c, err := f.dial("", "admin", gossh.Password(adminPass))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := f.admin(t)
 	in, out, s := scpExec(t, c, "scp -d -t /configuration/")
 	expect(t, out, "")
 	io.WriteString(in, "C0644 5000 big.p12\n")
@@ -287,11 +305,7 @@ func TestSCPSource(t *testing.T) {
 	os.MkdirAll(dir, 0o700)
 	os.WriteFile(filepath.Join(dir, "a.xml"), []byte("AAA"), 0o600)
 	os.Symlink("/etc/hostname", filepath.Join(dir, "link"))
-	c, err := f.dial("", "admin", gossh.Password(adminPass))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := f.admin(t)
 	in, out, s := scpExec(t, c, "scp -r -p -f /configuration nope.xml")
 	in.Write([]byte{0})
 	var got bytes.Buffer
@@ -334,7 +348,7 @@ func TestSCPSource(t *testing.T) {
 	}
 
 	// With a pty the channel would alter the data: refused.
-	s, err = c.NewSession()
+	s, err := c.NewSession()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,10 +365,7 @@ func TestSCPSource(t *testing.T) {
 // no file under the name, no temporary file left.
 func TestSCPUploadCut(t *testing.T) {
 	f := newFixture(t, fixtureOpts{users: testUsers(t)})
-	c, err := f.dial("", "admin", gossh.Password(adminPass))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.admin(t)
 	in, out, _ := scpExec(t, c, "scp -t /configuration/cut.p12")
 	expect(t, out, "")
 	io.WriteString(in, "C0644 100000 cut.p12\n")
@@ -368,14 +379,7 @@ func TestSCPUploadCut(t *testing.T) {
 // TestSFTPUploadCut: the same over SFTP, and a file over the size limit.
 func TestSFTPUploadCut(t *testing.T) {
 	f := newFixture(t, fixtureOpts{users: testUsers(t), maxFile: 100000})
-	c, err := f.dial("", "admin", gossh.Password(adminPass))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := sftp.NewClient(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, sc := f.adminSFTP(t)
 	big, err := sc.Create("/configuration/big.p12")
 	if err != nil {
 		t.Fatal(err)
@@ -452,15 +456,7 @@ func TestSFTPWholeFiles(t *testing.T) {
 	f := newFixture(t, fixtureOpts{users: testUsers(t)})
 	os.MkdirAll(filepath.Join(f.dir, "configuration"), 0o700)
 	os.WriteFile(filepath.Join(f.dir, "configuration", "keep.pem"), []byte("kept"), 0o600)
-	c, err := f.dial("", "admin", gossh.Password(adminPass))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	sc, err := sftp.NewClient(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, sc := f.adminSFTP(t)
 	for _, flags := range []int{os.O_WRONLY | os.O_APPEND, os.O_WRONLY} {
 		if _, err := sc.OpenFile("keep.pem", flags); err == nil {
 			t.Errorf("open with flags %#x succeeded", flags)
@@ -489,15 +485,7 @@ func TestSFTPWholeFiles(t *testing.T) {
 // (the MTA's too). Closing one frees its place.
 func TestSFTPOpenFilesBounded(t *testing.T) {
 	f := newFixture(t, fixtureOpts{users: testUsers(t)})
-	c, err := f.dial("", "admin", gossh.Password(adminPass))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	sc, err := sftp.NewClient(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, sc := f.adminSFTP(t)
 	var open []*sftp.File
 	for i := range maxOpenFiles {
 		w, err := sc.Create(fmt.Sprintf("f%d.pem", i))
@@ -532,15 +520,7 @@ func TestSFTPExclusiveCreate(t *testing.T) {
 	f := newFixture(t, fixtureOpts{users: testUsers(t)})
 	os.MkdirAll(filepath.Join(f.dir, "configuration"), 0o700)
 	os.WriteFile(filepath.Join(f.dir, "configuration", "keep.pem"), []byte("kept"), 0o600)
-	c, err := f.dial("", "admin", gossh.Password(adminPass))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	sc, err := sftp.NewClient(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, sc := f.adminSFTP(t)
 	if w, err := sc.OpenFile("keep.pem", os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_TRUNC); err == nil {
 		w.Write([]byte("clobbered"))
 		w.Close()
@@ -564,15 +544,7 @@ func TestSFTPExclusiveCreate(t *testing.T) {
 // for a range never written: the file still has a hole and is refused.
 func TestSFTPHoleAfterOverlap(t *testing.T) {
 	f := newFixture(t, fixtureOpts{users: testUsers(t)})
-	c, err := f.dial("", "admin", gossh.Password(adminPass))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	sc, err := sftp.NewClient(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, sc := f.adminSFTP(t)
 	w, err := sc.Create("overlap.pem")
 	if err != nil {
 		t.Fatal(err)
@@ -670,15 +642,7 @@ func TestUploadLeftoversRemoved(t *testing.T) {
 	f.waitLog(t, "Removed 1 temporary file(s) of unfinished uploads from /configuration (at start).")
 
 	plantLeftover(t, f.dir, ".upload-fedcba9876543210")
-	c, err := f.dial("", "admin", gossh.Password(adminPass))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	sc, err := sftp.NewClient(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, sc := f.adminSFTP(t)
 	infos, err := sc.ReadDir("/configuration")
 	if err != nil || len(infos) != 1 || infos[0].Name() != "kept.pem" {
 		t.Fatalf("listing = %v, %v; want kept.pem alone", infos, err)
@@ -706,11 +670,7 @@ func TestConfigDirLimits(t *testing.T) {
 	f.srv.uploads.mu.Lock()
 	f.srv.uploads.maxFiles, f.srv.uploads.maxBytes = 2, 100
 	f.srv.uploads.mu.Unlock()
-	c, err := f.dial("", "admin", gossh.Password(adminPass))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := f.admin(t)
 	in, out, s := scpExec(t, c, "scp -d -t /configuration/")
 	expect(t, out, "")
 	for _, name := range []string{"a.pem", "b.pem"} {
