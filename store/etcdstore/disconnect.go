@@ -49,26 +49,18 @@ type heldState struct {
 // Disconnect detaches machine from the cluster's synchronisation.
 func (s *Store) Disconnect(ctx context.Context, machine string, meta store.Meta) error {
 	meta.Kind, meta.Comment = "cluster-disconnect", "machine "+machine+" disconnected"
-	_, err := s.admin(ctx, meta, func(c *cluster) ([]clientv3.Op, error) {
-		flags, members, err := s.disconnectedAt(ctx, c.etcdRev, true)
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := members[machine]; !ok {
-			return nil, fmt.Errorf("machine %s: %w", machine, config.ErrNotMember)
-		}
-		if flags[machine] {
-			return nil, fmt.Errorf("machine %s: %w", machine, ErrDisconnected)
-		}
-		raw, _ := json.Marshal(disconnectValue{Member: members[machine]})
-		return []clientv3.Op{clientv3.OpPut(disPrefix+machine, string(raw))}, nil
-	})
-	return err
+	return s.setDisconnected(ctx, machine, meta, true)
 }
 
 // Reconnect ends machine's disconnection: it applies the cluster's head.
 func (s *Store) Reconnect(ctx context.Context, machine string, meta store.Meta) error {
 	meta.Kind, meta.Comment = "cluster-reconnect", "machine "+machine+" reconnected"
+	return s.setDisconnected(ctx, machine, meta, false)
+}
+
+// setDisconnected sets or clears machine's disconnection flag, refusing a
+// machine that is no member, and a flag already as asked.
+func (s *Store) setDisconnected(ctx context.Context, machine string, meta store.Meta, on bool) error {
 	_, err := s.admin(ctx, meta, func(c *cluster) ([]clientv3.Op, error) {
 		flags, members, err := s.disconnectedAt(ctx, c.etcdRev, true)
 		if err != nil {
@@ -77,10 +69,16 @@ func (s *Store) Reconnect(ctx context.Context, machine string, meta store.Meta) 
 		if _, ok := members[machine]; !ok {
 			return nil, fmt.Errorf("machine %s: %w", machine, config.ErrNotMember)
 		}
-		if !flags[machine] {
+		switch {
+		case on && flags[machine]:
+			return nil, fmt.Errorf("machine %s: %w", machine, ErrDisconnected)
+		case !on && !flags[machine]:
 			return nil, fmt.Errorf("machine %s: %w", machine, ErrConnected)
+		case !on:
+			return []clientv3.Op{clientv3.OpDelete(disPrefix + machine)}, nil
 		}
-		return []clientv3.Op{clientv3.OpDelete(disPrefix + machine)}, nil
+		raw, _ := json.Marshal(disconnectValue{Member: members[machine]})
+		return []clientv3.Op{clientv3.OpPut(disPrefix+machine, string(raw))}, nil
 	})
 	return err
 }
