@@ -66,14 +66,7 @@ func TestPutBytesMixedBatches(t *testing.T) {
 		}
 	}
 	check(q, "before reopen")
-	if err := q.Close(); err != nil {
-		t.Fatal(err)
-	}
-	q, err = Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
+	q = reopen(t, q, dir)
 	if n, _ := q.Len(); n != writers*each {
 		t.Fatalf("%d messages after reopen, want %d", n, writers*each)
 	}
@@ -102,12 +95,7 @@ func TestPutBytesFailedSync(t *testing.T) {
 	if err := q.PutBytes(Meta{MID: 2, To: []string{"b@y.test"}}, []byte("second")); err != nil {
 		t.Fatal(err)
 	}
-	q.Close()
-	q, err = Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
+	q = reopen(t, q, dir)
 	if l := q.List(); len(l) != 1 || l[0].MID != 2 {
 		t.Fatalf("after reopen: %+v", l)
 	}

@@ -65,14 +65,7 @@ func TestDone(t *testing.T) {
 			}
 			tt.durable(t, q)
 			eventually(t, fmt.Sprintf("%d syncs", tt.wantSyncs), func() bool { return syncs.Load() == tt.wantSyncs })
-			if err := q.Close(); err != nil {
-				t.Fatal(err)
-			}
-			q, err = Open(dir, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer q.Close()
+			q = reopen(t, q, dir)
 			for _, m := range q.List() {
 				if m.MID == 2 {
 					t.Fatalf("MID 2 is back after reopening: %+v", q.List())
@@ -114,12 +107,7 @@ func TestDoneConcurrentAndRotation(t *testing.T) {
 		segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
 		return len(segs) == 1
 	})
-	q.Close()
-	q, err = Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
+	q = reopen(t, q, dir)
 	if n, _ := q.Len(); n != 0 {
 		t.Fatalf("resurrected %d", n)
 	}

@@ -23,6 +23,21 @@ func put(t testing.TB, q *Queue, mid int64, body string) {
 	}
 }
 
+// reopen closes q and opens its directory again, closed when the test
+// ends.
+func reopen(t testing.TB, q *Queue, dir string) *Queue {
+	t.Helper()
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	q, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	return q
+}
+
 func TestPutReadRemoveReopen(t *testing.T) {
 	dir := t.TempDir()
 	q, err := Open(dir, Options{})
