@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"esash/config"
+
+	"esash/internal/golden"
 )
 
 // What varies between runs of the tlsverify output, replaced by
@@ -43,23 +45,7 @@ func normalizeTLSVerify(s string) string {
 // re-records it.
 func goldenFile(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if os.Getenv("ESASH_UPDATE") != "" {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (record with ESASH_UPDATE=1)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the golden (re-record with ESASH_UPDATE=1 if intended)\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name+".golden"), got)
 }
 
 func TestNormalizeTLSVerify(t *testing.T) {

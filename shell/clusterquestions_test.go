@@ -18,6 +18,8 @@ import (
 	"esash/store"
 	"esash/store/etcdstore"
 	"esash/store/etcdstore/etcdtest"
+
+	goldenfile "esash/internal/golden"
 )
 
 // The commands of these tests stand in for the real ones, which the shell
@@ -92,20 +94,7 @@ var commitTimes = regexp.MustCompile(`Changes committed: [^\n]*`)
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "dialog", name+".golden")
-	if os.Getenv("ESASH_UPDATE") != "" {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (record with ESASH_UPDATE=1)", err)
-	}
-	if got != string(want) {
-		t.Errorf("transcript differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", "dialog", name+".golden"), got)
 }
 
 // The three answers of the NOTICE at a group that does not hold the

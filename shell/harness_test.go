@@ -10,7 +10,6 @@ import (
 	"encoding/pem"
 	"io"
 	"math/big"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +17,8 @@ import (
 
 	"esash/config"
 	"esash/store"
+
+	goldenfile "esash/internal/golden"
 )
 
 var testNow = time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
@@ -132,18 +133,5 @@ func runSession(t *testing.T, interactive bool, input string, cmds ...Command) (
 // rewrites it.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "dialog", name+".golden")
-	if os.Getenv("ESASH_UPDATE") != "" {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (record with ESASH_UPDATE=1)", err)
-	}
-	if got != string(want) {
-		t.Errorf("transcript differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", "dialog", name+".golden"), got)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"esash/config"
+
+	"esash/internal/golden"
 )
 
 // The transcripts of the cluster dialogs (issue 13), recorded from real
@@ -40,23 +41,7 @@ func (tr transcript) mask(out string) string {
 // clusterGolden compares got with testdata/cluster/name.golden.
 func clusterGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "cluster", name+".golden")
-	if os.Getenv("ESASH_UPDATE") != "" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (record with ESASH_UPDATE=1)", err)
-	}
-	if got != string(want) {
-		t.Errorf("transcript differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "cluster", name+".golden"), got)
 }
 
 // session runs a script session on m as admin and masks its transcript.

@@ -13,6 +13,8 @@ import (
 	"esash/shell"
 	"esash/shell/shelltest"
 	"esash/store/etcdstore/etcdtest"
+
+	goldenfile "esash/internal/golden"
 )
 
 func TestClusterConfigGroups(t *testing.T) {
@@ -103,23 +105,7 @@ func TestClusterConfigClusteredMenu(t *testing.T) {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if os.Getenv("ESASH_UPDATE") != "" {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (record with ESASH_UPDATE=1)", err)
-	}
-	if got != string(want) {
-		t.Errorf("transcript differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name+".golden"), got)
 }
 
 // DISCONNECT and RECONNECT on a one-machine cluster: the machine
