@@ -95,13 +95,7 @@ func TestConfirmedCommitRevertsOnAll(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	cur, err := ms[0].cli.Get(ctx, keyHead)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ms[0].cli.Compact(ctx, cur.Header.Revision); err != nil {
-		t.Fatal(err)
-	}
+	compactAll(ctx, t, ms[0])
 	waitAll(t, ms, second.Rev+1)
 	waitPending(t, ms, 0)
 	for _, m := range ms {

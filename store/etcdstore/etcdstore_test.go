@@ -45,13 +45,7 @@ func TestCommitActiveOnAll(t *testing.T) {
 	// A watch from before a compaction reloads in full (follow returns 0).
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	cur, err := ms[0].cli.Get(ctx, keyHead)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ms[0].cli.Compact(ctx, cur.Header.Revision); err != nil {
-		t.Fatal(err)
-	}
+	compactAll(ctx, t, ms[0])
 	if from := ms[2].st.follow(ctx, 1); from != 0 {
 		t.Errorf("a watch from a compacted revision resumed at %d, want a full reload (0)", from)
 	}
@@ -259,5 +253,18 @@ func TestSnapshotHasNoPrivateKey(t *testing.T) {
 		if bytes.Contains(snap, []byte(needle)) {
 			t.Errorf("the etcd snapshot contains %q in clear", needle)
 		}
+	}
+}
+
+// compactAll compacts etcd at its current revision through m's client:
+// every older revision is gone.
+func compactAll(ctx context.Context, t *testing.T, m *machine) {
+	t.Helper()
+	cur, err := m.cli.Get(ctx, keyHead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.cli.Compact(ctx, cur.Header.Revision); err != nil {
+		t.Fatal(err)
 	}
 }
