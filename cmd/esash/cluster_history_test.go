@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,14 +23,7 @@ import (
 // commit-confirmed minutes are seconds (ESASH_CONFIRM_UNIT).
 func newCertCluster(t *testing.T) []*sshAppliance {
 	t.Helper()
-	env := append(append([]string(nil), clusterEnv...), "ESASH_CONFIRM_UNIT=1s")
-	ms := make([]*sshAppliance, 3)
-	for i := range ms {
-		ms[i] = newSSHAppliance(t, sshOpts{env: env})
-		if out, code := ms[i].console("passwd\n" + adminPW + "\n" + adminPW + "\n"); code != 0 {
-			t.Fatalf("passwd: %d\n%s", code, out)
-		}
-	}
+	ms := newClusterMachinesEnv(t, 3, append(slices.Clone(clusterEnv), "ESASH_CONFIRM_UNIT=1s"))
 	p := newPeerPKI(t)
 	one, two := p.profile(t, "One", mxHost), p.profile(t, "Two", mxHost)
 	ms[0].stop()

@@ -29,14 +29,7 @@ var membersEnv = append(slices.Clone(clusterEnv), "ESASH_CLUSTER_SYNC=300ms")
 // newMemberMachines is newClusterMachines with membersEnv.
 func newMemberMachines(t *testing.T, n int) []*sshAppliance {
 	t.Helper()
-	ms := make([]*sshAppliance, n)
-	for i := range ms {
-		ms[i] = newSSHAppliance(t, sshOpts{env: membersEnv})
-		if out, code := ms[i].console("passwd\n" + adminPW + "\n" + adminPW + "\n"); code != 0 {
-			t.Fatalf("passwd: %d\n%s", code, out)
-		}
-	}
-	return ms
+	return newClusterMachinesEnv(t, n, membersEnv)
 }
 
 // stateOf is m's cluster/state.json (nil: standalone).
@@ -309,13 +302,7 @@ func TestClusterPortsAndHostKeys(t *testing.T) {
 // other voter is removed, the client restarted finds the cluster at the
 // one voter left, which no address of its join reaches.
 func TestClusterClientFollowsVoters(t *testing.T) {
-	ms := make([]*sshAppliance, 3)
-	for i := range ms {
-		ms[i] = newSSHAppliance(t, sshOpts{env: append(slices.Clone(membersEnv), "ESASH_CLUSTER_VOTERS=2")})
-		if out, code := ms[i].console("passwd\n" + adminPW + "\n" + adminPW + "\n"); code != 0 {
-			t.Fatalf("passwd: %d\n%s", code, out)
-		}
-	}
+	ms := newClusterMachinesEnv(t, 3, append(slices.Clone(membersEnv), "ESASH_CLUSTER_VOTERS=2"))
 	a, b, c := ms[0], ms[1], ms[2]
 	joinVia := func(m, via *sshAppliance) {
 		t.Helper()

@@ -28,9 +28,15 @@ var clusterEnv = []string{"ESASH_ETCD_TICK_MS=50", "ESASH_ETCD_ELECTION_MS=500",
 // with SSH password login open for admin.
 func newClusterMachines(t *testing.T, n int) []*sshAppliance {
 	t.Helper()
+	return newClusterMachinesEnv(t, n, clusterEnv)
+}
+
+// newClusterMachinesEnv is newClusterMachines with the daemons' env.
+func newClusterMachinesEnv(t *testing.T, n int, env []string) []*sshAppliance {
+	t.Helper()
 	ms := make([]*sshAppliance, n)
 	for i := range ms {
-		ms[i] = newSSHAppliance(t, sshOpts{env: clusterEnv})
+		ms[i] = newSSHAppliance(t, sshOpts{env: env})
 		if out, code := ms[i].console("passwd\n" + adminPW + "\n" + adminPW + "\n"); code != 0 {
 			t.Fatalf("passwd: %d\n%s", code, out)
 		}
