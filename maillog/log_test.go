@@ -75,6 +75,7 @@ func TestOpenRejects(t *testing.T) {
 		{"negative size", "mail_logs", "mail", Options{MaxSize: -1}, ErrInvalidOption},
 		{"negative files", "mail_logs", "mail", Options{MaxFiles: -1}, ErrInvalidOption},
 		{"negative buffer", "mail_logs", "mail", Options{SubscriberBuffer: -1}, ErrInvalidOption},
+		{"negative write-behind", "mail_logs", "mail", Options{WriteBehind: -1}, ErrInvalidOption},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -39,8 +39,8 @@ type Options struct {
 
 func (o Options) withDefaults() (Options, error) {
 	if o.MaxSize < 0 || o.MaxFiles < 0 || o.SubscriberBuffer < 0 || o.MaxLine < 0 || o.WriteBehind < 0 {
-		return o, fmt.Errorf("maillog: MaxSize %d, MaxFiles %d, SubscriberBuffer %d: %w",
-			o.MaxSize, o.MaxFiles, o.SubscriberBuffer, ErrInvalidOption)
+		return o, fmt.Errorf("maillog: MaxSize %d, MaxFiles %d, SubscriberBuffer %d, MaxLine %d, WriteBehind %v (none may be negative): %w",
+			o.MaxSize, o.MaxFiles, o.SubscriberBuffer, o.MaxLine, o.WriteBehind, ErrInvalidOption)
 	}
 	if o.MaxSize == 0 {
 		o.MaxSize = DefaultMaxSize
