@@ -43,6 +43,7 @@ func (q *Queue) openBackground(seqs []uint64) (*Queue, error) {
 		return nil, err
 	}
 	q.due.rebuild(q.index) // empty: pushes from now on are kept
+	q.reap = newReaper(q.dir, q.logf)
 	go q.writer()
 	go q.load(seqs)
 	return q, nil
@@ -58,7 +59,11 @@ func (q *Queue) load(seqs []uint64) {
 	err := old.replayAll(seqs)
 	if err == nil {
 		old.reportLost()
-		old.collect()
+		// The loaded segments are older than any of q's; none of q's
+		// can bury one of their messages before the merge.
+		if _, err := deleteSegments(q.dir, old.collect()); err != nil {
+			q.logf("queue: %v; deleted at the next start", err)
+		}
 		q.mu.Lock()
 		for mid, e := range old.index {
 			if _, dup := q.index[mid]; dup {

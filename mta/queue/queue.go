@@ -27,7 +27,8 @@
 // delivery, does not (it rides on the next batch's sync, or a timer's
 // within a second: a crash before that delivers the message again). A
 // segment whose messages are all removed is deleted once every older
-// segment is gone, so a tombstone never outlives what it buries.
+// segment is gone, so a tombstone never outlives what it buries; a
+// goroutine of its own deletes the files (reap.go), in that order.
 //
 // Locking: mu guards the index and the segment table and is held only to
 // look things up or apply a written batch, never across disk reads of
@@ -249,6 +250,9 @@ type Queue struct {
 	due dueHeap
 	// stats is the summary showqueue reads (stats.go).
 	stats queueStats
+	// reap deletes the files of collected segments (reap.go); set when
+	// the writer starts.
+	reap *reaper
 
 	// beforeRead, set by tests, runs in Read once the message's location
 	// is known and before its bytes are read from disk.
@@ -305,9 +309,12 @@ func Open(dir string, opts Options) (*Queue, error) {
 		}
 	}
 	q.reportLost()
-	q.collect()
+	if _, err := deleteSegments(q.dir, q.collect()); err != nil {
+		q.logf("queue: %v; deleted at the next start", err)
+	}
 	q.due.rebuild(q.index)
 	close(q.loaded)
+	q.reap = newReaper(q.dir, q.logf)
 	go q.writer()
 	return q, nil
 }
@@ -548,25 +555,42 @@ func (q *Queue) forget(e *entry) {
 }
 
 func (q *Queue) newSegment(seq uint64) error {
+	sg, err := q.createSegment(seq)
+	if err != nil {
+		return err
+	}
+	q.install(sg)
+	return nil
+}
+
+// createSegment makes the file of segment seq, durably named. It takes no
+// lock: the writer creates the next segment before it takes mu to switch
+// to it (install), since the directory's sync costs a journal commit.
+func (q *Queue) createSegment(seq uint64) (*segment, error) {
 	path := filepath.Join(q.dir, segName(seq))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("queue: %w", err)
+		return nil, fmt.Errorf("queue: %w", err)
 	}
 	if err := syncDir(q.dir); err != nil {
 		f.Close()
 		os.Remove(path)
-		return err
+		return nil, err
 	}
-	sg := &segment{seq: seq, f: f}
-	q.segs[seq] = sg
-	q.cur = sg
-	return nil
+	return &segment{seq: seq, f: f}, nil
 }
 
-// collect deletes the oldest segments while they hold no live message.
-// Callers hold mu (or own q exclusively).
-func (q *Queue) collect() {
+// install makes sg the segment appends go to. mu held (or q owned).
+func (q *Queue) install(sg *segment) {
+	q.segs[sg.seq] = sg
+	q.cur = sg
+}
+
+// collect drops the oldest segments while they hold no live message and
+// returns them, oldest first, for their files to be deleted in that order
+// (the reaper's deleteSegments). Callers hold mu (or own q exclusively).
+func (q *Queue) collect() []uint64 {
+	var dropped []uint64
 	for {
 		var oldest *segment
 		for _, sg := range q.segs {
@@ -575,7 +599,7 @@ func (q *Queue) collect() {
 			}
 		}
 		if oldest == nil || oldest == q.cur || oldest.live > 0 {
-			return
+			return dropped
 		}
 		// dropped first, then the count: a reader that unpins after
 		// the count was read sees dropped and closes the file itself.
@@ -584,10 +608,7 @@ func (q *Queue) collect() {
 			oldest.close()
 		}
 		delete(q.segs, oldest.seq)
-		if err := os.Remove(filepath.Join(q.dir, segName(oldest.seq))); err != nil {
-			return
-		}
-		_ = syncDir(q.dir)
+		dropped = append(dropped, oldest.seq)
 	}
 }
 
@@ -893,6 +914,11 @@ func (q *Queue) writeBatch(batch []*request, w *batchWriter, unsynced bool) bool
 		}
 		return fail(fmt.Errorf("queue: %w", werr))
 	}
+	var next *segment
+	var nextErr error
+	if off >= q.opts.SegmentSize {
+		next, nextErr = q.createSegment(cur.seq + 1)
+	}
 	q.mu.Lock()
 	cur.size = off
 	q.applyBatch(batch, cur, offs)
@@ -901,11 +927,15 @@ func (q *Queue) writeBatch(batch []*request, w *batchWriter, unsynced bool) bool
 		q.due.rebuild(q.index)
 	}
 	var rotation string
-	if cur.size >= q.opts.SegmentSize {
-		rotation = q.noteRotation(cur.seq, q.newSegment(cur.seq+1))
+	if off >= q.opts.SegmentSize {
+		if next != nil {
+			q.install(next)
+		}
+		rotation = q.noteRotation(cur.seq, nextErr)
 	}
-	q.collect()
+	dropped := q.collect()
 	q.mu.Unlock()
+	q.reap.add(dropped)
 	if rotation != "" {
 		q.logf("%s", rotation)
 	}
@@ -1152,7 +1182,8 @@ func (q *Queue) Close() error {
 	q.sendMu.Unlock()
 	close(q.done)
 	<-q.stopped
-	<-q.loaded // a background replay stops at q.done
+	q.reap.stop() // after the writer: nothing is dropped any more
+	<-q.loaded    // a background replay stops at q.done
 	q.mu.Lock()
 	q.closed = true
 	defer q.mu.Unlock()

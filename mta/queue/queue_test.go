@@ -195,10 +195,10 @@ func TestConcurrentAndRotation(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			segs, _ = filepath.Glob(filepath.Join(dir, "*.seg"))
-			if len(segs) != 1 {
-				t.Fatalf("%d segments left after removing everything", len(segs))
-			}
+			eventually(t, "one segment left after removing everything", func() bool {
+				segs, _ = filepath.Glob(filepath.Join(dir, "*.seg"))
+				return len(segs) == 1
+			})
 			q.Close()
 			q, _ = Open(dir, Options{})
 			if n, _ := q.Len(); n != 0 {
