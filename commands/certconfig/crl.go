@@ -34,7 +34,9 @@ import (
 //     authority the appliance knows (the custom list, a profile's
 //     intermediates, or the system list; "Cannot import CRL: it is not
 //     signed by the certificate authority ..."), and be valid now
-//     (thisUpdate passed, nextUpdate not passed).
+//     (thisUpdate passed, nextUpdate not passed; a list without
+//     nextUpdate issued more than 7 days ago is refused too: the MTA
+//     holds it due then, and every verification would fail at once).
 //   - The name defaults to the name of a list of the same issuer (the
 //     new list replaces it, the usual case), else to the issuer's common
 //     name made into a profile name. Reusing another list's name asks to
@@ -121,7 +123,7 @@ func (c Command) urlCRL(s *shell.Session) error {
 // distribution point ("" for a file or a paste).
 func stageCRL(s *shell.Session, data []byte, url, origin string) error {
 	cfg := s.Draft.Config()
-	rl, signer, err := checkCRL(s, cfg, data)
+	rl, signer, err := checkCRL(s, cfg, data, url != "")
 	if err != nil {
 		return err
 	}
@@ -176,8 +178,11 @@ func crlNewer(a, b *x509.RevocationList) bool {
 }
 
 // checkCRL parses a list and refuses it unless a known CA signed it and
-// it is valid now. It returns the list and its signer.
-func checkCRL(s *shell.Session, cfg *config.Config, data []byte) (*x509.RevocationList, *x509.Certificate, error) {
+// it is valid now: a list without nextUpdate is due 7 days after its
+// thisUpdate, or after a fetch that found it current (fetched: the URL
+// source, fetched now), as the MTA holds it (pki.CRLDue). It returns the
+// list and its signer.
+func checkCRL(s *shell.Session, cfg *config.Config, data []byte, fetched bool) (*x509.RevocationList, *x509.Certificate, error) {
 	rl, err := pki.ParseCRL(data)
 	if err != nil {
 		return nil, nil, refuse(s, "Cannot import CRL: %v.", err)
@@ -198,8 +203,19 @@ func checkCRL(s *shell.Session, cfg *config.Config, data []byte) (*x509.Revocati
 	if !rl.NextUpdate.IsZero() && now.After(rl.NextUpdate) {
 		return nil, nil, refuse(s, "Cannot import CRL: it was due for renewal on %s (nextUpdate); get the issuer's current CRL.", stampOf(rl.NextUpdate))
 	}
+	confirmed := time.Time{}
+	if fetched {
+		confirmed = now
+	}
+	if rl.NextUpdate.IsZero() && now.After(pki.CRLDue(rl, confirmed)) {
+		return nil, nil, refuse(s, "Cannot import CRL: it has no nextUpdate and was issued on %s (thisUpdate), more than %d days ago: a list without nextUpdate is due %d days after its thisUpdate; get the issuer's current CRL.",
+			stampOf(rl.ThisUpdate), crlDays, crlDays)
+	}
 	return rl, signer, nil
 }
+
+// crlDays is how long a list without nextUpdate is valid, in days.
+const crlDays = int(pki.CRLLifetimeWithoutNextUpdate / (24 * time.Hour))
 
 // crlIssuerCandidates is every CA a list may come from: the custom list
 // (enabled or not: the list may come first), the profiles'

@@ -127,8 +127,9 @@ func TestCRLDialog(t *testing.T) {
 }
 
 // TestCRLImportRefusals: a CRL signed by the wrong CA (another key under
-// the trusted CA's name), one of an unknown CA, an expired one and a file
-// that is no CRL are refused at import, each with its message, and a
+// the trusted CA's name), one of an unknown CA, an expired one (by its
+// nextUpdate, or without one by its age) and a file that is no CRL are
+// refused at import, each with its message, and a
 // script stops there with nothing staged.
 func TestCRLImportRefusals(t *testing.T) {
 	ca := crltest.NewCA(t, "Trusted CA")
@@ -140,6 +141,7 @@ func TestCRLImportRefusals(t *testing.T) {
 		"expired.pem":  []byte(ca.CRL(time.Now().Add(-8*24*time.Hour), time.Now().Add(-24*time.Hour))),
 		"future.pem":   []byte(ca.CRL(time.Now().Add(time.Hour), time.Now().Add(48*time.Hour))),
 		"garbage.pem":  []byte(ca.CertPEM),
+		"undated.pem":  []byte(ca.CRLWithoutNextUpdate(time.Now().Add(-8 * 24 * time.Hour))),
 	})
 	for _, tc := range []struct{ file, want string }{
 		{"impostor.pem", `Cannot import CRL: it is not signed by the certificate authority "CN=Trusted CA": the signature does not verify with that CA's key.`},
@@ -147,6 +149,9 @@ func TestCRLImportRefusals(t *testing.T) {
 		{"expired.pem", "Cannot import CRL: it was due for renewal on "},
 		{"future.pem", "Cannot import CRL: it is not valid before "},
 		{"garbage.pem", "Cannot import CRL: no certificate revocation list found: no PEM block of type X509 CRL."},
+		// Accepted, it would fail every verification at once (due 7
+		// days after its thisUpdate).
+		{"undated.pem", "Cannot import CRL: it has no nextUpdate and was issued on "},
 		{"missing.pem", `Error: the file "missing.pem" does not exist.`},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
