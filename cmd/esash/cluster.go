@@ -255,6 +255,13 @@ func (a *appliance) openClusterStore(ci clusterInfo, cli *clientv3.Client) error
 		DataKey: key, Prepare: a.prepare, Timeout: timeout,
 		OnApplyError: func(rev uint64, err error) {
 			a.cliLog.Criticalf("cluster revision %d could not be activated on this machine: %v", rev, err)
+		},
+		OnHistoryError: func(err error) {
+			if err != nil {
+				a.cliLog.Warningf("cluster history not pruned: %v; revisions and audit entries accumulate in etcd until a prune works", err)
+				return
+			}
+			a.cliLog.Infof("cluster history pruned again")
 		}})
 	if err != nil {
 		if own {

@@ -40,6 +40,8 @@ type historyBounds struct {
 	revs  uint64 // revisions offered (store.KeepRevisions)
 	audit int64  // audit entries kept (keepAudit)
 	every uint64 // prune after every every-th revision (pruneEvery)
+	// fault, set by tests, fails a prune before it reaches etcd.
+	fault func() error
 }
 
 func (h historyBounds) keepRevs() uint64 {
@@ -76,7 +78,8 @@ func (s *Store) notKept(rev uint64) error {
 // afterCommit prunes the history once this machine's commit of head won
 // its Txn, when head is a multiple of the pruning period. The commit
 // stands whatever happens here: a failed or skipped prune is redone by
-// the next one (everything below the window goes, not one record).
+// the next one (everything below the window goes, not one record), and a
+// failure is reported (notePrune), since one that lasts lets etcd grow.
 func (s *Store) afterCommit(ctx context.Context, head uint64) {
 	h := s.history
 	if head <= h.keepRevs() || head%h.pruneEvery() != 0 {
@@ -84,7 +87,22 @@ func (s *Store) afterCommit(ctx context.Context, head uint64) {
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
-	_, _ = s.prune(pctx, head)
+	_, err := s.prune(pctx, head)
+	s.notePrune(err)
+}
+
+// notePrune reports a prune's failure once, and the first prune that
+// works after it, rather than at every commit.
+func (s *Store) notePrune(err error) {
+	if s.onHistory == nil {
+		return
+	}
+	switch {
+	case err != nil && !s.pruneFailing.Swap(true):
+		s.onHistory(err)
+	case err == nil && s.pruneFailing.Swap(false):
+		s.onHistory(nil)
+	}
 }
 
 // prune deletes the revision records below the window of head and the
@@ -93,6 +111,11 @@ func (s *Store) afterCommit(ctx context.Context, head uint64) {
 // still be read at its own etcd revision (ConfigAt), nothing older can.
 // It answers the etcd revision compacted at (0: nothing to do).
 func (s *Store) prune(ctx context.Context, head uint64) (int64, error) {
+	if s.history.fault != nil {
+		if err := s.history.fault(); err != nil {
+			return 0, err
+		}
+	}
 	oldest := head - s.history.keepRevs() + 1
 	// The oldest record at or above the window's start: another machine
 	// may have pruned further already.

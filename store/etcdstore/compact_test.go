@@ -3,7 +3,9 @@ package etcdstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -184,4 +186,61 @@ func restartMember(t *testing.T, m *machine) {
 		t.Fatal(err)
 	}
 	m.etcd, m.once = e, sync.Once{}
+}
+
+// TestPruneFailureReported: a prune that fails does not fail the commit
+// but is reported, once however many commits it keeps failing, and the
+// first prune that works again is reported too; the revision records are
+// bounded again after it.
+func TestPruneFailureReported(t *testing.T) {
+	m := newCluster(t, 1, 2*time.Second)[0]
+	var mu sync.Mutex
+	var reports []string
+	m.st.onHistory = func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reports = append(reports, fmt.Sprint(err))
+	}
+	injected := errors.New("injected prune failure")
+	var failing sync.Mutex // held: prunes fail
+	m.st.history = historyBounds{revs: 3, every: 1, fault: func() error {
+		if failing.TryLock() {
+			failing.Unlock()
+			return nil
+		}
+		return injected
+	}}
+	failing.Lock()
+	var head uint64
+	for i := range 6 {
+		res, err := edit(t, m, config.ClusterLevel, func(c *config.Config) { c.Destinations.Default.MaxMsgsPerConn = msgsAt(i) })
+		if err != nil {
+			t.Fatalf("commit %d while prunes fail: %v", i, err)
+		}
+		head = res.Rev
+	}
+	records := func() int64 {
+		t.Helper()
+		resp, err := m.st.cli.Get(context.Background(), revPrefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Count
+	}
+	if n := records(); n != int64(head) {
+		t.Fatalf("%d revision records after %d revisions whose prunes failed", n, head)
+	}
+	failing.Unlock()
+	if _, err := edit(t, m, config.ClusterLevel, func(c *config.Config) { c.Destinations.Default.MaxMsgsPerConn = msgsAt(7) }); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{injected.Error(), "<nil>"}
+	if !slices.Equal(reports, want) {
+		t.Errorf("reports %q, want %q (the failure once, then the recovery)", reports, want)
+	}
+	if n := records(); n != 3 {
+		t.Errorf("%d revision records after a prune worked again, want 3", n)
+	}
 }

@@ -75,7 +75,9 @@
 // committers pruning at once is harmless (a Compact at or below the
 // current one answers ErrCompacted, ignored; the deletes are ranges). A
 // failed prune does not fail the commit; the next one covers it, since it
-// deletes everything below the window. A revision outside the window is
+// deletes everything below the window. A failure is reported to the
+// appliance's log once (Options.OnHistoryError, a warning in cli_logs),
+// and the first prune that works after it too. A revision outside the window is
 // ErrNotKept (a store.ErrNotFound), checked against head and also when
 // the read meets a compaction under it. A watch behind a compaction
 // reloads (below); commit-confirmed reverts keep their own undo and need

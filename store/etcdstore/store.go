@@ -29,6 +29,10 @@ type Options struct {
 	// OnApplyError reports a revision this machine could not activate (an
 	// alert); the previous one goes on running.
 	OnApplyError func(rev uint64, err error)
+	// OnHistoryError reports that pruning the cluster's history failed
+	// (err), once until a prune works again (nil): while it fails,
+	// revisions and audit entries accumulate in etcd (compact.go).
+	OnHistoryError func(err error)
 	// Timeout bounds every etcd call; without quorum a commit fails after
 	// it (default 2 s).
 	Timeout time.Duration
@@ -43,6 +47,10 @@ type Store struct {
 	seal    *sealer
 	prepare store.PrepareFunc
 	onError func(uint64, error)
+	// onHistory and pruneFailing: the prune failure reported once
+	// (notePrune).
+	onHistory    func(error)
+	pruneFailing atomic.Bool
 	timeout time.Duration
 	now     func() time.Time
 
@@ -82,7 +90,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		opts.Now = time.Now
 	}
 	s := &Store{cli: opts.Client, machine: opts.Machine, mirror: opts.Mirror, seal: seal,
-		prepare: opts.Prepare, onError: opts.OnApplyError, timeout: opts.Timeout, now: opts.Now,
+		prepare: opts.Prepare, onError: opts.OnApplyError, onHistory: opts.OnHistoryError, timeout: opts.Timeout, now: opts.Now,
 		wake: make(chan struct{}), done: make(chan struct{})}
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
