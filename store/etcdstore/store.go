@@ -51,8 +51,8 @@ type Store struct {
 	// (notePrune).
 	onHistory    func(error)
 	pruneFailing atomic.Bool
-	timeout time.Duration
-	now     func() time.Time
+	timeout      time.Duration
+	now          func() time.Time
 
 	// seen is the newest cluster read (sessions' views are built on it).
 	seen atomic.Pointer[cluster]
