@@ -102,6 +102,9 @@ type clusterHook struct {
 	st   *etcdstore.Store
 	// closed: the appliance stopped; a member that starts late closes.
 	closed bool
+	// boot starts the member at boot (bootMember); nil once it is done
+	// or stopped.
+	boot *memberBoot
 	// info is the cluster state as last written; follow is the
 	// membership follower (clusterfollow.go).
 	info   clusterInfo
@@ -200,23 +203,61 @@ func (a *appliance) bootCluster(stderr func(string, ...any), member bool) error 
 		if err != nil {
 			return err
 		}
-		go func() {
-			// An existing member's data directory decides; the initial
-			// cluster is ignored. Waiting for a quorum may take long.
-			e, err := etcdstore.StartMember(mc, 24*time.Hour)
-			if err != nil {
-				stderr("cluster: %v", err)
-				return
-			}
-			if !a.cluster.setEtcd(e) {
-				e.Close()
-			}
-		}()
+		// An existing member's data directory decides; the initial
+		// cluster is ignored. Waiting for a quorum may take long.
+		a.cluster.bootMember(func(ctx context.Context) (*embed.Etcd, error) {
+			return etcdstore.StartMemberContext(ctx, mc, 24*time.Hour)
+		}, stderr)
 	}
 	if err := a.openClusterStore(*ci, nil); err != nil {
+		a.cluster.stopBoot()
 		return err
 	}
 	return a.followCluster(*ci)
+}
+
+// memberBoot is the goroutine that starts this machine's member at boot;
+// closeCluster cancels it and waits for it, so an appliance closed while
+// its member still waits for a quorum leaves no member running.
+type memberBoot struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// bootMember starts the member with start in a goroutine owned by h; a
+// failure other than the cancellation is reported.
+func (h *clusterHook) bootMember(start func(context.Context) (*embed.Etcd, error), report func(string, ...any)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &memberBoot{cancel: cancel, done: make(chan struct{})}
+	h.mu.Lock()
+	h.boot = b
+	h.mu.Unlock()
+	go func() {
+		defer close(b.done)
+		e, err := start(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				report("cluster: %v", err)
+			}
+			return
+		}
+		if !h.setEtcd(e) {
+			e.Close()
+		}
+	}()
+}
+
+// stopBoot cancels the boot goroutine, if any, and waits for it: the
+// member it started is h's then, or closed.
+func (h *clusterHook) stopBoot() {
+	h.mu.Lock()
+	b := h.boot
+	h.boot = nil
+	h.mu.Unlock()
+	if b != nil {
+		b.cancel()
+		<-b.done
+	}
 }
 
 // setEtcd records the member; false when the cluster closed meanwhile.
@@ -291,6 +332,7 @@ func (a *appliance) closeUnowned(cli *clientv3.Client) {
 // its way out): it uses the client and the store.
 func (a *appliance) closeCluster(ctx context.Context) error {
 	h := &a.cluster
+	h.stopBoot()
 	h.mu.Lock()
 	st, cli, e, f := h.st, h.cli, h.etcd, h.follow
 	h.st, h.cli, h.etcd, h.follow, h.closed = nil, nil, nil, nil, true

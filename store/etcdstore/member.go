@@ -137,6 +137,14 @@ type MemberConfig struct {
 // StartMember starts an embedded etcd member and waits until it serves
 // or timeout passes.
 func StartMember(mc MemberConfig, timeout time.Duration) (*embed.Etcd, error) {
+	return StartMemberContext(context.Background(), mc, timeout)
+}
+
+// StartMemberContext is StartMember that also stops waiting when ctx is
+// done: the member is then closed, its ports released, and ctx's error
+// returned. A machine booting into a cluster without quorum waits for it
+// (hours if need be) in a goroutine its appliance cancels at close.
+func StartMemberContext(ctx context.Context, mc MemberConfig, timeout time.Duration) (*embed.Etcd, error) {
 	cfg := embed.NewConfig()
 	cfg.Name, cfg.Dir, cfg.LogLevel = mc.Name, mc.Dir, "error"
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{mc.PeerURL}, []url.URL{mc.PeerURL}
@@ -175,6 +183,10 @@ func StartMember(mc MemberConfig, timeout time.Duration) (*embed.Etcd, error) {
 		e.Server.Stop()
 		e.Close()
 		return nil, fmt.Errorf("etcd member %s not ready after %s", mc.Name, timeout)
+	case <-ctx.Done():
+		e.Server.Stop()
+		e.Close()
+		return nil, fmt.Errorf("etcd member %s: %w", mc.Name, ctx.Err())
 	}
 }
 

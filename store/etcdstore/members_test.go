@@ -2,7 +2,10 @@ package etcdstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +161,55 @@ func TestRemoveMemberThroughItself(t *testing.T) {
 		if m.Name == "m3" {
 			t.Fatal("m3 is still a member")
 		}
+	}
+}
+
+// TestStartMemberCancelled: a member waiting for a quorum that does not
+// come (its peer never starts) stops when its context is cancelled, and
+// its ports are free once StartMemberContext has returned: the appliance
+// that boots it can close without leaving it running.
+func TestStartMemberCancelled(t *testing.T) {
+	caDir := t.TempDir()
+	if err := NewCA(caDir); err != nil {
+		t.Fatal(err)
+	}
+	mc := memberConfig(t, caDir, &machine{id: "m1", ip: "127.0.16.1"})
+	absent := url.URL{Scheme: "https", Host: fmt.Sprintf("127.0.16.2:%d", freePort(t, "127.0.16.2"))}
+	mc.InitialCluster = "m1=" + mc.PeerURL.String() + ",m2=" + absent.String()
+	ctx, cancel := context.WithCancel(context.Background())
+	result := make(chan error, 1)
+	go func() {
+		e, err := StartMemberContext(ctx, mc, time.Hour)
+		if e != nil {
+			e.Close()
+		}
+		result <- err
+	}()
+	// Started: its client port answers (etcd listens before it is ready).
+	for deadline := time.Now().Add(wait); ; time.Sleep(10 * time.Millisecond) {
+		if c, err := net.Dial("tcp", mc.ClientURL.Host); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the member never listened")
+		}
+	}
+	cancel()
+	select {
+	case err := <-result:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("StartMemberContext = %v, want context.Canceled", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("StartMemberContext went on waiting after its context was cancelled")
+	}
+	for _, u := range []url.URL{mc.ClientURL, mc.PeerURL} {
+		l, err := net.Listen("tcp", u.Host)
+		if err != nil {
+			t.Errorf("%s still taken after the member stopped: %v", u.Host, err)
+			continue
+		}
+		l.Close()
 	}
 }
