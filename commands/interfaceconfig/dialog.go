@@ -34,7 +34,8 @@ var services = []service{
 }
 
 // dialog asks every question of NEW (isNew) or EDIT, starting from cur,
-// and returns the interface to stage.
+// and returns the interface to stage. Each phase of the dialog is a
+// function of its own, called in AsyncOS's order.
 func (c Command) dialog(s *shell.Session, cur config.Interface, isNew bool) (config.Interface, error) {
 	cfg := s.Draft.Config()
 	oldName := cur.Name
@@ -42,6 +43,36 @@ func (c Command) dialog(s *shell.Session, cur config.Interface, isNew bool) (con
 	in := cur
 	var err error
 
+	if in.Name, err = askName(s, cur, isNew, others); err != nil {
+		return in, err
+	}
+	if err := c.askIPv4(s, &in, cur, others); err != nil {
+		return in, err
+	}
+	if err := c.askIPv6(s, &in, cur, others); err != nil {
+		return in, err
+	}
+	if err := askEthernet(s, &in, cur, isNew, others); err != nil {
+		return in, err
+	}
+	if in.Hostname, err = s.Ask("Hostname:", cur.Hostname, config.CheckHostname); err != nil {
+		return in, err
+	}
+	if err := c.services(s, &in, cur, oldName, isNew); err != nil {
+		return in, err
+	}
+	if err := askSecureWeb(s, &in, cur, cfg, isNew); err != nil {
+		return in, err
+	}
+	if err := askQuarantine(s, &in, cur); err != nil {
+		return in, err
+	}
+	err = askSMTPHelo(s, &in, cur)
+	return in, err
+}
+
+// askName asks the interface's name, which no other interface may have.
+func askName(s *shell.Session, cur config.Interface, isNew bool, others []config.Interface) (string, error) {
 	checkName := func(a string) string {
 		if r := config.CheckName(a); r != "" {
 			return r
@@ -54,32 +85,32 @@ func (c Command) dialog(s *shell.Session, cur config.Interface, isNew bool) (con
 		return ""
 	}
 	if isNew {
-		in.Name, err = s.Ask(`Please enter a name for this IP interface (Ex: "InternalNet"):`, "", checkName)
-	} else {
-		in.Name, err = s.Ask(`IP interface name (Ex: "InternalNet"):`, cur.Name, checkName)
+		return s.Ask(`Please enter a name for this IP interface (Ex: "InternalNet"):`, "", checkName)
 	}
-	if err != nil {
-		return in, err
-	}
+	return s.Ask(`IP interface name (Ex: "InternalNet"):`, cur.Name, checkName)
+}
 
-	// IPv4: esash needs one on every interface.
+// askIPv4 asks the IPv4 address and its netmask. esash needs one on every
+// interface, so "no" to the first question is refused.
+func (c Command) askIPv4(s *shell.Session, in *config.Interface, cur config.Interface, others []config.Interface) error {
 	for {
 		v4, err := s.YesNo("Would you like to configure an IPv4 address for this interface (y/n)?", true)
 		if err != nil {
-			return in, err
+			return err
 		}
 		if v4 {
 			break
 		}
 		if err := s.Reject("You must configure an IPv4 address: esash listens and delivers over IPv4 on every interface."); err != nil {
-			return in, err
+			return err
 		}
 	}
+	var err error
 	in.IPv4, err = s.Ask("IPv4 Address (Ex: 192.168.1.2 ):", cur.IPv4, func(a string) string {
 		return c.checkAddr(a, cur.IPv4, true, others)
 	})
 	if err != nil {
-		return in, err
+		return err
 	}
 	mask := "24"
 	if cur.IPv4 != "" {
@@ -92,30 +123,40 @@ func (c Command) dialog(s *shell.Session, cur config.Interface, isNew bool) (con
 		return ""
 	})
 	if err != nil {
-		return in, err
+		return err
 	}
 	in.PrefixLen, _ = parseNetmask(mask)
+	return nil
+}
 
+// askIPv6 asks whether the interface has an IPv6 address and, if so, the
+// address and its prefix length; "no" clears both.
+func (c Command) askIPv6(s *shell.Session, in *config.Interface, cur config.Interface, others []config.Interface) error {
 	v6, err := s.YesNo("Would you like to configure an IPv6 address for this interface (y/n)?", cur.IPv6 != "")
 	if err != nil {
-		return in, err
+		return err
 	}
 	in.IPv6, in.IPv6Prefix = "", 0
-	if v6 {
-		if in.IPv6, err = s.Ask("IPv6 Address (Ex: 2001:420:80:1::5):", cur.IPv6, func(a string) string {
-			return c.checkAddr(a, cur.IPv6, false, others)
-		}); err != nil {
-			return in, err
-		}
-		plen := 64
-		if cur.IPv6Prefix != 0 {
-			plen = cur.IPv6Prefix
-		}
-		if in.IPv6Prefix, err = s.AskInt("Prefix length (Ex: 64):", plen, 1, 128); err != nil {
-			return in, err
-		}
+	if !v6 {
+		return nil
 	}
+	if in.IPv6, err = s.Ask("IPv6 Address (Ex: 2001:420:80:1::5):", cur.IPv6, func(a string) string {
+		return c.checkAddr(a, cur.IPv6, false, others)
+	}); err != nil {
+		return err
+	}
+	plen := 64
+	if cur.IPv6Prefix != 0 {
+		plen = cur.IPv6Prefix
+	}
+	in.IPv6Prefix, err = s.AskInt("Prefix length (Ex: 64):", plen, 1, 128)
+	return err
+}
 
+// askEthernet asks the Ethernet port, until one whose subnets do not clash
+// with another port's: it comes after the addresses because the clash
+// depends on them.
+func askEthernet(s *shell.Session, in *config.Interface, cur config.Interface, isNew bool, others []config.Interface) error {
 	for {
 		def := slices.Index(config.EthernetPorts, ethernet(cur)) + 1
 		if isNew {
@@ -123,28 +164,28 @@ func (c Command) dialog(s *shell.Session, cur config.Interface, isNew bool) (con
 		}
 		k, err := s.Choose("Ethernet interface:", config.EthernetPorts, def, true)
 		if err != nil {
-			return in, err
+			return err
 		}
 		in.Ethernet = config.EthernetPorts[k]
-		msg := subnetClash(in, others)
+		msg := subnetClash(*in, others)
 		if msg == "" {
-			break
+			return nil
 		}
 		if err := s.Reject(msg); err != nil {
-			return in, err
+			return err
 		}
 	}
+}
 
-	if in.Hostname, err = s.Ask("Hostname:", cur.Hostname, config.CheckHostname); err != nil {
-		return in, err
-	}
-
-	if err := c.services(s, &in, cur, oldName, isNew); err != nil {
-		return in, err
-	}
+// askSecureWeb asks, after the services, what depends on which of them are
+// enabled: the certificate of the HTTPS services and whether each HTTP
+// service redirects to its secure twin. Questions that do not apply clear
+// their setting.
+func askSecureWeb(s *shell.Session, in *config.Interface, cur config.Interface, cfg *config.Config, isNew bool) error {
+	var err error
 	if in.HTTPS.Enabled || in.SpamQuarantineHTTPS.Enabled || in.APIHTTPS.Enabled {
 		if in.HTTPSCert, err = chooseCertificate(s, cfg, cur.HTTPSCert); err != nil {
-			return in, err
+			return err
 		}
 	} else {
 		in.HTTPSCert = ""
@@ -152,44 +193,56 @@ func (c Command) dialog(s *shell.Session, cur config.Interface, isNew bool) (con
 	in.RedirectHTTP = false
 	if in.HTTP.Enabled && in.HTTPS.Enabled {
 		if in.RedirectHTTP, err = s.YesNo("For this interface, should HTTP requests redirect to the secure service?", cur.RedirectHTTP || isNew); err != nil {
-			return in, err
+			return err
 		}
 	}
 	in.RedirectQuarantine = false
 	if in.SpamQuarantineHTTP.Enabled && in.SpamQuarantineHTTPS.Enabled {
 		if in.RedirectQuarantine, err = s.YesNo("For this interface, should Spam Quarantine HTTP requests redirect to the secure service?", cur.RedirectQuarantine || isNew); err != nil {
-			return in, err
+			return err
 		}
 	}
-	in.QuarantineDefault, in.QuarantineURL = false, ""
-	if in.SpamQuarantineHTTP.Enabled || in.SpamQuarantineHTTPS.Enabled {
-		if in.QuarantineDefault, err = s.YesNo("Do you want this interface to be the default interface for your Spam Quarantine?", cur.QuarantineDefault); err != nil {
-			return in, err
-		}
-		if in.QuarantineDefault {
-			custom, err := s.YesNo("Do you want to use a custom base URL in your Spam Quarantine email notifications?", cur.QuarantineURL != "")
-			if err != nil {
-				return in, err
-			}
-			if custom {
-				if in.QuarantineURL, err = s.Ask(`Enter the custom base URL (Ex: "https://quarantine.example.com:83/"):`, cur.QuarantineURL, config.CheckBaseURL); err != nil {
-					return in, err
-				}
-			}
-		}
-	}
+	return nil
+}
 
+// askQuarantine asks, when a Spam Quarantine service is enabled, whether
+// this is the default quarantine interface and its notifications' base
+// URL; otherwise both are cleared.
+func askQuarantine(s *shell.Session, in *config.Interface, cur config.Interface) error {
+	in.QuarantineDefault, in.QuarantineURL = false, ""
+	if !in.SpamQuarantineHTTP.Enabled && !in.SpamQuarantineHTTPS.Enabled {
+		return nil
+	}
+	var err error
+	if in.QuarantineDefault, err = s.YesNo("Do you want this interface to be the default interface for your Spam Quarantine?", cur.QuarantineDefault); err != nil {
+		return err
+	}
+	if !in.QuarantineDefault {
+		return nil
+	}
+	custom, err := s.YesNo("Do you want to use a custom base URL in your Spam Quarantine email notifications?", cur.QuarantineURL != "")
+	if err != nil || !custom {
+		return err
+	}
+	in.QuarantineURL, err = s.Ask(`Enter the custom base URL (Ex: "https://quarantine.example.com:83/"):`, cur.QuarantineURL, config.CheckBaseURL)
+	return err
+}
+
+// askSMTPHelo asks for a custom SMTP HELO name, the last question: AsyncOS
+// words it differently when the interface already has one, which may then
+// be deleted.
+func askSMTPHelo(s *shell.Session, in *config.Interface, cur config.Interface) error {
 	if cur.SMTPHelo == "" {
 		custom, err := s.YesNo("Do you want to configure custom SMTP Helo for this interface?", false)
 		if err != nil || !custom {
-			return in, err
+			return err
 		}
 		in.SMTPHelo, err = s.Ask("Enter the hostname to use in SMTP Helo:", in.Hostname, config.CheckHostname)
-		return in, err
+		return err
 	}
 	change, err := s.YesNo(fmt.Sprintf("Do you want to change SMTP Helo for this interface (currently %s)?", cur.SMTPHelo), false)
 	if err != nil || !change {
-		return in, err
+		return err
 	}
 	helo, err := s.Ask(`Enter the hostname to use in SMTP Helo, or "DELETE" to use the interface hostname:`, cur.SMTPHelo, func(a string) string {
 		if a == "DELETE" {
@@ -201,7 +254,7 @@ func (c Command) dialog(s *shell.Session, cur config.Interface, isNew bool) (con
 		helo = ""
 	}
 	in.SMTPHelo = helo
-	return in, err
+	return err
 }
 
 // services asks "enable X?" and "which port?" for each service in turn.

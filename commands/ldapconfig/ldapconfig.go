@@ -439,6 +439,9 @@ func (c Command) serverMenu(s *shell.Session, name string) error {
 	})
 }
 
+// serverSettings is SERVER, the menu of the server called *name; each
+// operation is a function of its own, given the server as staged when it
+// is chosen.
 func (c Command) serverSettings(s *shell.Session, name *string) error {
 	get := func() (config.LDAPServer, error) {
 		sv, ok := find(s, *name)
@@ -447,13 +450,13 @@ func (c Command) serverSettings(s *shell.Session, name *string) error {
 		}
 		return sv, nil
 	}
-	op := func(f func(sv config.LDAPServer) error) func(*shell.Session) error {
+	op := func(f func(s *shell.Session, sv config.LDAPServer) error) func(*shell.Session) error {
 		return func(*shell.Session) error {
 			sv, err := get()
 			if err != nil {
 				return err
 			}
-			return f(sv)
+			return f(s, sv)
 		}
 	}
 	show := func(s *shell.Session) {
@@ -462,68 +465,91 @@ func (c Command) serverSettings(s *shell.Session, name *string) error {
 		}
 	}
 	return s.Menu(show, []shell.MenuItem{
-		{Name: "NAME", Help: "Change the name of this configuration.", Run: op(func(sv config.LDAPServer) error {
-			n, err := s.Ask("Please enter a name for this server configuration:", sv.Name, checkName(s, sv.Name))
-			if err != nil || n == sv.Name {
-				return err
-			}
-			if err := update(s, sv.Name, func(x *config.LDAPServer) { x.Name = n }); err != nil {
-				return err
-			}
-			*name = n
-			return nil
+		{Name: "NAME", Help: "Change the name of this configuration.", Run: op(func(s *shell.Session, sv config.LDAPServer) error {
+			return changeName(s, sv, name)
 		})},
-		{Name: "HOSTNAME", Help: "Change the hostname used for this query.", Run: op(func(sv config.LDAPServer) error {
-			h, err := s.Ask("Please enter the hostname or IP address of the LDAP server:", sv.Host, config.CheckLDAPHost)
-			if err != nil {
-				return err
-			}
-			return update(s, sv.Name, func(x *config.LDAPServer) { x.Host = h })
-		})},
-		{Name: "PORT", Help: "Change the port.", Run: op(func(sv config.LDAPServer) error {
-			p, err := askPort(s, sv.Port)
-			if err != nil {
-				return err
-			}
-			return update(s, sv.Name, func(x *config.LDAPServer) { x.Port = p })
-		})},
-		{Name: "AUTHTYPE", Help: "Change the authentication method.", Run: op(func(sv config.LDAPServer) error {
-			nv := sv
-			if err := askAuth(s, &nv, false); err != nil {
-				return err
-			}
-			var err error
-			if nv.SSL, err = s.YesNo("Use SSL to connect to the LDAP server?", sv.SSL); err != nil {
-				return err
-			}
-			def := sv.Port
-			if nv.SSL != sv.SSL && sv.Port == defaultPort(sv.ServerType, sv.SSL) {
-				def = defaultPort(sv.ServerType, nv.SSL)
-			}
-			if nv.Port, err = askPort(s, def); err != nil {
-				return err
-			}
-			return update(s, sv.Name, func(x *config.LDAPServer) { *x = nv })
-		})},
-		{Name: "SERVERTYPE", Help: "Change the server type.", Run: op(func(sv config.LDAPServer) error {
-			nv := sv
-			if err := askType(s, &nv, sv.ServerType); err != nil {
-				return err
-			}
-			return update(s, sv.Name, func(x *config.LDAPServer) { x.ServerType = nv.ServerType })
-		})},
-		{Name: "BASE", Help: "Change the query base.", Run: op(func(sv config.LDAPServer) error {
-			def := sv.BaseDN
-			if def == "" {
-				def = "NONE"
-			}
-			b, err := askBase(s, def)
-			if err != nil {
-				return err
-			}
-			return update(s, sv.Name, func(x *config.LDAPServer) { x.BaseDN = b })
-		})},
+		{Name: "HOSTNAME", Help: "Change the hostname used for this query.", Run: op(changeHost)},
+		{Name: "PORT", Help: "Change the port.", Run: op(changePort)},
+		{Name: "AUTHTYPE", Help: "Change the authentication method.", Run: op(changeAuth)},
+		{Name: "SERVERTYPE", Help: "Change the server type.", Run: op(changeServerType)},
+		{Name: "BASE", Help: "Change the query base.", Run: op(changeBase)},
 	})
+}
+
+// changeName is SERVER's NAME: it renames sv and points *name, which the
+// open menus show, at the new name.
+func changeName(s *shell.Session, sv config.LDAPServer, name *string) error {
+	n, err := s.Ask("Please enter a name for this server configuration:", sv.Name, checkName(s, sv.Name))
+	if err != nil || n == sv.Name {
+		return err
+	}
+	if err := update(s, sv.Name, func(x *config.LDAPServer) { x.Name = n }); err != nil {
+		return err
+	}
+	*name = n
+	return nil
+}
+
+// changeHost is SERVER's HOSTNAME.
+func changeHost(s *shell.Session, sv config.LDAPServer) error {
+	h, err := s.Ask("Please enter the hostname or IP address of the LDAP server:", sv.Host, config.CheckLDAPHost)
+	if err != nil {
+		return err
+	}
+	return update(s, sv.Name, func(x *config.LDAPServer) { x.Host = h })
+}
+
+// changePort is SERVER's PORT.
+func changePort(s *shell.Session, sv config.LDAPServer) error {
+	p, err := askPort(s, sv.Port)
+	if err != nil {
+		return err
+	}
+	return update(s, sv.Name, func(x *config.LDAPServer) { x.Port = p })
+}
+
+// changeAuth is SERVER's AUTHTYPE: the authentication method, then SSL and
+// the port. A port left at the default for the old SSL setting is offered
+// the default for the new one.
+func changeAuth(s *shell.Session, sv config.LDAPServer) error {
+	nv := sv
+	if err := askAuth(s, &nv, false); err != nil {
+		return err
+	}
+	var err error
+	if nv.SSL, err = s.YesNo("Use SSL to connect to the LDAP server?", sv.SSL); err != nil {
+		return err
+	}
+	def := sv.Port
+	if nv.SSL != sv.SSL && sv.Port == defaultPort(sv.ServerType, sv.SSL) {
+		def = defaultPort(sv.ServerType, nv.SSL)
+	}
+	if nv.Port, err = askPort(s, def); err != nil {
+		return err
+	}
+	return update(s, sv.Name, func(x *config.LDAPServer) { *x = nv })
+}
+
+// changeServerType is SERVER's SERVERTYPE.
+func changeServerType(s *shell.Session, sv config.LDAPServer) error {
+	nv := sv
+	if err := askType(s, &nv, sv.ServerType); err != nil {
+		return err
+	}
+	return update(s, sv.Name, func(x *config.LDAPServer) { x.ServerType = nv.ServerType })
+}
+
+// changeBase is SERVER's BASE.
+func changeBase(s *shell.Session, sv config.LDAPServer) error {
+	def := sv.BaseDN
+	if def == "" {
+		def = "NONE"
+	}
+	b, err := askBase(s, def)
+	if err != nil {
+		return err
+	}
+	return update(s, sv.Name, func(x *config.LDAPServer) { x.BaseDN = b })
 }
 
 // setup is SETUP, the global settings.
