@@ -377,94 +377,123 @@ func load(o options) (result, error) {
 		}
 		defer sk.close()
 	}
-	tag := runTag()
-	body := message(o.size)
-	var msgs, sessions, errs, seq atomic.Int64
-	var mu sync.Mutex
-	var msgLat, sessLat []time.Duration
-	var accepted []sent
-	var firstErr, tlsInfo string
+	t := &tally{tag: runTag(), body: message(o.size), relay: sk != nil}
 	deadline := time.Now().Add(o.duration)
-	cpu0 := selfCPU()
-	srv0 := procCPU(o.srvPID)
-	busy0 := machineBusy()
+	m := startMeters(o.srvPID)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := 0; i < o.clients; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var ml, sl []time.Duration
-			var acc []sent
-			wb := slices.Clone(body)
-			next := func() string { return stampID(wb, tag, seq.Add(1)) }
-			done := func(id string, d time.Duration, at time.Time) {
-				ml = append(ml, d)
-				msgs.Add(1)
-				if sk != nil {
-					acc = append(acc, sent{id, at})
-				}
-			}
-			for time.Now().Before(deadline) {
-				t0 := time.Now()
-				info, err := session(o, tcfg, wb, next, done)
-				if err != nil {
-					errs.Add(1)
-					mu.Lock()
-					if firstErr == "" {
-						firstErr = err.Error()
-					}
-					mu.Unlock()
-					if errors.Is(err, syscall.ECONNREFUSED) {
-						time.Sleep(10 * time.Millisecond)
-					}
-					continue
-				}
-				sessions.Add(1)
-				sl = append(sl, time.Since(t0))
-				if info != "" && tlsInfo == "" {
-					mu.Lock()
-					tlsInfo = info
-					mu.Unlock()
-				}
-			}
-			mu.Lock()
-			msgLat = append(msgLat, ml...)
-			sessLat = append(sessLat, sl...)
-			accepted = append(accepted, acc...)
-			mu.Unlock()
-		}()
+		wg.Go(func() { t.sender(o, tcfg, deadline) })
 	}
 	wg.Wait()
 	el := time.Since(start).Seconds()
 	r := result{Label: o.label, Clients: o.clients, Per: o.per, Size: o.size, BDAT: o.bdat, Seconds: el,
-		Msgs: msgs.Load(), Sessions: sessions.Load(), Errors: errs.Load(), FirstError: firstErr, TLS: tlsInfo}
+		Msgs: t.msgs.Load(), Sessions: t.sessions.Load(), Errors: t.errs.Load(), FirstError: t.firstErr, TLS: t.tlsInfo}
 	r.MsgsPerSec = float64(r.Msgs) / el
 	r.SessPerSec = float64(r.Sessions) / el
-	r.MsgP50, r.MsgP99 = pct(msgLat, 50), pct(msgLat, 99)
-	r.SessP50, r.SessP99 = pct(sessLat, 50), pct(sessLat, 99)
+	r.MsgP50, r.MsgP99 = pct(t.msgLat, 50), pct(t.msgLat, 99)
+	r.SessP50, r.SessP99 = pct(t.sessLat, 50), pct(t.sessLat, 99)
 	// A relay cell's window runs until the last accepted message is at
 	// the sink: the CPU is the server's work for all of them.
 	window := el
 	if sk != nil {
-		sk.relayResult(&r, tag, accepted, start, o.drain)
+		sk.relayResult(&r, t.tag, t.accepted, start, o.drain)
 		window = max(el, r.E2ESeconds)
 	}
-	r.ClientCPU = 100 * (selfCPU() - cpu0).Seconds() / window
-	if o.srvPID > 0 {
-		srvCPU := (procCPU(o.srvPID) - srv0).Seconds()
-		r.ServerCPU = 100 * srvCPU / window
-		if n := r.Msgs; sk != nil {
-			n = r.Delivered
-			if n > 0 {
-				r.CPUPerMsg = 1000 * srvCPU / float64(n)
+	m.read(&r, window, sk != nil)
+	return r, nil
+}
+
+// tally is what a load's senders count and collect.
+type tally struct {
+	tag   string // the run's tag in every message's ID
+	body  []byte // the message, copied by each sender
+	relay bool   // a relay cell: the accepted messages are kept for the sink
+
+	msgs, sessions, errs, seq atomic.Int64
+	tlsSeen                   atomic.Bool // tlsInfo is set
+
+	mu                sync.Mutex // guards what follows
+	msgLat, sessLat   []time.Duration
+	accepted          []sent
+	firstErr, tlsInfo string
+}
+
+// sender is one client: sessions one after the other until deadline,
+// its latencies merged into t at the end.
+func (t *tally) sender(o options, tcfg *tls.Config, deadline time.Time) {
+	var ml, sl []time.Duration
+	var acc []sent
+	wb := slices.Clone(t.body)
+	next := func() string { return stampID(wb, t.tag, t.seq.Add(1)) }
+	done := func(id string, d time.Duration, at time.Time) {
+		ml = append(ml, d)
+		t.msgs.Add(1)
+		if t.relay {
+			acc = append(acc, sent{id, at})
+		}
+	}
+	for time.Now().Before(deadline) {
+		t0 := time.Now()
+		info, err := session(o, tcfg, wb, next, done)
+		if err != nil {
+			t.errs.Add(1)
+			t.mu.Lock()
+			if t.firstErr == "" {
+				t.firstErr = err.Error()
 			}
-		} else if n > 0 {
+			t.mu.Unlock()
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			continue
+		}
+		t.sessions.Add(1)
+		sl = append(sl, time.Since(t0))
+		if info != "" && !t.tlsSeen.Load() {
+			t.mu.Lock()
+			if t.tlsInfo == "" {
+				t.tlsInfo = info
+				t.tlsSeen.Store(true)
+			}
+			t.mu.Unlock()
+		}
+	}
+	t.mu.Lock()
+	t.msgLat = append(t.msgLat, ml...)
+	t.sessLat = append(t.sessLat, sl...)
+	t.accepted = append(t.accepted, acc...)
+	t.mu.Unlock()
+}
+
+// meters are the CPU counters a load reads before and after: its own, the
+// server's (srvPID, 0: none) and the machine's.
+type meters struct {
+	srvPID      int
+	self, srv   time.Duration
+	machineBusy time.Duration
+}
+
+func startMeters(srvPID int) meters {
+	return meters{srvPID: srvPID, self: selfCPU(), srv: procCPU(srvPID), machineBusy: machineBusy()}
+}
+
+// read sets r's CPU figures over window seconds: per message delivered to
+// the sink in a relay cell, else per message accepted.
+func (m meters) read(r *result, window float64, relay bool) {
+	r.ClientCPU = 100 * (selfCPU() - m.self).Seconds() / window
+	if m.srvPID > 0 {
+		srvCPU := (procCPU(m.srvPID) - m.srv).Seconds()
+		r.ServerCPU = 100 * srvCPU / window
+		n := r.Msgs
+		if relay {
+			n = r.Delivered
+		}
+		if n > 0 {
 			r.CPUPerMsg = 1000 * srvCPU / float64(n)
 		}
 	}
-	r.OtherCPU = max(0, 100*(machineBusy()-busy0).Seconds()/window-r.ClientCPU-r.ServerCPU)
-	return r, nil
+	r.OtherCPU = max(0, 100*(machineBusy()-m.machineBusy).Seconds()/window-r.ClientCPU-r.ServerCPU)
 }
 
 // idle opens n STARTTLS sessions, holds them, and reads the server's RSS.

@@ -68,42 +68,7 @@ func setup(args []string) int {
 	defer db.Close()
 	d := store.NewDraft(db, "admin", "bench")
 	err = d.Update(func(c *config.Config) error {
-		c.Interfaces[0].IPv4 = *ip
-		c.Interfaces[0].Hostname = "mx.bench.test"
-		for i := range c.Certificates {
-			if c.Certificates[i].Name == "Demo" {
-				c.Certificates[i] = cert
-			}
-		}
-		// The idle cell holds 1000 connections over STARTTLS: above the
-		// factory's global limits (300 connections, 100 with TLS),
-		// which esash enforces (454 to STARTTLS past the TLS one), as
-		// Postfix's are raised by perf-anchors' settings.
-		c.ListenSetup.MaxConcurrency = 2000
-		c.ListenSetup.MaxTLSConcurrency = 2000
-		l := &c.Listeners[0]
-		l.MaxConnections = 2000
-		l.DefaultPolicy.TLS = config.TLSIn(*tlsIn)
-		l.DefaultPolicy.MaxConcurrency = 1000
-		l.DefaultPolicy.MaxMsgsPerConn = 100000
-		// The load's recipients (sink@bench.test) are accepted by a RAT
-		// entry, as Postfix's relay_domains accepts them: the factory
-		// table refuses every recipient.
-		l.AcceptDomains = []string{"bench.test"}
-		for i := range l.Policies {
-			p := &l.Policies[i]
-			p.Params.MaxConcurrency, p.Params.MaxMsgsPerConn, p.Params.RateLimit = 0, 0, ""
-		}
-		c.Routes = []config.Route{{Domain: "bench.test", Hosts: []config.RouteHost{route}}}
-		if *relay != "" {
-			// The relay cells: bench.test goes to the sink over TLS
-			// (Required, not verified: the sink's certificate is
-			// self-signed), as Postfix's smtp_tls_security_level =
-			// encrypt. The destination's other controls keep their
-			// factory values (500 connections, 50 messages per
-			// connection): the limits stay applied.
-			c.Destinations.Entries = []config.DestControl{{Domain: "bench.test", TLS: config.TLSOutRequired}}
-		}
+		benchConfig(c, *ip, cert, config.TLSIn(*tlsIn), route, *relay != "")
 		return nil
 	})
 	if err != nil {
@@ -119,6 +84,48 @@ func setup(args []string) int {
 		return fail(err)
 	}
 	return 0
+}
+
+// benchConfig opens c up for load: the Management interface on ip, cert
+// as the listener's profile, its TLS policy tlsIn, the limits raised, the
+// load's domain routed to route (relay: with destination TLS Required).
+func benchConfig(c *config.Config, ip string, cert config.Certificate, tlsIn config.TLSIn, route config.RouteHost, relay bool) {
+	c.Interfaces[0].IPv4 = ip
+	c.Interfaces[0].Hostname = "mx.bench.test"
+	for i := range c.Certificates {
+		if c.Certificates[i].Name == "Demo" {
+			c.Certificates[i] = cert
+		}
+	}
+	// The idle cell holds 1000 connections over STARTTLS: above the
+	// factory's global limits (300 connections, 100 with TLS),
+	// which esash enforces (454 to STARTTLS past the TLS one), as
+	// Postfix's are raised by perf-anchors' settings.
+	c.ListenSetup.MaxConcurrency = 2000
+	c.ListenSetup.MaxTLSConcurrency = 2000
+	l := &c.Listeners[0]
+	l.MaxConnections = 2000
+	l.DefaultPolicy.TLS = tlsIn
+	l.DefaultPolicy.MaxConcurrency = 1000
+	l.DefaultPolicy.MaxMsgsPerConn = 100000
+	// The load's recipients (sink@bench.test) are accepted by a RAT
+	// entry, as Postfix's relay_domains accepts them: the factory
+	// table refuses every recipient.
+	l.AcceptDomains = []string{"bench.test"}
+	for i := range l.Policies {
+		p := &l.Policies[i]
+		p.Params.MaxConcurrency, p.Params.MaxMsgsPerConn, p.Params.RateLimit = 0, 0, ""
+	}
+	c.Routes = []config.Route{{Domain: "bench.test", Hosts: []config.RouteHost{route}}}
+	if relay {
+		// The relay cells: bench.test goes to the sink over TLS
+		// (Required, not verified: the sink's certificate is
+		// self-signed), as Postfix's smtp_tls_security_level =
+		// encrypt. The destination's other controls keep their
+		// factory values (500 connections, 50 messages per
+		// connection): the limits stay applied.
+		c.Destinations.Entries = []config.DestControl{{Domain: "bench.test", TLS: config.TLSOutRequired}}
+	}
 }
 
 func isNoChanges(err error) bool { return errors.Is(err, store.ErrNoChanges) }

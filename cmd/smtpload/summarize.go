@@ -40,10 +40,49 @@ func summarize(args []string) int {
 
 // summarizeTo writes the table of the results read from in.
 func summarizeTo(w io.Writer, in io.Reader) error {
-	type cellKey struct {
-		size, per, c int
-		bdat         bool
+	runs, cells, err := readRuns(in) // what was read before an error is shown too
+	fmt.Fprintln(w, "| size | per | c | mode | target | runs | msgs/s (median) | ÷ bare | msg p50/p99 ms | relay 250→250 p50/p99 ms | handshakes/msg | server CPU ms/msg | server / client CPU % | errors | undelivered |")
+	fmt.Fprintln(w, "|---:|---:|---:|---|---|---:|---:|---:|---|---|---:|---:|---|---:|---:|")
+	for _, k := range cells {
+		targets := runs[k]
+		names := make([]string, 0, len(targets))
+		for t := range targets {
+			names = append(names, t)
+		}
+		sort.Strings(names)
+		for _, t := range names {
+			summaryRow(w, k, t, targets)
+		}
+		if e, ok := targets["relay-esash"]; ok {
+			if p, ok := targets["relay-postfix"]; ok {
+				if pr := rateOf(medianRun(p)); pr > 0 {
+					fmt.Fprintf(w, "| %d | %d | %d | %s | relay esash ÷ Postfix | | %.2f× | | | | | | | | |\n",
+						k.size, k.per, k.c, k.mode(), rateOf(medianRun(e))/pr)
+				}
+			}
+		}
 	}
+	return err
+}
+
+// cellKey is one cell of the benchmark: message size, messages per
+// session, senders, BDAT or DATA.
+type cellKey struct {
+	size, per, c int
+	bdat         bool
+}
+
+func (k cellKey) mode() string {
+	if k.bdat {
+		return "BDAT"
+	}
+	return "DATA"
+}
+
+// readRuns reads smtpload's JSON rows: the runs of each cell by target
+// (the label before its '/'), and the cells in table order (size, per,
+// senders, DATA before BDAT).
+func readRuns(in io.Reader) (map[cellKey]map[string][]result, []cellKey, error) {
 	runs := map[cellKey]map[string][]result{}
 	var cells []cellKey
 	sc := bufio.NewScanner(in)
@@ -74,56 +113,37 @@ func summarizeTo(w io.Writer, in io.Reader) error {
 		}
 		return !a.bdat && b.bdat
 	})
-	fmt.Fprintln(w, "| size | per | c | mode | target | runs | msgs/s (median) | ÷ bare | msg p50/p99 ms | relay 250→250 p50/p99 ms | handshakes/msg | server CPU ms/msg | server / client CPU % | errors | undelivered |")
-	fmt.Fprintln(w, "|---:|---:|---:|---|---|---:|---:|---:|---|---|---:|---:|---|---:|---:|")
-	for _, k := range cells {
-		targets := runs[k]
-		names := make([]string, 0, len(targets))
-		for t := range targets {
-			names = append(names, t)
-		}
-		sort.Strings(names)
-		mode := "DATA"
-		if k.bdat {
-			mode = "BDAT"
-		}
-		for _, t := range names {
-			m := medianRun(targets[t])
-			rate := rateOf(m)
-			ratio := "–"
-			base := "bare-rsa"
-			if strings.Contains(t, "ecdsa") {
-				base = "bare-ecdsa"
-			}
-			if b, ok := targets[base]; ok && t != base {
-				if br := rateOf(medianRun(b)); br > 0 {
-					ratio = fmt.Sprintf("%.0f %%", 100*rate/br)
-				}
-			}
-			relay, hs := "–", "–"
-			if m.Relay {
-				relay = fmt.Sprintf("%.2f / %.2f", m.RelayP50, m.RelayP99)
-				hs = fmt.Sprintf("%.3f", m.HSPerMsg)
-			}
-			var errs, undelivered int64
-			for _, r := range targets[t] {
-				errs += r.Errors
-				undelivered += r.Undelivered
-			}
-			fmt.Fprintf(w, "| %d | %d | %d | %s | %s | %d | %.0f | %s | %.2f / %.2f | %s | %s | %.3f | %.0f / %.0f | %d | %d |\n",
-				k.size, k.per, k.c, mode, t, len(targets[t]), rate, ratio, m.MsgP50, m.MsgP99, relay, hs,
-				m.CPUPerMsg, m.ServerCPU, m.ClientCPU, errs, undelivered)
-		}
-		if e, ok := targets["relay-esash"]; ok {
-			if p, ok := targets["relay-postfix"]; ok {
-				if pr := rateOf(medianRun(p)); pr > 0 {
-					fmt.Fprintf(w, "| %d | %d | %d | %s | relay esash ÷ Postfix | | %.2f× | | | | | | | | |\n",
-						k.size, k.per, k.c, mode, rateOf(medianRun(e))/pr)
-				}
-			}
+	return runs, cells, sc.Err()
+}
+
+// summaryRow writes target t's row of cell k: its median run, its ratio to
+// the bare server with the same certificate kind.
+func summaryRow(w io.Writer, k cellKey, t string, targets map[string][]result) {
+	m := medianRun(targets[t])
+	rate := rateOf(m)
+	ratio := "–"
+	base := "bare-rsa"
+	if strings.Contains(t, "ecdsa") {
+		base = "bare-ecdsa"
+	}
+	if b, ok := targets[base]; ok && t != base {
+		if br := rateOf(medianRun(b)); br > 0 {
+			ratio = fmt.Sprintf("%.0f %%", 100*rate/br)
 		}
 	}
-	return sc.Err()
+	relay, hs := "–", "–"
+	if m.Relay {
+		relay = fmt.Sprintf("%.2f / %.2f", m.RelayP50, m.RelayP99)
+		hs = fmt.Sprintf("%.3f", m.HSPerMsg)
+	}
+	var errs, undelivered int64
+	for _, r := range targets[t] {
+		errs += r.Errors
+		undelivered += r.Undelivered
+	}
+	fmt.Fprintf(w, "| %d | %d | %d | %s | %s | %d | %.0f | %s | %.2f / %.2f | %s | %s | %.3f | %.0f / %.0f | %d | %d |\n",
+		k.size, k.per, k.c, k.mode(), t, len(targets[t]), rate, ratio, m.MsgP50, m.MsgP99, relay, hs,
+		m.CPUPerMsg, m.ServerCPU, m.ClientCPU, errs, undelivered)
 }
 
 // rateOf is a run's throughput: end to end for a relay cell.

@@ -384,49 +384,9 @@ func (q *Queue) replay(seq uint64, newest bool) error {
 		return fmt.Errorf("queue: %w", err)
 	}
 	end := st.Size()
-	var off int64
-	// One read per record in the common case: its header, type, meta
-	// length and meta (and, in the newest segment, a small message
-	// whole), into buffers reused for every record: the replay of a
-	// million messages costs their metadata, not a read(2) per field and
-	// a 32 KiB copy buffer per check (BenchmarkBigQueue).
-	pre := make([]byte, replayRead)
-	scratch := make([]byte, 64<<10)
-	for off+headerLen <= end {
-		if q.abort != nil && q.replays.Add(1)%4096 == 0 {
-			select {
-			case <-q.abort:
-				return ErrClosed
-			default:
-			}
-		}
-		b := pre[:min(int64(len(pre)), end-off)]
-		if _, err := f.ReadAt(b, off); err != nil {
-			return fmt.Errorf("queue: read %s: %w", path, err)
-		}
-		n := int64(binary.BigEndian.Uint32(b[0:4]))
-		sum := binary.BigEndian.Uint32(b[4:8])
-		if n < 5 || n > maxRecord || off+headerLen+n > end {
-			break
-		}
-		if newest {
-			ok, err := checkRecord(f, off+headerLen, n, sum, b[headerLen:], scratch)
-			if err != nil {
-				return fmt.Errorf("queue: read %s: %w", path, err)
-			}
-			if !ok {
-				break
-			}
-		}
-		if err := q.apply(f, sg, off+headerLen, n, sum, newest, b[headerLen:], &scratch); err != nil {
-			if !newest {
-				// An unchecked record that does not parse is damage,
-				// handled as a CRC mismatch would be.
-				break
-			}
-			return fmt.Errorf("queue: %s at %d: %w", path, off, err)
-		}
-		off += headerLen + n
+	off, err := q.replayRecords(f, sg, path, end, newest)
+	if err != nil {
+		return err
 	}
 	sg.size = off
 	if off != end {
@@ -450,6 +410,58 @@ func (q *Queue) replay(seq uint64, newest bool) error {
 		q.cur = sg
 	}
 	return nil
+}
+
+// replayRecords applies the records of segment sg (file f at path, end
+// bytes long) to the index and returns where the valid records end: at
+// end, or at the first record that is torn, fails its CRC (checked in
+// the newest segment only) or does not parse.
+func (q *Queue) replayRecords(f *os.File, sg *segment, path string, end int64, newest bool) (int64, error) {
+	var off int64
+	// One read per record in the common case: its header, type, meta
+	// length and meta (and, in the newest segment, a small message
+	// whole), into buffers reused for every record: the replay of a
+	// million messages costs their metadata, not a read(2) per field and
+	// a 32 KiB copy buffer per check (BenchmarkBigQueue).
+	pre := make([]byte, replayRead)
+	scratch := make([]byte, 64<<10)
+	for off+headerLen <= end {
+		if q.abort != nil && q.replays.Add(1)%4096 == 0 {
+			select {
+			case <-q.abort:
+				return off, ErrClosed
+			default:
+			}
+		}
+		b := pre[:min(int64(len(pre)), end-off)]
+		if _, err := f.ReadAt(b, off); err != nil {
+			return off, fmt.Errorf("queue: read %s: %w", path, err)
+		}
+		n := int64(binary.BigEndian.Uint32(b[0:4]))
+		sum := binary.BigEndian.Uint32(b[4:8])
+		if n < 5 || n > maxRecord || off+headerLen+n > end {
+			break
+		}
+		if newest {
+			ok, err := checkRecord(f, off+headerLen, n, sum, b[headerLen:], scratch)
+			if err != nil {
+				return off, fmt.Errorf("queue: read %s: %w", path, err)
+			}
+			if !ok {
+				break
+			}
+		}
+		if err := q.apply(f, sg, off+headerLen, n, sum, newest, b[headerLen:], &scratch); err != nil {
+			if !newest {
+				// An unchecked record that does not parse is damage,
+				// handled as a CRC mismatch would be.
+				break
+			}
+			return off, fmt.Errorf("queue: %s at %d: %w", path, off, err)
+		}
+		off += headerLen + n
+	}
+	return off, nil
 }
 
 // replayRead is what replay reads at once at each record: enough for the
@@ -875,23 +887,7 @@ func (q *Queue) writeBatch(batch []*request, w *batchWriter, unsynced bool) bool
 		return fail(broken)
 	}
 	start := cur.size
-	offs := make([]int64, len(batch))
-	off := start
-	w.f, w.err = cur.f, nil
-	for i, r := range batch {
-		offs[i] = off
-		if r.body != nil && r.data == nil && (r.size > 256<<10 || int(r.size)+len(r.head) > cap(w.buf)) {
-			q.streamRecord(w, r, off)
-		} else {
-			appendRecord(w, r)
-		}
-		off += int64(len(r.head)) + r.size
-		if w.n >= 512<<10 {
-			w.flush()
-		}
-	}
-	w.flush()
-	werr := w.err
+	offs, off, werr := writeRecords(batch, w, cur)
 	// A segment about to be sealed is synced whatever its batch holds:
 	// the syncs that follow are the next segment's.
 	skipSync := off < q.opts.SegmentSize && !slices.ContainsFunc(batch, func(r *request) bool { return !r.lazy })
@@ -902,32 +898,69 @@ func (q *Queue) writeBatch(batch []*request, w *batchWriter, unsynced bool) bool
 		werr = fdatasync(cur.f)
 	}
 	if werr != nil {
-		// Cut what this batch wrote, so the next one follows valid
-		// records; if even that fails the segment is unusable.
-		if err := cur.f.Truncate(start); err == nil {
-			_, err = cur.f.Seek(start, io.SeekStart)
-			if err != nil {
-				q.setBroken(err)
-			}
-		} else {
-			q.setBroken(err)
-		}
+		q.cutBatch(cur, start)
 		return fail(fmt.Errorf("queue: %w", werr))
 	}
+	q.publishBatch(batch, cur, offs, off)
+	for _, r := range batch {
+		r.err <- nil
+	}
+	return skipSync
+}
+
+// writeRecords writes batch to the end of segment cur (not synced): it
+// returns where each record starts and where the last ends.
+func writeRecords(batch []*request, w *batchWriter, cur *segment) ([]int64, int64, error) {
+	offs := make([]int64, len(batch))
+	off := cur.size
+	w.f, w.err = cur.f, nil
+	for i, r := range batch {
+		offs[i] = off
+		if r.body != nil && r.data == nil && (r.size > 256<<10 || int(r.size)+len(r.head) > cap(w.buf)) {
+			streamRecord(w, r, off)
+		} else {
+			appendRecord(w, r)
+		}
+		off += int64(len(r.head)) + r.size
+		if w.n >= 512<<10 {
+			w.flush()
+		}
+	}
+	w.flush()
+	return offs, off, w.err
+}
+
+// cutBatch cuts what a failed batch wrote from segment cur, so the next
+// one follows valid records; if even that fails the segment is unusable.
+func (q *Queue) cutBatch(cur *segment, start int64) {
+	err := cur.f.Truncate(start)
+	if err == nil {
+		_, err = cur.f.Seek(start, io.SeekStart)
+	}
+	if err != nil {
+		q.setBroken(err)
+	}
+}
+
+// publishBatch makes a batch written and synced up to end of segment cur
+// visible: the index, the due heap, the rotation to a new segment when cur
+// is full (its file made before mu is taken) and the collection of the
+// segments it emptied (their files deleted by the reaper, after mu).
+func (q *Queue) publishBatch(batch []*request, cur *segment, offs []int64, end int64) {
 	var next *segment
 	var nextErr error
-	if off >= q.opts.SegmentSize {
+	if end >= q.opts.SegmentSize {
 		next, nextErr = q.createSegment(cur.seq + 1)
 	}
 	q.mu.Lock()
-	cur.size = off
+	cur.size = end
 	q.applyBatch(batch, cur, offs)
 	q.trimDue()
 	if q.due.stale > 1024 && q.due.stale > len(q.due.items)/2 {
 		q.due.rebuild(q.index)
 	}
 	var rotation string
-	if off >= q.opts.SegmentSize {
+	if end >= q.opts.SegmentSize {
 		if next != nil {
 			q.install(next)
 		}
@@ -939,10 +972,6 @@ func (q *Queue) writeBatch(batch []*request, w *batchWriter, unsynced bool) bool
 	if rotation != "" {
 		q.logf("%s", rotation)
 	}
-	for _, r := range batch {
-		r.err <- nil
-	}
-	return skipSync
 }
 
 // applyBatch brings the index up to a batch written at offs of segment cur.
@@ -1018,7 +1047,7 @@ func appendRecord(w *batchWriter, r *request) {
 // file) straight to the segment after what the batch holds so far; the
 // header's CRC is known only once the body was read, so it is written in
 // place afterwards. off is where the record starts.
-func (q *Queue) streamRecord(w *batchWriter, r *request, off int64) {
+func streamRecord(w *batchWriter, r *request, off int64) {
 	w.room(len(r.head))
 	w.copyIn(r.head)
 	w.flush()

@@ -103,30 +103,50 @@ func Start(t testing.TB, zones ...Zone) Servers {
 	var nsdZones, stubs, anchors strings.Builder
 	for _, z := range zones {
 		origin := strings.TrimSuffix(z.Origin, ".")
-		file := filepath.Join(dir, origin+".zone")
-		var b strings.Builder
-		fmt.Fprintf(&b, "$ORIGIN %s.\n$TTL 300\n", origin)
-		fmt.Fprintf(&b, "@ IN SOA ns.%s. hostmaster.%s. 1 3600 600 86400 60\n", origin, origin)
-		fmt.Fprintf(&b, "@ IN NS ns.%s.\nns IN A %s\n", origin, authIP)
-		for _, r := range z.Records {
-			b.WriteString(r + "\n")
-		}
-		if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		served := file
-		if z.Signed {
-			ksk := run(t, dir, keygen, "-a", "ECDSAP256SHA256", "-k", origin+".")
-			zsk := run(t, dir, keygen, "-a", "ECDSAP256SHA256", origin+".")
-			run(t, dir, signzone, "-f", file+".signed", file, zsk, ksk)
-			served = file + ".signed"
-			forge(t, served, z.Forged)
-			fmt.Fprintf(&anchors, "trust-anchor-file: %q\n", filepath.Join(dir, ksk+".ds"))
-		}
+		served := writeZone(t, dir, z, authIP, keygen, signzone, &anchors)
 		fmt.Fprintf(&nsdZones, "zone:\n  name: %q\n  zonefile: %q\n", origin+".", served)
 		fmt.Fprintf(&stubs, "stub-zone:\n  name: %q\n  stub-addr: %s@%d\n", origin+".", authIP, authPort)
 	}
-	nsdConf := fmt.Sprintf(`server:
+	start(t, dir, "nsd", nsdConfig(dir, authIP, authPort, nsdZones.String()), nsd, "-d", "-c")
+	waitUDP(t, authIP, authPort, dir, "nsd.log")
+	resPort := freePort(t, resIP)
+	start(t, dir, "unbound", unboundConfig(dir, resIP, resPort, anchors.String(), stubs.String()), unbound, "-d", "-c")
+	waitUDP(t, resIP, resPort, dir, "unbound.log")
+	return Servers{Resolver: net.JoinHostPort(resIP, strconv.Itoa(resPort)), Auth: net.JoinHostPort(authIP, strconv.Itoa(authPort))}
+}
+
+// writeZone writes zone z's file in dir (its NS at authIP) and, for a
+// signed zone, signs it (its trust anchor added to anchors) and applies
+// its forgeries. It returns the file nsd serves.
+func writeZone(t testing.TB, dir string, z Zone, authIP, keygen, signzone string, anchors *strings.Builder) string {
+	t.Helper()
+	origin := strings.TrimSuffix(z.Origin, ".")
+	file := filepath.Join(dir, origin+".zone")
+	var b strings.Builder
+	fmt.Fprintf(&b, "$ORIGIN %s.\n$TTL 300\n", origin)
+	fmt.Fprintf(&b, "@ IN SOA ns.%s. hostmaster.%s. 1 3600 600 86400 60\n", origin, origin)
+	fmt.Fprintf(&b, "@ IN NS ns.%s.\nns IN A %s\n", origin, authIP)
+	for _, r := range z.Records {
+		b.WriteString(r + "\n")
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !z.Signed {
+		return file
+	}
+	ksk := run(t, dir, keygen, "-a", "ECDSAP256SHA256", "-k", origin+".")
+	zsk := run(t, dir, keygen, "-a", "ECDSAP256SHA256", origin+".")
+	run(t, dir, signzone, "-f", file+".signed", file, zsk, ksk)
+	forge(t, file+".signed", z.Forged)
+	fmt.Fprintf(anchors, "trust-anchor-file: %q\n", filepath.Join(dir, ksk+".ds"))
+	return file + ".signed"
+}
+
+// nsdConfig is the authoritative server's configuration: on authIP and
+// authPort, serving zones (nsd.conf zone: clauses), files in dir.
+func nsdConfig(dir, authIP string, authPort int, zones string) string {
+	return fmt.Sprintf(`server:
   ip-address: %s@%d
   port: %d
   username: ""
@@ -143,11 +163,13 @@ func Start(t testing.TB, zones ...Zone) Servers {
 remote-control:
   control-enable: no
 %s`, authIP, authPort, authPort, dir, filepath.Join(dir, "zone.list"), filepath.Join(dir, "xfrd.state"),
-		filepath.Join(dir, "nsd.pid"), filepath.Join(dir, "nsd.log"), nsdZones.String())
-	start(t, dir, "nsd", nsdConf, nsd, "-d", "-c")
-	waitUDP(t, authIP, authPort, dir, "nsd.log")
-	resPort := freePort(t, resIP)
-	unboundConf := fmt.Sprintf(`server:
+		filepath.Join(dir, "nsd.pid"), filepath.Join(dir, "nsd.log"), zones)
+}
+
+// unboundConfig is the validating resolver's configuration: on resIP and
+// resPort, with the zones' trust anchors and stub zones, files in dir.
+func unboundConfig(dir, resIP string, resPort int, anchors, stubs string) string {
+	return fmt.Sprintf(`server:
   interface: %s@%d
   port: %d
   do-daemonize: no
@@ -172,10 +194,7 @@ remote-control:
   local-zone: "127.in-addr.arpa." nodefault
 %s
 %s`, resIP, resPort, resPort, dir, filepath.Join(dir, "unbound.pid"), filepath.Join(dir, "unbound.log"),
-		anchors.String(), stubs.String())
-	start(t, dir, "unbound", unboundConf, unbound, "-d", "-c")
-	waitUDP(t, resIP, resPort, dir, "unbound.log")
-	return Servers{Resolver: net.JoinHostPort(resIP, strconv.Itoa(resPort)), Auth: net.JoinHostPort(authIP, strconv.Itoa(authPort))}
+		anchors, stubs)
 }
 
 // forge applies a zone's forgeries to its signed file.
