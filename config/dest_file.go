@@ -136,18 +136,26 @@ func destKeyIndex(k string) int {
 	return -1
 }
 
+// destParser is the state of ParseDestinations between lines.
+type destParser struct {
+	def     *destSection   // the [DEFAULT] section, nil until it is read
+	entries []*destSection // the domain sections in file order
+	cur     *destSection   // the section the next parameter line belongs to
+	names   map[string]int // line of each section name read, [DEFAULT] included
+}
+
+// destLineError is the *FileLineError for line.
+func destLineError(line int, format string, args ...any) error {
+	return &FileLineError{Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
 // ParseDestinations reads an IMPORT file. It returns the DEFAULT entry and
 // the entries in file order, or an *FileLineError for the first problem.
 func ParseDestinations(data []byte) (DestControl, []DestControl, error) {
-	sections := bytes.Count(data, []byte("\n[")) + 1
-	var (
-		def     *destSection
-		entries = make([]*destSection, 0, min(sections, MaxDestEntries))
-		cur     *destSection
-		names   = make(map[string]int, min(sections, MaxDestEntries))
-	)
-	fail := func(line int, format string, args ...any) (DestControl, []DestControl, error) {
-		return DestControl{}, nil, &FileLineError{Line: line, Msg: fmt.Sprintf(format, args...)}
+	sections := min(bytes.Count(data, []byte("\n["))+1, MaxDestEntries)
+	p := destParser{
+		entries: make([]*destSection, 0, sections),
+		names:   make(map[string]int, sections),
 	}
 	n := 0
 	for len(data) > 0 {
@@ -162,84 +170,125 @@ func ParseDestinations(data []byte) (DestControl, []DestControl, error) {
 		if n == 1 {
 			line = strings.TrimPrefix(line, "\ufeff")
 		}
-		switch {
-		case line == "" || line[0] == '#' || line[0] == ';':
-			continue
-		case line[0] == '[':
-			if !strings.HasSuffix(line, "]") {
-				return fail(n, "A section header is a name in square brackets: [example.com].")
-			}
-			name := strings.TrimSpace(line[1 : len(line)-1])
-			cur = &destSection{line: n}
-			if strings.EqualFold(name, DefaultDomain) {
-				name = DefaultDomain
-			} else {
-				if r := CheckDestDomain(name); r != "" {
-					return fail(n, "[%s]: %s", name, r)
-				}
-				name = NormalizeDomain(name)
-			}
-			if first, dup := names[name]; dup {
-				return fail(n, "The section [%s] is already defined on line %d.", name, first)
-			}
-			names[name] = n
-			cur.e.Domain = name
-			if name == DefaultDomain {
-				def = cur
-			} else {
-				if len(entries) == MaxDestEntries {
-					return fail(n, "There is a maximum of %d destination entries.", MaxDestEntries)
-				}
-				entries = append(entries, cur)
-			}
-		default:
-			k, v, ok := strings.Cut(line, "=")
-			if !ok {
-				return fail(n, "A parameter line is a name, '=' and a value: tls = require.")
-			}
-			k, v = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)
-			if cur == nil {
-				return fail(n, "The parameter %s comes before any section; the file must begin with [DEFAULT] or a [domain] section.", k)
-			}
-			ki := destKeyIndex(k)
-			if ki >= 0 && cur.seen[ki] != 0 {
-				return fail(n, "The parameter %s is already set on line %d of this section.", k, cur.seen[ki])
-			}
-			if ki >= 0 {
-				cur.seen[ki] = n
-			}
-			if msg := setDestParam(&cur.e, k, v, cur == def); msg != "" {
-				return fail(n, "%s", msg)
-			}
+		if err := p.parseLine(n, line); err != nil {
+			return DestControl{}, nil, err
 		}
 	}
-	if def == nil {
-		return fail(n, "The file has no [DEFAULT] section; it must set every parameter of the default entry.")
+	def, err := p.defaultEntry(n)
+	if err != nil {
+		return DestControl{}, nil, err
+	}
+	entries, err := p.domainEntries()
+	if err != nil {
+		return DestControl{}, nil, err
+	}
+	return def, entries, nil
+}
+
+// parseLine reads line n of the file, already trimmed.
+func (p *destParser) parseLine(n int, line string) error {
+	switch {
+	case line == "" || line[0] == '#' || line[0] == ';':
+		return nil
+	case line[0] == '[':
+		return p.parseSectionHeader(n, line)
+	default:
+		return p.parseParamLine(n, line)
+	}
+}
+
+// parseSectionHeader starts the section [name] on line n.
+func (p *destParser) parseSectionHeader(n int, line string) error {
+	if !strings.HasSuffix(line, "]") {
+		return destLineError(n, "A section header is a name in square brackets: [example.com].")
+	}
+	name := strings.TrimSpace(line[1 : len(line)-1])
+	p.cur = &destSection{line: n}
+	if strings.EqualFold(name, DefaultDomain) {
+		name = DefaultDomain
+	} else {
+		if r := CheckDestDomain(name); r != "" {
+			return destLineError(n, "[%s]: %s", name, r)
+		}
+		name = NormalizeDomain(name)
+	}
+	if first, dup := p.names[name]; dup {
+		return destLineError(n, "The section [%s] is already defined on line %d.", name, first)
+	}
+	p.names[name] = n
+	p.cur.e.Domain = name
+	if name == DefaultDomain {
+		p.def = p.cur
+		return nil
+	}
+	if len(p.entries) == MaxDestEntries {
+		return destLineError(n, "There is a maximum of %d destination entries.", MaxDestEntries)
+	}
+	p.entries = append(p.entries, p.cur)
+	return nil
+}
+
+// parseParamLine sets the parameter "name = value" of line n in the
+// current section.
+func (p *destParser) parseParamLine(n int, line string) error {
+	k, v, ok := strings.Cut(line, "=")
+	if !ok {
+		return destLineError(n, "A parameter line is a name, '=' and a value: tls = require.")
+	}
+	k, v = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)
+	if p.cur == nil {
+		return destLineError(n, "The parameter %s comes before any section; the file must begin with [DEFAULT] or a [domain] section.", k)
+	}
+	ki := destKeyIndex(k)
+	if ki >= 0 && p.cur.seen[ki] != 0 {
+		return destLineError(n, "The parameter %s is already set on line %d of this section.", k, p.cur.seen[ki])
+	}
+	if ki >= 0 {
+		p.cur.seen[ki] = n
+	}
+	if msg := setDestParam(&p.cur.e, k, v, p.cur == p.def); msg != "" {
+		return destLineError(n, "%s", msg)
+	}
+	return nil
+}
+
+// defaultEntry checks that [DEFAULT] sets every mandatory parameter and
+// returns it completed; lastLine is where a missing [DEFAULT] is reported.
+func (p *destParser) defaultEntry(lastLine int) (DestControl, error) {
+	if p.def == nil {
+		return DestControl{}, destLineError(lastLine, "The file has no [DEFAULT] section; it must set every parameter of the default entry.")
 	}
 	for i, k := range destKeys {
-		if def.seen[i] == 0 && k != "bounce_profile" && k != "dane" {
-			return fail(def.line, "[DEFAULT] must set %s.", k)
+		if p.def.seen[i] == 0 && k != "bounce_profile" && k != "dane" {
+			return DestControl{}, destLineError(p.def.line, "[DEFAULT] must set %s.", k)
 		}
 	}
-	if def.e.RecipientLimit == 0 {
-		def.e.RecipientMinutes = 0
+	def := p.def.e
+	if def.RecipientLimit == 0 {
+		def.RecipientMinutes = 0
 	}
-	if def.e.DANE == "" {
-		def.e.DANE = DANEOff
+	if def.DANE == "" {
+		def.DANE = DANEOff
 	}
-	if def.e.BounceProfile == "" {
-		def.e.BounceProfile = DefaultBounceProfile
+	if def.BounceProfile == "" {
+		def.BounceProfile = DefaultBounceProfile
 	}
-	out := make([]DestControl, len(entries))
-	for i, s := range entries {
+	return def, nil
+}
+
+// domainEntries checks that each domain section sets recipient_limit and
+// recipient_minutes together and returns their entries in file order.
+func (p *destParser) domainEntries() ([]DestControl, error) {
+	out := make([]DestControl, len(p.entries))
+	for i, s := range p.entries {
 		lim := s.seen[destKeyIndex("recipient_limit")] != 0
 		mins := s.seen[destKeyIndex("recipient_minutes")] != 0
 		if lim != mins {
-			return fail(s.line, "[%s]: recipient_limit and recipient_minutes must be set together.", s.e.Domain)
+			return nil, destLineError(s.line, "[%s]: recipient_limit and recipient_minutes must be set together.", s.e.Domain)
 		}
 		out[i] = s.e
 	}
-	return def.e, out, nil
+	return out, nil
 }
 
 // setDestParam sets one parameter and returns "" or what is wrong.

@@ -237,127 +237,171 @@ func clearAll(s *shell.Session) error {
 	})
 }
 
+// entryEdit is one run of entryDialog: what every question about the entry
+// needs besides the entry being edited.
+type entryEdit struct {
+	s         *shell.Session
+	table     *config.Destinations
+	domain    string
+	old       config.DestControl // the entry before the dialog
+	inherited config.DestControl // DEFAULT with every value set: the defaults of values the entry does not set
+}
+
 // entryDialog asks NEW's (and EDIT's) questions about e and returns the
 // edited entry; e itself is not modified.
 func entryDialog(s *shell.Session, e config.DestControl, isNew bool) (config.DestControl, error) {
 	d := &s.Draft.Config().Destinations
-	def := d.Default.Inherit(config.DestControl{})
-	dom := e.Domain
-	old := e
+	ed := entryEdit{s: s, table: d, domain: e.Domain, old: e, inherited: d.Default.Inherit(config.DestControl{})}
+	if err := ed.limitQuestions(&e, isNew); err != nil {
+		return e, err
+	}
+	if err := ed.msgsPerConnQuestion(&e); err != nil {
+		return e, err
+	}
+	if err := ed.tlsQuestions(&e); err != nil {
+		return e, err
+	}
+	if err := ed.bounceQuestions(&e); err != nil {
+		return e, err
+	}
+	if err := ed.ipSortQuestion(&e); err != nil {
+		return e, err
+	}
+	return e, nil
+}
 
-	// Concurrency.
+// limitQuestions asks the concurrency limit, the recipient limit and, when
+// either is set, how the limits apply.
+func (ed entryEdit) limitQuestions(e *config.DestControl, isNew bool) error {
+	s, dom, old, def := ed.s, ed.domain, ed.old, ed.inherited
 	yes, err := s.YesNo(fmt.Sprintf("Do you wish to configure a concurrency limit for %s?", dom), isNew || e.MaxConcurrency != 0)
 	if err != nil {
-		return e, err
+		return err
 	}
 	e.MaxConcurrency = 0
 	if yes {
 		if e.MaxConcurrency, err = s.AskInt(fmt.Sprintf("Enter the max concurrency limit for %q.", dom),
 			or(old.MaxConcurrency, def.MaxConcurrency), 1, config.MaxHostConcurrency); err != nil {
-			return e, err
+			return err
 		}
 	}
 
-	// Recipient limit.
 	if yes, err = s.YesNo("Do you wish to apply a recipient limit to this domain?", e.RecipientLimit != 0); err != nil {
-		return e, err
+		return err
 	}
 	e.RecipientLimit, e.RecipientMinutes = 0, 0
 	if yes {
 		if e.RecipientMinutes, err = s.AskInt("Enter the number of minutes used to measure the recipient limit.",
 			or(old.RecipientMinutes, 60), 1, 60); err != nil {
-			return e, err
+			return err
 		}
 		if e.RecipientLimit, err = askCount(s, fmt.Sprintf("Enter the max number of recipients per %d minutes for %q.", e.RecipientMinutes, dom),
 			or(old.RecipientLimit, def.RecipientLimit), config.MaxRecipientLimit); err != nil {
-			return e, err
+			return err
 		}
 	}
 
-	// How the limits apply.
 	e.LimitType, e.LimitApply = "", ""
 	if e.MaxConcurrency != 0 || e.RecipientLimit != 0 {
 		if e.LimitType, e.LimitApply, err = askLimits(s, "Select how you want to apply the limits for "+dom+":", old.Inherit(def)); err != nil {
-			return e, err
+			return err
 		}
 	}
+	return nil
+}
 
-	// Messages per connection.
-	if yes, err = s.YesNo("Do you wish to apply a messages-per-connection limit to this domain?", e.MaxMsgsPerConn != 0); err != nil {
-		return e, err
+func (ed entryEdit) msgsPerConnQuestion(e *config.DestControl) error {
+	yes, err := ed.s.YesNo("Do you wish to apply a messages-per-connection limit to this domain?", e.MaxMsgsPerConn != 0)
+	if err != nil {
+		return err
 	}
 	e.MaxMsgsPerConn = 0
 	if yes {
-		if e.MaxMsgsPerConn, err = s.AskInt(fmt.Sprintf("Enter the max number of messages per connection for %q.", dom),
-			or(old.MaxMsgsPerConn, def.MaxMsgsPerConn), 1, config.MaxMsgsPerConn); err != nil {
-			return e, err
+		if e.MaxMsgsPerConn, err = ed.s.AskInt(fmt.Sprintf("Enter the max number of messages per connection for %q.", ed.domain),
+			or(ed.old.MaxMsgsPerConn, ed.inherited.MaxMsgsPerConn), 1, config.MaxMsgsPerConn); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
-	// TLS and DANE.
-	if yes, err = s.YesNo("Do you wish to apply a specific TLS setting for this domain?", e.TLS != config.TLSOutDefault); err != nil {
-		return e, err
+// tlsQuestions asks the TLS setting and, when it negotiates TLS, DANE and the
+// demo-certificate confirmation (N keeps the previous TLS and DANE).
+func (ed entryEdit) tlsQuestions(e *config.DestControl) error {
+	s, old, def := ed.s, ed.old, ed.inherited
+	yes, err := s.YesNo("Do you wish to apply a specific TLS setting for this domain?", e.TLS != config.TLSOutDefault)
+	if err != nil {
+		return err
 	}
 	e.TLS, e.DANE = config.TLSOutDefault, ""
-	if yes {
-		if e.TLS, err = askTLS(s, or(old.TLS, def.TLS)); err != nil {
-			return e, err
-		}
-		if e.TLS.On() {
-			dane, err := s.YesNo("Do you wish to configure DANE Support for this domain?", old.DANE != "")
-			if err != nil {
-				return e, err
-			}
-			if dane {
-				if e.DANE, err = askDANE(s, "Please choose a DANE option:", or(old.DANE, def.DANE)); err != nil {
-					return e, err
-				}
-			}
-			ok, err := demoWarning(s, d)
-			if err != nil {
-				return e, err
-			}
-			if !ok {
-				e.TLS, e.DANE = old.TLS, old.DANE
-			}
+	if !yes {
+		return nil
+	}
+	if e.TLS, err = askTLS(s, or(old.TLS, def.TLS)); err != nil {
+		return err
+	}
+	if !e.TLS.On() {
+		return nil
+	}
+	dane, err := s.YesNo("Do you wish to configure DANE Support for this domain?", old.DANE != "")
+	if err != nil {
+		return err
+	}
+	if dane {
+		if e.DANE, err = askDANE(s, "Please choose a DANE option:", or(old.DANE, def.DANE)); err != nil {
+			return err
 		}
 	}
+	ok, err := demoWarning(s, ed.table)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		e.TLS, e.DANE = old.TLS, old.DANE
+	}
+	return nil
+}
 
-	// Bounce verification.
-	if yes, err = s.YesNo("Do you wish to apply a specific bounce verification address tagging setting for this domain?", e.BounceVerify != ""); err != nil {
-		return e, err
+// bounceQuestions asks the bounce verification tagging and the bounce profile.
+func (ed entryEdit) bounceQuestions(e *config.DestControl) error {
+	s, old, def := ed.s, ed.old, ed.inherited
+	yes, err := s.YesNo("Do you wish to apply a specific bounce verification address tagging setting for this domain?", e.BounceVerify != "")
+	if err != nil {
+		return err
 	}
 	e.BounceVerify = ""
 	if yes {
 		on, err := s.YesNo("Perform bounce verification address tagging?", old.BounceVerify.Or(def.BounceVerify).EqualBool(true))
 		if err != nil {
-			return e, err
+			return err
 		}
 		e.BounceVerify = config.NewOnOff(on)
 	}
 
-	// Bounce profile.
 	if yes, err = s.YesNo("Do you wish to apply a specific bounce profile to this domain?", e.BounceProfile != ""); err != nil {
-		return e, err
+		return err
 	}
 	e.BounceProfile = ""
 	if yes {
-		if e.BounceProfile, err = askBounceProfile(s, d, or(old.BounceProfile, def.BounceProfile)); err != nil {
-			return e, err
+		if e.BounceProfile, err = askBounceProfile(s, ed.table, or(old.BounceProfile, def.BounceProfile)); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
-	// IP sort preference.
-	if yes, err = s.YesNo("Do you wish to apply a specific IP sort preference to this domain?", e.IPSort != ""); err != nil {
-		return e, err
+func (ed entryEdit) ipSortQuestion(e *config.DestControl) error {
+	yes, err := ed.s.YesNo("Do you wish to apply a specific IP sort preference to this domain?", e.IPSort != "")
+	if err != nil {
+		return err
 	}
 	e.IPSort = ""
 	if yes {
-		if e.IPSort, err = askIPSort(s, or(old.IPSort, def.IPSort)); err != nil {
-			return e, err
+		if e.IPSort, err = askIPSort(ed.s, or(ed.old.IPSort, ed.inherited.IPSort)); err != nil {
+			return err
 		}
 	}
-	return e, nil
+	return nil
 }
 
 func editDefault(s *shell.Session) error {
