@@ -248,16 +248,40 @@ func (s *Server) Prepare(ctx context.Context, cfg *config.Config) (activate, abo
 		sortErrors(errs)
 		return nil, nil, errors.Join(errs...)
 	}
+	added, err := s.beginPrepare(rt)
+	if err != nil {
+		return nil, nil, err
+	}
+	bound, err := bindAdded(added)
+	if err != nil {
+		s.endPrepare()
+		return nil, nil, err
+	}
+	var once sync.Once
+	activate = func() {
+		once.Do(func() { s.activatePrepared(rt, bound) })
+	}
+	abort = func() {
+		once.Do(func() {
+			closeListeners(bound)
+			s.endPrepare()
+		})
+	}
+	return activate, abort, nil
+}
+
+// beginPrepare marks a configuration as being applied, refusing when the
+// server is shut down or another one is pending, and lists the endpoints of
+// rt that are neither configured nor served now: the ones Prepare binds.
+func (s *Server) beginPrepare(rt *runtime) (added []Endpoint, err error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.Unlock()
-		return nil, nil, errors.New("the HTTPS service is shut down")
+		return nil, errors.New("the HTTPS service is shut down")
 	}
 	if s.pending {
-		s.mu.Unlock()
-		return nil, nil, errors.New("another configuration is being applied to the HTTPS service")
+		return nil, errors.New("another configuration is being applied to the HTTPS service")
 	}
-	var added []Endpoint
 	for _, ap := range sortedAddrs(rt.endpoints) {
 		_, was := s.configured[ap]
 		_, open := s.sockets[ap]
@@ -266,67 +290,70 @@ func (s *Server) Prepare(ctx context.Context, cfg *config.Config) (activate, abo
 		}
 	}
 	s.pending = true
-	s.mu.Unlock()
+	return added, nil
+}
 
+// endPrepare clears the mark beginPrepare set, once the prepared
+// configuration is dropped.
+func (s *Server) endPrepare() {
+	s.mu.Lock()
+	s.pending = false
+	s.mu.Unlock()
+}
+
+// bindAdded binds every added endpoint; on the first failure it closes
+// what it bound and returns that failure, so nothing stays bound.
+func bindAdded(added []Endpoint) (map[netip.AddrPort]net.Listener, error) {
 	bound := map[netip.AddrPort]net.Listener{}
-	closeBound := func() {
-		for _, ln := range bound {
-			ln.Close()
-		}
-	}
 	for _, e := range added {
 		ln, err := listen(e)
 		if err != nil {
-			closeBound()
-			s.mu.Lock()
-			s.pending = false
-			s.mu.Unlock()
-			return nil, nil, err
+			closeListeners(bound)
+			return nil, err
 		}
 		bound[e.Addr] = ln
 	}
-	var once sync.Once
-	activate = func() {
-		once.Do(func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			s.pending = false
-			if s.closed {
-				closeBound()
-				return
-			}
-			s.rt.Store(rt)
-			s.conns.retire(rt)
-			for ap, sk := range s.sockets {
-				if _, ok := rt.endpoints[ap]; !ok {
-					sk.close()
-					delete(s.sockets, ap)
-					s.opts.Log("stopped listening on %s", ap)
-				}
-			}
-			for ap, ln := range bound {
-				s.serveLocked(rt.endpoints[ap].Endpoint, ln)
-			}
-			for _, ap := range sortedAddrs(rt.endpoints) {
-				if err := s.listenLocked(rt.endpoints[ap].Endpoint); err != nil {
-					s.opts.Log("%v", err)
-				}
-			}
-			s.configured = map[netip.AddrPort]Endpoint{}
-			for ap, ep := range rt.endpoints {
-				s.configured[ap] = ep.Endpoint
-			}
-		})
+	return bound, nil
+}
+
+func closeListeners(bound map[netip.AddrPort]net.Listener) {
+	for _, ln := range bound {
+		ln.Close()
 	}
-	abort = func() {
-		once.Do(func() {
-			closeBound()
-			s.mu.Lock()
-			s.pending = false
-			s.mu.Unlock()
-		})
+}
+
+// activatePrepared is Prepare's activate: it publishes rt, serves the
+// addresses Prepare bound, closes the removed ones and retries those not
+// yet listening. After Close it only releases what Prepare bound.
+func (s *Server) activatePrepared(rt *runtime, bound map[netip.AddrPort]net.Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = false
+	if s.closed {
+		closeListeners(bound)
+		return
 	}
-	return activate, abort, nil
+	s.rt.Store(rt)
+	s.conns.retire(rt)
+	for ap, sk := range s.sockets {
+		if _, ok := rt.endpoints[ap]; !ok {
+			sk.close()
+			delete(s.sockets, ap)
+			s.opts.Log("stopped listening on %s", ap)
+		}
+	}
+	for ap, ln := range bound {
+		s.serveLocked(rt.endpoints[ap].Endpoint, ln)
+	}
+	for _, ap := range sortedAddrs(rt.endpoints) {
+		if err := s.listenLocked(rt.endpoints[ap].Endpoint); err != nil {
+			s.opts.Log("%v", err)
+		}
+	}
+	s.configured = map[netip.AddrPort]Endpoint{}
+	for ap, ep := range rt.endpoints {
+		s.configured[ap] = ep.Endpoint
+	}
 }
 
 // Addrs lists the addresses served now, as "https://ip:port" or

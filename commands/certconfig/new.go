@@ -57,7 +57,37 @@ func newProfile(s *shell.Session) error {
 	if typ == acmeType {
 		return newACMEProfile(s) // acme.go
 	}
-	n, err := s.Ask(qProfileName, "", func(v string) string {
+	name, err := askNewProfileName(s)
+	if err != nil {
+		return err
+	}
+	subj, err := askSubject(s, typ == 1)
+	if err != nil {
+		return err
+	}
+	days, err := s.AskInt("Duration before expiration (in days):", defaultDays, 1, 36500)
+	if err != nil {
+		return err
+	}
+	kt, err := chooseKeyType(s)
+	if err != nil {
+		return err
+	}
+	if subj.SMIME {
+		if err := askSMIMENames(s, &subj); err != nil {
+			return err
+		}
+	}
+	if err := subj.Validate(); err != nil {
+		return refuse(s, "Cannot create the certificate: %v.", err)
+	}
+	return stageNewProfile(s, name, subj, days, kt)
+}
+
+// askNewProfileName asks the name of the profile NEW creates, refusing one
+// that is taken.
+func askNewProfileName(s *shell.Session) (string, error) {
+	return s.Ask(qProfileName, "", func(v string) string {
 		if msg := config.CheckName(v); msg != "" {
 			return msg
 		}
@@ -66,12 +96,14 @@ func newProfile(s *shell.Session) error {
 		}
 		return ""
 	})
-	if err != nil {
-		return err
-	}
-	subj := pki.Subject{SMIME: typ == 1}
+}
+
+// askSubject asks the subject's distinguished name, common name first.
+func askSubject(s *shell.Session, smime bool) (pki.Subject, error) {
+	subj := pki.Subject{SMIME: smime}
+	var err error
 	if subj.CommonName, err = askCommonName(s); err != nil {
-		return err
+		return subj, err
 	}
 	for _, q := range []struct {
 		text string
@@ -84,35 +116,33 @@ func newProfile(s *shell.Session) error {
 		{"Enter State or Province:", &subj.State, 128},
 	} {
 		if *q.dst, err = s.AskOptional(q.text, "", checkMax(q.max)); err != nil {
-			return err
+			return subj, err
 		}
 	}
 	if subj.Country, err = s.AskOptional("Enter Country (ISO two-letter code):", "", checkCountry); err != nil {
-		return err
+		return subj, err
 	}
 	subj.Country = strings.ToUpper(subj.Country)
-	days, err := s.AskInt("Duration before expiration (in days):", defaultDays, 1, 36500)
-	if err != nil {
-		return err
-	}
+	return subj, nil
+}
+
+func chooseKeyType(s *shell.Session) (pki.KeyType, error) {
 	labels := make([]string, len(keyTypes))
 	for i, kt := range keyTypes {
 		labels[i] = kt.String()
 	}
-	ki, err := s.Choose("Select the size of private key:", labels, 1, true)
+	k, err := s.Choose("Select the size of private key:", labels, 1, true)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if subj.SMIME {
-		if err := askSMIMENames(s, &subj); err != nil {
-			return err
-		}
-	}
-	if err := subj.Validate(); err != nil {
-		return refuse(s, "Cannot create the certificate: %v.", err)
-	}
+	return keyTypes[k], nil
+}
 
-	key, err := generateKey(s, keyTypes[ki])
+// stageNewProfile creates the key, the self-signed certificate and the
+// CSR of an answered NEW, asks whether to show the CSR and stages the
+// profile; the key exists only once the change is committed.
+func stageNewProfile(s *shell.Session, name string, subj pki.Subject, days int, kt pki.KeyType) error {
+	key, err := generateKey(s, kt)
 	if err != nil {
 		return err
 	}
@@ -137,7 +167,7 @@ func newProfile(s *shell.Session) error {
 	if err != nil {
 		return err
 	}
-	d := &profileDraft{name: n, leaf: cert, key: key, keyPEM: keyPEM, csrPEM: string(csr)}
+	d := &profileDraft{name: name, leaf: cert, key: key, keyPEM: keyPEM, csrPEM: string(csr)}
 	if err := install(s, d); err != nil {
 		return err
 	}
@@ -145,8 +175,8 @@ func newProfile(s *shell.Session) error {
 		s.Printf("%s\n", strings.TrimRight(string(csr), "\n"))
 		s.Println()
 	}
-	s.Printf("Certificate profile %s staged with a new %s private key.\n", n, keyLabel(keyTypes[ki]))
-	s.Printf("Caution: the private key exists only once you commit. A CSR sent to a certificate authority before the commit is worthless if the change is cleared: commit first, then send the CSR (EDIT writes it to configuration/%s.csr).\n", n)
+	s.Printf("Certificate profile %s staged with a new %s private key.\n", name, keyLabel(kt))
+	s.Printf("Caution: the private key exists only once you commit. A CSR sent to a certificate authority before the commit is worthless if the change is cleared: commit first, then send the CSR (EDIT writes it to configuration/%s.csr).\n", name)
 	return nil
 }
 

@@ -192,32 +192,63 @@ Partial hostnames such as ".example.com" are allowed.
 IP addresses, IP address ranges, and CIDR blocks are allowed.
 Separate multiple entries with commas.`
 
+// newListener is listenerconfig NEW.
 func newListener(s *shell.Session) error {
 	cfg := s.Draft.Config()
 	if len(cfg.Interfaces) == 0 {
 		return reject(s, "There are no IP interfaces: create one with interfaceconfig first.")
 	}
+	l, err := askNewListener(s, cfg)
+	if err != nil {
+		return err
+	}
+	if err := askAcceptOrRelay(s, &l); err != nil {
+		return err
+	}
+	if err := askRateLimit(s, &l); err != nil {
+		return err
+	}
+	if err := askDefaultPolicy(s, cfg, &l); err != nil {
+		return err
+	}
+	if l.BounceProfile, err = chooseBounceProfile(s, "Default"); err != nil {
+		return err
+	}
+	if err := s.Draft.Update(func(c *config.Config) error {
+		c.Listeners = append(c.Listeners, l)
+		return nil
+	}); err != nil {
+		return err
+	}
+	s.Printf("Listener %s created.\n", l.Name)
+	return nil
+}
+
+// askNewListener asks the type, name, queueing (Blackhole only) and
+// interface of a new listener, and returns the factory listener for them,
+// serving the first certificate of cfg when the factory's is missing.
+func askNewListener(s *shell.Session, cfg *config.Config) (config.Listener, error) {
 	types := []string{"Private", "Public", "Blackhole"}
 	k, err := s.Choose("Please select the type of listener you want to create.", types, 2, true)
 	if err != nil {
-		return err
+		return config.Listener{}, err
 	}
 	typ := listenerTypes[k]
 	name, err := s.Ask(`Please create a name for this listener (Ex: "OutboundMail"):`, "", func(a string) string {
 		return checkListenerName(cfg, a, "")
 	})
 	if err != nil {
-		return err
+		return config.Listener{}, err
 	}
 	queue := false
 	if typ == config.Blackhole {
 		if queue, err = s.YesNo("Do you want messages to be queued onto disk?", false); err != nil {
-			return err
+			return config.Listener{}, err
 		}
 	}
 	iface, proto, port, err := askInterface(s, cfg, name, "", "SMTP", 0)
 	if err != nil {
-		return err
+		return config.Listener{}, err
 	}
 	l := config.FactoryListener(name, typ, iface, port)
 	l.Protocol, l.QueueToDisk = proto, queue
@@ -227,7 +258,13 @@ func newListener(s *shell.Session) error {
 			l.Certificate = cfg.Certificates[0].Name
 		}
 	}
-	switch typ {
+	return l, nil
+}
+
+// askAcceptOrRelay asks what a Public listener accepts mail for (and its
+// SenderBase filtering), or which hosts a Private one relays for.
+func askAcceptOrRelay(s *shell.Session, l *config.Listener) error {
+	switch l.Type {
 	case config.Public:
 		list, err := s.Ask(acceptHelp, "", checkRecipientList)
 		if err != nil {
@@ -250,41 +287,37 @@ func newListener(s *shell.Session) error {
 			}
 		}
 	}
-	if typ != config.Blackhole {
-		rl, err := s.YesNo("Do you want to enable rate limiting for this listener? (Rate limiting defines the maximum number of recipients per hour you are willing to receive from a remote domain.)", false)
-		if err != nil {
-			return err
-		}
-		if rl {
-			n, err := s.Ask("Enter the maximum number of recipients per hour to accept from a remote domain.", "", checkRange(1, 100000000))
-			if err != nil {
-				return err
-			}
-			l.DefaultPolicy.RateLimit = config.On
-			l.DefaultPolicy.MaxRcptsPerHour, _ = strconv.Atoi(n)
-		}
+	return nil
+}
+
+// askRateLimit asks whether a listener that receives mail (not a
+// Blackhole) limits the recipients per hour of a remote domain.
+func askRateLimit(s *shell.Session, l *config.Listener) error {
+	if l.Type == config.Blackhole {
+		return nil
 	}
-	printDefaults(s, l.DefaultPolicy)
-	change, err := s.YesNo("Would you like to change the default host access policy?", false)
+	rl, err := s.YesNo("Do you want to enable rate limiting for this listener? (Rate limiting defines the maximum number of recipients per hour you are willing to receive from a remote domain.)", false)
+	if err != nil || !rl {
+		return err
+	}
+	n, err := s.Ask("Enter the maximum number of recipients per hour to accept from a remote domain.", "", checkRange(1, 100000000))
 	if err != nil {
 		return err
 	}
-	if change {
-		if err := editParams(s, &l.DefaultPolicy, nil, cfg, l); err != nil {
-			return err
-		}
-	}
-	if l.BounceProfile, err = chooseBounceProfile(s, "Default"); err != nil {
-		return err
-	}
-	if err := s.Draft.Update(func(c *config.Config) error {
-		c.Listeners = append(c.Listeners, l)
-		return nil
-	}); err != nil {
-		return err
-	}
-	s.Printf("Listener %s created.\n", name)
+	l.DefaultPolicy.RateLimit = config.On
+	l.DefaultPolicy.MaxRcptsPerHour, _ = strconv.Atoi(n)
 	return nil
+}
+
+// askDefaultPolicy shows the default host access policy of the new
+// listener and edits it when asked to.
+func askDefaultPolicy(s *shell.Session, cfg *config.Config, l *config.Listener) error {
+	printDefaults(s, l.DefaultPolicy)
+	change, err := s.YesNo("Would you like to change the default host access policy?", false)
+	if err != nil || !change {
+		return err
+	}
+	return editParams(s, &l.DefaultPolicy, nil, cfg, *l)
 }
 
 func chooseBounceProfile(s *shell.Session, cur string) (string, error) {

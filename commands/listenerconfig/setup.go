@@ -14,37 +14,69 @@ import (
 func globalSetup(s *shell.Session) error {
 	g := s.Draft.Config().ListenSetup
 	e := g.Effective()
-	var err error
-	ask := func(q string, cur *int, eff, lo, hi int) error {
-		n, err := s.AskInt(q, eff, lo, hi)
-		if err == nil && (n != eff || *cur != 0) {
+	if err := askGlobalLimits(s, &g, e); err != nil {
+		return err
+	}
+	if err := askSenderBaseCache(s, &g, e); err != nil {
+		return err
+	}
+	if err := askGlobalTimers(s, &g, e); err != nil {
+		return err
+	}
+	if err := askMessageHandling(s, &g, e); err != nil {
+		return err
+	}
+	if err := askSetupInt(s, "Enter the maximum size of the subject, in bytes, to be logged.", &g.MaxSubjectLog, e.MaxSubjectLog, 1, 10000); err != nil {
+		return err
+	}
+	return s.Draft.Update(func(c *config.Config) error {
+		c.ListenSetup = g
+		return nil
+	})
+}
+
+// askSetupInt asks a number of SETUP, proposing the effective value eff.
+// The answer is stored only when it differs from eff or a value was
+// stored already, so that an untouched setting keeps following the default.
+func askSetupInt(s *shell.Session, q string, cur *int, eff, lo, hi int) error {
+	n, err := s.AskInt(q, eff, lo, hi)
+	if err == nil && (n != eff || *cur != 0) {
+		*cur = n
+	}
+	return err
+}
+
+// askSetupDuration is askSetupInt for a time in seconds, asked and shown
+// in the 30s/5m/1h form.
+func askSetupDuration(s *shell.Session, q string, cur *int, eff, lo, hi int) error {
+	a, err := s.Ask(q, formatDuration(eff), func(a string) string {
+		if n, ok := parseDuration(a); !ok || n < lo || n > hi {
+			return fmt.Sprintf("The value must be a time from %s to %s: a number of seconds, or a number followed by s, m or h.", formatDuration(lo), formatDuration(hi))
+		}
+		return ""
+	})
+	if err == nil {
+		if n, _ := parseDuration(a); n != eff || *cur != 0 {
 			*cur = n
 		}
+	}
+	return err
+}
+
+// askGlobalLimits asks the concurrency limits and the header line limit.
+func askGlobalLimits(s *shell.Session, g *config.ListenSetup, e config.ListenSetup) error {
+	if err := askSetupInt(s, "Enter the global limit for concurrent connections to be allowed across all listeners.", &g.MaxConcurrency, e.MaxConcurrency, 1, 10000); err != nil {
 		return err
 	}
-	askDur := func(q string, cur *int, eff, lo, hi int) error {
-		a, err := s.Ask(q, formatDuration(eff), func(a string) string {
-			if n, ok := parseDuration(a); !ok || n < lo || n > hi {
-				return fmt.Sprintf("The value must be a time from %s to %s: a number of seconds, or a number followed by s, m or h.", formatDuration(lo), formatDuration(hi))
-			}
-			return ""
-		})
-		if err == nil {
-			if n, _ := parseDuration(a); n != eff || *cur != 0 {
-				*cur = n
-			}
-		}
+	if err := askSetupInt(s, "Enter the global limit for concurrent TLS connections to be allowed across all listeners.", &g.MaxTLSConcurrency, e.MaxTLSConcurrency, 1, 10000); err != nil {
 		return err
 	}
-	if err = ask("Enter the global limit for concurrent connections to be allowed across all listeners.", &g.MaxConcurrency, e.MaxConcurrency, 1, 10000); err != nil {
-		return err
-	}
-	if err = ask("Enter the global limit for concurrent TLS connections to be allowed across all listeners.", &g.MaxTLSConcurrency, e.MaxTLSConcurrency, 1, 10000); err != nil {
-		return err
-	}
-	if err = ask("Enter the maximum number of message header lines.", &g.MaxHeaderLines, e.MaxHeaderLines, 1, 100000); err != nil {
-		return err
-	}
+	return askSetupInt(s, "Enter the maximum number of message header lines.", &g.MaxHeaderLines, e.MaxHeaderLines, 1, 100000)
+}
+
+// askSenderBaseCache asks how SenderBase data is cached, and for how long
+// when the time is the user's own (stored only).
+func askSenderBaseCache(s *shell.Session, g *config.ListenSetup, e config.ListenSetup) error {
 	cache := []string{"auto", "off", "custom"}
 	k, err := s.Choose("How would you like SenderBase data to be cached?", []string{
 		"Allow SenderBase to determine cache time (Recommended)",
@@ -55,31 +87,39 @@ func globalSetup(s *shell.Session) error {
 		return err
 	}
 	g.SenderBaseCache = cache[k]
-	if g.SenderBaseCache == "custom" {
-		ttl := g.SenderBaseTTL
-		if ttl == 0 {
-			ttl = 600
-		}
-		if g.SenderBaseTTL, err = s.AskInt("Enter the time, in seconds, to cache SenderBase data:", ttl, 1, 86400); err != nil {
-			return err
-		}
-	} else {
+	if g.SenderBaseCache != "custom" {
 		g.SenderBaseTTL = 0
+		return nil
 	}
-	if err := askDur("Enter the rate at which injection control counters are reset.", &g.CounterReset, e.CounterReset, 60, 86400); err != nil {
+	ttl := g.SenderBaseTTL
+	if ttl == 0 {
+		ttl = 600
+	}
+	g.SenderBaseTTL, err = s.AskInt("Enter the time, in seconds, to cache SenderBase data:", ttl, 1, 86400)
+	return err
+}
+
+// askGlobalTimers asks the counter reset rate and the two timeouts of
+// inbound connections the MTA enforces.
+func askGlobalTimers(s *shell.Session, g *config.ListenSetup, e config.ListenSetup) error {
+	if err := askSetupDuration(s, "Enter the rate at which injection control counters are reset.", &g.CounterReset, e.CounterReset, 60, 86400); err != nil {
 		return err
 	}
-	if err := askDur("Enter the timeout for unsuccessful inbound connections.", &g.IdleTimeout, e.IdleTimeout, 1, 86400); err != nil {
+	if err := askSetupDuration(s, "Enter the timeout for unsuccessful inbound connections.", &g.IdleTimeout, e.IdleTimeout, 1, 86400); err != nil {
 		return err
 	}
-	if err := askDur("Enter the maximum connection time for inbound connections.", &g.MaxConnTime, e.MaxConnTime, 1, 86400); err != nil {
-		return err
-	}
+	return askSetupDuration(s, "Enter the maximum connection time for inbound connections.", &g.MaxConnTime, e.MaxConnTime, 1, 86400)
+}
+
+// askMessageHandling asks the Received: hostname, whether incoming
+// messages get a Message-ID, and whether REJECT waits for the recipient.
+func askMessageHandling(s *shell.Session, g *config.ListenSetup, e config.ListenSetup) error {
 	recv := []string{"vgateway", "interface"}
-	if k, err = s.Choose("What hostname should Received: headers use?", []string{
+	k, err := s.Choose("What hostname should Received: headers use?", []string{
 		"The hostname of the Virtual Gateway(tm) used for delivering the message",
 		"The hostname of the interface the message is received on",
-	}, indexOr(recv, e.ReceivedHostname), false); err != nil {
+	}, indexOr(recv, e.ReceivedHostname), false)
+	if err != nil {
 		return err
 	}
 	g.ReceivedHostname = recv[k]
@@ -93,13 +133,7 @@ func globalSetup(s *shell.Session) error {
 		return err
 	}
 	g.RejectAtRcpt = config.NewOnOff(rcpt)
-	if err := ask("Enter the maximum size of the subject, in bytes, to be logged.", &g.MaxSubjectLog, e.MaxSubjectLog, 1, 10000); err != nil {
-		return err
-	}
-	return s.Draft.Update(func(c *config.Config) error {
-		c.ListenSetup = g
-		return nil
-	})
+	return nil
 }
 
 func indexOr(list []string, v string) int {
