@@ -172,14 +172,7 @@ func (s *Server) Start(cfg *config.Config) error {
 	if s.closed {
 		return errors.New("web: closed")
 	}
-	s.rt.Store(rt)
-	s.conns.retire(rt)
-	for ap, sk := range s.sockets {
-		if _, ok := rt.endpoints[ap]; !ok {
-			sk.close()
-			delete(s.sockets, ap)
-		}
-	}
+	s.publishLocked(rt)
 	for _, ap := range sortedAddrs(rt.endpoints) {
 		if err := s.listenLocked(rt.endpoints[ap].Endpoint); err != nil {
 			errs = append(errs, err)
@@ -191,6 +184,23 @@ func (s *Server) Start(cfg *config.Config) error {
 	}
 	sortErrors(errs)
 	return errors.Join(errs...)
+}
+
+// publishLocked makes rt the running configuration: requests use it,
+// connections of the endpoints it drops are retired, and the sockets it
+// has no endpoint for are closed; it returns their addresses. s.mu held.
+func (s *Server) publishLocked(rt *runtime) []netip.AddrPort {
+	s.rt.Store(rt)
+	s.conns.retire(rt)
+	var stopped []netip.AddrPort
+	for ap, sk := range s.sockets {
+		if _, ok := rt.endpoints[ap]; !ok {
+			sk.close()
+			delete(s.sockets, ap)
+			stopped = append(stopped, ap)
+		}
+	}
+	return stopped
 }
 
 func (s *Server) listenLocked(e Endpoint) error {
@@ -333,14 +343,8 @@ func (s *Server) activatePrepared(rt *runtime, bound map[netip.AddrPort]net.List
 		closeListeners(bound)
 		return
 	}
-	s.rt.Store(rt)
-	s.conns.retire(rt)
-	for ap, sk := range s.sockets {
-		if _, ok := rt.endpoints[ap]; !ok {
-			sk.close()
-			delete(s.sockets, ap)
-			s.opts.Log("stopped listening on %s", ap)
-		}
+	for _, ap := range s.publishLocked(rt) {
+		s.opts.Log("stopped listening on %s", ap)
 	}
 	for ap, ln := range bound {
 		s.serveLocked(rt.endpoints[ap].Endpoint, ln)

@@ -24,6 +24,17 @@ func holdRemoval(t *testing.T) (entered chan string, release chan struct{}) {
 	return entered, release
 }
 
+// openSmallSegments opens a queue in dir whose segments are sealed past
+// 4 KiB, logging to log.
+func openSmallSegments(t *testing.T, dir string, log func(string, ...any)) *Queue {
+	t.Helper()
+	q, err := Open(dir, Options{SegmentSize: 4 << 10, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
 // sealOne puts message mid big enough to fill a segment of 4 KiB, so the
 // next append starts a new one.
 func sealOne(t *testing.T, q *Queue, mid int64) { put(t, q, mid, strings.Repeat("s", 5000)) }
@@ -35,10 +46,7 @@ func sealOne(t *testing.T, q *Queue, mid int64) { put(t, q, mid, strings.Repeat(
 func TestSegmentDeletionStallsNothing(t *testing.T) {
 	entered, release := holdRemoval(t)
 	dir := t.TempDir()
-	q, err := Open(dir, Options{SegmentSize: 4 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := openSmallSegments(t, dir, nil)
 	defer q.Close()
 	sealOne(t, q, 1)
 	removed := make(chan error, 1)
@@ -99,10 +107,7 @@ func TestSegmentDeletionInOrder(t *testing.T) {
 	t.Cleanup(func() { removeSegment = os.Remove })
 	var logged sync.Map
 	dir := t.TempDir()
-	q, err := Open(dir, Options{SegmentSize: 4 << 10, Log: func(f string, args ...any) { logged.Store(f, true) }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := openSmallSegments(t, dir, func(f string, args ...any) { logged.Store(f, true) })
 	defer q.Close()
 	sealOne(t, q, 1)
 	sealOne(t, q, 2)
@@ -137,10 +142,7 @@ func TestSegmentDeletionInOrder(t *testing.T) {
 func TestCloseDeletesCollected(t *testing.T) {
 	entered, release := holdRemoval(t)
 	dir := t.TempDir()
-	q, err := Open(dir, Options{SegmentSize: 4 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := openSmallSegments(t, dir, nil)
 	sealOne(t, q, 1)
 	if err := q.Remove(1); err != nil {
 		t.Fatal(err)
