@@ -71,6 +71,9 @@ type Status struct {
 	LastError   string
 	NextAttempt time.Time
 	Failures    int
+	// FailedAt is when the last attempt failed (zero after a success,
+	// and after a restart): NextAttempt is its back-off after it.
+	FailedAt time.Time
 }
 
 // Manager runs the ACME profiles of the committed configuration.
@@ -92,6 +95,7 @@ type profileState struct {
 	failures  int
 	lastError string
 	retryAt   time.Time
+	failedAt  time.Time // when the last attempt failed (not persisted)
 	ariAt     time.Time // the CA's suggested renewal time, zero when none
 	ariFor    string    // the certificate ariAt was asked for
 	// ariCheckAt is when ARI is asked again for ariFor (the CA's
@@ -333,9 +337,10 @@ func (m *Manager) attempt(ctx context.Context, ct config.Certificate) {
 		if wait > m.opts.RetryMax || wait <= 0 {
 			wait = m.opts.RetryMax
 		}
-		st.retryAt = m.opts.Now().Add(wait)
+		st.failedAt = m.opts.Now()
+		st.retryAt = st.failedAt.Add(wait)
 	} else {
-		st.failures, st.lastError, st.retryAt = 0, "", time.Time{}
+		st.failures, st.lastError, st.retryAt, st.failedAt = 0, "", time.Time{}, time.Time{}
 	}
 	m.mu.Unlock()
 	if serr := m.saveState(); serr != nil {
@@ -362,7 +367,7 @@ func (m *Manager) Status() []Status {
 		st := m.stateOf(ct.Name)
 		due := m.due(ct)
 		m.mu.Lock()
-		s := Status{Profile: ct.Name, State: "valid", LastError: st.lastError, NextAttempt: due, Failures: st.failures}
+		s := Status{Profile: ct.Name, State: "valid", LastError: st.lastError, NextAttempt: due, Failures: st.failures, FailedAt: st.failedAt}
 		m.mu.Unlock()
 		if ct.ACME.Pending() {
 			s.State = "pending"
