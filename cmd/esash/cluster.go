@@ -236,7 +236,10 @@ func (h *clusterHook) bootMember(start func(context.Context) (*embed.Etcd, error
 		defer close(b.done)
 		e, err := start(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
+			// Only the cancellation's own error goes unsaid: a start
+			// that failed of itself is reported even if closing began
+			// meanwhile.
+			if !errors.Is(err, context.Canceled) {
 				report("cluster: %v", err)
 			}
 			return
