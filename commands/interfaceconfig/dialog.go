@@ -167,6 +167,11 @@ func askEthernet(s *shell.Session, in *config.Interface, cur config.Interface, i
 			return err
 		}
 		in.Ethernet = config.EthernetPorts[k]
+		if !isNew && in.Ethernet == ethernet(cur) {
+			// The port kept: unchanged as stored (empty is the
+			// Management port), so showchanges lists no change.
+			in.Ethernet = cur.Ethernet
+		}
 		msg := subnetClash(*in, others)
 		if msg == "" {
 			return nil
@@ -349,7 +354,7 @@ func subnetClash(in config.Interface, others []config.Interface) string {
 	}
 	mine := nets(in)
 	for _, o := range others {
-		if ethernet(o) == in.Ethernet {
+		if ethernet(o) == ethernet(in) {
 			continue
 		}
 		for _, a := range mine {

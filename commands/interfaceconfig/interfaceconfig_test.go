@@ -97,4 +97,10 @@ func TestSubnetClash(t *testing.T) {
 	if msg := subnetClash(in, others); msg == "" {
 		t.Error("IPv6 subnet on two ports accepted")
 	}
+	// An empty port is the Management port (an EDIT keeps it empty).
+	others = []config.Interface{{Name: "Mgmt2", IPv4: "192.0.2.1", PrefixLen: 24, Ethernet: "Management"}}
+	in = config.Interface{Name: "Management", IPv4: "192.0.2.2", PrefixLen: 24}
+	if msg := subnetClash(in, others); msg != "" {
+		t.Errorf("same subnet, both on Management, one by the empty default: %q", msg)
+	}
 }
