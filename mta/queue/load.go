@@ -59,11 +59,11 @@ func (q *Queue) load(seqs []uint64) {
 	err := old.replayAll(seqs)
 	if err == nil {
 		old.reportLost()
-		// The loaded segments are older than any of q's; none of q's
-		// can bury one of their messages before the merge.
-		if _, err := deleteSegments(q.dir, old.collect()); err != nil {
-			q.logf("queue: %v; deleted at the next start", err)
-		}
+		// Through q's reaper: a file it cannot delete keeps every one
+		// collected after it. (q's own segments collected before the
+		// merge may go first: until the merge no tombstone of q's can
+		// bury a message of these, since removals wait for it.)
+		q.reap.add(old.collect())
 		q.mu.Lock()
 		for mid, e := range old.index {
 			if _, dup := q.index[mid]; dup {

@@ -309,12 +309,12 @@ func Open(dir string, opts Options) (*Queue, error) {
 		}
 	}
 	q.reportLost()
-	if _, err := deleteSegments(q.dir, q.collect()); err != nil {
-		q.logf("queue: %v; deleted at the next start", err)
-	}
+	// Through the reaper like every collection: a file it cannot
+	// delete keeps every newer one behind it.
+	q.reap = newReaper(q.dir, q.logf)
+	q.reap.add(q.collect())
 	q.due.rebuild(q.index)
 	close(q.loaded)
-	q.reap = newReaper(q.dir, q.logf)
 	go q.writer()
 	return q, nil
 }

@@ -75,10 +75,8 @@ func (rp *reaper) deletePending() {
 		rp.pending = rp.pending[deleted:]
 		rp.mu.Unlock()
 		if err != nil {
-			if rp.log != nil && deleted < len(seqs) {
-				rp.log("queue: segment %d not deleted (%v): retried when the next one is collected", seqs[deleted], err)
-			} else if rp.log != nil {
-				rp.log("queue: %v", err) // deleted, but the directory not synced
+			if rp.log != nil {
+				rp.log("queue: deleting collected segments: %v; %d left, retried when the next one is collected", err, len(seqs)-deleted)
 			}
 			if deleted < len(seqs) {
 				return
@@ -96,23 +94,19 @@ func (rp *reaper) stop() {
 // removeSegment deletes a segment's file; tests slow it down or fail it.
 var removeSegment = os.Remove
 
-// deleteSegments removes the files of seqs in order and syncs the
-// directory once; it stops at the first that cannot be removed and says
-// how many were. A file already gone counts as removed.
+// deleteSegments removes the files of seqs in order, syncing the
+// directory after each so that a crash never keeps an older one without
+// a newer (POSIX orders no unlinks by itself); it stops at the first that
+// cannot be removed and says how many were. A file already gone counts as
+// removed.
 func deleteSegments(dir string, seqs []uint64) (int, error) {
-	deleted := 0
-	var err error
-	for _, seq := range seqs {
-		if err = removeSegment(filepath.Join(dir, segName(seq))); err != nil && !os.IsNotExist(err) {
-			break
+	for i, seq := range seqs {
+		if err := removeSegment(filepath.Join(dir, segName(seq))); err != nil && !os.IsNotExist(err) {
+			return i, err
 		}
-		err = nil
-		deleted++
-	}
-	if deleted > 0 {
-		if serr := syncDir(dir); serr != nil && err == nil {
-			err = serr
+		if err := syncDir(dir); err != nil {
+			return i + 1, err
 		}
 	}
-	return deleted, err
+	return len(seqs), nil
 }

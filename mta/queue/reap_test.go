@@ -2,6 +2,7 @@ package queue
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -118,7 +119,7 @@ func TestSegmentDeletionInOrder(t *testing.T) {
 	}
 	exists := func(seq uint64) bool { _, err := os.Stat(filepath.Join(dir, segName(seq))); return err == nil }
 	eventually(t, "the failed deletion logged", func() bool {
-		_, ok := logged.Load("queue: segment %d not deleted (%v): retried when the next one is collected")
+		_, ok := logged.Load("queue: deleting collected segments: %v; %d left, retried when the next one is collected")
 		return ok
 	})
 	if !exists(1) || !exists(2) {
@@ -156,5 +157,60 @@ func TestCloseDeletesCollected(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, segName(1))); !os.IsNotExist(err) {
 		t.Errorf("segment 1 still on disk after Close: %v", err)
+	}
+}
+
+// A deletion that fails at Open (or at the end of a background load)
+// keeps its segment pending like any other: no newer segment, which may
+// hold the tombstones of its messages, is deleted before it. Before, the
+// segment left the table and was forgotten, a newer one was deleted, and
+// the next restart brought its removed message back.
+func TestOpenDeletionFailureKeepsOrder(t *testing.T) {
+	for _, background := range []bool{false, true} {
+		t.Run(fmt.Sprint("background=", background), func(t *testing.T) {
+			dir := t.TempDir()
+			seg1 := filepath.Join(dir, segName(1))
+			failSeg1 := func(p string) error {
+				if p == seg1 {
+					return errors.New("injected")
+				}
+				return os.Remove(p)
+			}
+			removeSegment = failSeg1
+			t.Cleanup(func() { removeSegment = os.Remove })
+			// Segment 1: message 1; segment 2: its tombstone and message 2.
+			q := openSmallSegments(t, dir, nil)
+			sealOne(t, q, 1)
+			if err := q.Remove(1); err != nil {
+				t.Fatal(err)
+			}
+			sealOne(t, q, 2)
+			q.Close() // segment 1 could not be deleted: still on disk
+			if _, err := os.Stat(seg1); err != nil {
+				t.Fatalf("segment 1: %v", err)
+			}
+			// A restart whose deletion of segment 1 fails too; then
+			// message 2 goes, which empties segment 2.
+			q, err := Open(dir, Options{SegmentSize: 4 << 10, Background: background})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !q.WaitLoaded(waitLimit) {
+				t.Fatal("not loaded")
+			}
+			if err := q.Remove(2); err != nil {
+				t.Fatal(err)
+			}
+			q.Close()
+			removeSegment = os.Remove
+			q, err = Open(dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			if l := q.List(); len(l) != 0 {
+				t.Errorf("after the restart: %d messages (MID %d first), want none: a tombstone went before what it buries", len(l), l[0].MID)
+			}
+		})
 	}
 }
