@@ -102,8 +102,7 @@ type clusterHook struct {
 	st   *etcdstore.Store
 	// closed: the appliance stopped; a member that starts late closes.
 	closed bool
-	// boot starts the member at boot (bootMember); nil once it is done
-	// or stopped.
+	// boot starts the member at boot (bootMember); nil once stopped.
 	boot *memberBoot
 	// info is the cluster state as last written; follow is the
 	// membership follower (clusterfollow.go).
@@ -210,7 +209,9 @@ func (a *appliance) bootCluster(stderr func(string, ...any), member bool) error 
 		}, stderr)
 	}
 	if err := a.openClusterStore(*ci, nil); err != nil {
-		a.cluster.stopBoot()
+		// closeCluster, not only stopBoot: a member that was ready
+		// already is the hook's, and nothing else would close it.
+		a.closeCluster(context.Background())
 		return err
 	}
 	return a.followCluster(*ci)
@@ -251,16 +252,22 @@ func (h *clusterHook) bootMember(start func(context.Context) (*embed.Etcd, error
 }
 
 // stopBoot cancels the boot goroutine, if any, and waits for it: the
-// member it started is h's then, or closed.
+// member it started is h's then, or closed. Every caller waits (two
+// closeClusters at once: a machine removed while the appliance closes).
 func (h *clusterHook) stopBoot() {
 	h.mu.Lock()
 	b := h.boot
-	h.boot = nil
 	h.mu.Unlock()
-	if b != nil {
-		b.cancel()
-		<-b.done
+	if b == nil {
+		return
 	}
+	b.cancel()
+	<-b.done
+	h.mu.Lock()
+	if h.boot == b {
+		h.boot = nil
+	}
+	h.mu.Unlock()
 }
 
 // setEtcd records the member; false when the cluster closed meanwhile.

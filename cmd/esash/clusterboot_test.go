@@ -65,3 +65,36 @@ func TestMemberBootOwned(t *testing.T) {
 		})
 	}
 }
+
+// TestMemberBootTwoClosers: two closeClusters at once (a machine removed
+// by another member while the appliance closes) both wait for the boot
+// goroutine; before, the second found the goroutine already taken and
+// returned while the member was still being stopped.
+func TestMemberBootTwoClosers(t *testing.T) {
+	a := &appliance{}
+	cancelled, release := make(chan struct{}), make(chan struct{})
+	var returned atomic.Bool
+	a.cluster.bootMember(func(ctx context.Context) (*embed.Etcd, error) {
+		<-ctx.Done()
+		close(cancelled)
+		<-release // the member still stopping
+		returned.Store(true)
+		return nil, ctx.Err()
+	}, func(string, ...any) {})
+	ctx := context.Background()
+	first := make(chan struct{})
+	go func() { a.closeCluster(ctx); close(first) }()
+	<-cancelled // the first closer is waiting
+	second := make(chan bool, 1)
+	go func() { a.closeCluster(ctx); second <- returned.Load() }()
+	select {
+	case early := <-second:
+		t.Fatalf("the second closeCluster returned before the member's start had (returned %v)", early)
+	case <-time.After(200 * time.Millisecond): // still waiting, as it should
+	}
+	close(release)
+	<-first
+	if !<-second {
+		t.Error("the second closeCluster returned before the member's start had")
+	}
+}
