@@ -1211,8 +1211,8 @@ func (q *Queue) Close() error {
 	q.sendMu.Unlock()
 	close(q.done)
 	<-q.stopped
-	q.reap.stop() // after the writer: nothing is dropped any more
 	<-q.loaded    // a background replay stops at q.done
+	q.reap.stop() // after the writer and the load: nothing is dropped any more
 	q.mu.Lock()
 	q.closed = true
 	defer q.mu.Unlock()
