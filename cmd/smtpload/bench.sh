@@ -6,6 +6,11 @@
 #                         cmd/smtpload/baresmtp), a minimal crypto/tls
 #                         STARTTLS server that reads DATA into io.Discard,
 #                         nothing of esash in it
+#   durable-rsa, durable-ecdsa  the durable ceiling: the same server with
+#                         `-durable` (baresmtp.Journal): each message kept
+#                         as read, appended to a file, 250 after the group
+#                         commit's fdatasync; what any server that is
+#                         durable as esash is must do at least
 #   esash-rsa, esash-ecdsa  esash's listener (STARTTLS required, durable
 #                         queue, 250 after fdatasync, mail_logs)
 #   postfix               a private Postfix 3.7 configured as in
@@ -43,6 +48,7 @@
 # Knobs: CONCS="1 8 50 200" PERS="1 10" SIZES="4096 102400" DUR=4s REPS=1
 #        RELAY_CONCS="50" DRAIN=60s BIGQUEUE=1000000 SKIP_EXTRAS=1 (only the load cells)
 #        TARGETS="bare-rsa bare-ecdsa esash-rsa esash-ecdsa postfix relay-esash relay-postfix"
+#        (durable-rsa and durable-ecdsa are not in the default: add them)
 #        IDLE=1000 OUT=dir GEN_CPU=0 SRV_CPU=1
 #        BASE=REV adds the target esash-base: the esash of git revision REV
 #        (built in a temporary worktree, RSA), to compare a change with what
@@ -168,11 +174,12 @@ interleave() {
   done
 }
 
-start_bare() { # label addr cert key
-  taskset -c "$SRV_CPU" "$W/smtpload" bare -addr "$2" -cert "$3" -key "$4" >>"$OUT/$1.log" 2>&1 &
+start_bare() { # label addr cert key [smtpload bare flags]
+  local label=$1 addr=$2 cert=$3 key=$4; shift 4
+  taskset -c "$SRV_CPU" "$W/smtpload" bare -addr "$addr" -cert "$cert" -key "$key" "$@" >>"$OUT/$label.log" 2>&1 &
   SRV_PID=$!
   SRV_PIDS+=("$SRV_PID")
-  wait_port "$2"
+  wait_port "$addr"
 }
 
 start_esash() { # label data ip [binary]
@@ -279,10 +286,12 @@ MAIN
 # The inbound targets: every server up at once, each on its own address,
 # the cells interleaved; then each esash's idle cell.
 specs=() idles=()
-inbound() { # label ip port cert key kind(bare|esash) [binary]
+inbound() { # label ip port cert key kind(bare|durable|esash) [binary]
   local data="$W/esash-data-$1"
   if [ "$6" = bare ]; then
     start_bare "$1" "$2:$3" "$4" "$5"
+  elif [ "$6" = durable ]; then
+    start_bare "$1" "$2:$3" "$4" "$5" -durable "$W/journal-$1"
   else
     setup_esash "$data" "$2" "$4" "$5"
     start_esash "$1" "$data" "$2" "${7:-}"
@@ -295,6 +304,8 @@ for t in $TARGETS; do
   case $t in
     bare-rsa) inbound bare-rsa 127.9.0.3 2527 "$W/rsa.pem" "$W/rsa.key" bare ;;
     bare-ecdsa) inbound bare-ecdsa 127.9.0.6 2527 "$W/ec.pem" "$W/ec.key" bare ;;
+    durable-rsa) inbound durable-rsa 127.9.0.7 2527 "$W/rsa.pem" "$W/rsa.key" durable ;;
+    durable-ecdsa) inbound durable-ecdsa 127.9.0.8 2527 "$W/ec.pem" "$W/ec.key" durable ;;
     esash-rsa) inbound esash-rsa 127.9.0.1 2525 "$W/rsa.pem" "$W/rsa.key" esash ;;
     esash-ecdsa) inbound esash-ecdsa 127.9.0.4 2525 "$W/ec.pem" "$W/ec.key" esash ;;
     esash-base) inbound esash-base 127.9.0.5 2525 "$W/rsa.pem" "$W/rsa.key" esash "$W/esash-base" ;;

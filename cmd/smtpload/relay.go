@@ -130,12 +130,14 @@ func runTag() string {
 }
 
 // bare runs the reference server (package baresmtp) until SIGTERM or
-// SIGINT, then prints its counters as JSON.
+// SIGINT, then prints its counters as JSON. With -durable it is the
+// durable ceiling (baresmtp.Journal).
 func bare(args []string) int {
 	fs := flag.NewFlagSet("bare", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:2527", "listen address (loopback only)")
 	certFile := fs.String("cert", "", "certificate PEM (STARTTLS; none: plain only)")
 	keyFile := fs.String("key", "", "private key PEM")
+	durable := fs.String("durable", "", "DIR: the durable ceiling: each message appended to a journal in DIR, 250 after fdatasync")
 	fs.Parse(args)
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "smtpload bare:", err); return 1 }
 	if err := checkLoopback(*addr); err != nil {
@@ -148,6 +150,14 @@ func bare(args []string) int {
 			return fail(err)
 		}
 		srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, SessionTicketsDisabled: true}
+	}
+	if *durable != "" {
+		j, err := baresmtp.OpenJournal(*durable, 0)
+		if err != nil {
+			return fail(err)
+		}
+		defer j.Close()
+		srv.Journal = j
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

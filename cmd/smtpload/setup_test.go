@@ -201,7 +201,7 @@ func TestBareSinkCountsIDs(t *testing.T) {
 }
 
 // TestSummarize: medians per cell and target, ratios to the bare server
-// of the same certificate kind, relay throughput end to end and esash ÷
+// of the same certificate kind and to the durable ceiling, relay throughput end to end and esash ÷
 // Postfix for the relay cells.
 func TestSummarize(t *testing.T) {
 	var in strings.Builder
@@ -217,6 +217,7 @@ func TestSummarize(t *testing.T) {
 	cell("bare-rsa/data", 1000, false)
 	cell("bare-rsa/data", 900, false)
 	cell("esash-rsa/data", 720, false)
+	cell("durable-rsa/data", 800, false)
 	cell("bare-ecdsa/data", 2000, false)
 	cell("esash-ecdsa/data", 1500, false)
 	cell("relay-esash/data", 600, true)
@@ -229,6 +230,8 @@ func TestSummarize(t *testing.T) {
 		"| 4096 | 1 | 50 | DATA | bare-rsa | 3 | 900 | – |",
 		"| 4096 | 1 | 50 | DATA | esash-rsa | 1 | 720 | 80 % |",
 		"| 4096 | 1 | 50 | DATA | esash-ecdsa | 1 | 1500 | 75 % |",
+		"| 4096 | 1 | 50 | DATA | durable-rsa | 1 | 800 | 89 % |",
+		"| 4096 | 1 | 50 | DATA | esash-rsa ÷ durable-rsa | | 90 % |",
 		"| 4096 | 1 | 50 | DATA | relay-esash | 1 | 600 | 67 % |",
 		"| 0.020 |",
 		"| 4096 | 1 | 50 | DATA | relay esash ÷ Postfix | | 3.00× |",

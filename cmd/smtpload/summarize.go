@@ -16,10 +16,12 @@ import (
 // the bare reference server with the same kind of certificate, and for
 // the relay cells esash's ratio to Postfix.
 //
-// Targets are the labels' first part: bare-rsa, bare-ecdsa, esash-rsa,
-// esash-ecdsa, esash-base, postfix, relay-esash, relay-base, relay-postfix. A label
-// with "ecdsa" in it is compared with bare-ecdsa, every other with
-// bare-rsa (Postfix and the relays use the RSA certificate).
+// Targets are the labels' first part: bare-rsa, bare-ecdsa, durable-rsa,
+// durable-ecdsa, esash-rsa, esash-ecdsa, esash-base, postfix, relay-esash,
+// relay-base, relay-postfix. A label with "ecdsa" in it is compared with
+// bare-ecdsa, every other with bare-rsa (Postfix and the relays use the
+// RSA certificate). When a durable ceiling ran, each esash target also
+// gets a line with its ratio to the ceiling of its certificate kind.
 func summarize(args []string) int {
 	if len(args) != 1 {
 		fmt.Fprintln(os.Stderr, "usage: smtpload summarize RESULTS.jsonl")
@@ -53,6 +55,7 @@ func summarizeTo(w io.Writer, in io.Reader) error {
 		for _, t := range names {
 			summaryRow(w, k, t, targets)
 		}
+		durableRatios(w, k, names, targets)
 		if e, ok := targets["relay-esash"]; ok {
 			if p, ok := targets["relay-postfix"]; ok {
 				if pr := rateOf(medianRun(p)); pr > 0 {
@@ -63,6 +66,30 @@ func summarizeTo(w io.Writer, in io.Reader) error {
 		}
 	}
 	return err
+}
+
+// durableRatios writes, for each esash target of cell k, its ratio to
+// the durable ceiling with the same certificate kind (durable-rsa or
+// durable-ecdsa), when that ran: how much of the gap to the bare server
+// is esash's and how much durability's.
+func durableRatios(w io.Writer, k cellKey, names []string, targets map[string][]result) {
+	for _, t := range names {
+		if !strings.HasPrefix(t, "esash-") {
+			continue
+		}
+		ceiling := "durable-rsa"
+		if strings.Contains(t, "ecdsa") {
+			ceiling = "durable-ecdsa"
+		}
+		d, ok := targets[ceiling]
+		if !ok {
+			continue
+		}
+		if dr := rateOf(medianRun(d)); dr > 0 {
+			fmt.Fprintf(w, "| %d | %d | %d | %s | %s ÷ %s | | %.0f %% | | | | | | | | |\n",
+				k.size, k.per, k.c, k.mode(), t, ceiling, 100*rateOf(medianRun(targets[t]))/dr)
+		}
+	}
 }
 
 // cellKey is one cell of the benchmark: message size, messages per

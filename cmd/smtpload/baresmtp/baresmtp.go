@@ -20,6 +20,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,10 @@ type Server struct {
 	// OnMessage, when set, is called once each message's 250 is written,
 	// with the value of its IDHeader ("" when it has none).
 	OnMessage func(id string)
+	// Journal, when set, makes the server the durable ceiling: every
+	// message is kept in memory as read and appended to it, and the 250
+	// waits for its sync.
+	Journal *Journal
 
 	// Counters.
 	Sessions, Handshakes, Messages atomic.Int64
@@ -63,9 +68,10 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 type conn struct {
-	nc net.Conn
-	r  *bufio.Reader
-	w  *bufio.Writer
+	nc  net.Conn
+	r   *bufio.Reader
+	w   *bufio.Writer
+	msg []byte // with a Journal: the message being read, as a Record
 }
 
 // reply writes line; it flushes unless a pipelined command is already
@@ -135,7 +141,8 @@ func (s *Server) session(nc net.Conn) {
 			if c.reply("354 End data with <CR><LF>.<CR><LF>") != nil {
 				return
 			}
-			id, rerr := readDot(c.r, s.OnMessage != nil)
+			c.startMessage(s.Journal)
+			id, rerr := readDot(c.r, s.OnMessage != nil, c.keep(s.Journal))
 			if rerr != nil {
 				return
 			}
@@ -154,8 +161,30 @@ func (s *Server) session(nc net.Conn) {
 	}
 }
 
-// delivered answers the end of a message and reports it.
+// startMessage starts a message's record when the server is durable.
+func (c *conn) startMessage(j *Journal) {
+	if j != nil {
+		c.msg = Record(c.msg)
+	}
+}
+
+// keep returns where the message's bytes go: its record, or nowhere.
+func (c *conn) keep(j *Journal) *[]byte {
+	if j == nil {
+		return nil
+	}
+	return &c.msg
+}
+
+// delivered answers the end of a message and reports it; with a Journal
+// the 250 waits for the message to be on disk.
 func (s *Server) delivered(c *conn, id string) error {
+	if s.Journal != nil {
+		if err := s.Journal.Append(c.msg); err != nil {
+			return c.reply("451 4.3.0 " + err.Error())
+		}
+		c.msg = c.msg[:0]
+	}
 	c.w.WriteString("250 2.0.0 Ok: queued\r\n")
 	if err := c.w.Flush(); err != nil {
 		return err
@@ -178,18 +207,36 @@ func (s *Server) bdat(c *conn, line []byte) error {
 	if err != nil || n < 0 {
 		return c.reply("501 5.5.4 BDAT size")
 	}
-	if _, err := io.CopyN(io.Discard, c.r, n); err != nil {
+	last := len(f) > 2 && equalFold(f[2], "LAST")
+	if s.Journal != nil && len(c.msg) == 0 {
+		c.startMessage(s.Journal)
+	}
+	if err := readChunk(c.r, n, c.keep(s.Journal)); err != nil {
 		return err
 	}
-	if len(f) > 2 && equalFold(f[2], "LAST") {
+	if last {
 		return s.delivered(c, "")
 	}
 	return c.reply("250 2.0.0 chunk")
 }
 
-// readDot reads a message up to its final dot line. With wantID it
+// readChunk reads a BDAT chunk of n bytes, appending them to *keep when
+// keep is not nil.
+func readChunk(r *bufio.Reader, n int64, keep *[]byte) error {
+	if keep == nil {
+		_, err := io.CopyN(io.Discard, r, n)
+		return err
+	}
+	start := len(*keep)
+	*keep = slices.Grow(*keep, int(n))[:start+int(n)]
+	_, err := io.ReadFull(r, (*keep)[start:])
+	return err
+}
+
+// readDot reads a message up to its final dot line, appending its lines
+// (still dot-stuffed) to *keep when keep is not nil. With wantID it
 // returns the value of the IDHeader among the header lines.
-func readDot(r *bufio.Reader, wantID bool) (string, error) {
+func readDot(r *bufio.Reader, wantID bool, keep *[]byte) (string, error) {
 	bol, inHeader, inID, id := true, wantID, false, ""
 	for {
 		line, err := r.ReadSlice('\n')
@@ -198,6 +245,9 @@ func readDot(r *bufio.Reader, wantID bool) (string, error) {
 		}
 		if bol && len(line) == 3 && line[0] == '.' && line[1] == '\r' && line[2] == '\n' {
 			return id, nil
+		}
+		if keep != nil {
+			*keep = append(*keep, line...)
 		}
 		switch {
 		case inID: // the rest of an ID line longer than the buffer

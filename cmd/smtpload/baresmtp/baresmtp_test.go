@@ -2,6 +2,13 @@ package baresmtp
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -20,7 +27,7 @@ func TestReadDot(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := bufio.NewReaderSize(strings.NewReader(tc.in), 16)
-			id, err := readDot(r, true)
+			id, err := readDot(r, true, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -29,5 +36,72 @@ func TestReadDot(t *testing.T) {
 				t.Fatalf("id %q rest %q, want %q and %q", id, rest, tc.id, tc.rest)
 			}
 		})
+	}
+}
+
+// TestJournal: the durable server answers 250 for a DATA and a BDAT
+// message once each is in the journal, byte for byte, and a full file is
+// replaced by the next and deleted.
+func TestJournal(t *testing.T) {
+	dir := t.TempDir()
+	j, err := OpenJournal(dir, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{Journal: j}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	expect := func(code string) {
+		t.Helper()
+		line, err := r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, code) {
+			t.Fatalf("reply %q (%v), want %s", line, err, code)
+		}
+	}
+	expect("220")
+	fmt.Fprintf(c, "HELO t\r\nMAIL FROM:<a@b>\r\n")
+	expect("250")
+	expect("250")
+	fmt.Fprintf(c, "DATA\r\n")
+	expect("354")
+	fmt.Fprintf(c, "A: b\r\n\r\n%s\r\n.\r\n", strings.Repeat("x", 60))
+	expect("250")
+	// The first message filled the 64-byte file, the second (70 bytes
+	// in two chunks) fills the next.
+	body := strings.Repeat("y", 70)
+	fmt.Fprintf(c, "BDAT 30\r\n%sBDAT 40 LAST\r\n%s", body[:30], body[30:])
+	expect("250")
+	expect("250")
+	fmt.Fprintf(c, "DATA\r\n")
+	expect("354")
+	fmt.Fprintf(c, "..third\r\n.\r\nQUIT\r\n")
+	expect("250")
+	expect("221")
+	ln.Close()
+	<-served
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := filepath.Glob(filepath.Join(dir, "journal-*"))
+	if len(names) != 1 || filepath.Base(names[0]) != "journal-00000003" {
+		t.Fatalf("journal files %v, want only journal-00000003 (the full ones deleted)", names)
+	}
+	got, _ := os.ReadFile(names[0])
+	want := append(binary.BigEndian.AppendUint64(nil, 9), "..third\r\n"...)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("journal holds %q, want %q", got, want)
+	}
+	if err := j.Append(Record(nil)); !errors.Is(err, ErrJournalClosed) {
+		t.Fatalf("Append after Close: %v, want ErrJournalClosed", err)
 	}
 }
