@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -152,6 +153,11 @@ func bare(args []string) int {
 		srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, SessionTicketsDisabled: true}
 	}
 	if *durable != "" {
+		// As esash does (cmd/esash): pinned to one core, Go would run one
+		// P, and a session's P would wait out the writer's fdatasync.
+		if runtime.GOMAXPROCS(0) < 2 {
+			runtime.GOMAXPROCS(2)
+		}
 		j, err := baresmtp.OpenJournal(*durable, 0)
 		if err != nil {
 			return fail(err)
