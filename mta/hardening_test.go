@@ -2,6 +2,7 @@ package mta
 
 import (
 	"io"
+	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -191,5 +192,39 @@ func TestRequiredRefusesAllButSafeCommands(t *testing.T) {
 	}
 	if l := logLines(t, dir); strings.Count(l, "TLS was required but remote host did not initiate it") != 1 {
 		t.Fatalf("mail_logs:\n%s", l)
+	}
+}
+
+// A client that hangs up inside a BDAT chunk sent a cut message: nothing
+// is queued, whether the chunk is the message's only one or its last after
+// others. The client closes only its sending side, so the test can read
+// to the server's close: the server has then seen the end of the stream,
+// as it does when the whole connection closes.
+func TestBDATCutByHangupQueuesNothing(t *testing.T) {
+	p := newPKI(t)
+	cfg := baseConfig(t, p, config.TLSInOff)
+	cfg.Listeners[0].AcceptDomains = []string{"y.test"}
+	dir := t.TempDir()
+	s := startMTA(t, dir, cfg)
+	for _, tc := range []struct{ name, chunks string }{
+		{"the only chunk", "BDAT 300 LAST\r\nSubject: cut\r\n\r\nonly part"},
+		{"the last of two chunks", "BDAT 14\r\nSubject: cut\r\nBDAT 300 LAST\r\n\r\nonly part"},
+		{"a chunk before the last", "BDAT 300\r\nSubject: cut\r\n\r\nonly part"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := dialRaw(t, addr(cfg))
+			raw.reply()
+			raw.cmd("EHLO c.test")
+			raw.cmd("MAIL FROM:<a@x.test>")
+			raw.cmd("RCPT TO:<b@y.test>")
+			raw.c.Write([]byte(tc.chunks))
+			raw.c.(*net.TCPConn).CloseWrite()
+			if got := raw.closedAfter(); strings.Contains(got, "accepted") {
+				t.Fatalf("the cut message was answered %q", got)
+			}
+			if n, _ := s.Queue().Len(); n != 0 {
+				t.Fatalf("%d cut messages queued\n%s", n, logLines(t, dir))
+			}
+		})
 	}
 }

@@ -1091,6 +1091,12 @@ func (c *Conn) handleBdat(arg string) {
 		c.bdatStatus = c.createStatusCollector()
 	}
 
+	// esash patch: a message in one chunk is read without the pipe.
+	if last && c.bdatPipe == nil && !c.server.LMTP {
+		c.bdatSingle(int64(size))
+		return
+	}
+
 	if c.bdatPipe == nil {
 		var r *io.PipeReader
 		r, c.bdatPipe = io.Pipe()
@@ -1133,7 +1139,7 @@ func (c *Conn) handleBdat(arg string) {
 	}()
 
 	tr := &errTrackingReader{r: c.text.R}
-	chunk := io.LimitReader(tr, int64(size))
+	chunk := &chunkReader{tr: tr, n: int64(size)} // esash patch: a cut chunk is a read error
 	_, err = io.Copy(c.bdatPipe, chunk)
 	if err != nil {
 		// Backend might return an error early using CloseWithError without consuming

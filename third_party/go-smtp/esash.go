@@ -137,6 +137,63 @@ func (c *Conn) discardChunk(size int64) bool {
 	return true
 }
 
+// chunkReader reads one BDAT chunk of n bytes through an
+// errTrackingReader. The stream's end before the chunk's is a read error
+// (io.ErrUnexpectedEOF, kept in the tracker too), never the end of the
+// message: upstream's io.LimitReader let a client that hung up inside
+// its LAST chunk have the cut message accepted.
+type chunkReader struct {
+	tr *errTrackingReader
+	n  int64
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > c.n {
+		p = p[:c.n]
+	}
+	n, err := c.tr.Read(p)
+	c.n -= int64(n)
+	if err == io.EOF && c.n > 0 {
+		err = io.ErrUnexpectedEOF
+		c.tr.err = err
+	}
+	if err == io.EOF {
+		err = nil // the chunk's end is the next call's
+	}
+	return n, err
+}
+
+// bdatSingle reads a message sent as a single chunk (BDAT n LAST with no
+// chunk before it) by calling Data on the connection's own goroutine, as
+// DATA does: upstream's pipe cost a goroutine, a 32 KiB copy buffer, a
+// second copy and two goroutine switches per piece of every message, the
+// common case of BDAT (issue 17). Replies, errors and the close after a
+// read error are the pipe path's.
+func (c *Conn) bdatSingle(size int64) {
+	c.lineLimitReader.LineLimit = 0
+	defer func() { c.lineLimitReader.LineLimit = c.server.MaxLineLength }()
+	defer c.reset()
+	tr := &errTrackingReader{r: c.text.R}
+	chunk := &chunkReader{tr: tr, n: size}
+	dataErr := c.Session().Data(chunk)
+	if tr.err == nil {
+		io.Copy(io.Discard, chunk) // what Data left unread
+	}
+	if tr.err != nil {
+		c.closeAfterReadError(tr.err, dataErr)
+		return
+	}
+	c.bytesReceived += size
+	code, ec, msg := dataErrorToStatus(dataErr)
+	if dataErr == nil {
+		msg = c.acceptReply(msg)
+	}
+	c.writeResponse(code, ec, msg)
+}
+
 // isClosed reports whether Close was called: the command loop stops then,
 // even if more input is buffered.
 func (c *Conn) isClosed() bool {

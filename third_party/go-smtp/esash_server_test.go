@@ -280,3 +280,64 @@ func TestQuitLogsOutBeforeReply(t *testing.T) {
 		t.Fatal("the 221 came before the session was logged out")
 	}
 }
+
+// A client that hangs up inside a BDAT chunk sent a cut message: Data sees
+// a read error and no message is kept, for the only chunk (read without
+// the pipe) and for the last of several (through it).
+func TestEsashBdatCutChunk(t *testing.T) {
+	for _, tc := range []struct{ name, chunks string }{
+		{"only chunk", "BDAT 100 LAST\r\nSubject: cut\r\n"},
+		{"last of two", "BDAT 8\r\nHey <3\r\nBDAT 100 LAST\r\nSubject: cut\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			be, s, c, scanner := testServerAuthenticated(t)
+			defer s.Close()
+			for _, cmd := range []string{"MAIL FROM:<a@example.org>", "RCPT TO:<b@example.com>"} {
+				io.WriteString(c, cmd+"\r\n")
+				scanner.Scan()
+			}
+			io.WriteString(c, tc.chunks)
+			c.(*net.TCPConn).CloseWrite()
+			for _, line := range rest(t, c, scanner) {
+				if !strings.HasPrefix(line, "250 2.0.0 Continue") {
+					t.Fatalf("the cut message was answered %q", line)
+				}
+			}
+			if len(be.messages) != 0 {
+				t.Fatalf("cut message kept: %q", be.messages[0].Data)
+			}
+		})
+	}
+}
+
+// A message in one chunk whose Data fails part way: the backend's reply,
+// the rest of the chunk skipped (never read as commands), the session
+// goes on; then a whole one-chunk message is accepted byte for byte.
+func TestEsashBdatSingleChunk(t *testing.T) {
+	be, s, c, scanner := testServerAuthenticated(t)
+	defer s.Close()
+	be.dataErr = &smtp.SMTPError{Code: 555, EnhancedCode: smtp.EnhancedCode{5, 0, 0}, Message: "I failed"}
+	be.dataErrOffset = 5
+	for _, cmd := range []string{"MAIL FROM:<a@example.org>", "RCPT TO:<b@example.com>"} {
+		io.WriteString(c, cmd+"\r\n")
+		scanner.Scan()
+	}
+	io.WriteString(c, "BDAT 14 LAST\r\nHey <3\r\nNOOP\r\n")
+	if scanner.Scan(); scanner.Text() != "555 5.0.0 I failed" {
+		t.Fatalf("BDAT after a backend error: %q", scanner.Text())
+	}
+	be.dataErr = nil
+	io.WriteString(c, "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nBDAT 14 LAST\r\nHey <3\r\nQUIT\r\n")
+	for _, want := range []string{"250 ", "250 ", "250 2.0.0 "} {
+		if scanner.Scan(); !strings.HasPrefix(scanner.Text(), want) {
+			t.Fatalf("reply %q, want %q", scanner.Text(), want)
+		}
+	}
+	io.WriteString(c, "QUIT\r\n")
+	if scanner.Scan(); !strings.HasPrefix(scanner.Text(), "221 ") {
+		t.Fatalf("QUIT: %q", scanner.Text())
+	}
+	if len(be.messages) != 1 || string(be.messages[0].Data) != "Hey <3\r\nQUIT\r\n" {
+		t.Fatalf("messages %v", be.messages)
+	}
+}
