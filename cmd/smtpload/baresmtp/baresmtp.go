@@ -2,8 +2,9 @@
 // STARTTLS server on crypto/tls that reads every message into nothing (no
 // queue, no log, no policy). It is the ceiling `make bench` measures esash
 // against, and the receiving sink of the relay cells, so it uses the
-// standard library only: nothing of esash is in it (deps_test.go does not
-// see cmd/ packages, so keep it that way by hand).
+// standard library only (and golang.org/x/sys/unix for the durable
+// variant's writev, journal.go): nothing of esash is in it (deps_test.go
+// does not see cmd/ packages, so keep it that way by hand).
 //
 // It reads DATA with a line-slice dot reader (bufio.Reader.ReadSlice), the
 // fast reader of the perf anchors' Go ceiling, not net/textproto's
