@@ -228,3 +228,45 @@ func TestBDATCutByHangupQueuesNothing(t *testing.T) {
 		})
 	}
 }
+
+// The open mail transactions the queue's commit delay waits for: counted
+// from MAIL until the message is handed to the queue, or the transaction
+// ends by RSET or the connection's end. A count left
+// behind would make every sync wait its full delay.
+func TestOpenTransactionsCounted(t *testing.T) {
+	p := newPKI(t)
+	cfg := baseConfig(t, p, config.TLSInOff)
+	cfg.Listeners[0].AcceptDomains = []string{"y.test"}
+	s := startMTA(t, t.TempDir(), cfg)
+	raw := dialRaw(t, addr(cfg))
+	raw.reply()
+	raw.cmd("EHLO c.test")
+	want := func(step string, n int) {
+		t.Helper()
+		if got := s.openTransactions(); got != n {
+			t.Fatalf("after %s: %d open transactions, want %d", step, got, n)
+		}
+	}
+	raw.cmd("MAIL FROM:<a@x.test>")
+	want("MAIL", 1)
+	raw.cmd("RCPT TO:<b@y.test>")
+	raw.cmd("DATA")
+	want("DATA", 1)
+	if r := raw.cmd("Subject: x\r\n\r\nbody\r\n."); !strings.Contains(r, "accepted") {
+		t.Fatalf("end of data: %q", r)
+	}
+	want("the message queued", 0)
+	raw.cmd("MAIL FROM:<a@x.test>")
+	raw.cmd("RSET")
+	want("RSET", 0)
+	raw.cmd("MAIL FROM:<a@x.test>")
+	raw.cmd("RCPT TO:<b@y.test>")
+	if r := raw.cmd("BDAT 7 LAST\r\nhello"); !strings.Contains(r, "accepted") { // cmd adds the chunk's CRLF
+		t.Fatalf("BDAT: %q", r)
+	}
+	want("a message in one chunk queued", 0)
+	raw.cmd("MAIL FROM:<a@x.test>")
+	want("MAIL", 1)
+	raw.c.Close()
+	waitFor(t, "the closed connection's transaction to end", func() bool { return s.openTransactions() == 0 })
+}

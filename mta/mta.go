@@ -71,6 +71,10 @@ type Options struct {
 	PerMessageSync bool
 	// QueueBeforeSync is a fault injection point for tests.
 	QueueBeforeSync func() error
+	// QueueCommitDelay is how long the queue's writer waits for messages
+	// of other open mail transactions before a sync (queue.Options
+	// CommitDelay); 0 means defaultCommitDelay, negative none.
+	QueueCommitDelay time.Duration
 	// ErrorLog receives internal errors; nil writes them to mail_logs.
 	ErrorLog func(format string, args ...any)
 	// Delivery tunes the outbound delivery engine (deliver.go).
@@ -92,9 +96,13 @@ type Server struct {
 	dlv   delivery
 	sts   stsState // MTA-STS policy cache (mtasts.go)
 
-	sessions sessions     // accepted connections not yet closed, of every generation (sessions.go)
-	global   globalLimits // listenerconfig SETUP's shared limits (global.go)
-	crls     crlStore     // certconfig CRL, kept fresh (crl.go)
+	sessions sessions // accepted connections not yet closed, of every generation (sessions.go)
+	// transactions counts the mail transactions open (MAIL accepted,
+	// the message not yet handed to the queue): the queue's commit delay
+	// waits for them (queue.Options.Siblings).
+	transactions atomic.Int64
+	global       globalLimits // listenerconfig SETUP's shared limits (global.go)
+	crls         crlStore     // certconfig CRL, kept fresh (crl.go)
 	// retiring counts the goroutines that shut down replaced generations
 	// once their sessions end; stop cuts their wait short when Close
 	// gives up (cancelStop).
@@ -203,7 +211,8 @@ func New(opts Options) (*Server, error) {
 		return fail(err)
 	}
 	if s.queue, err = queue.Open(filepath.Join(opts.DataDir, "queue"), queue.Options{Background: true,
-		PerMessageSync: opts.PerMessageSync, BeforeSync: opts.QueueBeforeSync, Log: s.errorf}); err != nil {
+		PerMessageSync: opts.PerMessageSync, BeforeSync: opts.QueueBeforeSync, Log: s.errorf,
+		CommitDelay: commitDelay(opts.QueueCommitDelay), Siblings: s.openTransactions}); err != nil {
 		return fail(err)
 	}
 	s.rt.Store(&generation{listeners: map[string]*lrt{}, down: map[string]string{}})
@@ -742,3 +751,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// defaultCommitDelay is how long the queue waits for the messages of
+// other open transactions before syncing. 1 ms: at 50 senders of 4 KiB
+// messages it raised throughput by 7 % (fewer, bigger syncs; issue 17,
+// session 8), 2 ms was no better; a lone sender never waits.
+const defaultCommitDelay = time.Millisecond
+
+func commitDelay(d time.Duration) time.Duration {
+	switch {
+	case d < 0:
+		return 0
+	case d == 0:
+		return defaultCommitDelay
+	}
+	return d
+}
+
+// openTransactions is the number of mail transactions whose message is
+// not yet handed to the queue.
+func (s *Server) openTransactions() int { return int(s.transactions.Load()) }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -60,15 +61,36 @@ type session struct {
 	mid  int64
 	from string
 	to   []string
+	// inTxn: this session counts in Server.transactions. Atomic: go-smtp
+	// may log a session out (Close) from another goroutine.
+	inTxn atomic.Bool
 }
 
 func (s *session) srv() *Server { return s.m.srv }
 
 func (s *session) Reset() {
+	s.endTxn()
 	s.mid, s.from, s.to = 0, "", nil
 }
 
-func (s *session) Logout() error { return nil }
+func (s *session) Logout() error {
+	s.endTxn()
+	return nil
+}
+
+// beginTxn counts the session's mail transaction as open; endTxn, once
+// its message is handed to the queue or the transaction ends otherwise.
+func (s *session) beginTxn() {
+	if s.inTxn.CompareAndSwap(false, true) {
+		s.srv().transactions.Add(1)
+	}
+}
+
+func (s *session) endTxn() {
+	if s.inTxn.CompareAndSwap(true, false) {
+		s.srv().transactions.Add(-1)
+	}
+}
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	m := s.m
@@ -92,6 +114,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		return errStorage
 	}
 	s.mid, s.from, s.to = mid, from, nil
+	s.beginTxn()
 	s.srv().log.Infos(maillog.StartMID(mid, m.icid), maillog.MIDFrom(mid, m.icid, from))
 	return nil
 }
@@ -179,6 +202,7 @@ func (s *session) Data(r io.Reader) error {
 	m := s.m
 	m.inMessage.Store(true) // slow.go: a transfer is not an idle connection
 	defer m.inMessage.Store(false)
+	defer s.endTxn()
 	srv := s.srv()
 	buf := newSpool(srv.spool)
 	defer buf.Close()
@@ -212,6 +236,7 @@ func (s *session) Data(r io.Reader) error {
 		From: s.from, To: append([]string(nil), s.to...), TLS: tinfo,
 		Relay: m.dec.Action == config.Relay, Time: now, Received: received,
 	}
+	s.endTxn() // the queue waits for other transactions, not this one
 	if err := putSpooled(srv.queue, meta, buf); err != nil {
 		srv.log.Warningf("MID %d ICID %d not queued: %v", s.mid, m.icid, err)
 		return errStorage

@@ -119,6 +119,17 @@ type Options struct {
 	// LazySync bounds how long Done's tombstones wait for a sync
 	// (default 1 s).
 	LazySync time.Duration
+	// CommitDelay and Siblings: when a message is the first of a batch
+	// and Siblings reports other messages on their way (the MTA counts
+	// its open mail transactions), the writer waits up to CommitDelay
+	// for them, so that one sync covers them all. It stops waiting as
+	// soon as Siblings reports none left. This is PostgreSQL's
+	// commit_delay with commit_siblings (MySQL's
+	// binlog_group_commit_sync_delay): under concurrency, fewer syncs
+	// and bigger batches for the same durability; a lone sender never
+	// waits. Zero or nil: no wait.
+	CommitDelay time.Duration
+	Siblings    func() int
 	// Background makes Open return once appends work, replaying the
 	// existing segments in a goroutine (load.go).
 	Background bool
@@ -825,17 +836,7 @@ func (q *Queue) writer() {
 		}
 		batch = append(batch[:0], first)
 		if !q.opts.PerMessageSync {
-			total := first.size
-		more:
-			for total < maxBatchBytes {
-				select {
-				case r := <-q.reqs:
-					batch = append(batch, r)
-					total += r.size
-				default:
-					break more
-				}
-			}
+			batch = q.gather(batch)
 		}
 		was := unsynced
 		unsynced = q.writeBatch(batch, w, unsynced)
@@ -846,6 +847,47 @@ func (q *Queue) writer() {
 			lazy.Stop()
 		}
 	}
+}
+
+// gather adds to batch the requests queued behind its first one, up to
+// maxBatchBytes, waiting for siblings (Options.CommitDelay) when the first
+// is a message.
+func (q *Queue) gather(batch []*request) []*request {
+	total := batch[0].size
+	var delay <-chan time.Time
+	if q.opts.CommitDelay > 0 && q.opts.Siblings != nil && !batch[0].lazy && q.opts.Siblings() > 0 {
+		t := time.NewTimer(q.opts.CommitDelay)
+		defer t.Stop()
+		delay = t.C
+	}
+	for total < maxBatchBytes {
+		select {
+		case r := <-q.reqs:
+			batch = append(batch, r)
+			total += r.size
+			if delay != nil && q.opts.Siblings() == 0 {
+				delay = nil // everything on its way is here
+			}
+			continue
+		default:
+		}
+		if delay == nil {
+			break
+		}
+		select {
+		case r := <-q.reqs:
+			batch = append(batch, r)
+			total += r.size
+			if q.opts.Siblings() == 0 {
+				delay = nil
+			}
+		case <-delay:
+			delay = nil
+		case <-q.done:
+			delay = nil
+		}
+	}
+	return batch
 }
 
 // syncLazy makes the lazy records written since the last sync durable.
