@@ -71,8 +71,9 @@ type Status struct {
 	LastError   string
 	NextAttempt time.Time
 	Failures    int
-	// FailedAt is when the last attempt failed (zero after a success,
-	// and after a restart): NextAttempt is its back-off after it.
+	// FailedAt is when the last attempt failed (zero after a success, and
+	// when a state file of an older version did not keep it): NextAttempt
+	// is its back-off after it.
 	FailedAt time.Time
 }
 
@@ -95,7 +96,7 @@ type profileState struct {
 	failures  int
 	lastError string
 	retryAt   time.Time
-	failedAt  time.Time // when the last attempt failed (not persisted)
+	failedAt  time.Time // when the last attempt failed
 	ariAt     time.Time // the CA's suggested renewal time, zero when none
 	ariFor    string    // the certificate ariAt was asked for
 	// ariCheckAt is when ARI is asked again for ariFor (the CA's

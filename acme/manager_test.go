@@ -328,8 +328,8 @@ func TestTrustSystemRefusesPebble(t *testing.T) {
 	}
 }
 
-// TestBackOffSurvivesRestart: the failures and the back-off are kept in
-// the state file, so a daemon restarted while its CA is down does not ask
+// TestBackOffSurvivesRestart: the failures, the last error, when it
+// happened and the back-off are kept in the state file, so a daemon restarted while its CA is down does not ask
 // the CA again before the retry time, and the next failure doubles the
 // wait instead of starting over at RetryMin.
 func TestBackOffSurvivesRestart(t *testing.T) {
@@ -345,7 +345,8 @@ func TestBackOffSurvivesRestart(t *testing.T) {
 	// The restart: a new manager over the same store and state file.
 	r.m = New(r.m.opts)
 	after := r.m.Status()[0]
-	if after.Failures != 1 || after.LastError != st.LastError || !after.NextAttempt.Equal(retryAt) {
+	if after.Failures != 1 || after.LastError != st.LastError || !after.NextAttempt.Equal(retryAt) ||
+		st.FailedAt.IsZero() || !after.FailedAt.Equal(st.FailedAt) {
 		t.Fatalf("after a restart: %+v, want %+v", after, st)
 	}
 	if next := r.m.round(ctx); !next.Equal(retryAt) {

@@ -28,6 +28,7 @@ type savedState struct {
 	Failures  int       `json:"failures"`
 	LastError string    `json:"last_error,omitempty"`
 	RetryAt   time.Time `json:"retry_at"`
+	FailedAt  time.Time `json:"failed_at,omitzero"` // absent in files of before it was kept
 }
 
 // loadState fills the manager's memory from the state file.
@@ -49,7 +50,7 @@ func (m *Manager) loadState() {
 	}
 	for name, s := range saved {
 		if s.Failures > 0 {
-			m.state[name] = &profileState{failures: s.Failures, lastError: s.LastError, retryAt: s.RetryAt}
+			m.state[name] = &profileState{failures: s.Failures, lastError: s.LastError, retryAt: s.RetryAt, failedAt: s.FailedAt}
 		}
 	}
 }
@@ -65,7 +66,7 @@ func (m *Manager) saveState() error {
 	saved := map[string]savedState{}
 	for name, st := range m.state {
 		if st.failures > 0 {
-			saved[name] = savedState{Failures: st.failures, LastError: st.lastError, RetryAt: st.retryAt}
+			saved[name] = savedState{Failures: st.failures, LastError: st.lastError, RetryAt: st.retryAt, FailedAt: st.failedAt}
 		}
 	}
 	m.mu.Unlock()

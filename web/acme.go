@@ -29,6 +29,7 @@ type ACMEState struct {
 	NotAfter    time.Time
 	LastError   string
 	NextAttempt time.Time
+	FailedAt    time.Time // when LastError happened (zero: not known, e.g. after a restart)
 }
 
 // acmeProtocol is TLS-ALPN-01's ALPN protocol (RFC 8737).
@@ -85,7 +86,11 @@ func (s *Server) acmeViews(cfg *config.Config, certs []certView) []certView {
 			c.ACME += ", next renewal " + st.NextAttempt.UTC().Format("2006-01-02 15:04 MST")
 		}
 		if st.LastError != "" {
-			c.ACME += ", last error: " + st.LastError
+			c.ACME += ", last error"
+			if !st.FailedAt.IsZero() {
+				c.ACME += " " + st.FailedAt.UTC().Format("2006-01-02 15:04 MST")
+			}
+			c.ACME += ": " + st.LastError
 		}
 	}
 	sort.SliceStable(certs, func(i, j int) bool {

@@ -73,7 +73,8 @@ func TestACMEStatusRows(t *testing.T) {
 	cfg := testConfig(t, testIP(), p, other)
 	cfg.Certificates[1].ACME.DirectoryURL = "https://acme.example.net/dir"
 	s, err := New(Options{ACME: ACMEHooks{Status: func(n string) (ACMEState, bool) {
-		return ACMEState{State: "failing", LastError: "CA unreachable", NextAttempt: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}, n == cfg.Certificates[1].Name
+		return ACMEState{State: "failing", LastError: "CA unreachable", NextAttempt: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
+			FailedAt: time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)}, n == cfg.Certificates[1].Name
 	}}})
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +87,7 @@ func TestACMEStatusRows(t *testing.T) {
 	if strings.Join(order, ",") != cfg.Certificates[1].Name+",Other,Full" {
 		t.Errorf("order %v, want fewest days first", order)
 	}
-	if !strings.Contains(certs[0].ACME, "failing") || !strings.Contains(certs[0].ACME, "last error: CA unreachable") ||
+	if !strings.Contains(certs[0].ACME, "failing") || !strings.Contains(certs[0].ACME, "last error 2026-11-30 23:00 UTC: CA unreachable") ||
 		!strings.Contains(certs[0].ACME, "next renewal 2026-12-01") || certs[1].ACME != "" {
 		t.Errorf("ACME column %q / %q", certs[0].ACME, certs[1].ACME)
 	}

@@ -157,7 +157,7 @@ func (a *appliance) acmeState(profile string) (web.ACMEState, bool) {
 	}
 	for _, st := range a.acme.mgr.Status() {
 		if st.Profile == profile {
-			return web.ACMEState{State: st.State, NotAfter: st.NotAfter, LastError: st.LastError, NextAttempt: st.NextAttempt}, true
+			return web.ACMEState{State: st.State, NotAfter: st.NotAfter, LastError: st.LastError, NextAttempt: st.NextAttempt, FailedAt: st.FailedAt}, true
 		}
 	}
 	return web.ACMEState{}, false

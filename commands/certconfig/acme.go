@@ -32,6 +32,7 @@ type ACMEStatus struct {
 	NotAfter    time.Time
 	LastError   string
 	NextAttempt time.Time
+	FailedAt    time.Time // when LastError happened (zero: not known, e.g. after a restart)
 }
 
 // newACMEProfile asks for an ACME profile and stages it with a
@@ -190,7 +191,7 @@ func printACME(s *shell.Session, status func(string) (ACMEStatus, bool)) {
 				st.NotAfter = leaf.NotAfter
 			}
 		}
-		rows = append(rows, []string{p.Name, st.State, stamp(st.NotAfter), stamp(st.NextAttempt), orDash(st.LastError)})
+		rows = append(rows, []string{p.Name, st.State, stamp(st.NotAfter), stamp(st.NextAttempt), lastErrorCell(st)})
 	}
 	if len(rows) == 1 {
 		return
@@ -205,6 +206,14 @@ func stamp(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// lastErrorCell is PRINT's "Last error": when it happened, then what.
+func lastErrorCell(st ACMEStatus) string {
+	if st.LastError == "" || st.FailedAt.IsZero() {
+		return orDash(st.LastError)
+	}
+	return stamp(st.FailedAt) + ": " + st.LastError
 }
 
 func orDash(v string) string {

@@ -271,3 +271,24 @@ func TestNewFQDNAskedAgain(t *testing.T) {
 	}
 	_ = s
 }
+
+// PRINT's "Last error" of an ACME profile says when it happened, when the
+// manager knows (it does not after a restart).
+func TestLastErrorCell(t *testing.T) {
+	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		st   ACMEStatus
+		want string
+	}{
+		{"no error", ACMEStatus{State: "valid"}, "-"},
+		{"error with its time", ACMEStatus{LastError: "CA unreachable", FailedAt: at}, "2026-12-05 10:00:00 UTC: CA unreachable"},
+		{"error of before a restart", ACMEStatus{LastError: "CA unreachable"}, "CA unreachable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := lastErrorCell(tc.st); got != tc.want {
+				t.Fatalf("%q, want %q", got, tc.want)
+			}
+		})
+	}
+}
