@@ -11,11 +11,11 @@ import (
 )
 
 // The manager's memory of failures (issue 15, back-off across restarts):
-// each failing profile's failure count, last error and retry time are
-// kept in Options.StateFile (DATA/acme_state.json), so a daemon restarted
-// while its CA is down waits for the retry time it had and the next
-// failure doubles the wait it had, instead of asking the CA at once and
-// starting over at RetryMin. A profile that succeeds, or is deleted,
+// each failing profile's failure count, last error, when it happened and
+// its retry time are kept in Options.StateFile (DATA/acme_state.json), so
+// a daemon restarted while its CA is down waits for the retry time it
+// had and the next failure doubles the wait it had, instead of asking the
+// CA at once and starting over at RetryMin. A profile that succeeds, or is deleted,
 // leaves the file. What the CA suggests through ARI is not kept: it is
 // asked again with the next issuance.
 //
