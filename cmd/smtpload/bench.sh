@@ -47,8 +47,8 @@
 #
 # Knobs: CONCS="1 8 50 200" PERS="1 10" SIZES="4096 102400" DUR=4s REPS=1
 #        RELAY_CONCS="50" DRAIN=60s BIGQUEUE=1000000 SKIP_EXTRAS=1 (only the load cells)
-#        TARGETS="bare-rsa bare-ecdsa esash-rsa esash-ecdsa postfix relay-esash relay-postfix"
-#        (durable-rsa and durable-ecdsa are not in the default: add them)
+#        TARGETS="bare-rsa bare-ecdsa durable-rsa esash-rsa esash-ecdsa postfix relay-esash relay-postfix"
+#        (durable-ecdsa is not in the default: add it)
 #        IDLE=1000 OUT=dir GEN_CPU=0 SRV_CPU=1
 #        BASE=REV adds the target esash-base: the esash of git revision REV
 #        (built in a temporary worktree, RSA), to compare a change with what
@@ -66,7 +66,7 @@ DUR=${DUR:-4s}
 REPS=${REPS:-1}
 RELAY_CONCS=${RELAY_CONCS:-"50"}
 DRAIN=${DRAIN:-60s}
-TARGETS=${TARGETS:-"bare-rsa bare-ecdsa esash-rsa esash-ecdsa postfix relay-esash relay-postfix"}
+TARGETS=${TARGETS:-"bare-rsa bare-ecdsa durable-rsa esash-rsa esash-ecdsa postfix relay-esash relay-postfix"}
 IDLE=${IDLE:-1000}
 OUT=${OUT:-$(mktemp -d /tmp/esash-bench.XXXXXX)}
 GEN_CPU=${GEN_CPU:-0}
