@@ -61,10 +61,20 @@ type session struct {
 	mid  int64
 	from string
 	to   []string
-	// inTxn: this session counts in Server.transactions. Atomic: go-smtp
-	// may log a session out (Close) from another goroutine.
-	inTxn atomic.Bool
+	// txn: whether this session counts in Server.transactions (txnOpen),
+	// and whether it was logged out (txnOver, final). Atomic: go-smtp's
+	// Server.Close logs a session out from another goroutine, possibly
+	// while the connection's goroutine is still inside Mail; a Mail that
+	// returns after Logout must not count, since nothing uncounts it then.
+	txn atomic.Int32
 }
+
+// The states of session.txn.
+const (
+	txnNone int32 = iota
+	txnOpen
+	txnOver
+)
 
 func (s *session) srv() *Server { return s.m.srv }
 
@@ -74,20 +84,23 @@ func (s *session) Reset() {
 }
 
 func (s *session) Logout() error {
-	s.endTxn()
+	if s.txn.Swap(txnOver) == txnOpen {
+		s.srv().transactions.Add(-1)
+	}
 	return nil
 }
 
-// beginTxn counts the session's mail transaction as open; endTxn, once
-// its message is handed to the queue or the transaction ends otherwise.
+// beginTxn counts the session's mail transaction as open (not after
+// Logout); endTxn, once its message is handed to the queue or the
+// transaction ends otherwise.
 func (s *session) beginTxn() {
-	if s.inTxn.CompareAndSwap(false, true) {
+	if s.txn.CompareAndSwap(txnNone, txnOpen) {
 		s.srv().transactions.Add(1)
 	}
 }
 
 func (s *session) endTxn() {
-	if s.inTxn.CompareAndSwap(true, false) {
+	if s.txn.CompareAndSwap(txnOpen, txnNone) {
 		s.srv().transactions.Add(-1)
 	}
 }

@@ -78,3 +78,44 @@ func TestCommitDelayBounded(t *testing.T) {
 		})
 	}
 }
+
+// Only a message waits for siblings (Options.CommitDelay): the records
+// of deliveries and of the CLI (retry times, recipients left, removals)
+// are written at once. DeliverNow reschedules a whole queue one SetRetry
+// after another; each waiting out the delay while some client sits in an
+// open transaction made it a millisecond per message longer. The delay
+// is an hour, so a record that waits is seen (the wait for its answer is
+// generous; Close ends the wait of a failing run).
+func TestCommitDelayOnlyForMessages(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(q *Queue) error
+	}{
+		{"retry time", func(q *Queue) error { return q.SetRetry(1, 1, time.Now().Add(time.Minute)) }},
+		{"recipients left", func(q *Queue) error { return q.SetRecipients(1, []string{"c@y.test"}, []int{1}) }},
+		{"removal", func(q *Queue) error { return q.Remove(1) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var siblings atomic.Int64
+			q, err := Open(t.TempDir(), Options{CommitDelay: time.Hour, Siblings: func() int { return int(siblings.Load()) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			if err := q.PutBytes(Meta{MID: 1, From: "a@x.test", To: []string{"b@y.test", "c@y.test"}}, []byte("one\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			siblings.Store(1) // a client in an open transaction, for good
+			done := make(chan error, 1)
+			go func() { done <- tc.write(q) }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the record waited for the siblings of a message")
+			}
+		})
+	}
+}

@@ -855,7 +855,7 @@ func (q *Queue) writer() {
 func (q *Queue) gather(batch []*request) []*request {
 	total := batch[0].size
 	var delay <-chan time.Time
-	if q.opts.CommitDelay > 0 && q.opts.Siblings != nil && !batch[0].lazy && q.opts.Siblings() > 0 {
+	if q.opts.CommitDelay > 0 && q.opts.Siblings != nil && batch[0].kind == recMessage && q.opts.Siblings() > 0 {
 		t := time.NewTimer(q.opts.CommitDelay)
 		defer t.Stop()
 		delay = t.C

@@ -1133,10 +1133,7 @@ func (c *Conn) handleBdat(arg string) {
 		}()
 	}
 
-	c.lineLimitReader.LineLimit = 0
-	defer func() {
-		c.lineLimitReader.LineLimit = c.server.MaxLineLength
-	}()
+	defer c.chunkLineLimit()() // esash patch: the line count starts afresh after the chunk
 
 	tr := &errTrackingReader{r: c.text.R}
 	chunk := &chunkReader{tr: tr, n: int64(size)} // esash patch: a cut chunk is a read error

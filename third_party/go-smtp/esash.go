@@ -123,8 +123,7 @@ func (c *Conn) checkCommand(cmd, arg string) bool {
 // discardChunk reads and drops a BDAT chunk that is not passed to the
 // backend; a read error closes the connection.
 func (c *Conn) discardChunk(size int64) bool {
-	c.lineLimitReader.LineLimit = 0
-	defer func() { c.lineLimitReader.LineLimit = c.server.MaxLineLength }()
+	defer c.chunkLineLimit()()
 	tr := &errTrackingReader{r: c.text.R}
 	if n, _ := io.Copy(io.Discard, io.LimitReader(tr, size)); n < size {
 		err := tr.err
@@ -135,6 +134,20 @@ func (c *Conn) discardChunk(size int64) bool {
 		return false
 	}
 	return true
+}
+
+// chunkLineLimit turns the line limit off for a BDAT chunk (its bytes
+// are not lines) and returns what turns it on again after the chunk. The
+// chunk's end starts the count of a new line: the bytes of the chunk read
+// with its BDAT line were counted as a line, and upstream kept that count,
+// so a short command after a chunk that ended inside a long line was
+// refused as too long and the connection closed.
+func (c *Conn) chunkLineLimit() func() {
+	c.lineLimitReader.LineLimit = 0
+	return func() {
+		c.lineLimitReader.LineLimit = c.server.MaxLineLength
+		c.lineLimitReader.curLineLength = 1 // as after a line's LF
+	}
 }
 
 // chunkReader reads one BDAT chunk of n bytes through an
@@ -173,8 +186,7 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 // common case of BDAT (issue 17). Replies, errors and the close after a
 // read error are the pipe path's.
 func (c *Conn) bdatSingle(size int64) {
-	c.lineLimitReader.LineLimit = 0
-	defer func() { c.lineLimitReader.LineLimit = c.server.MaxLineLength }()
+	defer c.chunkLineLimit()()
 	defer c.reset()
 	tr := &errTrackingReader{r: c.text.R}
 	chunk := &chunkReader{tr: tr, n: size}

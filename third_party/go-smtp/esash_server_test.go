@@ -341,3 +341,40 @@ func TestEsashBdatSingleChunk(t *testing.T) {
 		t.Fatalf("messages %v", be.messages)
 	}
 }
+
+// The line limit is off inside a BDAT chunk, but the chunk's first bytes
+// arrive in the same read as its BDAT line and are counted as a line:
+// that count was kept after the chunk, so a short command after a chunk
+// that ended inside a long line was refused as "too long" and the
+// connection closed. With esash's limit of 2000, a message with a long
+// line (DATA takes it) cut there by a chunk boundary lost its next BDAT.
+// Here the limit is 100, the chunk ends 90 bytes into a line, and the
+// command after it is 15 bytes.
+func TestEsashBdatLineLimitAfterChunk(t *testing.T) {
+	long := strings.Repeat("x", 90)
+	for _, tc := range []struct {
+		name, first string
+		envelope    bool // MAIL and RCPT first; else the chunk is discarded
+	}{
+		{"a chunk before the last", "BDAT 90\r\n" + long, true},
+		{"a chunk discarded (no recipient yet)", "BDAT 90\r\n" + long, false},
+		{"the only chunk", "BDAT 90 LAST\r\n" + long, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, s, c, scanner, _ := testServerEhlo(t, func(s *smtp.Server) { s.MaxLineLength = 100 })
+			defer s.Close()
+			if tc.envelope {
+				for _, cmd := range []string{"MAIL FROM:<a@example.org>", "RCPT TO:<b@example.com>"} {
+					io.WriteString(c, cmd+"\r\n")
+					scanner.Scan()
+				}
+			}
+			io.WriteString(c, tc.first) // one write: one read at the server
+			scanner.Scan()
+			io.WriteString(c, "NOOP 45678901\r\n")
+			if scanner.Scan(); !strings.HasPrefix(scanner.Text(), "250 ") {
+				t.Fatalf("a 15-byte command after the chunk: %q", scanner.Text())
+			}
+		})
+	}
+}

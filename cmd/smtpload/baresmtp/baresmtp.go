@@ -108,6 +108,9 @@ func (s *Server) session(nc net.Conn) {
 		if i := bytes.IndexAny(line, " \r\n"); i >= 0 {
 			verb = line[:i]
 		}
+		if equalFold(verb, "MAIL") || equalFold(verb, "RSET") || equalFold(verb, "EHLO") || equalFold(verb, "HELO") {
+			c.msg = c.msg[:0] // a new transaction: the chunks of an abandoned BDAT message are not its
+		}
 		switch {
 		case equalFold(verb, "EHLO"):
 			ext := "250-" + host + "\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-CHUNKING\r\n"
@@ -181,10 +184,11 @@ func (c *conn) keep(j *Journal) *[]byte {
 // the 250 waits for the message to be on disk.
 func (s *Server) delivered(c *conn, id string) error {
 	if s.Journal != nil {
-		if err := s.Journal.Append(c.msg); err != nil {
+		err := s.Journal.Append(c.msg)
+		c.msg = c.msg[:0] // the message is done, kept or not
+		if err != nil {
 			return c.reply("451 4.3.0 " + err.Error())
 		}
-		c.msg = c.msg[:0]
 	}
 	c.w.WriteString("250 2.0.0 Ok: queued\r\n")
 	if err := c.w.Flush(); err != nil {

@@ -105,3 +105,55 @@ func TestJournal(t *testing.T) {
 		t.Fatalf("Append after Close: %v, want ErrJournalClosed", err)
 	}
 }
+
+// A BDAT message that was given up after some chunks (RSET, a new MAIL
+// or EHLO, which the bare server answers 250 as it does everything) is
+// not part of the next message: the journal holds the next message's
+// bytes only. A leftover record would make the durable ceiling write
+// (and sync) bytes no message has.
+func TestJournalAbandonedChunks(t *testing.T) {
+	for _, tc := range []struct{ name, abandon string }{
+		{"RSET after a chunk", "BDAT 5\r\nstaleRSET\r\nMAIL FROM:<a@b>\r\n"},
+		{"MAIL after a chunk", "BDAT 5\r\nstaleMAIL FROM:<a@b>\r\n"},
+		{"EHLO after a chunk", "BDAT 5\r\nstaleEHLO t\r\nMAIL FROM:<a@b>\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			j, err := OpenJournal(dir, 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := &Server{Journal: j}
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(ln) }()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			fmt.Fprintf(c, "HELO t\r\nMAIL FROM:<a@b>\r\n%sBDAT 3 LAST\r\nnewQUIT\r\n", tc.abandon)
+			r := bufio.NewReader(c)
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					t.Fatalf("no 221: %v", err)
+				}
+				if strings.HasPrefix(line, "221") {
+					break
+				}
+			}
+			ln.Close()
+			<-served
+			j.Close()
+			got, _ := os.ReadFile(filepath.Join(dir, "journal-00000001"))
+			want := append(binary.BigEndian.AppendUint64(nil, 3), "new"...)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("journal holds %q, want %q", got, want)
+			}
+		})
+	}
+}

@@ -145,6 +145,11 @@ func (j *Journal) writer() {
 // writeBatch writes batch with one writev and syncs it, then starts the
 // next file when this one is full.
 func (j *Journal) writeBatch(batch []*journalReq, iov [][]byte) error {
+	if j.f == nil { // the last rotation failed: try again
+		if err := j.rotate(); err != nil {
+			return err
+		}
+	}
 	iov = iov[:0]
 	for _, r := range batch {
 		iov = append(iov, r.rec)
@@ -157,17 +162,21 @@ func (j *Journal) writeBatch(batch []*journalReq, iov [][]byte) error {
 		return fmt.Errorf("journal: fdatasync: %w", err)
 	}
 	if j.size >= j.segmentSize {
-		return j.rotate()
+		// The batch is on disk: a rotation that fails is the next
+		// batch's error (it tries again), not this one's.
+		j.rotate()
 	}
 	return nil
 }
 
 // rotate closes the current file (handing it to the reaper) and creates
-// the next one, its directory entry made durable.
+// the next one, its directory entry made durable. When it fails j.f is
+// nil and the next batch tries again.
 func (j *Journal) rotate() error {
 	if j.f != nil {
 		j.f.Close()
 		j.unlinks <- j.f.Name()
+		j.f = nil // until the next file exists: writeBatch rotates first
 	}
 	j.seq++
 	f, err := os.OpenFile(filepath.Join(j.dir, fmt.Sprintf("journal-%08d", j.seq)), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -181,6 +190,7 @@ func (j *Journal) rotate() error {
 	}
 	if err != nil {
 		f.Close()
+		j.unlinks <- f.Name()
 		return fmt.Errorf("journal: sync %s: %w", j.dir, err)
 	}
 	j.f, j.size = f, 0
