@@ -122,8 +122,10 @@ type Options struct {
 	// CommitDelay and Siblings: when a message is the first of a batch
 	// and Siblings reports other messages on their way (the MTA counts
 	// its open mail transactions), the writer waits up to CommitDelay
-	// for them, so that one sync covers them all. It stops waiting as
-	// soon as Siblings reports none left. This is PostgreSQL's
+	// for them, so that one sync covers them all. Each arrival asks
+	// Siblings again: none left ends the wait (a sibling that gives up,
+	// by RSET or a refused message, is waited for until the delay
+	// ends; so is a client idle after MAIL). This is PostgreSQL's
 	// commit_delay with commit_siblings (MySQL's
 	// binlog_group_commit_sync_delay): under concurrency, fewer syncs
 	// and bigger batches for the same durability; a lone sender never
