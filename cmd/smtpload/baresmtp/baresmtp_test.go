@@ -44,22 +44,7 @@ func TestReadDot(t *testing.T) {
 // replaced by the next and deleted.
 func TestJournal(t *testing.T) {
 	dir := t.TempDir()
-	j, err := OpenJournal(dir, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &Server{Journal: j}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	j, c, stop := journalServer(t, dir, 64)
 	r := bufio.NewReader(c)
 	expect := func(code string) {
 		t.Helper()
@@ -87,11 +72,7 @@ func TestJournal(t *testing.T) {
 	fmt.Fprintf(c, "..third\r\n.\r\nQUIT\r\n")
 	expect("250")
 	expect("221")
-	ln.Close()
-	<-served
-	if err := j.Close(); err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	names, _ := filepath.Glob(filepath.Join(dir, "journal-*"))
 	if len(names) != 1 || filepath.Base(names[0]) != "journal-00000003" {
 		t.Fatalf("journal files %v, want only journal-00000003 (the full ones deleted)", names)
@@ -119,22 +100,7 @@ func TestJournalAbandonedChunks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			j, err := OpenJournal(dir, 1<<20)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := &Server{Journal: j}
-			served := make(chan error, 1)
-			go func() { served <- srv.Serve(ln) }()
-			c, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			_, c, stop := journalServer(t, dir, 1<<20)
 			fmt.Fprintf(c, "HELO t\r\nMAIL FROM:<a@b>\r\n%sBDAT 3 LAST\r\nnewQUIT\r\n", tc.abandon)
 			r := bufio.NewReader(c)
 			for {
@@ -146,14 +112,40 @@ func TestJournalAbandonedChunks(t *testing.T) {
 					break
 				}
 			}
-			ln.Close()
-			<-served
-			j.Close()
+			stop()
 			got, _ := os.ReadFile(filepath.Join(dir, "journal-00000001"))
 			want := append(binary.BigEndian.AppendUint64(nil, 3), "new"...)
 			if !bytes.Equal(got, want) {
 				t.Fatalf("journal holds %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// journalServer starts a durable server with its journal in dir and
+// connects to it; stop stops the server and closes the journal.
+func journalServer(t *testing.T, dir string, segment int64) (j *Journal, c net.Conn, stop func()) {
+	t.Helper()
+	j, err := OpenJournal(dir, segment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- (&Server{Journal: j}).Serve(ln) }()
+	c, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return j, c, func() {
+		ln.Close()
+		<-served
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
