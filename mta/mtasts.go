@@ -76,6 +76,9 @@ type MTASTSOptions struct {
 	Refresh time.Duration
 	// ReportInterval is the TLS-RPT period (24 h, tlsrpt.go).
 	ReportInterval time.Duration
+	// AllowPrivate lets policy fetches and reports go to loopback and
+	// private addresses (fetchguard.go): tests, labs.
+	AllowPrivate bool
 }
 
 // stsState is the MTA's policy cache, opened at first use.
@@ -105,8 +108,9 @@ func (x *stsSource) LookupTXT(ctx context.Context, name string) ([]string, error
 	return resolverFor(x.cfg).LookupTXT(ctx, name)
 }
 
-// dial resolves host through dnsconfig's resolver and connects from the
-// interface delivery would use for that address (outiface.go).
+// dial resolves host through dnsconfig's resolver and connects, to a
+// public address only (fetchguard.go), from the interface delivery would
+// use for that address (outiface.go).
 func (x *stsSource) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -118,6 +122,12 @@ func (x *stsSource) dial(ctx context.Context, network, addr string) (net.Conn, e
 	}
 	var errs []error
 	for _, ip := range ips {
+		if !x.s.opts.MTASTS.AllowPrivate {
+			if err := checkPublic(host, ip); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
 		oi, err := deliveryIface(x.cfg, x.cfg.Delivery.Interface, ip.String())
 		if err != nil {
 			errs = append(errs, err)

@@ -251,7 +251,7 @@ func newSTSWorldRpt(t *testing.T, rpt map[string]string) *stsWorld {
 	w.opts = func(o *Options) {
 		o.Delivery.MXPort = w.sink.port
 		o.Delivery.Timeout = 20 * time.Second
-		o.MTASTS = MTASTSOptions{Port: w.ps.port, Refresh: time.Hour}
+		o.MTASTS = MTASTSOptions{Port: w.ps.port, Refresh: time.Hour, AllowPrivate: true} // the policy server is on loopback
 		o.Now = w.clk.now
 	}
 	return w

@@ -277,3 +277,33 @@ func TestTLSRPTPendingAndLoop(t *testing.T) {
 	stsWaitLog(t, dir, "for good.test (1 successful, 0 failed sessions) queued as MID")
 	stsWait(t, "the report in the mailbox", func() bool { return sinkHas(w.sink, "tlsrpt@rpt.test") })
 }
+
+// The fetch guard (fetchguard.go): a remote domain whose MTA-STS host and
+// https: rua resolve to loopback (this test's policy server) gets no
+// request from the appliance. The policy fetch is refused, so no policy:
+// wrong.test, whose enforced policy would defer its mail, is delivered
+// under "Preferred" TLS as a domain without MTA-STS. The report to
+// testing.test's https: rua is not sent. Both are logged with the
+// address; the policy server saw no connection at all.
+func TestFetchGuardRefusesPrivateAddresses(t *testing.T) {
+	w := newSTSWorldRpt(t, map[string]string{"testing.test": "v=TLSRPTv1; rua=https://mta-sts.rpt.test:{port}/tlsrpt"})
+	s, dir := startOut(t, w.cfg, w.opts, func(o *Options) {
+		o.MTASTS.AllowPrivate = false
+		o.MTASTS.ReportInterval = time.Hour
+	})
+	wrong := enqueue(t, s, "a@example.com", "b@wrong.test")
+	stsWait(t, "delivery to wrong.test", func() bool { return sinkHas(w.sink, "b@wrong.test") && !inQueue(s, wrong) })
+	if l := stsWaitLog(t, dir, "MTA-STS policy of wrong.test not fetched"); !strings.Contains(l, "mta-sts.wrong.test resolves to "+w.ps.ip+": not a public address") {
+		t.Errorf("the refused fetch does not name the address:\n%s", l)
+	}
+	tst := enqueue(t, s, "a@example.com", "b@testing.test")
+	stsWait(t, "delivery to testing.test", func() bool { return sinkHas(w.sink, "b@testing.test") && !inQueue(s, tst) })
+	s.sendReports()
+	logs := stsWaitLog(t, dir, fmt.Sprintf("not sent to https://mta-sts.rpt.test:%d/tlsrpt", w.ps.port))
+	if !strings.Contains(logs, "mta-sts.rpt.test resolves to "+w.ps.ip+": not a public address") {
+		t.Errorf("the refused report does not name the address:\n%s", logs)
+	}
+	if n := w.ps.requests.Load(); n != 0 {
+		t.Errorf("the policy server got %d requests from behind the guard", n)
+	}
+}
