@@ -36,10 +36,18 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("240.0.0.0/4"),
 }
 
+// nat64 is the well-known NAT64 prefix (RFC 6052): its addresses carry
+// an IPv4 address in their last 32 bits, which is what they reach.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
 // checkPublic returns an error naming host and ip unless ip is a public
 // unicast address.
 func checkPublic(host string, ip netip.Addr) error {
-	a := ip.Unmap() // ::ffff:10.0.0.1 is 10.0.0.1
+	a := ip.Unmap()        // ::ffff:10.0.0.1 is 10.0.0.1
+	if nat64.Contains(a) { // 64:ff9b::a00:1 is 10.0.0.1 behind a NAT64 gateway
+		b := a.As16()
+		a = netip.AddrFrom4([4]byte(b[12:]))
+	}
 	bad := !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsUnspecified() ||
 		a.IsMulticast() || a.IsInterfaceLocalMulticast() || a.IsLinkLocalMulticast()
 	for _, p := range nonPublic {

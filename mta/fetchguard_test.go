@@ -27,6 +27,8 @@ func TestCheckPublic(t *testing.T) {
 		{"IPv6 unique local", "fd00::1", false},
 		{"IPv4-mapped private", "::ffff:10.0.0.1", false},
 		{"IPv4-mapped public", "::ffff:93.184.216.34", true},
+		{"NAT64 of a private address", "64:ff9b::a00:1", false},
+		{"NAT64 of a public address", "64:ff9b::5db8:d822", true},
 		{"unspecified", "0.0.0.0", false},
 		{"this network", "0.1.2.3", false},
 		{"carrier-grade NAT", "100.64.0.1", false},
