@@ -29,7 +29,7 @@ type ACMEState struct {
 	NotAfter    time.Time
 	LastError   string
 	NextAttempt time.Time
-	FailedAt    time.Time // when LastError happened (zero: not known, e.g. after a restart)
+	FailedAt    time.Time // when LastError happened (zero: not known, from a state file of an older version)
 }
 
 // acmeProtocol is TLS-ALPN-01's ALPN protocol (RFC 8737).

@@ -32,7 +32,7 @@ type ACMEStatus struct {
 	NotAfter    time.Time
 	LastError   string
 	NextAttempt time.Time
-	FailedAt    time.Time // when LastError happened (zero: not known, e.g. after a restart)
+	FailedAt    time.Time // when LastError happened (zero: not known, from a state file of an older version)
 }
 
 // newACMEProfile asks for an ACME profile and stages it with a
@@ -205,7 +205,7 @@ func stamp(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	return stampOf(t)
 }
 
 // lastErrorCell is PRINT's "Last error": when it happened, then what.
