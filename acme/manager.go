@@ -262,28 +262,37 @@ func (m *Manager) stateOf(name string) *profileState {
 
 // due is when the profile next needs an attempt.
 func (m *Manager) due(ct config.Certificate) time.Time {
-	st := m.stateOf(ct.Name)
+	return m.dueFrom(ct, m.snapshot(ct.Name))
+}
+
+// snapshot copies the profile's state at one moment: Status reports its
+// failures and the next attempt from one copy, since an attempt may fail
+// between two reads (the failure count from after it and the retry time
+// from before it said the retry came before the failure).
+func (m *Manager) snapshot(name string) profileState {
+	st := m.stateOf(name)
 	m.mu.Lock()
-	retryAt, ariAt, ariFor := st.retryAt, st.ariAt, st.ariFor
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	return *st
+}
+
+// dueFrom is when the profile next needs an attempt, by the state st.
+func (m *Manager) dueFrom(ct config.Certificate, st profileState) time.Time {
 	at := m.opts.Now()
 	if !ct.ACME.Pending() {
 		if leaf, err := leafOf(ct); err == nil && sameNames(leaf.DNSNames, ct.ACME.Names) {
 			life := leaf.NotAfter.Sub(leaf.NotBefore)
 			at = leaf.NotBefore.Add(time.Duration(float64(life) * m.opts.RenewFraction))
-			if !ariAt.IsZero() && ariFor == ct.CertPEM && ariAt.Before(at) {
-				at = ariAt
+			if !st.ariAt.IsZero() && st.ariFor == ct.CertPEM && st.ariAt.Before(at) {
+				at = st.ariAt
 			}
 		}
 	}
-	if retryAt.After(at) {
-		at = retryAt
+	if st.retryAt.After(at) {
+		at = st.retryAt
 	}
-	m.mu.Lock()
-	leaseAt := st.leaseAt
-	m.mu.Unlock()
-	if leaseAt.After(at) {
-		at = leaseAt
+	if st.leaseAt.After(at) {
+		at = st.leaseAt
 	}
 	return at
 }
@@ -365,11 +374,9 @@ func (m *Manager) Status() []Status {
 		if !ct.ACME.Enabled() {
 			continue
 		}
-		st := m.stateOf(ct.Name)
-		due := m.due(ct)
-		m.mu.Lock()
-		s := Status{Profile: ct.Name, State: "valid", LastError: st.lastError, NextAttempt: due, Failures: st.failures, FailedAt: st.failedAt}
-		m.mu.Unlock()
+		st := m.snapshot(ct.Name)
+		s := Status{Profile: ct.Name, State: "valid", LastError: st.lastError, NextAttempt: m.dueFrom(ct, st),
+			Failures: st.failures, FailedAt: st.failedAt}
 		if ct.ACME.Pending() {
 			s.State = "pending"
 		} else if leaf, err := leafOf(ct); err == nil {

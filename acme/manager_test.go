@@ -417,3 +417,35 @@ func TestARIEarlyRenewal(t *testing.T) {
 		t.Errorf("head revision %+v, want the renewal by acme", revs[0].Meta)
 	}
 }
+
+// TestStatusIsOneSnapshot: Status reads a profile's failures and its next
+// attempt at one moment. It read the retry time first and the failure
+// count after, so an attempt that failed in between showed one failure
+// with a next attempt before the failure, not RetryMin after it (CI,
+// TestRenewAndBackOff). The clock's hook runs that attempt inside
+// Status, where it read the clock between the two.
+func TestStatusIsOneSnapshot(t *testing.T) {
+	r := newRig(t, config.ACMEHTTP01, 90*24*time.Hour)
+	r.pebble.Stop()
+	var inStatus atomic.Bool
+	r.m.opts.Now = func() time.Time {
+		if inStatus.CompareAndSwap(true, false) {
+			r.m.attempt(t.Context(), r.head()) // fails: the CA is gone
+		}
+		return r.clk.Now()
+	}
+	inStatus.Store(true)
+	during := r.m.Status()[0]
+	if inStatus.Load() {
+		t.Fatal("Status did not read the clock; the test no longer runs the attempt inside it")
+	}
+	after := r.m.Status()[0]
+	if after.Failures != 1 {
+		t.Fatalf("after the attempt: %+v, want one failure", after)
+	}
+	for _, s := range []Status{during, after} {
+		if s.Failures > 0 && s.NextAttempt.Sub(s.FailedAt) != time.Hour {
+			t.Errorf("status %+v: next attempt %v after the failure, want RetryMin (1h)", s, s.NextAttempt.Sub(s.FailedAt))
+		}
+	}
+}
