@@ -1102,13 +1102,14 @@ func (c *Conn) handleBdat(arg string) {
 		r, c.bdatPipe = io.Pipe()
 
 		c.dataResult = make(chan error, 1)
+		result := c.dataResult // esash patch: this message's, not the next one's
 
 		go func() {
 			defer func() {
 				if err := recover(); err != nil {
 					c.handlePanic(err, c.bdatStatus)
 
-					c.dataResult <- errPanic
+					result <- errPanic
 					r.CloseWithError(errPanic)
 				}
 			}()
@@ -1128,7 +1129,7 @@ func (c *Conn) handleBdat(arg string) {
 				}
 			}
 
-			c.dataResult <- err
+			result <- err
 			r.CloseWithError(err)
 		}()
 	}
@@ -1168,6 +1169,7 @@ func (c *Conn) handleBdat(arg string) {
 		c.bdatPipe.Close()
 
 		err := <-c.dataResult
+		c.dataResult = nil // esash patch: taken; reset has no Data to wait for
 
 		if c.server.LMTP {
 			c.bdatStatus.fillRemaining(err)
@@ -1437,13 +1439,10 @@ func (c *Conn) readLine() (string, error) {
 }
 
 func (c *Conn) reset() {
+	c.abandonChunks() // esash patch
 	c.locker.Lock()
 	defer c.locker.Unlock()
 
-	if c.bdatPipe != nil {
-		c.bdatPipe.CloseWithError(ErrDataReset)
-		c.bdatPipe = nil
-	}
 	c.bdatStatus = nil
 	c.bytesReceived = 0
 

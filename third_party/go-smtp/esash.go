@@ -246,3 +246,23 @@ func (c *Conn) readFullLine() (string, error) {
 	}
 	return string(line[:n]), nil
 }
+
+// abandonChunks ends a chunked message that RSET, a new greeting or a
+// failed chunk cut short: it closes the pipe and waits for Data to
+// return before the session is reset. Upstream reset at once and left
+// Data running beside the next transaction: on the session's state,
+// with its result sent to whichever channel the next message had made.
+// Data returns promptly, its reader failing with ErrDataReset. The wait
+// is outside the lock: Data's goroutine takes it (Session) as it starts.
+func (c *Conn) abandonChunks() {
+	c.locker.Lock()
+	pipe, result := c.bdatPipe, c.dataResult
+	c.bdatPipe, c.dataResult = nil, nil
+	c.locker.Unlock()
+	if pipe != nil {
+		pipe.CloseWithError(ErrDataReset)
+	}
+	if result != nil {
+		<-result
+	}
+}

@@ -13,10 +13,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"io"
 	"math/big"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -376,5 +378,107 @@ func TestEsashBdatLineLimitAfterChunk(t *testing.T) {
 				t.Fatalf("a 15-byte command after the chunk: %q", scanner.Text())
 			}
 		})
+	}
+}
+
+// orderBackend's sessions record when Data returned and when the session
+// was reset.
+type orderBackend struct {
+	mu       sync.Mutex
+	events   []string
+	inData   bool
+	reset    chan struct{} // closed at the first reset while Data runs
+	dataDone chan struct{} // closed when the first Data returns
+}
+
+func (be *orderBackend) NewSession(*smtp.Conn) (smtp.Session, error) { return &orderSession{be}, nil }
+
+type orderSession struct{ be *orderBackend }
+
+func (s *orderSession) Logout() error                        { return nil }
+func (s *orderSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *orderSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+
+func (s *orderSession) Reset() {
+	s.be.mu.Lock()
+	defer s.be.mu.Unlock()
+	if s.be.inData {
+		s.be.events = append(s.be.events, "reset")
+		s.be.inData = false
+		close(s.be.reset)
+	}
+}
+
+func (s *orderSession) Data(r io.Reader) error {
+	s.be.mu.Lock()
+	first := s.be.dataDone != nil && s.be.events == nil
+	s.be.inData = first
+	s.be.mu.Unlock()
+	_, err := io.Copy(io.Discard, r)
+	if first && errors.Is(err, smtp.ErrDataReset) {
+		// Upstream reset the session at RSET at once and left this
+		// goroutine running beside the next transaction. Give that reset
+		// time to come: it must not.
+		select {
+		case <-s.be.reset:
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	if first {
+		s.be.mu.Lock()
+		s.be.events = append(s.be.events, "data returned")
+		s.be.mu.Unlock()
+		close(s.be.dataDone)
+	}
+	return err
+}
+
+// A chunked message cut by RSET: the session is reset only once Data has
+// returned. Upstream closed the pipe and reset at once, so Data ran on
+// beside the next transaction (esash's open-transaction count was ended
+// by the old message's Data, and its result could be taken for the next
+// message's). The next chunked message gets its own reply.
+func TestEsashBdatResetWaitsForData(t *testing.T) {
+	be := &orderBackend{reset: make(chan struct{}), dataDone: make(chan struct{})}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := smtp.NewServer(be)
+	s.Domain = "localhost"
+	go s.Serve(l)
+	defer s.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanner := bufio.NewScanner(c)
+	envelope := "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\n"
+	io.WriteString(c, "EHLO client.example\r\n"+envelope+"BDAT 5\r\nHelloRSET\r\n")
+	var replies []string
+	for len(replies) < 6 && scanner.Scan() {
+		if line := scanner.Text(); !strings.HasPrefix(line, "250-") {
+			replies = append(replies, line)
+		}
+	}
+	if len(replies) != 6 || !strings.HasPrefix(replies[4], "250 2.0.0 Continue") || !strings.HasPrefix(replies[5], "250 ") {
+		t.Fatalf("replies %q", replies)
+	}
+	select {
+	case <-be.dataDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Data never returned")
+	}
+	be.mu.Lock()
+	events := be.events
+	be.mu.Unlock()
+	if strings.Join(events, ", ") != "data returned, reset" {
+		t.Fatalf("events %q: the session was reset while the cut message's Data ran", events)
+	}
+	io.WriteString(c, envelope+"BDAT 5\r\nHelloBDAT 0 LAST\r\n")
+	for _, want := range []string{"250 ", "250 ", "250 2.0.0 Continue", "250 2.0.0 "} {
+		if scanner.Scan(); !strings.HasPrefix(scanner.Text(), want) || strings.Contains(scanner.Text(), "Continue") != strings.Contains(want, "Continue") {
+			t.Fatalf("second message: reply %q, want %q", scanner.Text(), want)
+		}
 	}
 }
