@@ -156,7 +156,7 @@ func checkServer(a string) string {
 	if _, _, msg := config.ParseDNSAddress(a); msg == "" {
 		return ""
 	}
-	if !isIP(a) && !strings.Contains(a, ":") && isDomain(a) {
+	if !isIP(a) && !strings.ContainsAny(a, ":_") && isDomain(a) { // a host name
 		return ""
 	}
 	return serverMessage(a)
