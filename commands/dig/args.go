@@ -62,7 +62,7 @@ func parseArgs(args []string) (request, string, string) {
 			if msg := checkServer(req.server); msg != "" || req.server == "" {
 				return req, "@DNS_SERVER", serverMessage(req.server)
 			}
-		case strings.HasPrefix(a, "-"):
+		case strings.HasPrefix(a, "-"), strings.HasPrefix(a, "+"): // +short and the like are BIND's
 			return req, a, "unknown option; the options are -s SOURCE_IP, -t (TCP), -u (UDP), -x IP and @DNS_SERVER"
 		default:
 			positional = append(positional, a)
