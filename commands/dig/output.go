@@ -40,6 +40,9 @@ func render(res resolver.DigResult, err error, now time.Time) string {
 	fmt.Fprintf(&b, "\n;; Query time: %d msec\n", res.Time.Milliseconds())
 	fmt.Fprintf(&b, ";; SERVER: %s (%s)\n", serverLabel(res.Addr, res.Server), strings.ToUpper(res.Network))
 	fmt.Fprintf(&b, ";; WHEN: %s\n", now.Format("Mon Jan 02 15:04:05 MST 2006"))
+	// miekg/dns keeps no wire bytes: the size is the reply's packed with
+	// name compression, as servers send it.
+	res.Reply.Compress = true
 	fmt.Fprintf(&b, ";; MSG SIZE  rcvd: %d\n\n", res.Reply.Len())
 	return b.String()
 }
