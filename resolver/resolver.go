@@ -268,11 +268,7 @@ func (r *Resolver) store(key cacheKey, ans answer, ttl time.Duration, now time.T
 
 // exchange asks one server, over TCP when the UDP answer is truncated.
 func (r *Resolver) exchange(ctx context.Context, s server, name string, qtype uint16) (answer, time.Duration, error) {
-	m := new(dns.Msg)
-	m.SetQuestion(name, qtype)
-	m.RecursionDesired = true
-	m.AuthenticatedData = true
-	m.SetEdns0(1232, true)
+	m := question(name, qtype)
 	resp, err := r.send(ctx, "udp", s, m)
 	if err == nil && resp.Truncated {
 		resp, err = r.send(ctx, "tcp", s, m)
@@ -304,6 +300,19 @@ func (r *Resolver) exchange(ctx context.Context, s server, name string, qtype ui
 		ttl = negativeTTL(resp)
 	}
 	return ans, ttl, nil
+}
+
+// question is the message that asks name's qtype records as the
+// appliance asks every question: recursion desired, EDNS0 with the DO bit
+// and AD set, so a validating resolver reports its verdict (dig asks the
+// same way).
+func question(name string, qtype uint16) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.RecursionDesired = true
+	m.AuthenticatedData = true
+	m.SetEdns0(1232, true)
+	return m
 }
 
 func (r *Resolver) send(ctx context.Context, network string, s server, m *dns.Msg) (*dns.Msg, error) {

@@ -14,6 +14,7 @@ import (
 	"esash/commands/delivernow"
 	"esash/commands/deliveryconfig"
 	"esash/commands/destconfig"
+	"esash/commands/dig"
 	"esash/commands/dnsconfig"
 	"esash/commands/dnsflush"
 	"esash/commands/grep"
@@ -207,6 +208,7 @@ func (a *appliance) commands(o options) []shell.Command {
 		smtproutes.New(),
 		dnsconfig.New(),
 		dnsflush.New(a.mtaH),
+		dig.New(),
 		alertconfig.New(),
 		rollbackconfig.New(),
 		ldapconfig.New(),
