@@ -16,6 +16,7 @@ import (
 	"esash/commands/destconfig"
 	"esash/commands/dnsconfig"
 	"esash/commands/dnsflush"
+	"esash/commands/dnsstatus"
 	"esash/commands/grep"
 	"esash/commands/hoststatus"
 	"esash/commands/interfaceconfig"
@@ -207,6 +208,7 @@ func (a *appliance) commands(o options) []shell.Command {
 		smtproutes.New(),
 		dnsconfig.New(),
 		dnsflush.New(a.mtaH),
+		dnsstatus.New(a.mtaH),
 		alertconfig.New(),
 		rollbackconfig.New(),
 		ldapconfig.New(),
