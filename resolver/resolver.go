@@ -41,6 +41,11 @@
 // negative answers for the SOA's negative TTL, also at least the minimum.
 // Failures are not cached. Flush empties the cache (dnsflush).
 //
+// Counting: Options.Stats counts requests, cache hits and misses and each
+// network request's outcome for dnsstatus (stats.go says what counts as
+// what); the counting is in query and ask, so a question sent by other
+// means (dig's, straight to send) is not counted.
+//
 // The names "localhost" and *.localhost are answered with the loopback
 // addresses without a question (RFC 6761 §6.3).
 package resolver
