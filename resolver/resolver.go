@@ -43,8 +43,8 @@
 //
 // Counting: Options.Stats counts requests, cache hits and misses and each
 // network request's outcome for dnsstatus (stats.go says what counts as
-// what); the counting is in query and ask, so a question sent by other
-// means (dig's, straight to send) is not counted.
+// what). The counting is in query and ask, not in exchange or send, so
+// a question that bypasses them (dig's) is not counted.
 //
 // The names "localhost" and *.localhost are answered with the loopback
 // addresses without a question (RFC 6761 §6.3).
