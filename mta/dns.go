@@ -20,9 +20,15 @@ var resolvers struct {
 	m map[string]*resolver.Resolver
 }
 
+// dnsStats counts the work of every resolver the MTA builds (dnsstatus):
+// one for the process, given to each resolver through resolverOptions, so
+// the counts outlive a dnsconfig change (a new resolver) and the map's
+// starting over. dnsflush empties caches, not counters.
+var dnsStats resolver.Stats
+
 // resolverOptions are the resolver options of every MTA (tests point the
 // Internet-root mode elsewhere).
-var resolverOptions resolver.Options
+var resolverOptions = resolver.Options{Stats: &dnsStats}
 
 // resolverFor is the resolver of cfg's dnsconfig settings. A configuration
 // it cannot use (no resolv.conf in root mode) gets a resolver that fails
@@ -39,7 +45,7 @@ func resolverFor(cfg *config.Config) *resolver.Resolver {
 	}
 	r, err := resolver.New(cfg, resolverOptions)
 	if err != nil {
-		r = resolver.Failing(err)
+		r = resolver.Failing(err, resolverOptions.Stats)
 	}
 	if resolvers.m == nil || len(resolvers.m) >= 16 {
 		resolvers.m = map[string]*resolver.Resolver{}
@@ -97,4 +103,34 @@ func (s *Server) FlushDNS() {
 	s.rdns.mu.Lock()
 	clear(s.rdns.m)
 	s.rdns.mu.Unlock()
+}
+
+// DNSStatus is what dnsstatus shows of the MTA's DNS.
+type DNSStatus struct {
+	// Counts are every resolver's since the process started: the MTA is
+	// the only user of these resolvers, so since the MTA started.
+	Counts resolver.Counts
+	// CacheEntries are the answers cached by the resolver of the running
+	// configuration's dnsconfig settings (none before its first question).
+	CacheEntries int
+	// ReverseNames are the connecting hosts whose reverse names are
+	// cached.
+	ReverseNames int
+}
+
+// DNSStatus reports the DNS counters and the caches' sizes.
+func (s *Server) DNSStatus() DNSStatus {
+	st := DNSStatus{Counts: dnsStats.Counts()}
+	if rt := s.rt.Load(); rt != nil {
+		key := dnsKey(rt.cfg)
+		resolvers.Lock()
+		if r := resolvers.m[key]; r != nil {
+			st.CacheEntries = r.Len()
+		}
+		resolvers.Unlock()
+	}
+	s.rdns.mu.Lock()
+	st.ReverseNames = len(s.rdns.m)
+	s.rdns.mu.Unlock()
+	return st
 }

@@ -41,6 +41,11 @@
 // negative answers for the SOA's negative TTL, also at least the minimum.
 // Failures are not cached. Flush empties the cache (dnsflush).
 //
+// Counting: Options.Stats counts requests, cache hits and misses and each
+// network request's outcome for dnsstatus (stats.go says what counts as
+// what). The counting is in query and ask, not in exchange or send, so
+// a question that bypasses them (dig's) is not counted.
+//
 // The names "localhost" and *.localhost are answered with the loopback
 // addresses without a question (RFC 6761 §6.3).
 package resolver
@@ -71,6 +76,9 @@ type Options struct {
 	Timeout time.Duration
 	// Now is the clock of the cache.
 	Now func() time.Time
+	// Stats, when set, counts the resolver's requests (dnsstatus); several
+	// resolvers may share one.
+	Stats *Stats
 }
 
 // server is one DNS server to ask.
@@ -95,7 +103,8 @@ type Resolver struct {
 	timeout    time.Duration
 	now        func() time.Time
 	root       bool
-	broken     error // Failing
+	broken     error  // Failing
+	stats      *Stats // nil: not counted
 
 	mu    sync.Mutex
 	cache map[cacheKey]cached
@@ -115,6 +124,7 @@ type cached struct {
 type answer struct {
 	rrs      []dns.RR // answer records of the type asked
 	notFound bool     // NXDOMAIN or no records of the type
+	nxdomain bool     // of notFound: NXDOMAIN
 	secure   bool     // the AD bit
 	server   string
 }
@@ -135,7 +145,7 @@ func New(cfg *config.Config, o Options) (*Resolver, error) {
 	}
 	d := cfg.DNS
 	r := &Resolver{minTTL: time.Duration(d.MinTTL) * time.Second, timeout: o.Timeout, now: o.Now,
-		cache: map[cacheKey]cached{}, root: !d.Local()}
+		cache: map[cacheKey]cached{}, root: !d.Local(), stats: o.Stats}
 	if d.Local() {
 		for _, s := range d.Servers {
 			ap := config.DNSAddrPort(s.Address)
@@ -225,32 +235,45 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (answer
 	key := cacheKey{name, qtype}
 	now := r.now()
 	r.mu.Lock()
-	if c, ok := r.cache[key]; ok && now.Before(c.expires) {
-		r.mu.Unlock()
+	c, ok := r.cache[key]
+	r.mu.Unlock()
+	hit := ok && now.Before(c.expires)
+	r.stats.cacheLookup(hit, ok && !hit)
+	if hit {
 		return c.ans, nil
 	}
-	r.mu.Unlock()
+	ans, ttl, err := r.ask(ctx, name, qtype)
+	if err != nil {
+		r.stats.failedRequest()
+		return answer{}, err
+	}
+	r.store(key, ans, ttl, now)
+	return ans, nil
+}
+
+// ask asks the servers for name, in order, until one answers.
+func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (answer, time.Duration, error) {
 	srvs := r.serversFor(name)
 	if r.broken != nil {
-		return answer{}, &net.DNSError{Err: r.broken.Error(), Name: name, IsTemporary: true}
+		return answer{}, 0, &net.DNSError{Err: r.broken.Error(), Name: name, IsTemporary: true}
 	}
 	if len(srvs) == 0 {
-		return answer{}, &net.DNSError{Err: "no DNS server configured", Name: name, IsTemporary: true}
+		return answer{}, 0, &net.DNSError{Err: "no DNS server configured", Name: name, IsTemporary: true}
 	}
 	var last error
 	for _, s := range srvs {
 		if err := ctx.Err(); err != nil {
-			return answer{}, &net.DNSError{Err: err.Error(), Name: name, Server: s.name, IsTimeout: true, IsTemporary: true}
+			return answer{}, 0, &net.DNSError{Err: err.Error(), Name: name, Server: s.name, IsTimeout: true, IsTemporary: true}
 		}
 		ans, ttl, err := r.exchange(ctx, s, name, qtype)
+		r.stats.exchanged(ans, err)
 		if err != nil {
 			last = err
 			continue
 		}
-		r.store(key, ans, ttl, now)
-		return ans, nil
+		return ans, ttl, nil
 	}
-	return answer{}, last
+	return answer{}, 0, last
 }
 
 func (r *Resolver) store(key cacheKey, ans answer, ttl time.Duration, now time.Time) {
@@ -273,17 +296,17 @@ func (r *Resolver) exchange(ctx context.Context, s server, name string, qtype ui
 	if err == nil && resp.Truncated {
 		resp, err = r.send(ctx, "tcp", s, m)
 	}
-	fail := func(why string, timeout bool) (answer, time.Duration, error) {
-		return answer{}, 0, &net.DNSError{Err: why, Name: strings.TrimSuffix(name, "."), Server: s.name, IsTimeout: timeout, IsTemporary: true}
+	fail := func(why string, timeout bool, cause error) (answer, time.Duration, error) {
+		return answer{}, 0, &net.DNSError{Err: why, Name: strings.TrimSuffix(name, "."), Server: s.name, IsTimeout: timeout, IsTemporary: true, UnwrapErr: cause}
 	}
 	if err != nil {
 		var ne net.Error
-		return fail(err.Error(), errors.As(err, &ne) && ne.Timeout())
+		return fail(err.Error(), errors.As(err, &ne) && ne.Timeout(), nil)
 	}
 	switch resp.Rcode {
 	case dns.RcodeSuccess, dns.RcodeNameError:
 	default:
-		return fail("server answered "+dns.RcodeToString[resp.Rcode], false)
+		return fail("server answered "+dns.RcodeToString[resp.Rcode], false, errServerFailure)
 	}
 	ans := answer{secure: resp.AuthenticatedData, server: s.name}
 	ttl := time.Duration(-1)
@@ -297,6 +320,7 @@ func (r *Resolver) exchange(ctx context.Context, s server, name string, qtype ui
 	}
 	if resp.Rcode == dns.RcodeNameError || len(ans.rrs) == 0 {
 		ans.notFound, ans.rrs = true, nil
+		ans.nxdomain = resp.Rcode == dns.RcodeNameError
 		ttl = negativeTTL(resp)
 	}
 	return ans, ttl, nil
@@ -349,9 +373,10 @@ func notFound(name string, ans answer) error {
 }
 
 // Failing is a resolver whose every question fails with err: the resolver
-// of a configuration that cannot be used (a missing resolv.conf).
-func Failing(err error) *Resolver {
-	return &Resolver{now: time.Now, cache: map[cacheKey]cached{}, broken: err}
+// of a configuration that cannot be used (a missing resolv.conf). Its
+// failed requests are counted in stats (nil: not counted).
+func Failing(err error, stats *Stats) *Resolver {
+	return &Resolver{now: time.Now, cache: map[cacheKey]cached{}, broken: err, stats: stats}
 }
 
 // Len is the number of answers cached.

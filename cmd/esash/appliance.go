@@ -17,6 +17,7 @@ import (
 	"esash/commands/dig"
 	"esash/commands/dnsconfig"
 	"esash/commands/dnsflush"
+	"esash/commands/dnsstatus"
 	"esash/commands/grep"
 	"esash/commands/hoststatus"
 	"esash/commands/interfaceconfig"
@@ -208,6 +209,7 @@ func (a *appliance) commands(o options) []shell.Command {
 		smtproutes.New(),
 		dnsconfig.New(),
 		dnsflush.New(a.mtaH),
+		dnsstatus.New(a.mtaH),
 		dig.New(),
 		alertconfig.New(),
 		rollbackconfig.New(),

@@ -20,6 +20,8 @@ import (
 //
 //   - showqueue, status and hoststatus read the queue itself (opened
 //     read-mostly: no listener, no delivery, no log line);
+//   - dnsstatus shows the DNS counters once the MTA runs, and says
+//     Offline before (it does not start the MTA to show empty counters);
 //   - mailconfig, delivernow, dnsflush and tlsverify open the MTA as the
 //     daemon does (queue, counters, mail_logs, listeners of the committed
 //     configuration) for the rest of the script.
