@@ -24,9 +24,10 @@ type Cluster interface {
 	Members() map[string]string
 	// At is the backend of a session editing at level.
 	At(level config.Level) store.Backend
-	// List reads the members and what each runs; AddGroup and SetGroup
-	// change membership, each as a revision of its own.
-	List(ctx context.Context) (string, []store.MemberStatus, error)
+	// List reads the groups, the members and what each runs, at one
+	// revision; AddGroup and SetGroup change membership, each as a
+	// revision of its own.
+	List(ctx context.Context) (store.ClusterStatus, error)
 	AddGroup(ctx context.Context, group string, meta store.Meta) error
 	SetGroup(ctx context.Context, machine, group string, meta store.Meta) error
 	// RenameGroup, DeleteGroup, RemoveMachine (another machine) and

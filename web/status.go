@@ -94,18 +94,22 @@ type tlsEvent struct {
 
 func (s *Server) statusView(rt *runtime, sess *session) statusView {
 	cfg := rt.cfg
-	now := s.opts.Now()
-	v := statusView{User: sess.user, Token: sess.csrf, Hostname: cfg.Hostname,
-		Now: now.Format(maillog.TimeLayout)}
-	if u := accounts.FindUser(cfg, sess.user); u != nil {
-		v.Role = roleName(u.Role)
-	}
+	var rev *revView
 	if s.opts.Revision != nil {
 		r := s.opts.Revision()
-		v.Rev = &revView{Rev: r.Rev, User: r.User, Source: r.Source, Comment: r.Comment}
+		rev = &revView{Rev: r.Rev, User: r.User, Source: r.Source, Comment: r.Comment}
 		if !r.Time.IsZero() {
-			v.Rev.Time = r.Time.Format(maillog.TimeLayout)
+			rev.Time = r.Time.Format(maillog.TimeLayout)
 		}
+		if r.Config != nil {
+			cfg = r.Config // the settings of the revision named (Revision.Config)
+		}
+	}
+	now := s.opts.Now()
+	v := statusView{User: sess.user, Token: sess.csrf, Hostname: cfg.Hostname,
+		Now: now.Format(maillog.TimeLayout), Rev: rev}
+	if u := accounts.FindUser(cfg, sess.user); u != nil {
+		v.Role = roleName(u.Role)
 	}
 	v.Certs = s.acmeViews(cfg, certViews(cfg, now))
 	for _, in := range cfg.Interfaces {

@@ -46,6 +46,11 @@ type Revision struct {
 	Source  string // console, script, ssh:<ip>
 	Comment string
 	Time    time.Time
+	// Config is that revision's configuration, which the page shows
+	// (nil: the one the service runs). A commit activates the services
+	// before it publishes the revision, so the running configuration may
+	// be the next revision's: shown under this one's number and comment.
+	Config *config.Config
 }
 
 // Options configure a Server.

@@ -262,33 +262,24 @@ func fixedQueue(q *queue.Queue) queueView {
 	return queueView{func() (*queue.Queue, error) { return q, nil }}
 }
 
-// Summary reads the counts the queue keeps (no message is copied).
-func (v queueView) Summary(topDomains int) showqueue.Summary {
+// Overview reads the counts the queue keeps (no message is copied) and
+// the n messages the delivery scan takes first, at one moment.
+func (v queueView) Overview(topDomains, n int) (showqueue.Summary, []showqueue.Message) {
 	q, err := v.open()
 	if err != nil {
-		return showqueue.Summary{}
+		return showqueue.Summary{}, nil
 	}
-	st := q.Stats(topDomains)
+	st, list := q.Overview(topDomains, n)
 	out := showqueue.Summary{Messages: st.Messages, Recipients: st.Recipients, Bytes: st.Bytes,
 		DomainCount: st.DomainCount, OldestMID: st.OldestMID, OldestTime: st.OldestTime, Loading: st.Loading}
 	for _, d := range st.Domains {
 		out.Domains = append(out.Domains, showqueue.Domain{Name: d.Domain, Messages: d.Messages, Recipients: d.Recipients})
 	}
-	return out
-}
-
-// Next lists the n messages the delivery scan takes first.
-func (v queueView) Next(n int) []showqueue.Message {
-	q, err := v.open()
-	if err != nil {
-		return nil
-	}
-	list := q.Next(n)
-	out := make([]showqueue.Message, len(list))
+	next := make([]showqueue.Message, len(list))
 	for i, m := range list {
-		out[i] = queueMessage(m)
+		next[i] = queueMessage(m)
 	}
-	return out
+	return out, next
 }
 
 // Message is one queued message.

@@ -37,7 +37,8 @@ func (a *appliance) startWeb(stderr io.Writer) error {
 	srv, err := web.New(web.Options{
 		Revision: func() web.Revision {
 			h := a.db.Head()
-			return web.Revision{Rev: h.Rev, User: h.Meta.User, Source: h.Meta.Source, Comment: h.Meta.Comment, Time: h.Meta.Time}
+			return web.Revision{Rev: h.Rev, User: h.Meta.User, Source: h.Meta.Source, Comment: h.Meta.Comment, Time: h.Meta.Time,
+				Config: h.Config}
 		},
 		LogDir: filepath.Join(a.dir, "logs"),
 		ACME:   a.webACME(),

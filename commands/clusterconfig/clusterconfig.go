@@ -281,30 +281,26 @@ func machines(c shell.Cluster) (ids, hosts []string) {
 }
 
 func list(s *shell.Session, c shell.Cluster, status bool) error {
-	name, members, err := c.List(s.Ctx)
-	if err != nil {
-		return fmt.Errorf("list cluster %s: %w", c.Name(), err)
-	}
-	flags, err := c.Disconnected(s.Ctx)
+	cl, err := c.List(s.Ctx)
 	if err != nil {
 		return fmt.Errorf("list cluster %s: %w", c.Name(), err)
 	}
 	byGroup := map[string][]store.MemberStatus{}
-	for _, m := range members {
+	for _, m := range cl.Members {
 		byGroup[m.Group] = append(byGroup[m.Group], m)
 	}
-	s.Printf("Cluster %s\n", name)
-	for _, g := range c.Groups() {
+	s.Printf("Cluster %s\n", cl.Name)
+	for _, g := range cl.Groups {
 		s.Printf("Group %s:\n", g)
 		ms := byGroup[g]
 		sort.Slice(ms, func(i, j int) bool { return ms[i].Hostname < ms[j].Hostname })
 		for _, m := range ms {
 			if !status {
-				s.Printf("    Machine %s%s\n", m.Hostname, map[bool]string{true: " (disconnected)"}[flags[m.ID]])
+				s.Printf("    Machine %s%s\n", m.Hostname, map[bool]string{true: " (disconnected)"}[m.Disconnected])
 				continue
 			}
 			state := fmt.Sprintf("runs revision %d", m.Applied)
-			if flags[m.ID] {
+			if m.Disconnected {
 				state += ", disconnected: applies no newer revision until it is reconnected"
 			} else if m.ApplyError != "" {
 				state += ", could not activate it: " + m.ApplyError

@@ -69,11 +69,12 @@ type Domain struct {
 
 // Queue is what showqueue reads.
 type Queue interface {
-	// Summary counts the queue, with at most topDomains domains.
-	Summary(topDomains int) Summary
-	// Next lists at most n messages in the order the delivery scan takes
-	// them (next attempt, then MID), without their Received headers.
-	Next(n int) []Message
+	// Overview counts the queue, with at most topDomains domains, and
+	// lists at most n messages in the order the delivery scan takes them
+	// (next attempt, then MID), without their Received headers: both at
+	// one moment, since a listing read apart from the counts left out
+	// messages delivered in between and called them "not listed".
+	Overview(topDomains, n int) (Summary, []Message)
 	// Message is one message, without its Received header.
 	Message(mid int64) (Message, bool)
 	// Received is one message's Received header.
@@ -113,14 +114,14 @@ func (c Command) Run(s *shell.Session, args []string) error {
 		m.Received = c.q.Received(mid)
 		return s.Page(detail(m))
 	}
-	sum := c.q.Summary(listDomains)
+	sum, next := c.q.Overview(listDomains, listMessages)
 	if sum.Messages == 0 && !sum.Loading {
 		s.Println("There are no messages in the queue.")
 		return nil
 	}
 	var b strings.Builder
 	summary(&b, sum)
-	listing(&b, c.q.Next(listMessages), sum.Messages)
+	listing(&b, next, sum.Messages)
 	return s.Page(b.String())
 }
 

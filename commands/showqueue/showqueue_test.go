@@ -51,6 +51,8 @@ func (f fakeQueue) Summary(top int) Summary {
 	return s
 }
 
+func (f fakeQueue) Overview(top, n int) (Summary, []Message) { return f.Summary(top), f.Next(n) }
+
 // Next leaves Received out, as the real queue does; f is in due order.
 func (f fakeQueue) Next(n int) []Message {
 	out := append([]Message(nil), f[:min(n, len(f))]...)

@@ -132,6 +132,25 @@ func (q *Queue) unindexed(mid int64) {
 // Stats returns the queue's summary with at most topDomains domains.
 func (q *Queue) Stats(topDomains int) Stats {
 	q.mu.RLock()
+	s := q.statsLocked()
+	q.mu.RUnlock()
+	return q.top(s, topDomains)
+}
+
+// Overview returns the summary, with at most topDomains domains, and the
+// metadata of at most n messages as Next does, both at one moment: a
+// listing from a second read counted messages it did not list (delivered
+// in between) or listed some it had not counted (showqueue).
+func (q *Queue) Overview(topDomains, n int) (Stats, []Meta) {
+	q.mu.Lock()
+	s := q.statsLocked()
+	next := q.nextLocked(n)
+	q.mu.Unlock()
+	return q.top(s, topDomains), next
+}
+
+// statsLocked is the summary with every domain, unsorted; q.mu held.
+func (q *Queue) statsLocked() Stats {
 	s := Stats{Messages: len(q.index), Recipients: q.stats.recipients, Bytes: q.bytes, DomainCount: len(q.stats.domains)}
 	for d, c := range q.stats.domains {
 		s.Domains = append(s.Domains, DomainStats{Domain: d, Messages: c.messages, Recipients: c.recipients})
@@ -139,7 +158,12 @@ func (q *Queue) Stats(topDomains int) Stats {
 	if e, ok := q.index[q.stats.minMID]; ok {
 		s.OldestMID, s.OldestTime = e.meta.MID, e.meta.Time
 	}
-	q.mu.RUnlock()
+	return s
+}
+
+// top notes a load in progress, sorts the domains, most recipients
+// first, and keeps topDomains.
+func (q *Queue) top(s Stats, topDomains int) Stats {
 	select {
 	case <-q.loaded:
 	default:
@@ -166,11 +190,16 @@ func (q *Queue) Stats(topDomains int) Stats {
 // load runs, the heap holds only the messages put since Open (Stats says
 // Loading).
 func (q *Queue) Next(n int) []Meta {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.nextLocked(n)
+}
+
+// nextLocked is Next with q.mu held (write: it pops the heap).
+func (q *Queue) nextLocked(n int) []Meta {
 	if n <= 0 {
 		return nil
 	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
 	h := &q.due
 	var out []Meta
 	var live []dueItem

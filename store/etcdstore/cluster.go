@@ -175,28 +175,34 @@ func (s *Store) SetGroup(ctx context.Context, machine, group string, meta store.
 	return err
 }
 
-// List lists the member machines with the revision each runs (LIST,
-// CONNSTATUS), read from the cluster now.
-func (s *Store) List(ctx context.Context) (string, []store.MemberStatus, error) {
+// List lists the groups and the member machines with the revision each
+// runs and whether it is disconnected (LIST, CONNSTATUS), all read from
+// the cluster now at one etcd revision.
+func (s *Store) List(ctx context.Context) (store.ClusterStatus, error) {
 	c, err := s.load(ctx, 0)
 	if err != nil {
-		return "", nil, err
+		return store.ClusterStatus{}, err
+	}
+	flags, _, err := s.disconnectedAt(ctx, c.etcdRev, false)
+	if err != nil {
+		return store.ClusterStatus{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	var out []store.MemberStatus
+	out := store.ClusterStatus{Name: c.name, Groups: append([]string(nil), c.groups...)}
+	sort.Strings(out.Groups)
 	for id, m := range c.members {
-		mem := store.MemberStatus{ID: id, Group: m.Group, Hostname: m.Hostname}
-		if resp, err := s.cli.Get(ctx, statPrefix+id+"/applied"); err == nil && len(resp.Kvs) == 1 {
+		mem := store.MemberStatus{ID: id, Group: m.Group, Hostname: m.Hostname, Disconnected: flags[id]}
+		if resp, err := s.cli.Get(ctx, statPrefix+id+"/applied", clientv3.WithRev(c.etcdRev)); err == nil && len(resp.Kvs) == 1 {
 			var st appliedStatus
 			if json.Unmarshal(resp.Kvs[0].Value, &st) == nil {
 				mem.Applied, mem.ApplyError = st.Rev, st.Error
 			}
 		}
-		out = append(out, mem)
+		out.Members = append(out.Members, mem)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return c.name, out, nil
+	sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].ID < out.Members[j].ID })
+	return out, nil
 }
 
 // memberChangeWait is how long a removal waits beyond the call deadline

@@ -17,12 +17,12 @@ var _ shell.Cluster = (*Store)(nil)
 
 func TestListMembers(t *testing.T) {
 	ms := newCluster(t, 2, 3*time.Second)
-	name, list, err := ms[1].st.List(context.Background())
+	cl, err := ms[1].st.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if name != "Test-Cluster" || len(list) != 2 || list[1].Hostname != "m2.example.com" || list[1].Group != DefaultGroup || list[1].Applied < 2 {
-		t.Errorf("List = %q, %+v", name, list)
+	if name, list := cl.Name, cl.Members; name != "Test-Cluster" || len(cl.Groups) != 1 || cl.Groups[0] != DefaultGroup || len(list) != 2 || list[1].Hostname != "m2.example.com" || list[1].Group != DefaultGroup || list[1].Applied < 2 {
+		t.Errorf("List = %+v", cl)
 	}
 	if got := ms[0].st.Members(); len(got) != 2 || got["m1"] != "m1.example.com" {
 		t.Errorf("Members = %v", got)
@@ -59,11 +59,11 @@ func TestApplyFailureKeepsPrevious(t *testing.T) {
 	if alerts != 1 {
 		t.Errorf("m2 raised %d alerts, want 1", alerts)
 	}
-	_, list, err := ms[0].st.List(context.Background())
+	cl, err := ms[0].st.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 2 || !strings.Contains(list[1].ApplyError, "refused by the test's services") {
-		t.Errorf("List = %+v, want m2's error", list)
+	if list := cl.Members; len(list) != 2 || !strings.Contains(list[1].ApplyError, "refused by the test's services") {
+		t.Errorf("List = %+v, want m2's error", cl.Members)
 	}
 }

@@ -46,12 +46,12 @@ func TestDisconnectHoldsRevisions(t *testing.T) {
 	if _, ok := ms[0].st.Held(); ok {
 		t.Error("m1 thinks it is disconnected")
 	}
-	_, list, err := ms[0].st.List(ctx)
+	cl, err := ms[0].st.List(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 2 || list[1].Applied != held || list[0].Applied != res.Rev {
-		t.Errorf("List = %+v; want m2 at %d, m1 at %d", list, held, res.Rev)
+	if list := cl.Members; len(list) != 2 || list[1].Applied != held || list[0].Applied != res.Rev || !list[1].Disconnected || list[0].Disconnected {
+		t.Errorf("List = %+v; want m2 at %d and disconnected, m1 at %d", cl.Members, held, res.Rev)
 	}
 	if flags, err := ms[1].st.Disconnected(ctx); err != nil || !flags["m2"] || len(flags) != 1 {
 		t.Errorf("Disconnected = %v, %v", flags, err)
