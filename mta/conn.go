@@ -64,6 +64,7 @@ type mconn struct {
 	lastMsg       time.Time
 	why           atomic.Int32 // what set the read deadline (why*)
 	deadline      atomic.Int64 // the read deadline, UnixNano
+	deadlineMu    sync.Mutex   // one setter of why, deadline and the connection's deadline at a time
 	lastRead      atomic.Int64 // UnixNano of the last byte received
 	evicted       atomic.Bool
 	inMessage     atomic.Bool // between DATA's 354 (or the first BDAT) and the end of the message

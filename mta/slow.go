@@ -98,27 +98,36 @@ func (m *mconn) armRead() {
 	if t := m.lastMsg.Add(lim.unsuccessful); lim.unsuccessful > 0 && !m.inMessage.Load() && t.Before(d) {
 		d, why = t, whyUnsuccessful
 	}
-	m.why.Store(why)
-	m.deadline.Store(d.UnixNano())
-	m.Conn.SetReadDeadline(d)
+	m.deadlineMu.Lock()
+	defer m.deadlineMu.Unlock()
+	m.setDeadline(d, why)
 	// acquire stores the load (live) before it calls underLoad, as evict
-	// stores its flag before it moves the deadline; so look again after
+	// stores its flag before it takes the lock; so look again after
 	// setting ours. Either this look sees the load, or underLoad runs
-	// after our deadline was stored and set, and shortens it: the
-	// stress deadline is never overwritten by the normal one.
+	// after our deadline was set, and shortens it: the stress deadline is
+	// never overwritten by the normal one.
 	if why != whyStress && m.stressed() {
 		if t := now.Add(lim.stressIdle); t.Before(d) {
-			m.why.Store(whyStress)
-			m.deadline.Store(t.UnixNano())
-			m.Conn.SetReadDeadline(t)
+			m.setDeadline(t, whyStress)
 		}
 	}
-	// evict stores the flag before it moves the deadline: whichever of
-	// the two deadlines is set last, the read fails at once.
 	if m.evicted.Load() {
 		m.why.Store(whyEvicted)
 		m.Conn.SetReadDeadline(pastDeadline)
 	}
+}
+
+// setDeadline records the read deadline and why, and sets it;
+// m.deadlineMu held. The lock makes the record and the connection's
+// deadline one: underLoad, from another goroutine, stored its stress
+// deadline, then armRead stored and set an earlier one (the maximum
+// connection time), then underLoad set its own: the session outlived its
+// maximum time by up to the stress timeout, and the log gave the wrong
+// reason.
+func (m *mconn) setDeadline(d time.Time, why int32) {
+	m.why.Store(why)
+	m.deadline.Store(d.UnixNano())
+	m.Conn.SetReadDeadline(d)
 }
 
 // stressed reports whether the listener holds its stress share of its
@@ -137,10 +146,10 @@ func (m *mconn) underLoad(now time.Time) {
 		return
 	}
 	d := now.Add(lim.stressIdle)
-	if m.deadline.Load() > d.UnixNano() {
-		m.why.Store(whyStress)
-		m.deadline.Store(d.UnixNano())
-		m.Conn.SetReadDeadline(d)
+	m.deadlineMu.Lock()
+	defer m.deadlineMu.Unlock()
+	if m.deadline.Load() > d.UnixNano() && !m.evicted.Load() {
+		m.setDeadline(d, whyStress)
 	}
 }
 
@@ -148,6 +157,8 @@ func (m *mconn) underLoad(now time.Time) {
 // times out at once, and go-smtp answers 421 and closes it.
 func (m *mconn) evict() {
 	m.evicted.Store(true)
+	m.deadlineMu.Lock()
+	defer m.deadlineMu.Unlock()
 	m.Conn.SetReadDeadline(pastDeadline)
 }
 

@@ -128,26 +128,68 @@ func TestEvictOnlyWhenAdmitted(t *testing.T) {
 
 // The listener comes under load while a connection is arming its read:
 // armRead chose the normal timeout (not yet under load), then acquire
-// shortened the deadline (underLoad), then armRead set its own. The
-// stress timeout must win.
+// put the listener under load and called underLoad (another goroutine)
+// before armRead set its own deadline. The stress timeout must win.
 func TestStressDeadlineRacesArmRead(t *testing.T) {
 	lim := sessionLimits{idle: 5 * time.Minute, stressIdle: 10 * time.Second, stressAt: 2}
 	sk, x := evictTestSocket(t, lim, 0)
 	m := testConn(sk, x, 1, time.Now())
 	dc := m.Conn.(*deadlineConn)
 	m.deadline.Store(time.Now().Add(lim.idle).UnixNano()) // its previous read's
+	loaded := make(chan struct{})
 	dc.onSet = func() {
 		// acquire, between armRead's look at the load and its setting
 		// the deadline: the newcomer puts the listener under load.
 		sk.counts.live.Store(lim.stressAt)
-		m.underLoad(time.Now())
+		go func() { m.underLoad(time.Now()); close(loaded) }()
 	}
 	armed := time.Now()
 	m.armRead()
+	<-loaded
 	if got, limit := dc.lastDeadline(), armed.Add(time.Minute); got.After(limit) {
 		t.Fatalf("read deadline %v after the load began, want within the stress timeout (%v)", got.Sub(armed).Round(time.Second), lim.stressIdle)
 	}
 	if m.why.Load() != whyStress {
 		t.Fatalf("why = %d, want whyStress", m.why.Load())
+	}
+}
+
+// The other order: underLoad has stored its stress deadline and is about
+// to set it when the session goroutine arms its next read with an earlier
+// one (the maximum connection time is 2 s away). underLoad's later set
+// must not move the deadline past the session's end: the stress timeout
+// shortens a deadline, it never lengthens one.
+func TestUnderLoadRacesArmRead(t *testing.T) {
+	lim := sessionLimits{idle: 5 * time.Minute, stressIdle: 10 * time.Second, stressAt: 2, maxSession: 15 * time.Minute}
+	sk, x := evictTestSocket(t, lim, 0)
+	start := time.Now().Add(-lim.maxSession + 2*time.Second)
+	m := testConn(sk, x, 1, start)
+	m.lastMsg = time.Now()
+	dc := m.Conn.(*deadlineConn)
+	m.deadline.Store(time.Now().Add(lim.idle).UnixNano()) // its previous read's
+	sk.counts.live.Store(lim.stressAt)
+	armed := make(chan struct{})
+	dc.onSet = func() {
+		// The session goroutine arms its read between underLoad's look at
+		// the deadline and its set. Without the deadline lock it finishes
+		// at once; with it, it waits for underLoad, which this bounded
+		// wait lets go on.
+		go func() { m.armRead(); close(armed) }()
+		select {
+		case <-armed:
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	m.underLoad(time.Now())
+	<-armed
+	end := start.Add(lim.maxSession)
+	if got := dc.lastDeadline(); got.After(end) {
+		t.Fatalf("read deadline %v past the maximum connection time", got.Sub(end).Round(time.Second))
+	}
+	if got := time.Unix(0, m.deadline.Load()); !got.Equal(dc.lastDeadline()) {
+		t.Fatalf("deadline recorded %v, set on the connection %v", got, dc.lastDeadline())
+	}
+	if m.why.Load() != whySession {
+		t.Fatalf("why = %d, want whySession (the log's reason)", m.why.Load())
 	}
 }
