@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -368,27 +369,57 @@ func (m *Manager) attempt(ctx context.Context, ct config.Certificate) {
 }
 
 // Status lists the ACME profiles of the committed configuration by name.
+//
+// Each row's certificate (the head) and failures (the manager's state)
+// are of one moment: an attempt commits its certificate and then records
+// its outcome, so a head read between two equal copies of the state is
+// the head of that state. Read apart, a renewal in between showed the old
+// certificate with the failures it had just cleared.
 func (m *Manager) Status() []Status {
+	var head store.Snapshot
+	var states map[string]profileState
+	for try := 0; try < 10; try++ {
+		before := m.states()
+		head = m.opts.Store.Head()
+		states = m.states()
+		if maps.Equal(before, states) {
+			break
+		}
+	}
 	var out []Status
-	for _, ct := range m.opts.Store.Head().Config.Certificates {
-		if !ct.ACME.Enabled() {
-			continue
+	for _, ct := range head.Config.Certificates {
+		if ct.ACME.Enabled() {
+			out = append(out, m.statusOf(ct, states[ct.Name]))
 		}
-		st := m.snapshot(ct.Name)
-		s := Status{Profile: ct.Name, State: "valid", LastError: st.lastError, NextAttempt: m.dueFrom(ct, st),
-			Failures: st.failures, FailedAt: st.failedAt}
-		if ct.ACME.Pending() {
-			s.State = "pending"
-		} else if leaf, err := leafOf(ct); err == nil {
-			s.NotAfter = leaf.NotAfter
-		}
-		if s.Failures > 0 {
-			s.State = "failing"
-		}
-		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Profile < out[j].Profile })
 	return out
+}
+
+// states copies every profile's state at one moment.
+func (m *Manager) states() map[string]profileState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]profileState, len(m.state))
+	for name, st := range m.state {
+		out[name] = *st
+	}
+	return out
+}
+
+// statusOf is the row of ct in state st.
+func (m *Manager) statusOf(ct config.Certificate, st profileState) Status {
+	s := Status{Profile: ct.Name, State: "valid", LastError: st.lastError, NextAttempt: m.dueFrom(ct, st),
+		Failures: st.failures, FailedAt: st.failedAt}
+	if ct.ACME.Pending() {
+		s.State = "pending"
+	} else if leaf, err := leafOf(ct); err == nil {
+		s.NotAfter = leaf.NotAfter
+	}
+	if s.Failures > 0 {
+		s.State = "failing"
+	}
+	return s
 }
 
 func leafOf(ct config.Certificate) (*x509.Certificate, error) {

@@ -449,3 +449,49 @@ func TestStatusIsOneSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// headHook is a store whose next Head runs hook after reading the head.
+type headHook struct {
+	store.Backend
+	hook atomic.Pointer[func()]
+}
+
+func (h *headHook) Head() store.Snapshot {
+	head := h.Backend.Head()
+	if f := h.hook.Swap(nil); f != nil {
+		(*f)()
+	}
+	return head
+}
+
+// TestStatusCertificateAndStateAgree: Status takes the certificate from
+// the head and the failures from the manager's state. A renewal that
+// commits its certificate and then clears the failure count ran between
+// the two reads, and the row showed the old certificate (here the
+// placeholder: pending) with no failure and its next attempt now, a row
+// that never was. The store's hook runs that renewal right after Status
+// read the head.
+func TestStatusCertificateAndStateAgree(t *testing.T) {
+	r := newRig(t, config.ACMEHTTP01, 90*24*time.Hour)
+	r.pebble.Stop()
+	r.m.round(t.Context())
+	if st := r.m.Status()[0]; st.Failures != 1 {
+		t.Fatalf("with the CA stopped: %+v, want one failure", st)
+	}
+	r.pebble.Restart(t)
+	hooked := &headHook{Backend: r.m.opts.Store}
+	renew := func() { r.m.attempt(t.Context(), r.head()) }
+	hooked.hook.Store(&renew)
+	r.m.opts.Store = hooked
+	during := r.m.Status()[0]
+	if hooked.hook.Load() != nil {
+		t.Fatal("Status did not read the head; the test no longer renews inside it")
+	}
+	after := r.m.Status()[0]
+	if after.Failures != 0 || after.State != "valid" {
+		t.Fatalf("after the renewal: %+v", after)
+	}
+	if during.Failures == 0 && !during.NotAfter.Equal(after.NotAfter) {
+		t.Errorf("status %+v: the certificate from before the renewal with the failures cleared by it", during)
+	}
+}
