@@ -1,0 +1,131 @@
+package dig
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"esash/resolver"
+	"esash/shell/shelltest"
+)
+
+// hostileServer is a DNS server on loopback (UDP and TCP on one port)
+// that answers every question with reply(question). It is the peer under
+// test: an administrator may point dig at any server, so what it sends
+// must not reach the terminal as it came.
+func hostileServer(t *testing.T, reply func(q *dns.Msg) *dns.Msg) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	if err != nil {
+		pc.Close()
+		t.Fatal(err)
+	}
+	h := dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) { w.WriteMsg(reply(q)) })
+	for _, s := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}} {
+		go s.ActivateAndServe()
+		t.Cleanup(func() { s.Shutdown() })
+	}
+	return pc.LocalAddr().String()
+}
+
+// controlBytes is what a hostile server puts in every text it can: an
+// erase-screen sequence, a window-title change (OSC ... BEL), CR,
+// backspace, NUL, DEL, the 8-bit CSI and a newline that would start a
+// forged line.
+const controlBytes = "\x1b[2J\x1b]0;owned\x07\r\b\x00\x7f\x9b31m\n;; FORGED"
+
+// TestHostileServerControlBytes: whatever a server puts in its reply
+// (TXT strings, names, a NULL record's raw data, EDNS options' text:
+// NSID, extended error, ESU, zone version), dig prints no control byte
+// and no byte past ASCII, and no server text starts a line of its own.
+func TestHostileServerControlBytes(t *testing.T) {
+	evil := "x" + controlBytes + ".evil.test."
+	addr := hostileServer(t, func(q *dns.Msg) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		hdr := func(name string, rrtype uint16) dns.RR_Header {
+			return dns.RR_Header{Name: name, Rrtype: rrtype, Class: dns.ClassINET, Ttl: 60}
+		}
+		m.Answer = []dns.RR{
+			&dns.TXT{Hdr: hdr(q.Question[0].Name, dns.TypeTXT), Txt: []string{controlBytes}},
+			&dns.NULL{Hdr: hdr(q.Question[0].Name, dns.TypeNULL), Data: controlBytes},
+			&dns.MX{Hdr: hdr(evil, dns.TypeMX), Preference: 10, Mx: evil},
+		}
+		m.Ns = []dns.RR{&dns.SOA{Hdr: hdr(evil, dns.TypeSOA), Ns: evil, Mbox: evil, Minttl: 60}}
+		opt := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
+		opt.SetUDPSize(1232)
+		opt.Option = []dns.EDNS0{
+			&dns.EDNS0_NSID{Code: dns.EDNS0NSID, Nsid: "1b5b324a0a3b3b"},
+			&dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeOther, ExtraText: controlBytes},
+			&dns.EDNS0_ESU{Code: dns.EDNS0ESU, Uri: controlBytes},
+			&dns.EDNS0_ZONEVERSION{Code: dns.EDNS0ZONEVERSION, Version: controlBytes},
+		}
+		m.Extra = []dns.RR{&dns.NULL{Hdr: hdr(evil, dns.TypeNULL), Data: controlBytes}, opt}
+		return m
+	})
+	cmd := New().WithResolverOptions(resolver.Options{Timeout: 5 * time.Second})
+	for _, tc := range []struct{ name, args string }{
+		{"UDP", "dig @" + addr + " TXT evil.test"},
+		{"TCP", "dig -t @" + addr + " TXT evil.test"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code, _ := shelltest.RunSession(t, false, tc.args+"\n", cmd)
+			if code != 0 || !strings.Contains(out, ";; ANSWER SECTION:") {
+				t.Fatalf("exit %d, no reply shown:\n%s", code, out)
+			}
+			for i := 0; i < len(out); i++ {
+				if c := out[i]; (c < 0x20 && c != '\n' && c != '\t') || c >= 0x7f {
+					t.Fatalf("byte %#02x reached the terminal at %d: %q", c, i, out[max(0, i-40):min(len(out), i+40)])
+				}
+			}
+			if strings.Contains(out, "\n;; FORGED") {
+				t.Fatalf("the server's text starts a line of its own:\n%s", out)
+			}
+			for _, want := range []string{`\027[2J`, `\027]0;owned\007\013\008\000\127\15531m\010;; FORGED`} {
+				if !strings.Contains(out, want) {
+					t.Errorf("the output lacks the escaped %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+// TestMessageIsMsgString: for a reply of printable text, dig's escaped
+// rendering is miekg/dns's Msg.String, byte for byte (the layout the
+// transcripts record).
+func TestMessageIsMsgString(t *testing.T) {
+	m := new(dns.Msg)
+	m.SetQuestion("example.test.", dns.TypeMX)
+	m.SetReply(m)
+	m.AuthenticatedData = true
+	for _, s := range []string{
+		`example.test. 300 IN MX 10 mx.example.test.`,
+		`example.test. 300 IN TXT "v=spf1 -all" "a\"b\\c"`,
+		`example.test. 300 IN SOA ns.example.test. hostmaster.example.test. 1 7200 900 1209600 300`,
+		`mx.example.test. 300 IN A 192.0.2.1`,
+	} {
+		rr, err := dns.NewRR(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Answer = append(m.Answer, rr)
+	}
+	m.Ns = m.Answer[2:3]
+	m.Extra = m.Answer[3:]
+	m.SetEdns0(1232, true)
+	opt := m.IsEdns0()
+	opt.Option = []dns.EDNS0{&dns.EDNS0_NSID{Code: dns.EDNS0NSID, Nsid: "6e7331"}, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0011223344556677"},
+		&dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeDNSBogus, ExtraText: "signature expired"}}
+	var b strings.Builder
+	message(&b, m)
+	if want := strings.Replace(m.String(), ";; opcode:", ";; ->>HEADER<<- opcode:", 1); b.String() != want {
+		t.Fatalf("message:\n%s\nMsg.String:\n%s", b.String(), want)
+	}
+}
