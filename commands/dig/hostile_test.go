@@ -1,6 +1,7 @@
 package dig
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -13,7 +14,8 @@ import (
 )
 
 // hostileServer is a DNS server on loopback (UDP and TCP on one port)
-// that answers every question with reply(question). It is the peer under
+// that answers every question with reply(question), truncated (TC) to
+// the question's UDP size over UDP as servers do. It is the peer under
 // test: an administrator may point dig at any server, so what it sends
 // must not reach the terminal as it came.
 func hostileServer(t *testing.T, reply func(q *dns.Msg) *dns.Msg) string {
@@ -27,7 +29,13 @@ func hostileServer(t *testing.T, reply func(q *dns.Msg) *dns.Msg) string {
 		pc.Close()
 		t.Fatal(err)
 	}
-	h := dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) { w.WriteMsg(reply(q)) })
+	h := dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		m := reply(q)
+		if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
+			m.Truncate(1232)
+		}
+		w.WriteMsg(m)
+	})
 	for _, s := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}} {
 		go s.ActivateAndServe()
 		t.Cleanup(func() { s.Shutdown() })
@@ -127,5 +135,108 @@ func TestMessageIsMsgString(t *testing.T) {
 	message(&b, m)
 	if want := strings.Replace(m.String(), ";; opcode:", ";; ->>HEADER<<- opcode:", 1); b.String() != want {
 		t.Fatalf("message:\n%s\nMsg.String:\n%s", b.String(), want)
+	}
+}
+
+// trickleServer accepts TCP connections on addr's port and sends a DNS
+// length prefix and then one byte every 50 ms, never a whole reply; a
+// UDP question on the same port is answered truncated when truncate is
+// set (so the question goes to TCP), else never.
+func trickleServer(t *testing.T, truncate bool) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var q dns.Msg
+			if !truncate || q.Unpack(buf[:n]) != nil {
+				continue
+			}
+			m := new(dns.Msg)
+			m.SetReply(&q)
+			m.Truncated = true
+			if w, err := m.Pack(); err == nil {
+				pc.WriteTo(w, from)
+			}
+		}
+	}()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				for _, err := c.Write([]byte{0x10, 0x00}); err == nil; _, err = c.Write([]byte{0}) {
+					time.Sleep(50 * time.Millisecond)
+				}
+			}()
+		}
+	}()
+	return pc.LocalAddr().String()
+}
+
+// TestHostileServerNeverAnswers: a server that never answers, trickles
+// its TCP reply a byte at a time, or truncates over UDP and then
+// trickles over TCP, ends dig with a timeout (the resolver's per-server
+// timeout bounds the whole exchange, not each read), and dig says so.
+func TestHostileServerNeverAnswers(t *testing.T) {
+	cmd := New().WithResolverOptions(resolver.Options{Timeout: time.Second})
+	for _, tc := range []struct {
+		name     string
+		truncate bool
+		flags    string
+	}{
+		{"UDP silent", false, ""},
+		{"TCP trickle", false, "-t "},
+		{"truncated UDP, then TCP trickle", true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := trickleServer(t, tc.truncate)
+			out, _, _ := shelltest.RunSession(t, false, "dig "+tc.flags+"@"+addr+" A example.test\n", cmd)
+			want := ";; communications error to " + strings.Replace(addr, ":", "#", 1) + "(127.0.0.1): timed out\n;; no servers could be reached\n"
+			if !strings.Contains(out, want) {
+				t.Fatalf("want %q in:\n%s", want, out)
+			}
+		})
+	}
+}
+
+// TestHostileServerHugeReply: a reply truncated over UDP and then as
+// large as TCP allows (64 KiB, thousands of records) is read over TCP and
+// printed whole.
+func TestHostileServerHugeReply(t *testing.T) {
+	addr := hostileServer(t, func(q *dns.Msg) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		m.Compress = true
+		for i := 0; m.Len() < dns.MaxMsgSize-40; i++ {
+			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60},
+				A: net.IPv4(10, byte(i>>16), byte(i>>8), byte(i))})
+		}
+		return m
+	})
+	cmd := New().WithResolverOptions(resolver.Options{Timeout: 10 * time.Second})
+	out, code, _ := shelltest.RunSession(t, false, "dig @"+addr+" A big.test\n", cmd)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	n := strings.Count(out, "big.test.\t60\tIN\tA\t10.")
+	if n < 3000 || !strings.Contains(out, fmt.Sprintf("ANSWER: %d,", n)) || !strings.Contains(out, "(TCP)\n") {
+		t.Fatalf("%d records printed, over TCP?\n%s", n, out[:min(len(out), 2000)])
 	}
 }
