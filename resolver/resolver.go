@@ -354,7 +354,13 @@ func (r *Resolver) send(ctx context.Context, network string, s server, m *dns.Ms
 	qctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	resp, _, err := c.ExchangeContext(qctx, m, s.addr)
-	return resp, err
+	if err == nil {
+		err = checkReply(m, resp)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // negativeTTL is how long a negative answer may be cached (RFC 2308 §5):

@@ -240,3 +240,56 @@ func TestHostileServerHugeReply(t *testing.T) {
 		t.Fatalf("%d records printed, over TCP?\n%s", n, out[:min(len(out), 2000)])
 	}
 }
+
+// TestHostileServerWrongReply: a reply that is not the answer to the
+// question sent (another question, no question with NOERROR, the
+// question echoed back without the QR bit, another message ID over TCP)
+// is not shown as the answer: dig says what was wrong with that server,
+// as BIND's dig refuses a question-section mismatch.
+func TestHostileServerWrongReply(t *testing.T) {
+	other := func(q *dns.Msg) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		m.Question[0].Name = "other.test."
+		m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: "other.test.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(192, 0, 2, 66)}}
+		return m
+	}
+	for _, tc := range []struct {
+		name  string
+		flags string
+		reply func(q *dns.Msg) *dns.Msg
+		want  string
+	}{
+		{"another question", "", other, "the reply is to another question (other.test. IN A)"},
+		{"another question over TCP", "-t ", other, "the reply is to another question (other.test. IN A)"},
+		{"another type", "", func(q *dns.Msg) *dns.Msg {
+			m := new(dns.Msg)
+			m.SetReply(q)
+			m.Question[0].Qtype = dns.TypeMX
+			return m
+		}, "the reply is to another question (example.test. IN MX)"},
+		{"no question", "", func(q *dns.Msg) *dns.Msg {
+			m := new(dns.Msg)
+			m.SetReply(q)
+			m.Question = nil
+			return m
+		}, "the reply is to another question (none)"},
+		{"the question echoed", "", func(q *dns.Msg) *dns.Msg { return q.Copy() }, "not a reply: the QR bit is not set"},
+		{"another ID over TCP", "-t ", func(q *dns.Msg) *dns.Msg {
+			m := new(dns.Msg)
+			m.SetReply(q)
+			m.Id++
+			return m
+		}, "dns: id mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := hostileServer(t, tc.reply)
+			cmd := New().WithResolverOptions(resolver.Options{Timeout: 5 * time.Second})
+			out, _, _ := shelltest.RunSession(t, false, "dig "+tc.flags+"@"+addr+" A Example.test\n", cmd)
+			want := ";; communications error to " + strings.Replace(addr, ":", "#", 1) + "(127.0.0.1): " + tc.want + "\n;; no servers could be reached\n"
+			if !strings.Contains(out, want) {
+				t.Fatalf("want %q in:\n%s", want, out)
+			}
+		})
+	}
+}

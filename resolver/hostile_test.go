@@ -1,0 +1,64 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// hostileServer is a UDP DNS server on loopback answering every question
+// with reply(question): the misbehaving peer under test.
+func hostileServer(t *testing.T, reply func(q *dns.Msg) *dns.Msg) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) { w.WriteMsg(reply(q)) })}
+	go s.ActivateAndServe()
+	t.Cleanup(func() { s.Shutdown() })
+	return pc.LocalAddr().String()
+}
+
+// TestWrongReplyIsNotAnAnswer: a reply to another question, or the
+// question echoed back without the QR bit, is not taken for the answer
+// (the forged address is not returned, the echo is not "no such host"):
+// the look-up fails, is not cached, and Stats counts one network error.
+func TestWrongReplyIsNotAnAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		reply func(q *dns.Msg) *dns.Msg
+		want  error
+	}{
+		{"another question", func(q *dns.Msg) *dns.Msg {
+			m := new(dns.Msg)
+			m.SetReply(q)
+			m.Question[0].Name = "other.test."
+			m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: "other.test.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(192, 0, 2, 66)}}
+			return m
+		}, errOtherQuestion},
+		{"an echo", func(q *dns.Msg) *dns.Msg { return q.Copy() }, errNotReply},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var st Stats
+			r := newResolver(t, localConfig(hostileServer(t, tc.reply)), Options{Stats: &st, Timeout: 5 * time.Second})
+			ans, err := r.query(context.Background(), "mail.example.test", dns.TypeA)
+			var de *net.DNSError
+			if !errors.As(err, &de) || de.IsNotFound || !de.IsTemporary || !strings.Contains(de.Err, tc.want.Error()) {
+				t.Fatalf("query = %+v, %v; want a temporary failure", ans, err)
+			}
+			if r.Len() != 0 {
+				t.Error("the failure was cached")
+			}
+			want := Counts{Requests: 1, CacheMisses: 1, FailedRequests: 1, NetworkRequests: 1, NetworkErrors: 1}
+			if got := st.Counts(); got != want {
+				t.Fatalf("counts %+v, want %+v", got, want)
+			}
+		})
+	}
+}
