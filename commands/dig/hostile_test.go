@@ -293,3 +293,13 @@ func TestHostileServerWrongReply(t *testing.T) {
 		})
 	}
 }
+
+// TestDigRoot: the root is a name dig asks (dig NS .).
+func TestDigRoot(t *testing.T) {
+	addr := hostileServer(t, func(q *dns.Msg) *dns.Msg { m := new(dns.Msg); m.SetReply(q); return m })
+	cmd := New().WithResolverOptions(resolver.Options{Timeout: 5 * time.Second})
+	out, code, _ := shelltest.RunSession(t, false, "dig @"+addr+" NS .\n", cmd)
+	if code != 0 || !strings.Contains(out, ";; QUESTION SECTION:\n;.\tIN\t NS\n") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+}
