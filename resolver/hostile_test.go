@@ -62,3 +62,37 @@ func TestWrongReplyIsNotAnAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestCallerGivesUp: a caller that cancels its context (an SMTP session
+// closed, dig interrupted) ends the question it waits on at once, not
+// when the server's timeout passes (miekg/dns's exchange heeds only the
+// context's deadline, and a cancelled context has none); the request is
+// counted once, failed, its network request a timeout: no answer came in
+// the time the caller had.
+func TestCallerGivesUp(t *testing.T) {
+	var st Stats
+	r := newResolver(t, localConfig(silentServer(t)), Options{Stats: &st, Timeout: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.query(ctx, "mail.example.test", dns.TypeA)
+		done <- err
+	}()
+	for st.Counts().Requests == 0 { // asking
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		var de *net.DNSError
+		if !errors.As(err, &de) || !de.IsTimeout {
+			t.Fatalf("query = %v, want a timeout", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the question outlived its caller")
+	}
+	want := Counts{Requests: 1, CacheMisses: 1, FailedRequests: 1, NetworkRequests: 1, Timeouts: 1}
+	if got := st.Counts(); got != want {
+		t.Fatalf("counts %+v, want %+v", got, want)
+	}
+}
