@@ -96,3 +96,65 @@ func TestCallerGivesUp(t *testing.T) {
 		t.Fatalf("counts %+v, want %+v", got, want)
 	}
 }
+
+// rawServer answers each UDP question with reply(question's bytes), any
+// bytes at all (nil: no answer).
+func rawServer(t *testing.T, reply func(q []byte) []byte) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if r := reply(buf[:n]); r != nil {
+				pc.WriteTo(r, from)
+			}
+		}
+	}()
+	return pc.LocalAddr().String()
+}
+
+// TestMalformedReplyCountsOnce: a message that cannot be read, or claims
+// records it does not hold, fails the question and is counted once, as a
+// network error (one with another ID is not the reply: the question times
+// out).
+func TestMalformedReplyCountsOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		reply func(q []byte) []byte
+		want  Counts
+	}{
+		{"shorter than a header", func(q []byte) []byte { return q[:5] }, Counts{NetworkErrors: 1}},
+		{"a header claiming records", func(q []byte) []byte { return []byte{q[0], q[1], 0x81, 0x80, 0, 1, 0, 5, 0, 0, 0, 0} }, Counts{NetworkErrors: 1}},
+		{"a record pointing past the end", func(q []byte) []byte {
+			var m dns.Msg
+			if m.Unpack(q) != nil {
+				return nil
+			}
+			m.Response, m.Extra = true, nil
+			w, _ := m.Pack()
+			w[7] = 1 // one answer: a compression pointer out of the message
+			return append(w, 0xc0, 0xff, 0, 1, 0, 1)
+		}, Counts{NetworkErrors: 1}},
+		{"another ID", func(q []byte) []byte { q[0] ^= 0xff; q[2] |= 0x80; return q }, Counts{Timeouts: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var st Stats
+			r := newResolver(t, localConfig(rawServer(t, tc.reply)), Options{Stats: &st, Timeout: 500 * time.Millisecond})
+			if ans, err := r.query(context.Background(), "mail.example.test", dns.TypeA); err == nil {
+				t.Fatalf("query = %+v, want an error", ans)
+			}
+			want := add(Counts{Requests: 1, CacheMisses: 1, FailedRequests: 1, NetworkRequests: 1}, tc.want)
+			if got := st.Counts(); got != want {
+				t.Fatalf("counts %+v, want %+v", got, want)
+			}
+		})
+	}
+}
