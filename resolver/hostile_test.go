@@ -158,3 +158,31 @@ func TestMalformedReplyCountsOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestTruncatedWithoutQuestion: a truncated UDP reply that is only a
+// header (TC, no question: some servers and middleboxes send that) still
+// sends the question over TCP, where the answer is taken.
+func TestTruncatedWithoutQuestion(t *testing.T) {
+	addr := rawServer(t, func(q []byte) []byte { return []byte{q[0], q[1], 0x83, 0x80, 0, 0, 0, 0, 0, 0, 0, 0} })
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &dns.Server{Listener: ln, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(192, 0, 2, 25)}}
+		w.WriteMsg(m)
+	})}
+	go s.ActivateAndServe()
+	t.Cleanup(func() { s.Shutdown() })
+	var st Stats
+	r := newResolver(t, localConfig(addr), Options{Stats: &st, Timeout: 5 * time.Second})
+	ans, err := r.query(context.Background(), "mail.example.test", dns.TypeA)
+	if err != nil || len(ans.rrs) != 1 {
+		t.Fatalf("query = %+v, %v; want the TCP answer", ans, err)
+	}
+	if want := (Counts{Requests: 1, CacheMisses: 1, NetworkRequests: 1, Answers: 1}); st.Counts() != want {
+		t.Fatalf("counts %+v, want %+v", st.Counts(), want)
+	}
+}

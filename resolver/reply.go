@@ -14,13 +14,15 @@ import (
 // answer (an echo is an empty answer: "no such record", cached) and dig
 // would print as it. RFC 5452 §9.1 and BIND's dig ("Question section
 // mismatch") refuse them. Names compare without case (RFC 4343). A reply
-// with no question section is taken only with an error code, as some
-// servers send FORMERR or NOTIMP.
-func checkReply(m, resp *dns.Msg) error {
+// with no question section is taken only with an error code (some
+// servers send FORMERR or NOTIMP so) or truncated over UDP (a header with
+// TC, which only sends the question again over TCP), as BIND's resolver
+// takes them.
+func checkReply(m, resp *dns.Msg, udp bool) error {
 	if !resp.Response {
 		return errNotReply
 	}
-	if len(resp.Question) == 0 && resp.Rcode != dns.RcodeSuccess && resp.Rcode != dns.RcodeNameError {
+	if len(resp.Question) == 0 && (udp && resp.Truncated || resp.Rcode != dns.RcodeSuccess && resp.Rcode != dns.RcodeNameError) {
 		return nil
 	}
 	want := m.Question[0]

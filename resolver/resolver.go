@@ -363,7 +363,7 @@ func (r *Resolver) send(ctx context.Context, network string, s server, m *dns.Ms
 	defer context.AfterFunc(qctx, func() { conn.SetDeadline(time.Now()) })()
 	resp, _, err := c.ExchangeWithConnContext(qctx, m, conn)
 	if err == nil {
-		err = checkReply(m, resp)
+		err = checkReply(m, resp, network == "udp")
 	}
 	if err != nil {
 		return nil, err
