@@ -71,16 +71,22 @@ func TestWrongReplyIsNotAnAnswer(t *testing.T) {
 // the time the caller had.
 func TestCallerGivesUp(t *testing.T) {
 	var st Stats
-	r := newResolver(t, localConfig(silentServer(t)), Options{Stats: &st, Timeout: time.Hour})
+	asked := make(chan struct{}, 1)
+	silent := rawServer(t, func([]byte) []byte {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		return nil
+	})
+	r := newResolver(t, localConfig(silent), Options{Stats: &st, Timeout: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		_, err := r.query(ctx, "mail.example.test", dns.TypeA)
 		done <- err
 	}()
-	for st.Counts().Requests == 0 { // asking
-		time.Sleep(10 * time.Millisecond)
-	}
+	<-asked // the question is on the wire
 	cancel()
 	select {
 	case err := <-done:
