@@ -319,7 +319,7 @@ func randomRdata(rng *rand.Rand, n int) []byte {
 
 // TestRenderAnyRecord: replies holding one record of every type miekg/dns
 // knows, or one EDNS option of every code up to 21, with random data
-// (seeded: the same every run; about 80,000 that unpack), render without
+// (seeded: the same every run; some 23,000 that unpack), render without
 // a panic and without a byte that is not printable ASCII.
 func TestRenderAnyRecord(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -350,7 +350,7 @@ func TestRenderAnyRecord(t *testing.T) {
 		return w
 	}
 	for typ := range dns.TypeToRR {
-		for range 2000 {
+		for range 500 {
 			rd := randomRdata(rng, rng.IntN(100))
 			rr := binary.BigEndian.AppendUint16([]byte{0}, typ) // root owner, the type
 			rr = append(rr, 0, 1, 0, 0, 0, 60)
@@ -358,7 +358,7 @@ func TestRenderAnyRecord(t *testing.T) {
 			check(dns.TypeToString[typ], append(append(head(1, 0), rr...), rd...))
 		}
 	}
-	for range 50000 {
+	for range 15000 {
 		code, data := uint16(rng.IntN(22)), randomRdata(rng, rng.IntN(40))
 		opt := []byte{0, 0, 41, 4, 208, 0, 0, 0, 0} // OPT: root, udp 1232, no flags
 		opt = binary.BigEndian.AppendUint16(opt, uint16(len(data)+4))
