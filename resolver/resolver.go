@@ -353,8 +353,22 @@ func (r *Resolver) send(ctx context.Context, network string, s server, m *dns.Ms
 	c := &dns.Client{Net: network, Timeout: r.timeout, Dialer: d, UDPSize: 1232}
 	qctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	resp, _, err := c.ExchangeContext(qctx, m, s.addr)
-	return resp, err
+	conn, err := c.DialContext(qctx, s.addr)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	// The exchange heeds only the context's deadline: a caller that gives
+	// up (cancels) ends it through the connection's.
+	defer context.AfterFunc(qctx, func() { conn.SetDeadline(time.Now()) })()
+	resp, _, err := c.ExchangeWithConnContext(qctx, m, conn)
+	if err == nil {
+		err = checkReply(m, resp, network == "udp")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // negativeTTL is how long a negative answer may be cached (RFC 2308 §5):

@@ -19,7 +19,11 @@ import (
 // request (a truncated UDP answer asked again over TCP stays one), and
 // ends in exactly one outcome: an answer with records, NXDOMAIN, no
 // records of the type (NODATA), a server failure (SERVFAIL, REFUSED or
-// another error code), a timeout, or another network error. So a
+// another error code), a timeout, or another network error (a message
+// that cannot be read, or is no reply to the question: checkReply). A
+// caller that gives up while a server is asked (its context ends) ends
+// that network request as a timeout and the request as failed: no answer
+// came in the time the caller had. So a
 // question that falls over from a dead server to the next is one
 // request, one miss, two network requests, one timeout or network error
 // and one answer. Questions that do not go through query (dig's, which
@@ -49,7 +53,7 @@ type Counts struct {
 	NXDomain        int64 // answered: the name does not exist
 	NoData          int64 // answered: the name has no records of the type
 	ServerFailures  int64 // SERVFAIL, REFUSED or another error code
-	Timeouts        int64 // no answer in Options.Timeout
+	Timeouts        int64 // no answer in Options.Timeout, or before the caller gave up
 	NetworkErrors   int64 // refused connection, unreachable, I/O error
 	// Authenticated are the network answers (records, NXDOMAIN or NODATA)
 	// with the AD bit: authenticated by DNSSEC.

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"esash/config"
 	"esash/resolver"
@@ -63,6 +65,9 @@ func parseArgs(args []string) (request, string, string) {
 				return req, "@DNS_SERVER", serverMessage(req.server)
 			}
 		case strings.HasPrefix(a, "-"), strings.HasPrefix(a, "+"): // +short and the like are BIND's
+			if strings.ContainsFunc(a, func(r rune) bool { return !unicode.IsPrint(r) }) {
+				a = strconv.Quote(a) // named, not sent to the terminal as typed
+			}
 			return req, a, "unknown option; the options are -s SOURCE_IP, -t (TCP), -u (UDP), -x IP and @DNS_SERVER"
 		default:
 			positional = append(positional, a)
@@ -82,7 +87,7 @@ func positionals(req request, p []string) (request, string, string) {
 			return req, "-x", fmt.Sprintf("takes no other host or query type (%q): usage: %s", p[0], strings.ReplaceAll(usage, "\n", " | "))
 		}
 		req.qtype = "PTR"
-		if _, err := netip.ParseAddr(req.host); err != nil {
+		if !isIP(req.host) {
 			return req, "-x", fmt.Sprintf("The value must be an IP address (192.0.2.1, 2001:db8::1), not %q.", req.host)
 		}
 		return req, "", ""
@@ -116,13 +121,15 @@ func typeMessage(s string) string {
 	return fmt.Sprintf("The value must be a query type (%s), not %q.", strings.Join(resolver.DigTypes, ", "), s)
 }
 
-func isIP(s string) bool { _, err := netip.ParseAddr(s); return err == nil }
+// isIP: an IP address, without a zone (fe80::1%eth0 names an interface
+// of this host, which means nothing in a reverse name or to a server).
+func isIP(s string) bool { a, err := netip.ParseAddr(s); return err == nil && a.Zone() == "" }
 
 // checkHost accepts an IP address or a domain name. Unlike a host name a
 // domain name may have labels with "_" (_dmarc.example.com, the TXT
-// records administrators look up most).
+// records administrators look up most); "." is the root (dig NS .).
 func checkHost(h string) string {
-	if isIP(h) || isDomain(h) {
+	if isIP(h) || isDomain(h) || h == "." {
 		return ""
 	}
 	return fmt.Sprintf("The value must be a host name, domain name or IP address (mail.example.com, _dmarc.example.com, 192.0.2.1), not %q.", h)

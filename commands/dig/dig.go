@@ -48,10 +48,15 @@
 // header (opcode, status, id, flags with ad when the resolver
 // authenticated the answer), the EDNS pseudo-section, the QUESTION,
 // ANSWER, AUTHORITY and ADDITIONAL sections (miekg/dns's text form of a
-// message, which follows dig's), then ";; Query time", ";; SERVER" (with
+// message, which follows dig's, with every byte of the server's that is
+// not printable ASCII written \DDD, as dig writes them in TXT strings: the
+// server may be anyone's, and its bytes must not drive the terminal),
+// then ";; Query time", ";; SERVER" (with
 // the transport: a truncated UDP reply is asked again over TCP, as dig
 // does), ";; WHEN" and ";; MSG SIZE". A server that could not be reached
-// is reported as dig does (";; communications error to ..."), one that
+// is reported as dig does (";; communications error to ..."), as is one
+// whose message is no reply to the question (another question, or the
+// question sent back: resolver's checkReply); one that
 // answered SERVFAIL or REFUSED with ";; Got SERVFAIL reply from ..., trying
 // next server"; when none answers, ";; no servers could be reached".
 //

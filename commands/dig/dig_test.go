@@ -33,6 +33,19 @@ func TestParseArgs(t *testing.T) {
 		{name: "PTR of an address is reverse", args: "PTR 2001:db8::1", want: request{host: "2001:db8::1", qtype: "PTR", reverse: true}},
 		{name: "PTR of a name is not", args: "PTR 1.0.0.127.in-addr.arpa", want: request{host: "1.0.0.127.in-addr.arpa", qtype: "PTR"}},
 
+		{name: "the root", args: "NS .", want: request{host: ".", qtype: "NS"}},
+		{name: "-x of an IPv4-mapped address", args: "-x ::ffff:192.0.2.1", want: request{host: "::ffff:192.0.2.1", qtype: "PTR", reverse: true}},
+
+		{name: "-x of an address with a zone", args: "-x fe80::1%eth0", field: "-x", msg: `The value must be an IP address (192.0.2.1, 2001:db8::1), not "fe80::1%eth0".`},
+		{name: "PTR of an address with a zone", args: "PTR fe80::1%eth0", field: "HOST", msg: `not "fe80::1%eth0"`},
+		{name: "an address with a zone", args: "fe80::1%eth0", field: "HOST", msg: `not "fe80::1%eth0"`},
+		{name: "a label over 63", args: strings.Repeat("a", 64) + ".test", field: "HOST", msg: "The value must be a host name"},
+		{name: "a name over 253", args: strings.Repeat("abcdefghi.", 26) + "test", field: "HOST", msg: "The value must be a host name"},
+		{name: "a control byte in a name", args: "a\x1bb.test", field: "HOST", msg: `not "a\x1bb.test"`},
+		{name: "unicode in a name", args: "é.test", field: "HOST", msg: `not "é.test"`},
+		{name: "a control byte in an option is quoted", args: "-\x1b[2J example.com", field: `"-\x1b[2J"`, msg: "unknown option"},
+		{name: "server port out of range", args: "@192.0.2.53:70000 example.com", field: "@DNS_SERVER", msg: `not "192.0.2.53:70000"`},
+		{name: "server with a zone", args: "@fe80::1%eth0 example.com", field: "@DNS_SERVER", msg: `not "fe80::1%eth0"`},
 		{name: "no host", args: "-t", field: "HOST", msg: "You must enter a host or IP address to look up."},
 		{name: "a type without host", args: "MX", field: "HOST", msg: "after the query type MX"},
 		{name: "unknown type", args: "SPF example.com", field: "QTYPE", msg: `The value must be a query type (A, AAAA, CNAME, MX, NS, PTR, SOA, TXT), not "SPF".`},
@@ -52,7 +65,7 @@ func TestParseArgs(t *testing.T) {
 		{name: "unknown dash option", args: "-p 53 example.com", field: "-p", msg: "unknown option; the options are -s SOURCE_IP, -t (TCP), -u (UDP), -x IP and @DNS_SERVER"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, field, msg := parseArgs(strings.Fields(tc.args))
+			got, field, msg := parseArgs(strings.Fields(strings.ReplaceAll(tc.args, `\x1b`, "\x1b")))
 			if tc.field == "" {
 				if msg != "" || got != tc.want {
 					t.Fatalf("parseArgs(%q) = %+v, %s: %s; want %+v", tc.args, got, field, msg, tc.want)
