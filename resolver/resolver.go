@@ -3,7 +3,7 @@
 // through it, of the servers dnsconfig names, and it says whether each
 // answer was authenticated by DNSSEC.
 //
-// Why github.com/miekg/dns (pinned at v1.1.72 in go.mod): Go's net.Resolver
+// Why github.com/miekg/dns (pinned at v1.1.73 in go.mod): Go's net.Resolver
 // neither sets the DO bit nor reports the AD bit of an answer, and cannot
 // ask for TLSA records; DANE (RFC 7672) needs all three. miekg/dns is the
 // DNS library of CoreDNS and most Go DNS software; it is used here as a
