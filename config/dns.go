@@ -100,12 +100,18 @@ func ParseDNSAddress(s string) (string, netip.AddrPort, string) {
 		return bad() // AsyncOS: an address cannot start with 0
 	}
 	a = a.Unmap()
+	if a == limitedBroadcast {
+		return bad() // no DNS server answers there: dig timed out, mail waited
+	}
 	ap = netip.AddrPortFrom(a, ap.Port())
 	if ap.Port() == 53 {
 		return a.String(), ap, ""
 	}
 	return ap.String(), ap, ""
 }
+
+// limitedBroadcast is 255.255.255.255 (RFC 919), never a DNS server.
+var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
 // DNSAddrPort is the address and port of a valid server address.
 func DNSAddrPort(s string) netip.AddrPort {

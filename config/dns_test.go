@@ -19,6 +19,9 @@ func TestParseDNSAddress(t *testing.T) {
 		{"name", "dns.example.com", "", "", true},
 		{"leading zero", "010.0.0.1", "", "", true},
 		{"unspecified", "0.0.0.0", "", "", true},
+		{"broadcast", "255.255.255.255", "", "", true},
+		{"broadcast mapped", "[::ffff:255.255.255.255]:53", "", "", true},
+		{"multicast", "224.0.0.251", "", "", true},
 		{"port zero", "192.0.2.1:0", "", "", true},
 		{"empty", "", "", "", true},
 	} {
