@@ -9,21 +9,9 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-)
 
-// hostileServer is a UDP DNS server on loopback answering every question
-// with reply(question): the misbehaving peer under test.
-func hostileServer(t *testing.T, reply func(q *dns.Msg) *dns.Msg) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) { w.WriteMsg(reply(q)) })}
-	go s.ActivateAndServe()
-	t.Cleanup(func() { s.Shutdown() })
-	return pc.LocalAddr().String()
-}
+	"esash/resolver/dnstest"
+)
 
 // TestWrongReplyIsNotAnAnswer: a reply to another question, or the
 // question echoed back without the QR bit, is not taken for the answer
@@ -46,7 +34,7 @@ func TestWrongReplyIsNotAnAnswer(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var st Stats
-			r := newResolver(t, localConfig(hostileServer(t, tc.reply)), Options{Stats: &st, Timeout: 5 * time.Second})
+			r := newResolver(t, localConfig(dnstest.Hostile(t, tc.reply)), Options{Stats: &st, Timeout: 5 * time.Second})
 			ans, err := r.query(context.Background(), "mail.example.test", dns.TypeA)
 			var de *net.DNSError
 			if !errors.As(err, &de) || de.IsNotFound || !de.IsTemporary || !strings.Contains(de.Err, tc.want.Error()) {

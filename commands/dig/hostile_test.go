@@ -12,38 +12,9 @@ import (
 	"github.com/miekg/dns"
 
 	"esash/resolver"
+	"esash/resolver/dnstest"
 	"esash/shell/shelltest"
 )
-
-// hostileServer is a DNS server on loopback (UDP and TCP on one port)
-// that answers every question with reply(question), truncated (TC) to
-// the question's UDP size over UDP as servers do. It is the peer under
-// test: an administrator may point dig at any server, so what it sends
-// must not reach the terminal as it came.
-func hostileServer(t *testing.T, reply func(q *dns.Msg) *dns.Msg) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
-		t.Fatal(err)
-	}
-	h := dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
-		m := reply(q)
-		if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
-			m.Truncate(1232)
-		}
-		w.WriteMsg(m)
-	})
-	for _, s := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}} {
-		go s.ActivateAndServe()
-		t.Cleanup(func() { s.Shutdown() })
-	}
-	return pc.LocalAddr().String()
-}
 
 // controlBytes is what a hostile server puts in every text it can: an
 // erase-screen sequence, a window-title change (OSC ... BEL), CR,
@@ -57,7 +28,7 @@ const controlBytes = "\x1b[2J\x1b]0;owned\x07\r\b\x00\x7f\x9b31m\n;; FORGED"
 // and no byte past ASCII, and no server text starts a line of its own.
 func TestHostileServerControlBytes(t *testing.T) {
 	evil := "x" + controlBytes + ".evil.test."
-	addr := hostileServer(t, func(q *dns.Msg) *dns.Msg {
+	addr := dnstest.Hostile(t, func(q *dns.Msg) *dns.Msg {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		hdr := func(name string, rrtype uint16) dns.RR_Header {
@@ -222,7 +193,7 @@ func TestHostileServerNeverAnswers(t *testing.T) {
 // large as TCP allows (64 KiB, thousands of records) is read over TCP and
 // printed whole.
 func TestHostileServerHugeReply(t *testing.T) {
-	addr := hostileServer(t, func(q *dns.Msg) *dns.Msg {
+	addr := dnstest.Hostile(t, func(q *dns.Msg) *dns.Msg {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		m.Compress = true
@@ -285,7 +256,7 @@ func TestHostileServerWrongReply(t *testing.T) {
 		}, "dns: id mismatch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := hostileServer(t, tc.reply)
+			addr := dnstest.Hostile(t, tc.reply)
 			cmd := New().WithResolverOptions(resolver.Options{Timeout: 5 * time.Second})
 			out, _, _ := shelltest.RunSession(t, false, "dig "+tc.flags+"@"+addr+" A Example.test\n", cmd)
 			want := ";; communications error to " + strings.Replace(addr, ":", "#", 1) + "(127.0.0.1): " + tc.want + "\n;; no servers could be reached\n"
@@ -298,7 +269,7 @@ func TestHostileServerWrongReply(t *testing.T) {
 
 // TestDigRoot: the root is a name dig asks (dig NS .).
 func TestDigRoot(t *testing.T) {
-	addr := hostileServer(t, func(q *dns.Msg) *dns.Msg { m := new(dns.Msg); m.SetReply(q); return m })
+	addr := dnstest.Hostile(t, func(q *dns.Msg) *dns.Msg { m := new(dns.Msg); m.SetReply(q); return m })
 	cmd := New().WithResolverOptions(resolver.Options{Timeout: 5 * time.Second})
 	out, code, _ := shelltest.RunSession(t, false, "dig @"+addr+" NS .\n", cmd)
 	if code != 0 || !strings.Contains(out, ";; QUESTION SECTION:\n;.\tIN\t NS\n") {
