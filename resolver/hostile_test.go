@@ -60,7 +60,7 @@ func TestWrongReplyIsNotAnAnswer(t *testing.T) {
 func TestCallerGivesUp(t *testing.T) {
 	var st Stats
 	asked := make(chan struct{}, 1)
-	silent := rawServer(t, func([]byte) []byte {
+	silent := dnstest.Raw(t, func([]byte) []byte {
 		select {
 		case asked <- struct{}{}:
 		default:
@@ -89,30 +89,6 @@ func TestCallerGivesUp(t *testing.T) {
 	if got := st.Counts(); got != want {
 		t.Fatalf("counts %+v, want %+v", got, want)
 	}
-}
-
-// rawServer answers each UDP question with reply(question's bytes), any
-// bytes at all (nil: no answer).
-func rawServer(t *testing.T, reply func(q []byte) []byte) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			if r := reply(buf[:n]); r != nil {
-				pc.WriteTo(r, from)
-			}
-		}
-	}()
-	return pc.LocalAddr().String()
 }
 
 // TestMalformedReplyCountsOnce: a message that cannot be read, or claims
@@ -147,7 +123,7 @@ func TestMalformedReplyCountsOnce(t *testing.T) {
 			if tc.want.Timeouts > 0 {
 				timeout = 300 * time.Millisecond
 			}
-			r := newResolver(t, localConfig(rawServer(t, tc.reply)), Options{Stats: &st, Timeout: timeout})
+			r := newResolver(t, localConfig(dnstest.Raw(t, tc.reply)), Options{Stats: &st, Timeout: timeout})
 			if ans, err := r.query(context.Background(), "mail.example.test", dns.TypeA); err == nil {
 				t.Fatalf("query = %+v, want an error", ans)
 			}
@@ -163,7 +139,7 @@ func TestMalformedReplyCountsOnce(t *testing.T) {
 // header (TC, no question: some servers and middleboxes send that) still
 // sends the question over TCP, where the answer is taken.
 func TestTruncatedWithoutQuestion(t *testing.T) {
-	addr := rawServer(t, func(q []byte) []byte { return []byte{q[0], q[1], 0x83, 0x80, 0, 0, 0, 0, 0, 0, 0, 0} })
+	addr := dnstest.Raw(t, func(q []byte) []byte { return []byte{q[0], q[1], 0x83, 0x80, 0, 0, 0, 0, 0, 0, 0, 0} })
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 // silentServer is a DNS server that reads questions and never answers:
 // a server that is up but lost, which a resolver can only time out on.
 func silentServer(t *testing.T) string {
-	return rawServer(t, func([]byte) []byte { return nil })
+	return dnstest.Raw(t, func([]byte) []byte { return nil })
 }
 
 // add sums two Counts, field by field.

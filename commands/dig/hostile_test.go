@@ -117,35 +117,22 @@ func TestMessageIsMsgString(t *testing.T) {
 // set (so the question goes to TCP), else never.
 func trickleServer(t *testing.T, truncate bool) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	addr := dnstest.Raw(t, func(b []byte) []byte {
+		var q dns.Msg
+		if !truncate || q.Unpack(b) != nil {
+			return nil
+		}
+		m := new(dns.Msg)
+		m.SetReply(&q)
+		m.Truncated = true
+		w, _ := m.Pack()
+		return w
+	})
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var q dns.Msg
-			if !truncate || q.Unpack(buf[:n]) != nil {
-				continue
-			}
-			m := new(dns.Msg)
-			m.SetReply(&q)
-			m.Truncated = true
-			if w, err := m.Pack(); err == nil {
-				pc.WriteTo(w, from)
-			}
-		}
-	}()
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -160,7 +147,7 @@ func trickleServer(t *testing.T, truncate bool) string {
 			}()
 		}
 	}()
-	return pc.LocalAddr().String()
+	return addr
 }
 
 // TestHostileServerNeverAnswers: a server that never answers, trickles

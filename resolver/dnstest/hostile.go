@@ -36,3 +36,28 @@ func Hostile(t testing.TB, reply func(q *dns.Msg) *dns.Msg) string {
 	}
 	return pc.LocalAddr().String()
 }
+
+// Raw is a UDP DNS server on loopback answering each question with
+// reply(question's bytes), any bytes at all (nil: no answer): malformed
+// replies, or none. It returns its ip:port.
+func Raw(t testing.TB, reply func(q []byte) []byte) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if r := reply(buf[:n]); r != nil {
+				pc.WriteTo(r, from)
+			}
+		}
+	}()
+	return pc.LocalAddr().String()
+}
